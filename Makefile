@@ -1,0 +1,37 @@
+# Setup, tests and demos. Everything installs into .venv; `make test` works on a fresh clone.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+# Pinned here so a fresh machine gets the CPU build; pyproject.toml keeps a range for users.
+TORCH_PIN := torch==2.13.0
+STAMP := $(VENV)/.installed
+
+.PHONY: install test demo bench lint clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml Makefile
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q "$(TORCH_PIN)"
+	$(PY) -m pip install -q -e ".[test]"
+	touch $(STAMP)
+
+test: install
+	$(PY) -m pytest -q
+
+demo: install
+	$(VENV)/bin/poolcli max sample_data/seed_4x4.npy -k 2
+	$(VENV)/bin/poolcli avg sample_data/seed_4x4.npy -k 2
+	$(VENV)/bin/poolcli median sample_data/gradient.png -k 3 -s 1 -p same
+	$(VENV)/bin/poolcli max sample_data/photo.png -k 2 -o demo-out/photo_max2.png
+	$(VENV)/bin/poolcli mode sample_data/labels.png -k 4 -o demo-out/labels_mode4.png
+
+bench: install
+	$(PY) benchmarks/bench_core.py
+
+lint: install
+	$(VENV)/bin/ruff check poolcli tests benchmarks
+	$(VENV)/bin/ruff format --check poolcli tests benchmarks
+
+clean:
+	rm -rf $(VENV) demo-out .pytest_cache .hypothesis

@@ -1,0 +1,22 @@
+"""poolcli: pooling on images and arrays, from the command line or from Python.
+
+Importing this package is cheap: torch, numpy and Pillow load only when an op runs.
+
+>>> import numpy as np, poolcli
+>>> poolcli.pool(np.array([[1, 3, 2, 4], [5, 6, 7, 8]]), "max", kernel_size=2)
+array([[6, 8]])
+"""
+
+from poolcli.errors import PoolError, UsageError
+from poolcli.spec import Reduction, WindowSpec, output_size
+
+__version__ = "0.1.0"
+
+__all__ = ["PoolError", "UsageError", "Reduction", "WindowSpec", "output_size", "pool"]
+
+
+def pool(array, reduction, **options):
+    """Pool ``array`` (numpy array or torch tensor); see :func:`poolcli.core.pool`."""
+    from poolcli.core import pool as _pool
+
+    return _pool(array, reduction, **options)
