@@ -1,0 +1,288 @@
+"""A plain-loop pooling reference that shares no code with poolcli.
+
+Everything here is written from the contract (CONTRACT.md) and torch's documented rules, with
+numpy and Python loops over the windows, in float64 or exact Python integers. The tests trust
+it because ``test_reference.py`` checks it against ``torch.nn.functional`` wherever torch can
+express the case; it must never import poolcli.
+
+Arrays are ``(N, C, *spatial)`` with one to three spatial axes. Per-axis values are tuples in
+axis order; ``pads`` is one ``(begin, end)`` pair per spatial axis.
+
+Window rules (per axis)
+-----------------------
+* window ``i`` covers input cells ``i * stride - pad_begin + j * dilation``, ``j < kernel``;
+* cells in ``[0, size)`` are real; cells in ``[-pad_begin, 0)`` and ``[size, size + pad_end)``
+  are padding; cells at or past ``size + pad_end`` exist only because of ceil mode;
+* padding never wins max/min/median/mode and counts for avg only with ``count_include_pad``;
+  ceil-mode cells never count (torch's divisor rule);
+* ``out = floor_or_ceil((size + pb + pe - (d*(k-1)+1)) / s) + 1``; in ceil mode a last window
+  that starts at or after ``size + pb`` (padded coordinates) is dropped.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections import Counter
+from fractions import Fraction
+
+import numpy as np
+
+REDUCTIONS = ("max", "avg", "min", "sum", "lp", "median", "stochastic", "mode")
+
+
+# ----------------------------------------------------------------------------- arithmetic
+
+
+def out_length(size, kernel, stride, pad_begin=0, pad_end=0, dilation=1, ceil_mode=False):
+    """Number of windows along one axis; ``None`` when the kernel does not fit at all."""
+    reach = dilation * (kernel - 1) + 1
+    room = size + pad_begin + pad_end - reach
+    if room < 0:
+        return None
+    if ceil_mode:
+        out = math.ceil(room / stride) + 1
+        if (out - 1) * stride >= size + pad_begin:
+            out -= 1
+    else:
+        out = math.floor(room / stride) + 1
+    return out
+
+
+def same_pads(size, kernel, stride=1, dilation=1):
+    """TensorFlow SAME_UPPER: output ceil(size/stride), the odd padding cell at the end."""
+    out = math.ceil(size / stride)
+    total = max((out - 1) * stride + (kernel - 1) * dilation + 1 - size, 0)
+    return (total // 2, total - total // 2)
+
+
+def adaptive_edges(size, out):
+    """torch's adaptive bins: [floor(i*size/out), ceil((i+1)*size/out))."""
+    return [
+        (math.floor(Fraction(i * size, out)), math.ceil(Fraction((i + 1) * size, out)))
+        for i in range(out)
+    ]
+
+
+def _axis_windows(size, kernel, stride, pad_begin, pad_end, dilation, ceil_mode):
+    """Per output index: (real cell indices, number of cells that count with include-pad)."""
+    out = out_length(size, kernel, stride, pad_begin, pad_end, dilation, ceil_mode)
+    if out is None:
+        raise ValueError("kernel larger than the padded input")
+    windows = []
+    for i in range(out):
+        cells = [i * stride - pad_begin + j * dilation for j in range(kernel)]
+        real = [c for c in cells if 0 <= c < size]
+        counted = [c for c in cells if -pad_begin <= c < size + pad_end]
+        windows.append((real, len(counted)))
+    return windows
+
+
+# ----------------------------------------------------------------------------- reductions
+
+
+def _is_float(dtype):
+    return np.dtype(dtype).kind == "f"
+
+
+def _exact(values):
+    """Python numbers: ints for integer/bool input (exact), floats otherwise."""
+    if values.dtype.kind in "iub":
+        return [int(v) for v in values.tolist()]
+    return [float(v) for v in values.astype(np.float64).tolist()]
+
+
+def _fsum(numbers):
+    """Correctly rounded float sum; inf - inf is NaN as in IEEE arithmetic."""
+    numbers = list(numbers)
+    try:
+        return math.fsum(numbers)
+    except (ValueError, OverflowError):
+        return float(np.sum(np.asarray(numbers, dtype=np.float64)))
+
+
+def _has_nan(numbers):
+    return any(isinstance(v, float) and math.isnan(v) for v in numbers)
+
+
+def _reduce(values, counted, reduction, count_include_pad, norm_type):
+    """Reduce the real cells ``values`` (1-D array, input dtype) of one window."""
+    nums = _exact(values)
+    if not nums:
+        raise ValueError("a window with no real cell")
+    nan = _has_nan(nums)
+    if reduction in ("max", "min"):
+        if nan:
+            return math.nan
+        return max(nums) if reduction == "max" else min(nums)
+    if reduction == "median":
+        if nan:
+            return math.nan
+        return sorted(nums)[(len(nums) - 1) // 2]
+    if reduction == "mode":
+        counts = Counter(nums)
+        best = max(counts.values())
+        return min(v for v, c in counts.items() if c == best)
+    if reduction == "sum":
+        if isinstance(nums[0], int):
+            return sum(nums)
+        return math.nan if nan else _fsum(nums)
+    if reduction == "avg":
+        divisor = counted if count_include_pad else len(nums)
+        if isinstance(nums[0], int):
+            return float(Fraction(sum(nums), divisor))
+        return math.nan if nan else _fsum(nums) / divisor
+    if reduction == "lp":
+        if nan:
+            return math.nan
+        p = float(norm_type)
+        return _fsum(abs(v) ** p for v in nums) ** (1.0 / p)
+    if reduction == "stochastic":
+        if nan:
+            return math.nan
+        if isinstance(nums[0], int):
+            total = sum(nums)
+            return 0.0 if total == 0 else float(Fraction(sum(v * v for v in nums), total))
+        total = _fsum(nums)
+        return 0.0 if total == 0 else _fsum(v * v for v in nums) / total
+    raise ValueError(f"unknown reduction {reduction!r}")
+
+
+def result_dtype(reduction, dtype):
+    """The dtype the reference returns (not the engine's rule: values only)."""
+    dtype = np.dtype(dtype)
+    if reduction in ("max", "min", "median", "mode"):
+        return dtype if not _is_float(dtype) else np.dtype(np.float64)
+    if reduction == "sum" and dtype.kind in "iub":
+        return np.dtype(object)  # Python ints: exact even past int64
+    return np.dtype(np.float64)
+
+
+def _pool_with(x, reduction, per_axis, count_include_pad, norm_type):
+    """Loop over the product of per-axis windows."""
+    x = np.asarray(x)
+    n, c = x.shape[:2]
+    out_shape = tuple(len(w) for w in per_axis)
+    out = np.empty((n, c, *out_shape), dtype=result_dtype(reduction, x.dtype))
+    for idx in itertools.product(*(range(len(w)) for w in per_axis)):
+        reals = [per_axis[a][i][0] for a, i in enumerate(idx)]
+        counted = math.prod(per_axis[a][i][1] for a, i in enumerate(idx))
+        block = x[(slice(None), slice(None), *np.ix_(*reals))] if reals else x
+        block = block.reshape(n, c, -1)
+        for b in range(n):
+            for ch in range(c):
+                out[(b, ch, *idx)] = _reduce(
+                    block[b, ch], counted, reduction, count_include_pad, norm_type
+                )
+    return out
+
+
+def window_cells(x, kernel, stride=None, pads=None, dilation=None, ceil_mode=False):
+    """The real cells of every window: a dict ``out index -> (N, C, m) array``.
+
+    For checks that cannot be written as one value per window (stochastic samples).
+    """
+    x = np.asarray(x)
+    per_axis = _sliding(x.shape, kernel, stride, pads, dilation, ceil_mode)
+    n, c = x.shape[:2]
+    cells = {}
+    for idx in itertools.product(*(range(len(w)) for w in per_axis)):
+        reals = [per_axis[a][i][0] for a, i in enumerate(idx)]
+        cells[idx] = x[(slice(None), slice(None), *np.ix_(*reals))].reshape(n, c, -1)
+    return cells
+
+
+def _normalise(shape, kernel, stride, pads, dilation):
+    """Per-axis tuples for ``(N, C, *spatial)`` of ``shape``; ``pads`` may be ``"same"``."""
+    nd = len(shape) - 2
+    if not 1 <= nd <= 3:
+        raise ValueError("expected (N, C, *spatial) with 1 to 3 spatial axes")
+
+    def tup(v, default):
+        v = default if v is None else v
+        v = (v,) * nd if isinstance(v, int) else tuple(v)
+        if len(v) == 1:
+            v = v * nd
+        if len(v) != nd:
+            raise ValueError(f"{v} does not have {nd} values")
+        return v
+
+    kernel = tup(kernel, None)
+    stride = tup(stride, kernel)
+    dilation = tup(dilation, 1)
+    if isinstance(pads, str):
+        if pads == "valid":
+            pads = ((0, 0),) * nd
+        elif pads == "same":
+            pads = tuple(
+                same_pads(shape[2 + a], kernel[a], stride[a], dilation[a]) for a in range(nd)
+            )
+        else:
+            raise ValueError(pads)
+    elif pads is None:
+        pads = ((0, 0),) * nd
+    elif isinstance(pads, int):
+        pads = ((pads, pads),) * nd
+    else:
+        pads = tuple((p, p) if isinstance(p, int) else tuple(p) for p in pads)
+        if len(pads) == 1:
+            pads = pads * nd
+    if len(pads) != nd:
+        raise ValueError(f"{pads} does not have {nd} pairs")
+    return kernel, stride, pads, dilation
+
+
+def _sliding(shape, kernel, stride, pads, dilation, ceil_mode):
+    kernel, stride, pads, dilation = _normalise(shape, kernel, stride, pads, dilation)
+    return [
+        _axis_windows(shape[2 + a], kernel[a], stride[a], *pads[a], dilation[a], ceil_mode)
+        for a in range(len(shape) - 2)
+    ]
+
+
+# ----------------------------------------------------------------------------- public API
+
+
+def reference_pool(
+    x,
+    reduction,
+    kernel,
+    stride=None,
+    pads=None,
+    dilation=None,
+    ceil_mode=False,
+    count_include_pad=False,
+    norm_type=2.0,
+):
+    """Sliding-window pooling of ``x`` shaped ``(N, C, *spatial)``.
+
+    ``kernel``, ``stride`` (default: kernel), ``dilation`` (default 1): an int or one per
+    spatial axis. ``pads``: an int, one int per axis, one ``(begin, end)`` per axis, or
+    ``"same"``. ``reduction``: one of :data:`REDUCTIONS`; ``"stochastic"`` gives the
+    expectation Σx²/Σx. Returns float64 for floats and for avg/lp/stochastic, the input dtype
+    for max/min/median/mode on integers, Python ints (object array) for integer sums.
+    """
+    x = np.asarray(x)
+    per_axis = _sliding(x.shape, kernel, stride, pads, dilation, ceil_mode)
+    return _pool_with(x, reduction, per_axis, count_include_pad, norm_type)
+
+
+def reference_adaptive(x, reduction, output_size, norm_type=2.0):
+    """Adaptive pooling with torch's bins; no padding, so avg divides by the bin size."""
+    x = np.asarray(x)
+    nd = x.ndim - 2
+    outs = (output_size,) * nd if isinstance(output_size, int) else tuple(output_size)
+    if len(outs) == 1:
+        outs = outs * nd
+    per_axis = []
+    for a in range(nd):
+        edges = adaptive_edges(x.shape[2 + a], outs[a])
+        per_axis.append([(list(range(s, e)), e - s) for s, e in edges])
+    return _pool_with(x, reduction, per_axis, False, norm_type)
+
+
+def reference_global(x, reduction, norm_type=2.0):
+    """One window over every spatial axis; spatial sizes become 1."""
+    x = np.asarray(x)
+    per_axis = [[(list(range(size)), size)] for size in x.shape[2:]]
+    return _pool_with(x, reduction, per_axis, False, norm_type)
