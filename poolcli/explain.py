@@ -1,0 +1,499 @@
+"""Explain a pooling call window by window, with the values of the real result.
+
+:func:`explain` walks the windows that :func:`poolcli.spec.resolve` describes (the same
+:class:`~poolcli.spec.AxisWindow` objects the engine pools with) and pairs each window with
+its input cells and with the value the engine wrote to the output array. Nothing here
+reduces a window itself: every result shown is read from the engine's output, so the
+explanation cannot disagree with the op.
+
+What it says, per axis: the output-size formula with the numbers put in, the effective
+kernel with dilation, the padding ``begin:end``, floor or ceil and the windows the ceil rule
+dropped; for adaptive pooling, the bin edges. Then, for the first few channels / batch items
+(a *slice*: one index of every non-spatial axis), every window in order::
+
+    (0, 1) ← H 0..1, W 2..3: [2 4 | 7 8] → 8
+
+the output position, the input indices per axis (``a..b`` for a run, ``a,c,e`` with
+dilation), the covered cells (the last axis varies fastest; ``|`` separates rows and ``||``
+depth slices; ``·`` marks padding, ``×`` a cell past the padded input that only ceil mode
+reaches), and the result. Large inputs list only the first windows and say so.
+
+Pure Python apart from numpy, which is imported where an array is read.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from poolcli.layout import Layout
+from poolcli.spec import AxisWindow, Reduction, format_axes
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from poolcli.core import PoolResult
+
+#: Marks for cells that are not input cells.
+PAD = "·"
+CEIL = "×"
+
+MAX_WINDOWS = 32
+MAX_SLICES = 3
+MAX_CELLS = 64
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One cell a window covers: ``kind`` is ``"in"`` (an input cell), ``"pad"`` or ``"ceil"``."""
+
+    index: tuple[int, ...]
+    kind: str
+    value: Any = None
+
+    @property
+    def text(self) -> str:
+        if self.kind == "pad":
+            return PAD
+        if self.kind == "ceil":
+            return CEIL
+        return format_value(self.value)
+
+
+@dataclass(frozen=True)
+class WindowExplanation:
+    """One window: its output position, its cells per axis and in order, and the result."""
+
+    position: tuple[int, ...]
+    axis_cells: tuple[tuple[int, ...], ...]
+    cells: tuple[Cell, ...] | None
+    result: Any
+    real: int
+    padding: int
+
+    @property
+    def size(self) -> int:
+        total = 1
+        for cells in self.axis_cells:
+            total *= len(cells)
+        return total
+
+
+@dataclass(frozen=True)
+class SliceExplanation:
+    """The windows of one channel / batch item (``label`` like ``"N=0 C=2"``)."""
+
+    label: str
+    index: tuple[int, ...]
+    windows: tuple[WindowExplanation, ...]
+    total_windows: int
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Everything :func:`explain` found; :meth:`lines` and :meth:`renderable` print it."""
+
+    reduction: Reduction
+    layout: Layout
+    input_shape: tuple[int, ...]
+    output_shape: tuple[int, ...]
+    input_dtype: str
+    output_dtype: str
+    axes: tuple[AxisWindow, ...]
+    slices: tuple[SliceExplanation, ...]
+    total_slices: int
+    count_include_pad: bool = False
+    layout_guessed: bool = False
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    # ---- text -------------------------------------------------------------------------
+
+    def segments(self) -> list[list[tuple[str, str]]]:
+        """The explanation as lines of ``(text, style)`` pieces (style names rich understands)."""
+        lines: list[list[tuple[str, str]]] = []
+        shape_in = format_axes(self.input_shape)
+        shape_out = format_axes(self.output_shape)
+        guessed = ", guessed" if self.layout_guessed else ""
+        lines.append(
+            [
+                (f"{self.reduction.value} pooling", "bold"),
+                (
+                    f": input {shape_in} ({self.layout}{guessed}, {self.input_dtype}) → output "
+                    f"{shape_out} ({self.output_dtype})",
+                    "",
+                ),
+            ]
+        )
+        for axis in self.axes:
+            lines.extend(_axis_segments(axis))
+        for note in self.notes:
+            lines.append([(note, "italic")])
+        lines.append([(self._legend(), "dim")])
+        for piece in self.slices:
+            lines.extend(self._slice_segments(piece))
+        left = self.total_slices - len(self.slices)
+        if left:
+            lines.append(
+                [
+                    (
+                        f"{left} more slice{'s' if left > 1 else ''} (channels / batch items) "
+                        "not shown.",
+                        "italic",
+                    )
+                ]
+            )
+        return lines
+
+    def lines(self) -> list[str]:
+        """The explanation as plain text lines."""
+        return ["".join(text for text, _ in line) for line in self.segments()]
+
+    def text(self) -> str:
+        return "\n".join(self.lines()) + "\n"
+
+    def renderable(self):
+        """A rich renderable (a Group of Text lines; no markup is parsed)."""
+        from rich.console import Group
+        from rich.text import Text
+
+        return Group(*(Text.assemble(*line) for line in self.segments()))
+
+    def _legend(self) -> str:
+        mean = self.reduction is Reduction.AVG
+        if self.count_include_pad:
+            pad = "padding (a 0, counted in the mean)" if mean else "padding"
+        else:
+            pad = "padding (never counted)" if mean else "padding (never counted or chosen)"
+        if self.reduction in (Reduction.SUM, Reduction.LP):
+            pad = "padding (adds nothing)"
+        text = f"cells: {PAD} {pad}"
+        if any(axis.extra_end for axis in self.axes):
+            text += f"; {CEIL} past the padded input, reached only in ceil mode (never counted)"
+        return text
+
+    def _slice_segments(self, piece: SliceExplanation) -> list[list[tuple[str, str]]]:
+        lines = []
+        shown = len(piece.windows)
+        count = f"{piece.total_windows} window{'s' if piece.total_windows != 1 else ''}"
+        if shown < piece.total_windows:
+            count += f", the first {shown} shown"
+        head = f"{piece.label}: " if piece.label else ""
+        lines.append([(f"{head}{count}", "bold")])
+        for window in piece.windows:
+            lines.append(self._window_segments(window))
+        if shown < piece.total_windows:
+            lines.append([(f"  … {piece.total_windows - shown} more windows not shown.", "italic")])
+        return lines
+
+    def _window_segments(self, window: WindowExplanation) -> list[tuple[str, str]]:
+        position = "(" + ", ".join(map(str, window.position)) + ")"
+        where = ", ".join(
+            f"{axis.name} {_index_text(cells)}"
+            for axis, cells in zip(self.axes, window.axis_cells, strict=True)
+        )
+        line = [("  ", ""), (position, "bold"), (f" ← {where}: ", "")]
+        if window.cells is None:
+            line.append((f"[{window.size} cells, not listed]", "dim"))
+        else:
+            line.append(("[", ""))
+            line.extend(_grid_segments(window))
+            line.append(("]", ""))
+        line.append((" → ", ""))
+        line.append((format_value(window.result), "bold green"))
+        if self.reduction is Reduction.AVG and window.padding:
+            counted = window.real + (window.padding if self.count_include_pad else 0)
+            line.append((f"  (mean over {counted} cells)", "dim"))
+        return line
+
+
+def _axis_segments(axis: AxisWindow) -> list[list[tuple[str, str]]]:
+    name = f"{axis.name}: "
+    if axis.bins is not None:
+        edges = " ".join(f"[{start},{end})" for start, end in axis.bins)
+        return [
+            [
+                (name, "bold"),
+                (f"adaptive, {axis.size} cells into {axis.out} bins: ", ""),
+                (edges, ""),
+            ],
+            [
+                (
+                    f"   bin i covers [floor(i·{axis.size}/{axis.out}), "
+                    f"ceil((i+1)·{axis.size}/{axis.out}))",
+                    "dim",
+                )
+            ],
+        ]
+    if (
+        axis.kernel == axis.size == axis.stride
+        and axis.out == 1
+        and axis.dilation == 1
+        and axis.pad_begin == axis.pad_end == 0
+    ):
+        return [[(name, "bold"), (f"one window over all {axis.size} cells → 1", "")]]
+    parts = [f"kernel {axis.kernel}"]
+    if axis.dilation != 1:
+        parts.append(f"dilation {axis.dilation} → effective kernel {axis.effective_kernel}")
+    parts.append(f"stride {axis.stride}")
+    parts.append(f"padding {axis.pad_begin}:{axis.pad_end}")
+    parts.append("ceil" if axis.ceil_mode else "floor")
+    lines = [[(name, "bold"), (axis.formula(), ""), (f"   ({', '.join(parts)})", "dim")]]
+    if axis.dropped_by_ceil:
+        start = axis.out * axis.stride - axis.pad_begin
+        lines.append(
+            [
+                (
+                    f"   ceil rule: {axis.dropped_by_ceil} more window (starting at {start}) would "
+                    "begin in the end padding, so it is dropped",
+                    "",
+                )
+            ]
+        )
+    if axis.extra_end:
+        lines.append(
+            [
+                (
+                    f"   ceil mode: the last window reaches {axis.extra_end} "
+                    f"cell{'s' if axis.extra_end > 1 else ''} past the padded input ({CEIL})",
+                    "",
+                )
+            ]
+        )
+    return lines
+
+
+def _index_text(cells: tuple[int, ...]) -> str:
+    """``(0, 1, 2)`` -> ``0..2``; ``(0, 2)`` -> ``0,2``; ``(3,)`` -> ``3``."""
+    if len(cells) > 1 and all(b - a == 1 for a, b in zip(cells, cells[1:], strict=False)):
+        return f"{cells[0]}..{cells[-1]}"
+    return ",".join(map(str, cells))
+
+
+def _grid_segments(window: WindowExplanation) -> list[tuple[str, str]]:
+    lengths = [len(c) for c in window.axis_cells]
+    pieces: list[tuple[str, str]] = []
+    for n, cell in enumerate(window.cells):
+        if n:
+            # How many trailing axes wrap at this cell decides the separator.
+            wraps, rest = 0, n
+            for length in reversed(lengths[1:]):
+                if rest % length:
+                    break
+                wraps += 1
+                rest //= length
+            pieces.append(({0: " ", 1: " | "}.get(wraps, " || "), "dim" if wraps else ""))
+        pieces.append((cell.text, "dim" if cell.kind != "in" else ""))
+    return pieces
+
+
+def format_value(value) -> str:
+    """A value as numpy prints it: the shortest text that reads back to the same number."""
+    if value is None:
+        return "?"
+    import numpy as np
+
+    value = np.asarray(value)[()]
+    if isinstance(value, (np.bool_, bool)):
+        return str(bool(value))
+    if isinstance(value, np.integer):
+        return str(int(value))
+    return str(value)
+
+
+def _cell_kind(axis: AxisWindow, i: int) -> str:
+    if 0 <= i < axis.size:
+        return "in"
+    if axis.bins is None and (i < -axis.pad_begin or i >= axis.size + axis.pad_end):
+        return "ceil"
+    return "pad"
+
+
+def explain(
+    array: np.ndarray,
+    layout: Layout | str,
+    windows: tuple[AxisWindow, ...],
+    reduction: Reduction | str,
+    output: np.ndarray,
+    *,
+    count_include_pad: bool = False,
+    layout_guessed: bool = False,
+    notes: tuple[str, ...] = (),
+    max_windows: int = MAX_WINDOWS,
+    max_slices: int = MAX_SLICES,
+    max_cells: int = MAX_CELLS,
+) -> Explanation:
+    """Pair every window of a pooling call with its input cells and its result.
+
+    Parameters
+    ----------
+    array : numpy.ndarray
+        The input, laid out as ``layout``.
+    layout : Layout or str
+        Axis letters of ``array`` (and of ``output``).
+    windows : tuple of AxisWindow
+        The resolved windows, one per spatial axis (:func:`poolcli.spec.resolve`).
+    reduction : Reduction or str
+        The op, for the wording.
+    output : numpy.ndarray
+        The engine's result for ``array``; every value shown is read from it.
+    count_include_pad : bool
+        Whether padding counted in the mean (wording only).
+    max_windows, max_slices, max_cells
+        Show at most this many windows per slice, slices (channel / batch indices) and cells
+        per window.
+
+    Returns
+    -------
+    Explanation
+        Structured lines; ``.lines()`` gives plain text.
+    """
+    import numpy as np
+
+    layout = Layout.parse(layout) if isinstance(layout, str) else layout
+    array = np.asarray(array)
+    output = np.asarray(output)
+    reduction = Reduction(reduction)
+    spatial_axes = layout.spatial_axes
+    expected = layout.with_spatial(tuple(array.shape), tuple(a.out for a in windows))
+    if tuple(output.shape) != expected:
+        raise ValueError(f"output shape {output.shape} does not match the windows ({expected})")
+    other = tuple(i for i in range(array.ndim) if i not in spatial_axes)
+    order = other + spatial_axes
+    source = array.transpose(order)
+    result = output.transpose(order)
+    other_shape = source.shape[: len(other)]
+    total_slices = int(np.prod(other_shape, dtype=np.int64)) if other else 1
+
+    outs = tuple(axis.out for axis in windows)
+    total_windows = int(np.prod(outs, dtype=np.int64))
+    slices = []
+    for index in itertools.islice(np.ndindex(*other_shape), max_slices):
+        label = " ".join(f"{layout.letters[a]}={i}" for a, i in zip(other, index, strict=True))
+        src, res = source[index], result[index]
+        items = []
+        for position in itertools.islice(itertools.product(*map(range, outs)), max_windows):
+            items.append(_window(src, res, windows, position, max_cells))
+        slices.append(SliceExplanation(label, tuple(index), tuple(items), total_windows))
+
+    notes = tuple(notes)
+    if total_windows > max_windows:
+        notes += (
+            f"The input is large: {total_windows} windows per slice, only the first "
+            f"{max_windows} are listed.",
+        )
+    return Explanation(
+        reduction=reduction,
+        layout=layout,
+        input_shape=tuple(array.shape),
+        output_shape=tuple(output.shape),
+        input_dtype=str(array.dtype),
+        output_dtype=str(output.dtype),
+        axes=tuple(windows),
+        slices=tuple(slices),
+        total_slices=total_slices,
+        count_include_pad=count_include_pad,
+        layout_guessed=layout_guessed,
+        notes=notes,
+    )
+
+
+def _window(src, res, windows, position, max_cells) -> WindowExplanation:
+    axis_cells = tuple(tuple(axis.cells(i)) for axis, i in zip(windows, position, strict=True))
+    kinds = [
+        [_cell_kind(axis, c) for c in cells]
+        for axis, cells in zip(windows, axis_cells, strict=True)
+    ]
+    size = 1
+    real_per_axis = []
+    pad_or_real = []
+    for axis_kinds in kinds:
+        size *= len(axis_kinds)
+        real_per_axis.append(sum(k == "in" for k in axis_kinds))
+        pad_or_real.append(sum(k != "ceil" for k in axis_kinds))
+    real = 1
+    within = 1
+    for r, w in zip(real_per_axis, pad_or_real, strict=True):
+        real *= r
+        within *= w
+    cells = None
+    if size <= max_cells:
+        cells = []
+        for combo in itertools.product(*(range(len(c)) for c in axis_cells)):
+            index = tuple(axis_cells[a][j] for a, j in enumerate(combo))
+            cell_kinds = [kinds[a][j] for a, j in enumerate(combo)]
+            if "ceil" in cell_kinds:
+                cells.append(Cell(index, "ceil"))
+            elif "pad" in cell_kinds:
+                cells.append(Cell(index, "pad"))
+            else:
+                cells.append(Cell(index, "in", src[index]))
+        cells = tuple(cells)
+    return WindowExplanation(
+        position=tuple(position),
+        axis_cells=axis_cells,
+        cells=cells,
+        result=res[tuple(position)],
+        real=real,
+        padding=within - real,
+    )
+
+
+def explain_result(
+    array: np.ndarray,
+    result: PoolResult,
+    *,
+    max_windows: int = MAX_WINDOWS,
+    max_slices: int = MAX_SLICES,
+    max_cells: int = MAX_CELLS,
+) -> Explanation:
+    """:func:`explain` for a :class:`poolcli.core.PoolResult` of ``array``."""
+    notes = []
+    reduction = Reduction(result.reduction)
+    options = result.options
+    if reduction is Reduction.LP:
+        notes.append(f"lp: (Σ|x|^p)^(1/p) with p = {options.norm_type:g}.")
+    elif reduction is Reduction.STOCHASTIC:
+        if options.expectation:
+            notes.append("stochastic, expectation: Σx² / Σx per window (0 for an all-zero window).")
+        else:
+            seed = f" (seed {options.seed})" if options.seed is not None else " (no --seed)"
+            notes.append(
+                "stochastic: one cell per window, drawn with probability x / Σx" + seed + "."
+            )
+    elif reduction is Reduction.MEDIAN:
+        notes.append("median: the lower median for an even number of cells (as torch.median).")
+    elif reduction is Reduction.MODE:
+        notes.append("mode: the most frequent value; ties go to the smallest.")
+    if result.premultiplied:
+        notes.append(
+            "RGBA image: colour was weighted by alpha (premultiplied) before pooling and divided "
+            "by the pooled alpha after, so colour results are not plain functions of the cells "
+            "shown (--straight-alpha turns this off)."
+        )
+    return explain(
+        array,
+        result.layout,
+        result.windows,
+        reduction,
+        result.output,
+        count_include_pad=result.spec.count_include_pad,
+        layout_guessed=result.layout_guessed,
+        notes=tuple(notes),
+        max_windows=max_windows,
+        max_slices=max_slices,
+        max_cells=max_cells,
+    )
+
+
+def render_explanation(
+    array: np.ndarray,
+    result: PoolResult,
+    *,
+    max_windows: int = MAX_WINDOWS,
+    max_slices: int = MAX_SLICES,
+):
+    """A rich renderable explaining ``result`` (for ``--explain``; print it before the report)."""
+    return explain_result(
+        array, result, max_windows=max_windows, max_slices=max_slices
+    ).renderable()
