@@ -1,0 +1,798 @@
+"""The pooling engine: every reduction over every windowing, exactly, with torch doing the sums.
+
+Entry point: :func:`pool_array` (numpy array or torch tensor in any layout) and
+:func:`pool_tensor` (a torch tensor, same result type). Windows come resolved from
+:func:`poolcli.spec.resolve`, so the size arithmetic lives in one place.
+
+Paths, chosen per call and proven equal to each other in the tests:
+
+``taps``
+    Sliding windows with few taps (max, min, sum, avg, lp, stochastic expectation). The output
+    is built one kernel tap at a time from strided views of the input, clipped at the borders,
+    so padding needs no padded copy and the input keeps its own layout (an HWC image is pooled
+    in place). Non-overlapping 2x2 max on a large float image runs about five times faster than
+    ``F.max_pool2d`` this way, and uint8 images gain more.
+``torch``
+    torch's own kernels (max and avg on float tensors, within torch's padding limits) where
+    they beat the taps: overlapping windows with many taps, and adaptive max/avg.
+``global``
+    One window over all spatial axes: a plain reduction over those axes.
+``gather``
+    Everything else (median, mode, stochastic sampling, adaptive bins for the other
+    reductions, very large kernels): windows are gathered into a trailing axis and reduced,
+    one chunk of output rows at a time so extra memory stays under ``memory_limit``.
+
+Integer inputs stay exact: sums accumulate in int64 (overflow is refused, never wrapped),
+uint16/uint32 are widened, uint64 is mapped order-preservingly onto int64 for the
+order-based reductions, and bool is pooled as uint8.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import warnings
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from poolcli.errors import PoolError, UsageError
+from poolcli.layout import Layout
+from poolcli.spec import AxisWindow, Reduction
+
+#: Sliding windows with at most this many taps take the ``taps`` path.
+TAP_LIMIT = 27
+
+ORDER_BASED = frozenset({Reduction.MAX, Reduction.MIN, Reduction.MEDIAN, Reduction.MODE})
+FLOAT_DTYPES = {
+    "float16": torch.float16,
+    "bfloat16": torch.bfloat16,
+    "float32": torch.float32,
+    "float64": torch.float64,
+}
+_UINT64_FLIP = np.uint64(1 << 63)
+_PATHS = ("auto", "taps", "torch", "global", "gather")
+
+
+# --------------------------------------------------------------------------------------
+# Devices and dtypes
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` -> a GPU when torch sees one, else the CPU; an absent device is a usage error."""
+    name = (name or "auto").lower()
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        mps = getattr(torch.backends, "mps", None)
+        if mps is not None and mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise UsageError(
+            f"--device {name} is not a device: use cpu, cuda, mps or auto.", option="--device"
+        ) from None
+    present = {
+        "cpu": True,
+        "cuda": torch.cuda.is_available()
+        and (device.index is None or device.index < torch.cuda.device_count()),
+        "mps": getattr(torch.backends, "mps", None) is not None
+        and torch.backends.mps.is_available(),
+    }.get(device.type, False)
+    if not present:
+        raise UsageError(
+            f"--device {name} is not available on this machine (torch sees no such device). "
+            "Use --device cpu or --device auto.",
+            option="--device",
+        )
+    return device
+
+
+def output_dtype(input_dtype: torch.dtype | np.dtype, reduction: Reduction, dtype: str | None):
+    """The output's numpy dtype for ``reduction`` of an input of ``input_dtype``."""
+    in_np = _numpy_dtype(input_dtype)
+    if reduction in ORDER_BASED:
+        return in_np
+    if reduction is Reduction.SUM:
+        return in_np if in_np.kind == "f" or in_np == _BF16 else np.dtype(np.int64)
+    if in_np.kind == "f" or in_np == _BF16:
+        return in_np
+    return _numpy_dtype(FLOAT_DTYPES[dtype or "float32"])
+
+
+_BF16 = object()  # numpy has no bfloat16; tensors of it are handled as torch dtypes
+
+
+def _numpy_dtype(dtype):
+    if isinstance(dtype, torch.dtype):
+        if dtype is torch.bfloat16:
+            return _BF16
+        return torch.empty((), dtype=dtype).numpy().dtype
+    return np.dtype(dtype)
+
+
+def _is_float(t: torch.dtype) -> bool:
+    return t.is_floating_point
+
+
+def _accumulator(dtype: torch.dtype, compute: str | None) -> torch.dtype:
+    """Float type used for sums of squares, powers and means."""
+    if compute is not None:
+        chosen = FLOAT_DTYPES[compute]
+        # Half precision accumulates in float32 whatever is asked for.
+        return torch.float32 if chosen in (torch.float16, torch.bfloat16) else chosen
+    return torch.float64 if dtype is torch.float64 else torch.float32
+
+
+def _fill_low(dtype: torch.dtype):
+    return -math.inf if _is_float(dtype) else torch.iinfo(dtype).min
+
+
+def _fill_high(dtype: torch.dtype):
+    return math.inf if _is_float(dtype) else torch.iinfo(dtype).max
+
+
+# --------------------------------------------------------------------------------------
+# numpy <-> torch
+
+
+def _to_tensor(array, reduction: Reduction) -> tuple[torch.Tensor, Callable]:
+    """A torch view (or exact widened copy) of ``array`` and the function that maps results back.
+
+    torch cannot pool uint16/32/64 or bool, nor read big-endian or read-only arrays.
+    """
+    if isinstance(array, torch.Tensor):
+        if array.dtype is torch.bool:
+            return array.to(torch.uint8), _back_to(torch.bool, reduction)
+        if array.dtype in (torch.uint16, torch.uint32, torch.uint64):
+            return _to_tensor(array.cpu().numpy(), reduction)
+        return array, lambda t: t
+    array = np.asarray(array)
+    if array.dtype.kind == "c":
+        raise PoolError("holds complex numbers, which have no order or mean to pool by.")
+    if array.dtype.kind not in "biuf":
+        raise PoolError(f"holds values of type {array.dtype}, which cannot be pooled.")
+    if not array.dtype.isnative:
+        array = array.astype(array.dtype.newbyteorder("="))
+    kind, size = array.dtype.kind, array.dtype.itemsize
+    if kind == "b":
+        array = array.view(np.uint8)
+        back = _back_to(np.bool_, reduction)
+    elif kind == "u" and size == 8:
+        if reduction in ORDER_BASED:
+            # Flipping the top bit maps uint64 order onto int64 order exactly.
+            array = (array ^ _UINT64_FLIP).view(np.int64)
+            back = _uint64_back
+        elif reduction is Reduction.SUM:
+            if array.size and int(array.max()) >= 2**63:
+                raise PoolError(
+                    "holds uint64 values of 2^63 or more; their sums do not fit in int64."
+                )
+            array = array.astype(np.int64)
+            back = _identity
+        else:
+            array = array.astype(np.float64)
+            back = _identity
+    elif kind == "u" and size in (2, 4):
+        array = array.astype(np.int32 if size == 2 else np.int64)
+        back = _back_to(np.dtype(f"u{size}"), reduction)
+    else:
+        back = _identity
+    with warnings.catch_warnings():
+        # Read-only inputs (memory-mapped files) are only ever read here.
+        warnings.simplefilter("ignore", UserWarning)
+        return torch.from_numpy(array), back
+
+
+def _identity(t):
+    return t
+
+
+def _back_to(dtype, reduction: Reduction):
+    if reduction not in ORDER_BASED:
+        return _identity
+
+    def back(t):
+        if isinstance(dtype, torch.dtype):
+            return t.to(dtype)
+        return t.cpu().numpy().astype(dtype)
+
+    return back
+
+
+def _uint64_back(t):
+    return (t.cpu().numpy().view(np.uint64)) ^ _UINT64_FLIP
+
+
+# --------------------------------------------------------------------------------------
+# Entry points
+
+
+def pool_array(
+    array,
+    reduction: Reduction,
+    windows: Sequence[AxisWindow],
+    layout: Layout,
+    *,
+    count_include_pad: bool = False,
+    options=None,
+    premultiplied_alpha: bool = False,
+    path: str = "auto",
+) -> tuple:
+    """Pool ``array`` (numpy or torch, laid out as ``layout``); returns ``(numpy result, device)``.
+
+    ``premultiplied_alpha``: the last channel is straight alpha; colour is weighted by it
+    before pooling and divided by the pooled alpha afterwards.
+    """
+    from poolcli.core import PoolOptions
+
+    options = options or PoolOptions()
+    device = resolve_device(options.device)
+    x, back = _to_tensor(array, reduction)
+    x = x.to(device)
+    if premultiplied_alpha:
+        result = _pool_premultiplied(x, reduction, windows, layout, count_include_pad, options, path)
+    else:
+        result = pool_tensor(x, reduction, windows, layout, count_include_pad, options, path)
+    result = back(result)
+    if isinstance(result, torch.Tensor):
+        if result.dtype is torch.bfloat16 and not isinstance(array, torch.Tensor):
+            result = result.float()
+        result = result.cpu().numpy() if not isinstance(array, torch.Tensor) else result
+    if isinstance(result, np.ndarray):
+        result = np.ascontiguousarray(result)
+    return result, str(device)
+
+
+def pool_tensor(
+    x: torch.Tensor,
+    reduction: Reduction,
+    windows: Sequence[AxisWindow],
+    layout: Layout,
+    count_include_pad: bool = False,
+    options=None,
+    path: str = "auto",
+) -> torch.Tensor:
+    """Pool a tensor laid out as ``layout``; the result keeps the layout and follows the dtype rules.
+
+    ``path`` forces one engine path (``taps``, ``torch``, ``global``, ``gather``) for tests;
+    ``auto`` picks the fastest exact one.
+    """
+    from poolcli.core import PoolOptions
+
+    options = options or PoolOptions()
+    if path not in _PATHS:
+        raise ValueError(f"unknown path {path!r}")
+    reduction = Reduction(reduction)
+    _check_values(x, reduction, options)
+    spatial = layout.spatial_axes
+    out_dtype = _torch_out_dtype(x.dtype, reduction, options.dtype)
+    chosen = path if path != "auto" else _choose_path(x, reduction, windows, count_include_pad)
+    if chosen == "taps":
+        y = _pool_taps(x, reduction, windows, spatial, count_include_pad, options)
+    else:
+        # The other paths work on (N, C, *spatial).
+        canonical = x.permute(layout.to_canonical())
+        for _ in range(2 - sum(c in layout.letters for c in "NC")):
+            canonical = canonical.unsqueeze(0)
+        if "N" in layout.letters and "C" not in layout.letters:
+            canonical = canonical.transpose(0, 1)
+        if chosen == "torch":
+            y = _pool_torch(canonical, reduction, windows, count_include_pad)
+        elif chosen == "global":
+            y = _pool_global(canonical, reduction, options)
+        else:
+            y = _pool_gather(canonical, reduction, windows, count_include_pad, options)
+        y = _from_canonical(y, layout)
+    return y.to(out_dtype)
+
+
+def _torch_out_dtype(dtype: torch.dtype, reduction: Reduction, compute: str | None) -> torch.dtype:
+    if reduction in ORDER_BASED:
+        return dtype
+    if reduction is Reduction.SUM:
+        return dtype if _is_float(dtype) else torch.int64
+    if _is_float(dtype):
+        return dtype
+    return FLOAT_DTYPES[compute or "float32"]
+
+
+def _from_canonical(y: torch.Tensor, layout: Layout) -> torch.Tensor:
+    letters = layout.letters
+    if "N" in letters and "C" not in letters:
+        y = y.transpose(0, 1)
+    for letter in "CN":
+        if letter not in letters:
+            y = y.squeeze(0 if letter == "N" or "N" not in letters else 1)
+    return y.permute(layout.from_canonical())
+
+
+def _check_values(x: torch.Tensor, reduction: Reduction, options) -> None:
+    if reduction is Reduction.STOCHASTIC and x.numel():
+        lowest = x.min()
+        if bool(torch.isnan(lowest)) if _is_float(x.dtype) else False:
+            raise PoolError("holds NaN values; stochastic pooling needs non-negative numbers.")
+        if lowest < 0:
+            raise PoolError(
+                f"holds negative values (down to {lowest.item():g}); stochastic pooling samples "
+                "cells in proportion to their values, so every value must be 0 or more."
+            )
+    if reduction is Reduction.LP and not options.norm_type > 0:
+        raise UsageError(
+            f"--norm-type must be positive, got {options.norm_type:g}.", option="--norm-type"
+        )
+
+
+def _choose_path(x, reduction, windows, count_include_pad) -> str:
+    adaptive = windows[0].bins is not None
+    if not adaptive and all(a.out == 1 and a.kernel == a.size and a.pad_begin == 0 for a in windows):
+        return "global"
+    tap_based = reduction in (Reduction.MAX, Reduction.MIN, Reduction.SUM, Reduction.AVG, Reduction.LP)
+    if reduction is Reduction.STOCHASTIC:
+        tap_based = False  # sampling needs whole windows; expectation is routed below
+    taps = math.prod(a.kernel for a in windows)
+    if not adaptive and tap_based and taps <= TAP_LIMIT:
+        return "taps"
+    if _torch_can(x, reduction, windows, count_include_pad):
+        return "torch"
+    return "gather"
+
+
+def _torch_can(x, reduction, windows, count_include_pad) -> bool:
+    """Whether torch's own kernels compute exactly this case."""
+    if not _is_float(x.dtype) or x.dtype is torch.float16 and x.device.type == "cpu":
+        return False
+    if len(windows) > 3 or x.dim() - len(windows) > 2:
+        return False
+    if windows[0].bins is not None:
+        return reduction in (Reduction.MAX, Reduction.AVG)
+    symmetric = all(
+        a.pad_begin == a.pad_end and a.pad_begin <= a.kernel // 2 for a in windows
+    )
+    if reduction is Reduction.MAX:
+        return symmetric
+    if reduction is Reduction.AVG:
+        # torch's avg has no dilation, and its ceil-mode divisor matches poolcli's.
+        return symmetric and all(a.dilation == 1 for a in windows)
+    return False
+
+
+# --------------------------------------------------------------------------------------
+# taps path
+
+
+def _tap_ranges(axis: AxisWindow, tap: int) -> tuple[int, int, int]:
+    """For kernel tap ``tap``: the output range ``[lo, hi)`` it reaches real cells for, and the
+    input index of output ``lo``."""
+    offset = tap * axis.dilation - axis.pad_begin
+    lo = max(0, -(-(-offset) // axis.stride))
+    hi = min(axis.out, (axis.size - 1 - offset) // axis.stride + 1)
+    return lo, max(lo, hi), lo * axis.stride + offset
+
+
+def _axis_counts(axis: AxisWindow, count_include_pad: bool) -> list[int]:
+    """Cells each window of ``axis`` averages over: real cells, plus declared padding if asked."""
+    if axis.bins is not None:
+        return [end - start for start, end in axis.bins]
+    low, high = (-axis.pad_begin, axis.size + axis.pad_end) if count_include_pad else (0, axis.size)
+    return [sum(low <= c < high for c in axis.cells(i)) for i in range(axis.out)]
+
+
+def _count_tensor(windows, spatial, ndim, count_include_pad, device, dtype) -> torch.Tensor | float:
+    """Per-window cell counts, broadcastable to the output (a plain number when uniform)."""
+    counts = [_axis_counts(a, count_include_pad) for a in windows]
+    if all(len(set(c)) == 1 for c in counts):
+        return float(math.prod(c[0] for c in counts))
+    total = None
+    for axis_index, c in zip(spatial, counts):
+        shape = [1] * ndim
+        shape[axis_index] = len(c)
+        t = torch.tensor(c, dtype=dtype, device=device).reshape(shape)
+        total = t if total is None else total * t
+    return total
+
+
+def _pool_taps(x, reduction, windows, spatial, count_include_pad, options) -> torch.Tensor:
+    out_shape = list(x.shape)
+    for axis_index, axis in zip(spatial, windows):
+        out_shape[axis_index] = axis.out
+    taps = math.prod(a.kernel for a in windows)
+    if reduction in (Reduction.MAX, Reduction.MIN):
+        acc_dtype = x.dtype
+        init = _fill_low(x.dtype) if reduction is Reduction.MAX else _fill_high(x.dtype)
+        combine = torch.maximum if reduction is Reduction.MAX else torch.minimum
+    elif reduction in (Reduction.SUM, Reduction.AVG) and not _is_float(x.dtype):
+        acc_dtype, init, combine = _int_accumulator(x, taps), 0, None
+    else:
+        acc_dtype = _accumulator(x.dtype, options.dtype)
+        if reduction is Reduction.SUM and x.dtype is torch.float64:
+            acc_dtype = torch.float64
+        init, combine = 0, None
+
+    out = None
+    for tap in itertools.product(*(range(a.kernel) for a in windows)):
+        src = [slice(None)] * x.dim()
+        dst = [slice(None)] * x.dim()
+        covers_all = True
+        for axis_index, axis, j in zip(spatial, windows, tap):
+            lo, hi, start = _tap_ranges(axis, j)
+            src[axis_index] = slice(start, start + max(hi - lo - 1, 0) * axis.stride + 1, axis.stride)
+            dst[axis_index] = slice(lo, hi)
+            covers_all &= lo == 0 and hi == axis.out
+            if hi <= lo:
+                break
+        else:
+            view = x[tuple(src)]
+            if reduction is Reduction.LP:
+                view = view.to(acc_dtype).abs().pow_(options.norm_type)
+            if out is None and covers_all:
+                # The first tap that reaches every output cell starts the result: one pass saved.
+                out = view.to(acc_dtype, copy=True)
+                continue
+            if out is None:
+                out = torch.full(out_shape, init, dtype=acc_dtype, device=x.device)
+            target = out[tuple(dst)]
+            if combine is not None:
+                combine(target, view, out=target)
+            else:
+                target.add_(view)
+
+    if reduction is Reduction.AVG:
+        count = _count_tensor(windows, spatial, x.dim(), count_include_pad, x.device, torch.float64)
+        if not _is_float(acc_dtype):
+            # Exact integer sums. float32 division of exact operands is correctly rounded, so
+            # use it when the sums fit in float32's 24-bit significand.
+            small = acc_dtype in (torch.int16,) or (
+                acc_dtype is torch.int32 and torch.iinfo(x.dtype).bits <= 8
+            )
+            quotient_dtype = _torch_out_dtype(x.dtype, reduction, options.dtype)
+            wide = torch.float32 if small and quotient_dtype is torch.float32 else torch.float64
+            return out.to(wide) / (count if isinstance(count, float) else count.to(wide))
+        return out / count if isinstance(count, float) else out / count.to(acc_dtype)
+    if reduction is Reduction.LP:
+        return out.pow_(1.0 / options.norm_type)
+    return out
+
+
+def _int_accumulator(x: torch.Tensor, cells: int) -> torch.dtype:
+    """The narrowest integer type that holds sums of ``cells`` values of ``x`` exactly."""
+    info = torch.iinfo(x.dtype)
+    bound = max(abs(info.min), info.max) * cells
+    for candidate in (torch.int16, torch.int32):
+        if bound <= torch.iinfo(candidate).max:
+            return candidate
+    _guard_int_sum(x, cells)
+    return torch.int64
+
+
+def _guard_int_sum(x: torch.Tensor, cells: int) -> None:
+    """Refuse integer sums that could leave int64 (poolcli never wraps)."""
+    if x.dtype in (torch.int64,) and x.numel():
+        biggest = max(abs(int(x.max())), abs(int(x.min())))
+        if biggest * cells >= 2**63:
+            raise PoolError(
+                f"sums of up to {cells} cells of these int64 values could exceed the int64 range; "
+                "convert the array to float64 to sum it."
+            )
+
+
+# --------------------------------------------------------------------------------------
+# torch path
+
+
+def _pool_torch(x, reduction, windows, count_include_pad) -> torch.Tensor:
+    dims = len(windows)
+    batch_shape = x.shape[:2]
+    x = x.reshape(-1, *x.shape[2:]) if dims < 3 else x.reshape(-1, 1, *x.shape[2:])
+    # torch's 1-D/2-D kernels take (C, *spatial); 3-D takes (N, C, D, H, W).
+    if windows[0].bins is not None:
+        size = tuple(a.out for a in windows)
+        fn = {
+            Reduction.MAX: (F.adaptive_max_pool1d, F.adaptive_max_pool2d, F.adaptive_max_pool3d),
+            Reduction.AVG: (F.adaptive_avg_pool1d, F.adaptive_avg_pool2d, F.adaptive_avg_pool3d),
+        }[reduction][dims - 1]
+        y = fn(x, size)
+    else:
+        kernel = tuple(a.kernel for a in windows)
+        stride = tuple(a.stride for a in windows)
+        pad = tuple(a.pad_begin for a in windows)
+        ceil = windows[0].ceil_mode
+        if reduction is Reduction.MAX:
+            fn = (F.max_pool1d, F.max_pool2d, F.max_pool3d)[dims - 1]
+            y = fn(x, kernel, stride, pad, tuple(a.dilation for a in windows), ceil_mode=ceil)
+        else:
+            fn = (F.avg_pool1d, F.avg_pool2d, F.avg_pool3d)[dims - 1]
+            y = fn(x, kernel, stride, pad, ceil_mode=ceil, count_include_pad=count_include_pad)
+    return y.reshape(*batch_shape, *y.shape[-dims:])
+
+
+# --------------------------------------------------------------------------------------
+# global path
+
+
+def _pool_global(x, reduction, options) -> torch.Tensor:
+    """One window over all spatial axes of ``x`` (N, C, *spatial)."""
+    n, c = x.shape[:2]
+    spatial_ndim = x.dim() - 2
+    flat = x.reshape(n, c, -1)
+    if reduction is Reduction.MAX:
+        y = flat.amax(-1)
+    elif reduction is Reduction.MIN:
+        y = flat.amin(-1)
+    elif reduction in (Reduction.SUM, Reduction.AVG) and not _is_float(x.dtype):
+        _guard_int_sum(x, flat.shape[-1])
+        y = flat.sum(-1, dtype=torch.int64)
+        if reduction is Reduction.AVG:
+            y = y.to(torch.float64) / flat.shape[-1]
+    elif reduction in (Reduction.SUM, Reduction.AVG, Reduction.LP):
+        acc = _accumulator(x.dtype, options.dtype)
+        if reduction is Reduction.LP:
+            y = _chunked_rows(flat, lambda r: r.to(acc).abs().pow(options.norm_type).sum(-1), options)
+            y = y.pow(1.0 / options.norm_type)
+        else:
+            y = flat.sum(-1, dtype=acc)
+            if reduction is Reduction.AVG:
+                y = y / flat.shape[-1]
+    else:
+        return _pool_gather(x, reduction, _global_windows(x), False, options)
+    return y.reshape(n, c, *([1] * spatial_ndim))
+
+
+def _global_windows(x) -> tuple[AxisWindow, ...]:
+    names = "DHW"[-(x.dim() - 2) :]
+    return tuple(
+        AxisWindow(name=n, size=s, out=1, kernel=s, stride=s) for n, s in zip(names, x.shape[2:])
+    )
+
+
+def _chunked_rows(flat, fn, options) -> torch.Tensor:
+    """Apply ``fn`` to (n, c, cells) one channel at a time, bounding the temporaries."""
+    per_row = flat.shape[-1] * 16
+    if per_row * flat.shape[0] * flat.shape[1] <= options.memory_limit:
+        return fn(flat)
+    return torch.stack([torch.stack([fn(ch) for ch in item]) for item in flat])
+
+
+# --------------------------------------------------------------------------------------
+# gather path
+
+
+def _axis_index(axis: AxisWindow, first: int, last: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Gather table for output cells ``[first, last)`` of ``axis``.
+
+    Returns ``(index, real)``, both (rows, kernel): input cell per tap, with taps outside the
+    input pointing one past the end (where the caller puts the fill value), and whether the
+    tap is a real cell.
+    """
+    rows = torch.arange(first, last).unsqueeze(1)
+    taps = torch.arange(axis.kernel).unsqueeze(0)
+    if axis.bins is not None:
+        starts = torch.tensor([axis.bins[i][0] for i in range(first, last)]).unsqueeze(1)
+        ends = torch.tensor([axis.bins[i][1] for i in range(first, last)]).unsqueeze(1)
+        index = starts + taps
+        real = index < ends
+    else:
+        index = rows * axis.stride - axis.pad_begin + taps * axis.dilation
+        real = (index >= 0) & (index < axis.size)
+    return torch.where(real, index, axis.size), real
+
+
+def _pool_gather(x, reduction, windows, count_include_pad, options) -> torch.Tensor:
+    """Gather every window into a trailing axis and reduce it, chunk by chunk."""
+    n, c = x.shape[:2]
+    out_spatial = [a.out for a in windows]
+    out_dtype = _gather_dtype(x.dtype, reduction, options)
+    y = torch.empty((n, c, *out_spatial), dtype=out_dtype, device=x.device)
+    cells = math.prod(a.kernel for a in windows)
+    per_window_bytes = cells * (3 * x.element_size() + 8 + 2) + 64
+    windows_per_chunk = max(1, options.memory_limit // per_window_bytes)
+    rest = math.prod(out_spatial[1:])
+    fill = _gather_fill(x.dtype, reduction)
+    uniform = _uniform_noise(reduction, (n, c, *out_spatial), options)
+
+    # Chunk over (n, c) items and over output rows of the first spatial axis.
+    rows_per_chunk = max(1, windows_per_chunk // max(rest, 1))
+    items_per_chunk = max(1, min(n * c, windows_per_chunk // max(rest * windows[0].out, 1)))
+    if items_per_chunk > 1:
+        rows_per_chunk = windows[0].out
+    flat_in = x.reshape(n * c, *x.shape[2:]) if x.is_contiguous() else None
+    for start in range(0, n * c, items_per_chunk):
+        stop = min(n * c, start + items_per_chunk)
+        if flat_in is not None:
+            block = flat_in[start:stop]
+        else:
+            block = torch.stack([x[i // c, i % c] for i in range(start, stop)])
+        for r0 in range(0, windows[0].out, rows_per_chunk):
+            r1 = min(windows[0].out, r0 + rows_per_chunk)
+            values, real = _gather_windows(block, windows, r0, r1, fill)
+            noise = None
+            if uniform is not None:
+                noise = uniform.reshape(n * c, *out_spatial)[start:stop, r0:r1].to(x.device)
+            result = _reduce_windows(values, real, reduction, count_include_pad, windows, r0, r1,
+                                     options, noise)
+            for i, item in enumerate(range(start, stop)):
+                y[item // c, item % c, r0:r1] = result[i]
+    return y
+
+
+def _gather_dtype(dtype, reduction, options) -> torch.dtype:
+    if reduction in ORDER_BASED:
+        return dtype
+    if reduction in (Reduction.SUM,) and not _is_float(dtype):
+        return torch.int64
+    if reduction is Reduction.AVG and not _is_float(dtype):
+        return torch.float64
+    return _accumulator(dtype, options.dtype)
+
+
+def _gather_fill(dtype, reduction):
+    if reduction is Reduction.MAX:
+        return _fill_low(dtype)
+    if reduction in (Reduction.MIN, Reduction.MEDIAN, Reduction.MODE):
+        return _fill_high(dtype)
+    return 0
+
+
+def _uniform_noise(reduction, shape, options) -> torch.Tensor | None:
+    """Uniform numbers for stochastic sampling, drawn on the CPU so every device agrees."""
+    if reduction is not Reduction.STOCHASTIC or options.expectation:
+        return None
+    generator = torch.Generator()
+    if options.seed is None:
+        generator.seed()
+    else:
+        generator.manual_seed(options.seed)
+    return torch.rand(shape, generator=generator, dtype=torch.float64)
+
+
+def _gather_windows(block, windows, r0, r1, fill):
+    """Windows of output rows ``[r0, r1)``: values (items, rows, *out_rest, cells) and real mask."""
+    tables = [_axis_index(windows[0], r0, r1)] + [_axis_index(a, 0, a.out) for a in windows[1:]]
+    # Only the input rows these windows touch, plus one fill cell at the end of every axis.
+    first_table = tables[0][0][tables[0][1]]
+    lo = int(first_table.min()) if first_table.numel() else 0
+    hi = int(first_table.max()) + 1 if first_table.numel() else 1
+    slab = block[:, lo:hi]
+    padded = _pad_end(slab, fill)
+    values = padded
+    reals = []
+    for dim, (index, real) in enumerate(tables):
+        if dim == 0:
+            # Row indices relative to the slab; the fill cell sits one past its end.
+            index = torch.where(real, index - lo, hi - lo)
+        rows, kernel = index.shape
+        axis = 1 + 2 * dim  # earlier axes are already split into (rows, kernel) pairs
+        values = values.index_select(axis, index.reshape(-1).to(values.device))
+        values = values.unflatten(axis, (rows, kernel))
+        reals.append(real)
+    # (items, o1, k1, o2, k2, ...) -> (items, o1, o2, ..., k1 * k2 * ...)
+    nd = len(windows)
+    order = [0] + [1 + 2 * i for i in range(nd)] + [2 + 2 * i for i in range(nd)]
+    out_rows = [index.shape[0] for index, _ in tables]
+    values = values.permute(order).reshape(values.shape[0], *out_rows, -1)
+    return values, reals
+
+
+def _pad_end(slab, fill):
+    """Append one ``fill`` cell at the end of every spatial axis (integer-safe F.pad)."""
+    shape = [slab.shape[0]] + [s + 1 for s in slab.shape[1:]]
+    padded = torch.full(shape, fill, dtype=slab.dtype, device=slab.device)
+    padded[(slice(None), *(slice(0, s) for s in slab.shape[1:]))] = slab
+    return padded
+
+
+def _real_mask(reals, device) -> torch.Tensor:
+    """Outer product of per-axis real-tap tables: (o1, o2, ..., k1*k2*...)."""
+    nd = len(reals)
+    mask = None
+    for i, real in enumerate(reals):
+        shape = [1] * (2 * nd)
+        shape[i], shape[nd + i] = real.shape
+        r = real.reshape(shape)
+        mask = r if mask is None else mask & r
+    out_shape = [r.shape[0] for r in reals]
+    return mask.reshape(*out_shape, -1).to(device)
+
+
+def _reduce_windows(values, reals, reduction, count_include_pad, windows, r0, r1, options, noise):
+    """Reduce (items, *out, cells) windows whose padding cells hold the reduction's fill."""
+    device = values.device
+    if reduction is Reduction.MAX:
+        return values.amax(-1)
+    if reduction is Reduction.MIN:
+        return values.amin(-1)
+    real = _real_mask(reals, device)
+    real_count = real.sum(-1)
+    if reduction is Reduction.MEDIAN:
+        ordered = values.sort(-1).values
+        pick = ((real_count - 1) // 2).expand(*values.shape[:-1]).unsqueeze(-1)
+        result = ordered.gather(-1, pick).squeeze(-1)
+        if _is_float(values.dtype):
+            result = torch.where(values.isnan().any(-1), math.nan, result)
+        return result
+    if reduction is Reduction.MODE:
+        return _mode(values, real)
+    acc = _gather_dtype(values.dtype, reduction, options)
+    if reduction in (Reduction.SUM, Reduction.AVG):
+        if not _is_float(values.dtype):
+            total = values.sum(-1, dtype=torch.int64)
+        else:
+            total = values.sum(-1, dtype=acc)
+        if reduction is Reduction.SUM:
+            return total
+        counts = [_axis_counts(a, count_include_pad) for a in windows]
+        counts[0] = counts[0][r0:r1]
+        count = torch.ones((), dtype=torch.float64)
+        for i, c in enumerate(counts):
+            shape = [1] * len(counts)
+            shape[i] = len(c)
+            count = count * torch.tensor(c, dtype=torch.float64).reshape(shape)
+        return (total.to(torch.float64) / count.to(device)).to(acc)
+    v = values.to(acc)
+    if reduction is Reduction.LP:
+        return v.abs().pow(options.norm_type).sum(-1).pow(1.0 / options.norm_type)
+    # Stochastic.
+    total = v.sum(-1)
+    if options.expectation:
+        squares = (v * v).sum(-1)
+        return torch.where(total > 0, squares / torch.where(total > 0, total, 1), 0)
+    cumulative = v.cumsum(-1)
+    threshold = (noise.to(acc) * total).unsqueeze(-1)
+    chosen = torch.searchsorted(cumulative.contiguous(), threshold.contiguous(), right=True)
+    chosen = chosen.clamp(max=v.shape[-1] - 1)
+    picked = v.gather(-1, chosen).squeeze(-1)
+    return torch.where(total > 0, picked, 0)
+
+
+def _mode(values, real) -> torch.Tensor:
+    """Most frequent real value per window; ties go to the smallest value."""
+    ordered, order = values.sort(-1)
+    valid = real.expand_as(values).gather(-1, order).to(torch.int64)
+    same = ordered[..., 1:] == ordered[..., :-1]
+    if _is_float(values.dtype):
+        same |= ordered[..., 1:].isnan() & ordered[..., :-1].isnan()
+    starts = torch.ones_like(ordered, dtype=torch.bool)
+    starts[..., 1:] = ~same
+    seen = valid.cumsum(-1)
+    before = seen - valid
+    base = torch.where(starts, before, 0).cummax(-1).values
+    run = seen - base
+    # argmax returns the first maximum: the end of the earliest (smallest) most frequent run.
+    best = run.argmax(-1, keepdim=True)
+    return ordered.gather(-1, best).squeeze(-1)
+
+
+# --------------------------------------------------------------------------------------
+# RGBA
+
+
+def _pool_premultiplied(x, reduction, windows, layout, count_include_pad, options, path):
+    """Weight colour by alpha (premultiply), pool, and turn the colour back into straight colour.
+
+    avg, lp and the stochastic expectation divide the pooled colour by the pooled alpha weight,
+    so a transparent cell lends no colour to its neighbours; sum keeps the alpha-weighted sum.
+    """
+    def run(t):
+        return pool_tensor(t, reduction, windows, layout, count_include_pad, options, path)
+
+    channel = layout.channel_axis
+    alpha = x.narrow(channel, x.shape[channel] - 1, 1)
+    colour = x.narrow(channel, 0, x.shape[channel] - 1)
+    if reduction is Reduction.STOCHASTIC and not options.expectation:
+        # Sampling picks cells instead of mixing them: the channels are sampled straight.
+        return run(x)
+    acc = _accumulator(x.dtype, options.dtype)
+    scale = 1.0 if _is_float(x.dtype) else float(torch.iinfo(x.dtype).max)
+    weight = alpha.to(acc) / scale
+    pooled_colour = run(colour.to(acc) * weight)
+    pooled_alpha = run(alpha)
+    if reduction is not Reduction.SUM:
+        pooled_weight = run(weight)
+        safe = torch.where(pooled_weight > 0, pooled_weight, 1)
+        pooled_colour = torch.where(pooled_weight > 0, pooled_colour / safe, 0)
+    out_dtype = torch.promote_types(pooled_colour.dtype, pooled_alpha.dtype)
+    return torch.cat([pooled_colour.to(out_dtype), pooled_alpha.to(out_dtype)], dim=channel)
