@@ -95,15 +95,18 @@ class Step:
     ceil_mode: bool = False
     output_size: tuple[int, ...] | None = None
     channels: int | None = None
+    from_options: bool = False
 
     @classmethod
     def from_spec(cls, spec: WindowSpec) -> Step:
         """The single pooling step that window options (``-k -s -p -d --ceil``...) describe."""
         if spec.mode == "global":
-            return cls("global", "--global", "global")
+            return cls("global", "--global", "global", from_options=True)
         if spec.mode == "adaptive":
             text = f"--output-size {format_axes(spec.output_size)}"
-            return cls("adaptive", text, "adaptive", output_size=spec.output_size)
+            return cls(
+                "adaptive", text, "adaptive", output_size=spec.output_size, from_options=True
+            )
         parts = [f"-k {format_axes(spec.kernel_size)}"]
         if spec.stride is not None:
             parts.append(f"-s {format_axes(spec.stride)}")
@@ -124,6 +127,7 @@ class Step:
             padding=spec.padding,
             dilation=spec.dilation,
             ceil_mode=spec.ceil_mode,
+            from_options=True,
         )
 
 
@@ -149,6 +153,11 @@ class StepResult:
         if self.kind == "global":
             # spec's formula() prints sliding-window arithmetic for a global axis of size > 1.
             return tuple(f"{axis.name}: global: {axis.size} → 1" for axis in self.axes)
+        if self.kind == "adaptive":
+            return tuple(
+                f"{a.name}: {a.formula()}: " + " ".join(f"[{s},{e})" for s, e in a.bins)
+                for a in self.axes
+            )
         return tuple(f"{axis.name}: {axis.formula()}" for axis in self.axes)
 
     @property
@@ -157,10 +166,7 @@ class StepResult:
         if self.kind == "global":
             return "global"
         if self.kind == "adaptive":
-            bins = "; ".join(
-                f"{a.name} " + " ".join(f"[{s},{e})" for s, e in a.bins) for a in self.axes
-            )
-            return f"o={format_axes(self.output_size)} bins {bins}"
+            return f"o={_compact(self.output_size)}"
         axes = self.axes
         text = (
             f"k={_compact(a.kernel for a in axes)} s={_compact(a.stride for a in axes)} "
@@ -352,6 +358,8 @@ def _reword(message: str) -> str:
 def _per_axis(step: Step, values: tuple | str | None, key: str, names: str) -> tuple | str | None:
     if values is None or isinstance(values, str) or len(values) == len(names):
         return values
+    if step.from_options:
+        return values  # resolve() words the error as for the pooling commands
     if len(values) == 1:
         return values * len(names)
     raise UsageError(
@@ -416,7 +424,7 @@ def run_step(
         make_axes = _conv_axes if step.kind == "conv" else _pool_axes
         axes = make_axes(step, size, names)
     except UsageError as error:
-        if error.option == "STEP":
+        if error.option == "STEP" or step.from_options:
             raise
         raise UsageError(
             f'step {index} "{step.text}" does not fit its input {format_axes(size)}: '
