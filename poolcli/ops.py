@@ -276,11 +276,7 @@ def pool_tensor(
         y = _pool_taps(x, reduction, windows, spatial, count_include_pad, options)
     else:
         # The other paths work on (N, C, *spatial).
-        canonical = x.permute(layout.to_canonical())
-        for _ in range(2 - sum(c in layout.letters for c in "NC")):
-            canonical = canonical.unsqueeze(0)
-        if "N" in layout.letters and "C" not in layout.letters:
-            canonical = canonical.transpose(0, 1)
+        canonical = _to_canonical(x, layout)
         if chosen == "torch":
             y = _pool_torch(canonical, reduction, windows, count_include_pad)
         elif chosen == "global":
@@ -289,6 +285,31 @@ def pool_tensor(
             y = _pool_gather(canonical, reduction, windows, count_include_pad, options)
         y = _from_canonical(y, layout)
     return y.to(out_dtype)
+
+
+def window_winners(x, reduction, windows, layout: Layout, options=None) -> torch.Tensor:
+    """For max, min, median, mode and stochastic sampling: which cell each window's result is.
+
+    Returns an int64 tensor shaped ``(N, C, *out)`` holding, per window, the index of the
+    winning cell in window order (row-major over the kernel taps, as :meth:`AxisWindow.cells`
+    lists them). Ties go to the first cell for max, min and mode; median uses a stable sort.
+    Same gather machinery and random numbers as the pooling itself, so it always agrees.
+    """
+    from poolcli.core import PoolOptions
+
+    options = options or PoolOptions()
+    x, _ = _to_tensor(x, Reduction(reduction))
+    canonical = _to_canonical(x, layout)
+    return _pool_gather(canonical, Reduction(reduction), windows, False, options, winners=True)
+
+
+def _to_canonical(x: torch.Tensor, layout: Layout) -> torch.Tensor:
+    canonical = x.permute(layout.to_canonical())
+    for _ in range(2 - sum(c in layout.letters for c in "NC")):
+        canonical = canonical.unsqueeze(0)
+    if "N" in layout.letters and "C" not in layout.letters:
+        canonical = canonical.transpose(0, 1)
+    return canonical
 
 
 def _torch_out_dtype(dtype: torch.dtype, reduction: Reduction, compute: str | None) -> torch.dtype:
@@ -428,7 +449,7 @@ def _pool_taps(x, reduction, windows, spatial, count_include_pad, options) -> to
         else:
             view = x[tuple(src)]
             if reduction is Reduction.LP:
-                view = view.to(acc_dtype).abs().pow_(options.norm_type)
+                view = view.to(acc_dtype).abs().pow(options.norm_type)
             if out is None and covers_all:
                 # The first tap that reaches every output cell starts the result: one pass saved.
                 out = view.to(acc_dtype, copy=True)
@@ -436,7 +457,11 @@ def _pool_taps(x, reduction, windows, spatial, count_include_pad, options) -> to
             if out is None:
                 out = torch.full(out_shape, init, dtype=acc_dtype, device=x.device)
             target = out[tuple(dst)]
-            if combine is not None:
+            if x.requires_grad:
+                # Out-of-place, so autograd (poolcli grad) can follow every tap.
+                out = out.clone()
+                out[tuple(dst)] = combine(target, view) if combine else target + view
+            elif combine is not None:
                 combine(target, view, out=target)
             else:
                 target.add_(view)
@@ -454,7 +479,7 @@ def _pool_taps(x, reduction, windows, spatial, count_include_pad, options) -> to
             return out.to(wide) / (count if isinstance(count, float) else count.to(wide))
         return out / count if isinstance(count, float) else out / count.to(acc_dtype)
     if reduction is Reduction.LP:
-        return out.pow_(1.0 / options.norm_type)
+        return out.pow(1.0 / options.norm_type)
     return out
 
 
@@ -581,11 +606,15 @@ def _axis_index(axis: AxisWindow, first: int, last: int) -> tuple[torch.Tensor, 
     return torch.where(real, index, axis.size), real
 
 
-def _pool_gather(x, reduction, windows, count_include_pad, options) -> torch.Tensor:
-    """Gather every window into a trailing axis and reduce it, chunk by chunk."""
+def _pool_gather(x, reduction, windows, count_include_pad, options, winners=False) -> torch.Tensor:
+    """Gather every window into a trailing axis and reduce it, chunk by chunk.
+
+    With ``winners``, return each window's winning tap instead of its value (see
+    :func:`window_winners`).
+    """
     n, c = x.shape[:2]
     out_spatial = [a.out for a in windows]
-    out_dtype = _gather_dtype(x.dtype, reduction, options)
+    out_dtype = torch.int64 if winners else _gather_dtype(x.dtype, reduction, options)
     y = torch.empty((n, c, *out_spatial), dtype=out_dtype, device=x.device)
     cells = math.prod(a.kernel for a in windows)
     per_window_bytes = cells * (3 * x.element_size() + 8 + 2) + 64
@@ -612,8 +641,12 @@ def _pool_gather(x, reduction, windows, count_include_pad, options) -> torch.Ten
             noise = None
             if uniform is not None:
                 noise = uniform.reshape(n * c, *out_spatial)[start:stop, r0:r1].to(x.device)
-            result = _reduce_windows(values, real, reduction, count_include_pad, windows, r0, r1,
-                                     options, noise)
+            if winners:
+                result = _winning_taps(values, real, reduction, noise)
+            else:
+                result = _reduce_windows(
+                    values, real, reduction, count_include_pad, windows, r0, r1, options, noise
+                )
             for i, item in enumerate(range(start, stop)):
                 y[item // c, item % c, r0:r1] = result[i]
     return y
@@ -740,12 +773,35 @@ def _reduce_windows(values, reals, reduction, count_include_pad, windows, r0, r1
     if options.expectation:
         squares = (v * v).sum(-1)
         return torch.where(total > 0, squares / torch.where(total > 0, total, 1), 0)
-    cumulative = v.cumsum(-1)
-    threshold = (noise.to(acc) * total).unsqueeze(-1)
-    chosen = torch.searchsorted(cumulative.contiguous(), threshold.contiguous(), right=True)
-    chosen = chosen.clamp(max=v.shape[-1] - 1)
-    picked = v.gather(-1, chosen).squeeze(-1)
+    picked = v.gather(-1, _sample(v, noise)).squeeze(-1)
     return torch.where(total > 0, picked, 0)
+
+
+def _sample(values: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+    """Tap sampled per window with probability value / window sum (first tap when all zero)."""
+    cumulative = values.cumsum(-1)
+    threshold = (noise.to(values.dtype) * cumulative[..., -1]).unsqueeze(-1)
+    chosen = torch.searchsorted(cumulative.contiguous(), threshold.contiguous(), right=True)
+    return chosen.clamp(max=values.shape[-1] - 1)
+
+
+def _winning_taps(values, reals, reduction, noise) -> torch.Tensor:
+    """Index (in window order) of the cell each window's result comes from."""
+    if reduction is Reduction.MAX:
+        return values.argmax(-1)
+    if reduction is Reduction.MIN:
+        return values.argmin(-1)
+    real = _real_mask(reals, values.device).expand_as(values)
+    if reduction is Reduction.MEDIAN:
+        order = values.sort(dim=-1, stable=True).indices
+        pick = ((real.sum(-1) - 1) // 2).unsqueeze(-1)
+        return order.gather(-1, pick).squeeze(-1)
+    if reduction is Reduction.MODE:
+        mode = _mode(values, real).unsqueeze(-1)
+        return ((values == mode) & real).to(torch.uint8).argmax(-1)
+    if reduction is Reduction.STOCHASTIC and noise is not None:
+        return _sample(values.to(torch.float64), noise).squeeze(-1)
+    raise ValueError(f"{reduction} has no single winning cell per window")
 
 
 def _mode(values, real) -> torch.Tensor:
