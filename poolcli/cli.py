@@ -1,0 +1,973 @@
+"""The ``poolcli`` command line: options -> WindowSpec -> core.run -> report, files, exit status.
+
+One command per reduction (``poolcli max INPUT... -k 2``), sharing the options defined once
+below. The commands are thin: :func:`make_call` checks the options (pure Python, so ``--help``,
+``--version`` and usage errors never import torch, numpy or Pillow), :func:`process_input`
+pools one input and returns an :class:`Outcome` (a result or an error), and :func:`execute`
+prints what each outcome has to say and turns the outcomes into the exit status.
+
+Exit status: 0 all inputs done; 1 at least one input failed (the others were still
+processed); 2 the call is wrong (bad option value, or windows that do not fit an input);
+130 interrupted. Messages on standard error: ``poolcli: error: FILE: reason``.
+"""
+
+import math
+import os
+import sys
+from dataclasses import dataclass, field
+from enum import Enum, IntEnum
+from typing import Annotated, Any
+
+import typer
+from typer.core import TyperGroup
+
+from poolcli import __version__, learn_cli
+from poolcli.errors import PoolError, UsageError
+from poolcli.layout import Layout
+from poolcli.spec import Reduction, WindowSpec
+
+
+class ExitStatus(IntEnum):
+    OK = 0
+    ERROR = 1
+    USAGE = 2
+    INTERRUPTED = 130
+
+
+STDIN = "-"
+STDIN_NAME = "<stdin>"
+
+
+def _click_class(name: str) -> type:
+    # Typer re-exports only BadParameter from its (vendored) Click; its bases are the classes
+    # Click raises for every usage problem.
+    return next(c for c in typer.BadParameter.__mro__ if c.__name__ == name)
+
+
+_ClickException = _click_class("ClickException")
+_ClickUsageError = _click_class("UsageError")
+
+
+class PoolcliGroup(TyperGroup):
+    """Typer's command group, printing usage errors as plain lines instead of a boxed panel.
+
+    Help keeps Typer's rich panels. A usage error reads::
+
+        Usage: poolcli max [OPTIONS] INPUT...
+        Try 'poolcli max -h' for help.
+
+        Error: --kernel must be positive, got 0.
+    """
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            status = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except _ClickException as error:
+            error.show()
+            status = error.exit_code
+        except typer.Abort:
+            status = ExitStatus.ERROR
+        sys.exit(int(status or 0))
+
+
+app = typer.Typer(
+    cls=PoolcliGroup,
+    name="poolcli",
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+# --------------------------------------------------------------------------------------------
+# Options, defined once and shared by every reduction command.
+
+WINDOW = "Window"
+INPUT = "Input"
+OUTPUT = "Output"
+DEVICE = "Device"
+
+
+class DType(str, Enum):
+    float32 = "float32"
+    float64 = "float64"
+    float16 = "float16"
+    bfloat16 = "bfloat16"
+
+
+Inputs = Annotated[
+    list[str],
+    typer.Argument(
+        metavar="INPUT",
+        help="Image or .npy files; - reads one from standard input.",
+        show_default=False,
+    ),
+]
+Kernel = Annotated[
+    str | None,
+    typer.Option(
+        "-k",
+        "--kernel",
+        metavar="K",
+        rich_help_panel=WINDOW,
+        help="Window size: 3, or one per spatial axis: 3x2 or 3,2.",
+    ),
+]
+Stride = Annotated[
+    str | None,
+    typer.Option(
+        "-s",
+        "--stride",
+        metavar="S",
+        rich_help_panel=WINDOW,
+        help="Step between windows, same form as --kernel. Default: the kernel.",
+    ),
+]
+Padding = Annotated[
+    str | None,
+    typer.Option(
+        "-p",
+        "--padding",
+        metavar="P",
+        rich_help_panel=WINDOW,
+        help="Padding per side: 1, 1x2, begin:end per axis (0:1x1:2), same or valid. Default 0.",
+    ),
+]
+Dilation = Annotated[
+    str | None,
+    typer.Option(
+        "-d",
+        "--dilation",
+        metavar="D",
+        rich_help_panel=WINDOW,
+        help="Spacing between the cells of a window, same form as --kernel. Default 1.",
+    ),
+]
+Ceil = Annotated[
+    bool,
+    typer.Option(
+        "--ceil",
+        rich_help_panel=WINDOW,
+        help="Round the number of windows up (torch's ceil_mode); not with same or valid.",
+    ),
+]
+CountIncludePad = Annotated[
+    bool,
+    typer.Option(
+        "--count-include-pad/--no-count-include-pad",
+        rich_help_panel=WINDOW,
+        show_default=False,
+        help="Count padded cells in the divisor of a mean. Default: no (as ONNX, TensorFlow).",
+    ),
+]
+GlobalPool = Annotated[
+    bool,
+    typer.Option(
+        "--global",
+        rich_help_panel=WINDOW,
+        help="One window over all spatial axes: every spatial size becomes 1.",
+    ),
+]
+OutputSize = Annotated[
+    str | None,
+    typer.Option(
+        "--output-size",
+        metavar="O",
+        rich_help_panel=WINDOW,
+        help="Adaptive pooling to this output size: 7 or 7x5 (torch's bin rule).",
+    ),
+]
+LayoutOption = Annotated[
+    str | None,
+    typer.Option(
+        "--layout",
+        metavar="L",
+        rich_help_panel=INPUT,
+        help="Axes of a .npy input, from N C D H W: HW, CHW, HWC, NCHW, NHWC, NCW, NCDHW... "
+        "Default: from the shape (HW, HWC or CHW, NCHW, NCDHW), printed in the report.",
+    ),
+]
+StraightAlpha = Annotated[
+    bool,
+    typer.Option(
+        "--straight-alpha",
+        rich_help_panel=INPUT,
+        help="RGBA images: pool alpha like any channel instead of weighting colour by it "
+        "(matters for avg, sum, lp and stochastic).",
+    ),
+]
+Output = Annotated[
+    str | None,
+    typer.Option(
+        "-o",
+        "--output",
+        metavar="FILE",
+        rich_help_panel=OUTPUT,
+        help="Write the result: FILE.npy (exact), FILE.png or another image suffix (the input's "
+        "bit depth), or - for .npy bytes on standard output. Without -o: print a report.",
+    ),
+]
+Json = Annotated[
+    bool,
+    typer.Option(
+        "--json",
+        rich_help_panel=OUTPUT,
+        help="Print one JSON document (parameters, shapes, statistics, small outputs' values) "
+        "instead of the report.",
+    ),
+]
+Quiet = Annotated[
+    bool,
+    typer.Option(
+        "-q",
+        "--quiet",
+        rich_help_panel=OUTPUT,
+        help="With -o, print nothing but warnings and errors.",
+    ),
+]
+Device = Annotated[
+    str,
+    typer.Option(
+        "--device",
+        metavar="cpu|cuda|mps|auto",
+        rich_help_panel=DEVICE,
+        help="Where to compute. auto: a GPU when torch sees one, else the CPU. "
+        "A device that is not there is an error.",
+    ),
+]
+DTypeOption = Annotated[
+    DType | None,
+    typer.Option(
+        "--dtype",
+        rich_help_panel=DEVICE,
+        show_default=False,
+        help="Compute precision of avg, lp and stochastic; integer inputs come out in it. "
+        "Default float32 (float64 inputs stay float64). Other reductions keep the input dtype.",
+    ),
+]
+Debug = Annotated[
+    bool,
+    typer.Option("--debug", help="Show the Python traceback of unexpected errors."),
+]
+NormType = Annotated[
+    float,
+    typer.Option(
+        "--norm-type",
+        metavar="P",
+        rich_help_panel=WINDOW,
+        help="The p of (Σ|x|^p)^(1/p); a positive number.",
+    ),
+]
+Seed = Annotated[
+    int | None,
+    typer.Option(
+        "--seed",
+        metavar="N",
+        rich_help_panel=WINDOW,
+        help="Random seed: the same seed gives the same samples on every device.",
+    ),
+]
+Expectation = Annotated[
+    bool,
+    typer.Option(
+        "--expectation",
+        rich_help_panel=WINDOW,
+        help="Give the expected value Σx²/Σx instead of sampling (inference behaviour).",
+    ),
+]
+
+
+# --------------------------------------------------------------------------------------------
+# Checking the call (pure Python: no torch, numpy or Pillow).
+
+
+@dataclass(frozen=True)
+class Call:
+    """One invocation, checked: what to pool, how, and where the results go."""
+
+    reduction: Reduction
+    inputs: tuple[str, ...]
+    spec: WindowSpec
+    layout: Layout | None
+    output: str | None
+    json: bool
+    quiet: bool
+    debug: bool
+    device: str
+    norm_type: float = 2.0
+    seed: int | None = None
+    expectation: bool = False
+    dtype: str | None = None
+    straight_alpha: bool = False
+
+    def pool_options(self, device: str):
+        from poolcli.core import PoolOptions
+
+        return PoolOptions(
+            norm_type=self.norm_type,
+            seed=self.seed,
+            expectation=self.expectation,
+            device=device,
+            dtype=self.dtype,
+            straight_alpha=self.straight_alpha,
+        )
+
+
+DEVICES = ("auto", "cpu", "cuda", "mps")
+
+
+def _check_device(name: str) -> str:
+    text = name.strip().lower()
+    base, _, index = text.partition(":")
+    if base in DEVICES and (not index or (base == "cuda" and index.isdigit())):
+        return text
+    raise UsageError(
+        f"--device {name} is not a device: use cpu, cuda, cuda:N, mps or auto.", option="--device"
+    )
+
+
+def _same_file(a: str, b: str) -> bool:
+    try:
+        if os.path.exists(a) and os.path.exists(b):
+            return os.path.samefile(a, b)
+    except OSError:
+        pass
+    return os.path.realpath(a) == os.path.realpath(b)
+
+
+def _check_output(output: str | None, inputs: tuple[str, ...], json: bool) -> None:
+    if output is None:
+        return
+    if len(inputs) > 1:
+        raise UsageError(
+            f"-o {output} takes one input, but {len(inputs)} were given. Give one input, or "
+            "leave out -o to print a report for each.",
+            option="-o",
+        )
+    if output == STDIN:
+        if json:
+            raise UsageError(
+                "--json and -o - both write to standard output: choose one.", option="-o"
+            )
+        if sys.stdout.isatty():
+            raise UsageError(
+                "-o - writes binary .npy data to standard output, which is a terminal here. "
+                "Redirect it (> out.npy, or | another command) or use -o FILE.npy.",
+                option="-o",
+            )
+        return
+    if output.endswith(("/", os.sep)) or os.path.isdir(output):
+        raise UsageError(
+            f"-o {output} is a directory; give a file name such as out.npy or out.png.",
+            option="-o",
+        )
+    from poolcli.io import output_format
+
+    try:
+        output_format(output)
+    except PoolError as error:
+        raise UsageError(f"-o {error}", option="-o") from None
+    for path in inputs:
+        if path != STDIN and _same_file(path, output):
+            raise UsageError(
+                f"-o {output} is the input file; poolcli never overwrites its input. "
+                "Choose another name.",
+                option="-o",
+            )
+
+
+def make_call(reduction: Reduction, args: dict[str, Any]) -> Call:
+    """Check the options of one command and build the :class:`Call`; raises UsageError."""
+    inputs = tuple(args["inputs"])
+    if inputs.count(STDIN) > 1:
+        raise UsageError("- (standard input) can be given only once.", option="INPUT")
+    if STDIN in inputs and sys.stdin is not None and sys.stdin.isatty():
+        raise UsageError(
+            "- reads standard input, which is a terminal here: pipe or redirect a file into "
+            "poolcli (poolcli max - -k 2 < x.npy).",
+            option="INPUT",
+        )
+    spec = WindowSpec.make(
+        kernel_size=args["kernel"],
+        stride=args["stride"],
+        padding=args["padding"],
+        dilation=args["dilation"],
+        ceil_mode=args["ceil"],
+        count_include_pad=args["count_include_pad"],
+        global_pool=args["global_pool"],
+        output_size=args["output_size"],
+    )
+    layout = Layout.parse(args["layout"]) if args["layout"] is not None else None
+    norm_type = args.get("norm_type", 2.0)
+    if not (math.isfinite(norm_type) and norm_type > 0):
+        raise UsageError(
+            f"--norm-type must be a positive number, got {norm_type:g}.", option="--norm-type"
+        )
+    _check_output(args["output"], inputs, args["json"])
+    dtype = args["dtype"]
+    return Call(
+        reduction=reduction,
+        inputs=inputs,
+        spec=spec,
+        layout=layout,
+        output=args["output"],
+        json=args["json"],
+        quiet=args["quiet"],
+        debug=args["debug"],
+        device=_check_device(args["device"]),
+        norm_type=norm_type,
+        seed=args.get("seed"),
+        expectation=args.get("expectation", False),
+        dtype=dtype.value if dtype is not None else None,
+        straight_alpha=args["straight_alpha"],
+    )
+
+
+def resolve_device(name: str) -> str:
+    """``auto`` -> cuda, else mps, else cpu; an explicit device that is missing -> UsageError."""
+    if name == "cpu":
+        return "cpu"
+    from poolcli.ops import resolve_device as _resolve
+
+    return str(_resolve(name))
+
+
+# --------------------------------------------------------------------------------------------
+# Running: one input at a time.
+
+
+def display_name(path: str) -> str:
+    """A path as messages show it: ``<stdin>`` for ``-``, control characters escaped."""
+    if path == STDIN:
+        return STDIN_NAME
+    text = os.fsdecode(path).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in text)
+
+
+@dataclass
+class Outcome:
+    """What became of one input: a result, or an error with its exit status."""
+
+    path: str
+    name: str
+    loaded: Any = None
+    result: Any = None
+    written: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    error: str | None = None
+    status: ExitStatus = ExitStatus.OK
+
+
+def _internal_error(name: str | None, error: BaseException) -> str:
+    where = f"{name}: " if name else ""
+    detail = f"{type(error).__name__}: {error}".strip().rstrip(":")
+    return (
+        f"{where}unexpected error ({detail}). This is a bug in poolcli; run again with --debug "
+        "to see the traceback."
+    )
+
+
+def process_input(path: str, call: Call, device: str) -> Outcome:
+    """Read, pool and (with -o) write one input. Errors come back in the Outcome."""
+    from poolcli import core, io
+
+    name = display_name(path)
+    outcome = Outcome(path=path, name=name)
+    try:
+        stdin = sys.stdin.buffer if path == STDIN else None
+        loaded = io.read_input(path, stdin=stdin)
+        outcome.loaded = loaded
+        outcome.warnings = [f"{name}: {warning}" for warning in loaded.warnings]
+        layout = call.layout
+        image_layout = loaded.layout
+        if image_layout is not None:
+            if layout is not None and str(layout) != str(image_layout):
+                raise UsageError(
+                    f"--layout {layout} does not apply: images are always read as "
+                    f"{image_layout}. Leave out --layout.",
+                    option="--layout",
+                )
+            layout = image_layout
+        outcome.result = core.run(
+            loaded.array,
+            call.reduction,
+            call.spec,
+            layout,
+            call.pool_options(device),
+            alpha=loaded.has_alpha,
+        )
+        if call.output == STDIN:
+            io.write_npy_stream(sys.stdout.buffer, outcome.result.output)
+            sys.stdout.buffer.flush()
+            outcome.written = STDIN
+        elif call.output is not None:
+            notes = io.write_output(
+                call.output, outcome.result.output, loaded, layout=str(outcome.result.layout)
+            )
+            outcome.warnings += [f"{display_name(call.output)}: {note}" for note in notes]
+            outcome.written = call.output
+    except PoolError as error:
+        if error.path in (None, path):
+            error.path = name
+        outcome.error = str(error)
+        usage = isinstance(error, UsageError)
+        outcome.status = ExitStatus.USAGE if usage else ExitStatus.ERROR
+    except MemoryError:
+        outcome.error = f"{name}: not enough memory to pool this input."
+        outcome.status = ExitStatus.ERROR
+    except OSError as error:
+        reason = error.strerror or str(error)
+        outcome.error = f"{name}: {reason}."
+        outcome.status = ExitStatus.ERROR
+    except (KeyboardInterrupt, typer.Exit):
+        raise
+    except Exception as error:
+        if call.debug:
+            raise
+        outcome.error = _internal_error(name, error)
+        outcome.status = ExitStatus.ERROR
+    return outcome
+
+
+# --------------------------------------------------------------------------------------------
+# Printing
+
+
+class Printer:
+    """The two consoles (results to stdout, messages to stderr), made when a command runs."""
+
+    def __init__(self) -> None:
+        from rich.console import Console
+
+        self.out = Console(highlight=False, emoji=False, markup=False)
+        self.count = 0
+
+    @staticmethod
+    def message(text: str) -> None:
+        typer.echo(f"poolcli: {text}", err=True)
+
+    def error(self, text: str) -> None:
+        self.message(f"error: {text}")
+
+    def warning(self, text: str) -> None:
+        self.message(f"warning: {text}")
+
+    def report(self, renderable) -> None:
+        if self.count:
+            self.out.print()
+        self.out.print(renderable)
+        self.count += 1
+
+
+def _shape(shape) -> str:
+    return "×".join(map(str, shape))
+
+
+CHANNEL_NAMES = {1: ("L",), 2: ("L", "A"), 3: ("R", "G", "B"), 4: ("R", "G", "B", "A")}
+
+
+def _image_facts(loaded) -> tuple[str | None, tuple[str, ...] | None]:
+    """A one-line description of an image input (``PNG, 8-bit RGBA``) and its channel names."""
+    image = getattr(loaded, "image", None)
+    if image is None:
+        return None, None
+    depth = f"{image.bits}-bit" + (" float" if image.floating else "")
+    text = f"{image.format}, {depth} {image.mode}"
+    if image.icc_profile:
+        text += ", ICC profile"
+    return text, CHANNEL_NAMES.get(image.channels)
+
+
+def show_outcome(printer: Printer, call: Call, outcome: Outcome, input_stats=None) -> None:
+    """Print the error, warnings, note or report of one input."""
+    from poolcli import report
+
+    if outcome.error:
+        for warning in outcome.warnings:
+            printer.warning(warning)
+        printer.error(outcome.error)
+        return
+    for warning in outcome.warnings:
+        printer.warning(warning)
+    result = outcome.result
+    if call.json:
+        return
+    if outcome.written is not None:
+        if not call.quiet:
+            target = (
+                "standard output" if outcome.written == STDIN else display_name(outcome.written)
+            )
+            layout = f"layout {result.layout}" + (" (guessed)" if result.layout_guessed else "")
+            printer.message(
+                f"wrote {target}: {result.reduction} of {outcome.name}, "
+                f"{_shape(result.input_shape)} {result.input_dtype} → "
+                f"{_shape(result.output.shape)} {result.output.dtype}, {layout}"
+            )
+        return
+    source, channels = _image_facts(outcome.loaded)
+    printer.report(
+        report.build_report(
+            result,
+            outcome.name,
+            input_stats=input_stats,
+            source=source,
+            layout_reason=report.layout_reason(result.input_shape, result.layout)
+            if result.layout_guessed
+            else None,
+            channel_names=channels,
+        )
+    )
+
+
+def execute(call: Call, device: str) -> ExitStatus:
+    """Process every input, print as it goes, and return the exit status."""
+    from poolcli import report
+
+    printer = Printer()
+    entries = []
+    status = ExitStatus.OK
+    for path in call.inputs:
+        outcome = process_input(path, call, device)
+        input_stats = None
+        if outcome.result is not None and (call.json or call.output is None):
+            input_stats = report.array_stats(outcome.loaded.array)
+        show_outcome(printer, call, outcome, input_stats)
+        if call.json:
+            if outcome.error:
+                entries.append(report.json_error(outcome.name, outcome.error, int(outcome.status)))
+            else:
+                entries.append(
+                    report.json_entry(
+                        outcome.result,
+                        outcome.name,
+                        input_stats=input_stats,
+                        output_path=outcome.written,
+                    )
+                )
+        status = max(status, outcome.status, key=_severity)
+    if call.json:
+        parameters = report.json_parameters(call.spec, call.pool_options(device))
+        document = report.json_document(
+            call.reduction, parameters, entries, device=device, version=__version__
+        )
+        typer.echo(report.dumps(document))
+    return status
+
+
+def _severity(status: ExitStatus) -> int:
+    return {ExitStatus.OK: 0, ExitStatus.ERROR: 1, ExitStatus.USAGE: 2}.get(status, 3)
+
+
+def _usage_error(ctx: typer.Context, error: UsageError) -> Exception:
+    """A UsageError as Click's, so that it prints after the usage line and exits 2."""
+    return _ClickUsageError(str(error), ctx=ctx)
+
+
+def run_command(ctx: typer.Context, reduction: Reduction, args: dict[str, Any]) -> None:
+    """The body every reduction command shares."""
+    args = {k: v for k, v in args.items() if k != "ctx"}
+    debug = args.get("debug", False)
+    try:
+        try:
+            call = make_call(reduction, args)
+            device = resolve_device(call.device)
+        except UsageError as error:
+            raise _usage_error(ctx, error) from None
+        status = execute(call, device)
+    except KeyboardInterrupt:
+        typer.echo("poolcli: interrupted.", err=True)
+        raise typer.Exit(ExitStatus.INTERRUPTED) from None
+    except (typer.Exit, _ClickException):
+        raise
+    except Exception as error:
+        if debug:
+            raise
+        typer.echo(f"poolcli: error: {_internal_error(None, error)}", err=True)
+        raise typer.Exit(ExitStatus.ERROR) from None
+    raise typer.Exit(int(status))
+
+
+# --------------------------------------------------------------------------------------------
+# Commands
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"poolcli {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Pool images and .npy arrays: max, avg, min, sum, lp, median, stochastic, mode.
+
+    Example: poolcli max photo.png -k 2 -o half.png
+
+    Example: poolcli avg x.npy -k 3 -s 1 -p same
+    """
+
+
+@app.command("max")
+def max_(
+    ctx: typer.Context,
+    inputs: Inputs,
+    kernel: Kernel = None,
+    stride: Stride = None,
+    padding: Padding = None,
+    dilation: Dilation = None,
+    ceil: Ceil = False,
+    count_include_pad: CountIncludePad = False,
+    global_pool: GlobalPool = False,
+    output_size: OutputSize = None,
+    layout: LayoutOption = None,
+    straight_alpha: StraightAlpha = False,
+    output: Output = None,
+    json: Json = False,
+    quiet: Quiet = False,
+    device: Device = "auto",
+    dtype: DTypeOption = None,
+    debug: Debug = False,
+) -> None:
+    """Take the maximum of each window; NaN wins, as in torch.
+
+    Example: poolcli max photo.png -k 2 -o half.png
+
+    Example: poolcli max x.npy -k 3 -s 1 -p same --layout CHW
+    """
+    run_command(ctx, Reduction.MAX, locals())
+
+
+@app.command("avg")
+def avg(
+    ctx: typer.Context,
+    inputs: Inputs,
+    kernel: Kernel = None,
+    stride: Stride = None,
+    padding: Padding = None,
+    dilation: Dilation = None,
+    ceil: Ceil = False,
+    count_include_pad: CountIncludePad = False,
+    global_pool: GlobalPool = False,
+    output_size: OutputSize = None,
+    layout: LayoutOption = None,
+    straight_alpha: StraightAlpha = False,
+    output: Output = None,
+    json: Json = False,
+    quiet: Quiet = False,
+    device: Device = "auto",
+    dtype: DTypeOption = None,
+    debug: Debug = False,
+) -> None:
+    """Take the mean of each window; padded cells count only with --count-include-pad.
+
+    Example: poolcli avg x.npy -k 2
+
+    Example: poolcli avg photo.png --output-size 64x64 -o thumb.png
+    """
+    run_command(ctx, Reduction.AVG, locals())
+
+
+@app.command("min")
+def min_(
+    ctx: typer.Context,
+    inputs: Inputs,
+    kernel: Kernel = None,
+    stride: Stride = None,
+    padding: Padding = None,
+    dilation: Dilation = None,
+    ceil: Ceil = False,
+    count_include_pad: CountIncludePad = False,
+    global_pool: GlobalPool = False,
+    output_size: OutputSize = None,
+    layout: LayoutOption = None,
+    straight_alpha: StraightAlpha = False,
+    output: Output = None,
+    json: Json = False,
+    quiet: Quiet = False,
+    device: Device = "auto",
+    dtype: DTypeOption = None,
+    debug: Debug = False,
+) -> None:
+    """Take the minimum of each window.
+
+    Example: poolcli min x.npy -k 2
+
+    Example: poolcli min mask.png -k 3 -s 1 -p same -o eroded.png
+    """
+    run_command(ctx, Reduction.MIN, locals())
+
+
+@app.command("sum")
+def sum_(
+    ctx: typer.Context,
+    inputs: Inputs,
+    kernel: Kernel = None,
+    stride: Stride = None,
+    padding: Padding = None,
+    dilation: Dilation = None,
+    ceil: Ceil = False,
+    count_include_pad: CountIncludePad = False,
+    global_pool: GlobalPool = False,
+    output_size: OutputSize = None,
+    layout: LayoutOption = None,
+    straight_alpha: StraightAlpha = False,
+    output: Output = None,
+    json: Json = False,
+    quiet: Quiet = False,
+    device: Device = "auto",
+    dtype: DTypeOption = None,
+    debug: Debug = False,
+) -> None:
+    """Sum each window; integer inputs give int64, so sums never wrap around.
+
+    Example: poolcli sum counts.npy -k 4
+
+    Example: poolcli sum x.npy --global --json
+    """
+    run_command(ctx, Reduction.SUM, locals())
+
+
+@app.command("lp")
+def lp(
+    ctx: typer.Context,
+    inputs: Inputs,
+    kernel: Kernel = None,
+    stride: Stride = None,
+    padding: Padding = None,
+    dilation: Dilation = None,
+    ceil: Ceil = False,
+    count_include_pad: CountIncludePad = False,
+    global_pool: GlobalPool = False,
+    output_size: OutputSize = None,
+    norm_type: NormType = 2.0,
+    layout: LayoutOption = None,
+    straight_alpha: StraightAlpha = False,
+    output: Output = None,
+    json: Json = False,
+    quiet: Quiet = False,
+    device: Device = "auto",
+    dtype: DTypeOption = None,
+    debug: Debug = False,
+) -> None:
+    """Take the Lp norm (Σ|x|^p)^(1/p) of each window, with p from --norm-type (default 2).
+
+    Example: poolcli lp x.npy -k 2
+
+    Example: poolcli lp x.npy -k 3 -s 2 --norm-type 3
+    """
+    run_command(ctx, Reduction.LP, locals())
+
+
+@app.command("median")
+def median(
+    ctx: typer.Context,
+    inputs: Inputs,
+    kernel: Kernel = None,
+    stride: Stride = None,
+    padding: Padding = None,
+    dilation: Dilation = None,
+    ceil: Ceil = False,
+    count_include_pad: CountIncludePad = False,
+    global_pool: GlobalPool = False,
+    output_size: OutputSize = None,
+    layout: LayoutOption = None,
+    straight_alpha: StraightAlpha = False,
+    output: Output = None,
+    json: Json = False,
+    quiet: Quiet = False,
+    device: Device = "auto",
+    dtype: DTypeOption = None,
+    debug: Debug = False,
+) -> None:
+    """Take the median of each window (the lower one for an even count, as torch.median).
+
+    Example: poolcli median noisy.png -k 3 -s 1 -p same -o clean.png
+
+    Example: poolcli median x.npy -k 2
+    """
+    run_command(ctx, Reduction.MEDIAN, locals())
+
+
+@app.command("stochastic")
+def stochastic(
+    ctx: typer.Context,
+    inputs: Inputs,
+    kernel: Kernel = None,
+    stride: Stride = None,
+    padding: Padding = None,
+    dilation: Dilation = None,
+    ceil: Ceil = False,
+    count_include_pad: CountIncludePad = False,
+    global_pool: GlobalPool = False,
+    output_size: OutputSize = None,
+    seed: Seed = None,
+    expectation: Expectation = False,
+    layout: LayoutOption = None,
+    straight_alpha: StraightAlpha = False,
+    output: Output = None,
+    json: Json = False,
+    quiet: Quiet = False,
+    device: Device = "auto",
+    dtype: DTypeOption = None,
+    debug: Debug = False,
+) -> None:
+    """Pick one cell per window with probability x/Σx (Zeiler & Fergus); inputs must be ≥ 0.
+
+    Example: poolcli stochastic x.npy -k 2 --seed 0
+
+    Example: poolcli stochastic x.npy -k 2 --expectation
+    """
+    run_command(ctx, Reduction.STOCHASTIC, locals())
+
+
+@app.command("mode")
+def mode(
+    ctx: typer.Context,
+    inputs: Inputs,
+    kernel: Kernel = None,
+    stride: Stride = None,
+    padding: Padding = None,
+    dilation: Dilation = None,
+    ceil: Ceil = False,
+    count_include_pad: CountIncludePad = False,
+    global_pool: GlobalPool = False,
+    output_size: OutputSize = None,
+    layout: LayoutOption = None,
+    straight_alpha: StraightAlpha = False,
+    output: Output = None,
+    json: Json = False,
+    quiet: Quiet = False,
+    device: Device = "auto",
+    dtype: DTypeOption = None,
+    debug: Debug = False,
+) -> None:
+    """Take the most frequent value of each window (ties: the smallest), for label maps.
+
+    Example: poolcli mode labels.png -k 4 -o labels_small.png
+
+    Example: poolcli mode mask.npy -k 2 --json
+    """
+    run_command(ctx, Reduction.MODE, locals())
+
+
+learn_cli.register(app)
+
+
+def main() -> None:
+    """Entry point of the ``poolcli`` script and ``python -m poolcli``."""
+    try:
+        app(prog_name="poolcli")
+    except KeyboardInterrupt:
+        typer.echo("poolcli: interrupted.", err=True)
+        sys.exit(ExitStatus.INTERRUPTED)
