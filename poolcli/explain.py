@@ -38,10 +38,13 @@ if TYPE_CHECKING:
 #: Marks for cells that are not input cells.
 PAD = "·"
 CEIL = "×"
+WINNER = "*"
 
 MAX_WINDOWS = 32
 MAX_SLICES = 3
 MAX_CELLS = 64
+#: Winning cells are marked for inputs up to this many values (they need a second pass).
+MAX_WINNER_CELLS = 1 << 22
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,7 @@ class Cell:
     index: tuple[int, ...]
     kind: str
     value: Any = None
+    winner: bool = False
 
     @property
     def text(self) -> str:
@@ -58,7 +62,7 @@ class Cell:
             return PAD
         if self.kind == "ceil":
             return CEIL
-        return format_value(self.value)
+        return format_value(self.value) + (WINNER if self.winner else "")
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,7 @@ class WindowExplanation:
     result: Any
     real: int
     padding: int
+    winner: tuple[int, ...] | None = None
 
     @property
     def size(self) -> int:
@@ -106,6 +111,7 @@ class Explanation:
     count_include_pad: bool = False
     layout_guessed: bool = False
     notes: tuple[str, ...] = field(default_factory=tuple)
+    winners: bool = False
 
     # ---- text -------------------------------------------------------------------------
 
@@ -170,6 +176,12 @@ class Explanation:
         text = f"cells: {PAD} {pad}"
         if any(axis.extra_end for axis in self.axes):
             text += f"; {CEIL} past the padded input, reached only in ceil mode (never counted)"
+        if self.winners:
+            which = {
+                Reduction.STOCHASTIC: "the sampled cell",
+                Reduction.MODE: "the first cell holding the result",
+            }.get(self.reduction, "the cell the result comes from (ties: the first)")
+            text += f"; {WINNER} {which}"
         return text
 
     def _slice_segments(self, piece: SliceExplanation) -> list[list[tuple[str, str]]]:
@@ -288,17 +300,12 @@ def _grid_segments(window: WindowExplanation) -> list[tuple[str, str]]:
 
 
 def format_value(value) -> str:
-    """A value as numpy prints it: the shortest text that reads back to the same number."""
+    """A value as the report prints it (:func:`poolcli.report.format_value`): ``6``, ``3.75``."""
     if value is None:
         return "?"
-    import numpy as np
+    from poolcli.report import format_value as report_format
 
-    value = np.asarray(value)[()]
-    if isinstance(value, (np.bool_, bool)):
-        return str(bool(value))
-    if isinstance(value, np.integer):
-        return str(int(value))
-    return str(value)
+    return report_format(value)
 
 
 def _cell_kind(axis: AxisWindow, i: int) -> str:
@@ -319,6 +326,7 @@ def explain(
     count_include_pad: bool = False,
     layout_guessed: bool = False,
     notes: tuple[str, ...] = (),
+    winners: np.ndarray | None = None,
     max_windows: int = MAX_WINDOWS,
     max_slices: int = MAX_SLICES,
     max_cells: int = MAX_CELLS,
@@ -339,6 +347,10 @@ def explain(
         The engine's result for ``array``; every value shown is read from it.
     count_include_pad : bool
         Whether padding counted in the mean (wording only).
+    winners : numpy.ndarray, optional
+        Shaped like ``output``: per window, the index of the cell the result was taken from,
+        row-major over the kernel taps (``axis.kernel`` per axis, as
+        :func:`poolcli.ops.window_winners` gives it). That cell is marked ``*``.
     max_windows, max_slices, max_cells
         Show at most this many windows per slice, slices (channel / batch indices) and cells
         per window.
@@ -362,6 +374,7 @@ def explain(
     order = other + spatial_axes
     source = array.transpose(order)
     result = output.transpose(order)
+    chosen = np.asarray(winners).transpose(order) if winners is not None else None
     other_shape = source.shape[: len(other)]
     total_slices = int(np.prod(other_shape, dtype=np.int64)) if other else 1
 
@@ -371,16 +384,17 @@ def explain(
     for index in itertools.islice(np.ndindex(*other_shape), max_slices):
         label = " ".join(f"{layout.letters[a]}={i}" for a, i in zip(other, index, strict=True))
         src, res = source[index], result[index]
+        won = chosen[index] if chosen is not None else None
         items = []
         for position in itertools.islice(itertools.product(*map(range, outs)), max_windows):
-            items.append(_window(src, res, windows, position, max_cells))
+            tap = int(won[position]) if won is not None else None
+            items.append(_window(src, res, windows, position, max_cells, tap))
         slices.append(SliceExplanation(label, tuple(index), tuple(items), total_windows))
 
     notes = tuple(notes)
     if total_windows > max_windows:
         notes += (
-            f"The input is large: {total_windows} windows per slice, only the first "
-            f"{max_windows} are listed.",
+            f"Only the first {max_windows} of the {total_windows} windows per slice are listed.",
         )
     return Explanation(
         reduction=reduction,
@@ -395,10 +409,25 @@ def explain(
         count_include_pad=count_include_pad,
         layout_guessed=layout_guessed,
         notes=notes,
+        winners=winners is not None,
     )
 
 
-def _window(src, res, windows, position, max_cells) -> WindowExplanation:
+def _winner(windows, axis_cells, tap: int | None) -> tuple[int, ...] | None:
+    """The input index of kernel tap ``tap`` (row-major over ``axis.kernel`` per axis)."""
+    if tap is None:
+        return None
+    offsets = []
+    for axis in reversed(windows):
+        tap, offset = divmod(tap, axis.kernel)
+        offsets.append(offset)
+    offsets.reverse()
+    if tap or any(o >= len(c) for o, c in zip(offsets, axis_cells, strict=True)):
+        return None  # not a tap of this window (cannot happen for the engine's winners)
+    return tuple(c[o] for o, c in zip(offsets, axis_cells, strict=True))
+
+
+def _window(src, res, windows, position, max_cells, tap=None) -> WindowExplanation:
     axis_cells = tuple(tuple(axis.cells(i)) for axis, i in zip(windows, position, strict=True))
     kinds = [
         [_cell_kind(axis, c) for c in cells]
@@ -416,6 +445,7 @@ def _window(src, res, windows, position, max_cells) -> WindowExplanation:
     for r, w in zip(real_per_axis, pad_or_real, strict=True):
         real *= r
         within *= w
+    winner = _winner(windows, axis_cells, tap)
     cells = None
     if size <= max_cells:
         cells = []
@@ -427,7 +457,7 @@ def _window(src, res, windows, position, max_cells) -> WindowExplanation:
             elif "pad" in cell_kinds:
                 cells.append(Cell(index, "pad"))
             else:
-                cells.append(Cell(index, "in", src[index]))
+                cells.append(Cell(index, "in", src[index], winner=index == winner))
         cells = tuple(cells)
     return WindowExplanation(
         position=tuple(position),
@@ -436,6 +466,7 @@ def _window(src, res, windows, position, max_cells) -> WindowExplanation:
         result=res[tuple(position)],
         real=real,
         padding=within - real,
+        winner=winner,
     )
 
 
@@ -471,6 +502,12 @@ def explain_result(
             "by the pooled alpha after, so colour results are not plain functions of the cells "
             "shown (--straight-alpha turns this off)."
         )
+    winners = None
+    if _has_winner(reduction, options) and not result.premultiplied:
+        if array.size <= MAX_WINNER_CELLS:
+            winners = result_winners(array, result)
+        else:
+            notes.append("The input is too large to mark the winning cells (*).")
     return explain(
         array,
         result.layout,
@@ -480,10 +517,41 @@ def explain_result(
         count_include_pad=result.spec.count_include_pad,
         layout_guessed=result.layout_guessed,
         notes=tuple(notes),
+        winners=winners,
         max_windows=max_windows,
         max_slices=max_slices,
         max_cells=max_cells,
     )
+
+
+def _has_winner(reduction: Reduction, options) -> bool:
+    if reduction is Reduction.STOCHASTIC:
+        # Without a seed the samples of a second run differ from the result shown.
+        return not options.expectation and options.seed is not None
+    return reduction in (Reduction.MAX, Reduction.MIN, Reduction.MEDIAN, Reduction.MODE)
+
+
+def result_winners(array: np.ndarray, result: PoolResult) -> np.ndarray:
+    """Per window, the kernel tap its result came from, shaped and laid out like the output.
+
+    From :func:`poolcli.ops.window_winners` (the engine's own gather, same random numbers), which
+    answers in ``(N, C, *out)``; this puts the axes back in the result's layout.
+    """
+    from poolcli import ops
+
+    taps = ops.window_winners(
+        array, result.reduction, result.windows, result.layout, result.options
+    )
+    taps = taps.cpu().numpy()
+    letters = result.layout.letters
+    spatial = result.layout.spatial
+    if "N" in letters and "C" in letters:
+        have = "NC" + spatial
+    elif "N" in letters or "C" in letters:
+        taps, have = taps[0], ("N" if "N" in letters else "C") + spatial
+    else:
+        taps, have = taps[0, 0], spatial
+    return taps.transpose([have.index(c) for c in letters])
 
 
 def render_explanation(
