@@ -31,7 +31,8 @@ class Layout:
         bad = sorted(set(letters) - set(LETTERS))
         if bad or not letters:
             raise UsageError(
-                f"--layout {text} is not valid: use the letters N, C, D, H, W, such as NCHW or HWC.",
+                f"--layout {text} is not valid: use the letters N, C, D, H, W, "
+                "such as NCHW or HWC.",
                 option="--layout",
             )
         repeated = sorted({c for c in letters if letters.count(c) > 1})
@@ -108,7 +109,8 @@ def default_layout(shape: tuple[int, ...]) -> Layout:
     defaults = {1: "W", 2: "HW", 4: "NCHW", 5: "NCDHW"}
     if ndim not in defaults:
         raise UsageError(
-            f"a {ndim}-D array has no default layout: give --layout (at most N, C and 3 spatial axes).",
+            f"a {ndim}-D array has no default layout: give --layout "
+            "(at most N, C and 3 spatial axes).",
             option="--layout",
         )
     return Layout(defaults[ndim])

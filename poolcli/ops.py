@@ -140,7 +140,9 @@ def _fill_high(dtype: torch.dtype):
 # numpy <-> torch
 
 
-def _to_tensor(array, reduction: Reduction) -> tuple[torch.Tensor, Callable]:
+def _to_tensor(
+    array, reduction: Reduction, compute: str | None = None
+) -> tuple[torch.Tensor, Callable]:
     """A torch view (or exact widened copy) of ``array`` and the function that maps results back.
 
     torch cannot pool uint16/32/64 or bool, nor read big-endian or read-only arrays.
@@ -158,6 +160,8 @@ def _to_tensor(array, reduction: Reduction) -> tuple[torch.Tensor, Callable]:
         raise PoolError(f"holds values of type {array.dtype}, which cannot be pooled.")
     if not array.dtype.isnative:
         array = array.astype(array.dtype.newbyteorder("="))
+    if any(stride < 0 for stride in array.strides):
+        array = array.copy()  # torch cannot view negative strides
     kind, size = array.dtype.kind, array.dtype.itemsize
     if kind == "b":
         array = array.view(np.uint8)
@@ -175,8 +179,12 @@ def _to_tensor(array, reduction: Reduction) -> tuple[torch.Tensor, Callable]:
             array = array.astype(np.int64)
             back = _identity
         else:
+            # Exact to 2^53; the result still follows the integer rule (--dtype).
             array = array.astype(np.float64)
-            back = _identity
+            result_dtype = FLOAT_DTYPES[compute or "float32"]
+
+            def back(t):
+                return t.to(result_dtype)
     elif kind == "u" and size in (2, 4):
         array = array.astype(np.int32 if size == 2 else np.int64)
         back = _back_to(np.dtype(f"u{size}"), reduction)
@@ -232,10 +240,12 @@ def pool_array(
 
     options = options or PoolOptions()
     device = resolve_device(options.device)
-    x, back = _to_tensor(array, reduction)
+    x, back = _to_tensor(array, reduction, options.dtype)
     x = x.to(device)
     if premultiplied_alpha:
-        result = _pool_premultiplied(x, reduction, windows, layout, count_include_pad, options, path)
+        result = _pool_premultiplied(
+            x, reduction, windows, layout, count_include_pad, options, path
+        )
     else:
         result = pool_tensor(x, reduction, windows, layout, count_include_pad, options, path)
     result = back(result)
@@ -257,7 +267,7 @@ def pool_tensor(
     options=None,
     path: str = "auto",
 ) -> torch.Tensor:
-    """Pool a tensor laid out as ``layout``; the result keeps the layout and follows the dtype rules.
+    """Pool a tensor laid out as ``layout``, keeping the layout; dtypes follow the README rules.
 
     ``path`` forces one engine path (``taps``, ``torch``, ``global``, ``gather``) for tests;
     ``auto`` picks the fastest exact one.
@@ -304,11 +314,12 @@ def window_winners(x, reduction, windows, layout: Layout, options=None) -> torch
 
 
 def _to_canonical(x: torch.Tensor, layout: Layout) -> torch.Tensor:
+    """A (N, C, *spatial) view of ``x``, with size-1 axes for a missing N or C."""
     canonical = x.permute(layout.to_canonical())
-    for _ in range(2 - sum(c in layout.letters for c in "NC")):
+    if "N" not in layout.letters:
         canonical = canonical.unsqueeze(0)
-    if "N" in layout.letters and "C" not in layout.letters:
-        canonical = canonical.transpose(0, 1)
+    if "C" not in layout.letters:
+        canonical = canonical.unsqueeze(1)
     return canonical
 
 
@@ -323,12 +334,10 @@ def _torch_out_dtype(dtype: torch.dtype, reduction: Reduction, compute: str | No
 
 
 def _from_canonical(y: torch.Tensor, layout: Layout) -> torch.Tensor:
-    letters = layout.letters
-    if "N" in letters and "C" not in letters:
-        y = y.transpose(0, 1)
-    for letter in "CN":
-        if letter not in letters:
-            y = y.squeeze(0 if letter == "N" or "N" not in letters else 1)
+    if "C" not in layout.letters:
+        y = y.squeeze(1)
+    if "N" not in layout.letters:
+        y = y.squeeze(0)
     return y.permute(layout.from_canonical())
 
 
@@ -350,9 +359,17 @@ def _check_values(x: torch.Tensor, reduction: Reduction, options) -> None:
 
 def _choose_path(x, reduction, windows, count_include_pad) -> str:
     adaptive = windows[0].bins is not None
-    if not adaptive and all(a.out == 1 and a.kernel == a.size and a.pad_begin == 0 for a in windows):
+    if not adaptive and all(
+        a.out == 1 and a.kernel == a.size and a.pad_begin == 0 for a in windows
+    ):
         return "global"
-    tap_based = reduction in (Reduction.MAX, Reduction.MIN, Reduction.SUM, Reduction.AVG, Reduction.LP)
+    tap_based = reduction in (
+        Reduction.MAX,
+        Reduction.MIN,
+        Reduction.SUM,
+        Reduction.AVG,
+        Reduction.LP,
+    )
     if reduction is Reduction.STOCHASTIC:
         tap_based = False  # sampling needs whole windows; expectation is routed below
     taps = math.prod(a.kernel for a in windows)
@@ -371,9 +388,7 @@ def _torch_can(x, reduction, windows, count_include_pad) -> bool:
         return False
     if windows[0].bins is not None:
         return reduction in (Reduction.MAX, Reduction.AVG)
-    symmetric = all(
-        a.pad_begin == a.pad_end and a.pad_begin <= a.kernel // 2 for a in windows
-    )
+    symmetric = all(a.pad_begin == a.pad_end and a.pad_begin <= a.kernel // 2 for a in windows)
     if reduction is Reduction.MAX:
         return symmetric
     if reduction is Reduction.AVG:
@@ -390,7 +405,7 @@ def _tap_ranges(axis: AxisWindow, tap: int) -> tuple[int, int, int]:
     """For kernel tap ``tap``: the output range ``[lo, hi)`` it reaches real cells for, and the
     input index of output ``lo``."""
     offset = tap * axis.dilation - axis.pad_begin
-    lo = max(0, -(-(-offset) // axis.stride))
+    lo = max(0, -(offset // axis.stride))  # ceil(-offset / stride)
     hi = min(axis.out, (axis.size - 1 - offset) // axis.stride + 1)
     return lo, max(lo, hi), lo * axis.stride + offset
 
@@ -441,7 +456,9 @@ def _pool_taps(x, reduction, windows, spatial, count_include_pad, options) -> to
         covers_all = True
         for axis_index, axis, j in zip(spatial, windows, tap):
             lo, hi, start = _tap_ranges(axis, j)
-            src[axis_index] = slice(start, start + max(hi - lo - 1, 0) * axis.stride + 1, axis.stride)
+            src[axis_index] = slice(
+                start, start + max(hi - lo - 1, 0) * axis.stride + 1, axis.stride
+            )
             dst[axis_index] = slice(lo, hi)
             covers_all &= lo == 0 and hi == axis.out
             if hi <= lo:
@@ -540,46 +557,101 @@ def _pool_torch(x, reduction, windows, count_include_pad) -> torch.Tensor:
 
 
 def _pool_global(x, reduction, options) -> torch.Tensor:
-    """One window over all spatial axes of ``x`` (N, C, *spatial)."""
+    """One window over all spatial axes of ``x`` (N, C, *spatial), without copying the input."""
     n, c = x.shape[:2]
-    spatial_ndim = x.dim() - 2
-    flat = x.reshape(n, c, -1)
+    dims = tuple(range(2, x.dim()))
+    cells = math.prod(x.shape[2:])
     if reduction is Reduction.MAX:
-        y = flat.amax(-1)
+        y = x.amax(dims)
     elif reduction is Reduction.MIN:
-        y = flat.amin(-1)
+        y = x.amin(dims)
     elif reduction in (Reduction.SUM, Reduction.AVG) and not _is_float(x.dtype):
-        _guard_int_sum(x, flat.shape[-1])
-        y = flat.sum(-1, dtype=torch.int64)
+        _guard_int_sum(x, cells)
+        y = x.sum(dims, dtype=torch.int64)
         if reduction is Reduction.AVG:
-            y = y.to(torch.float64) / flat.shape[-1]
-    elif reduction in (Reduction.SUM, Reduction.AVG, Reduction.LP):
-        acc = _accumulator(x.dtype, options.dtype)
-        if reduction is Reduction.LP:
-            y = _chunked_rows(flat, lambda r: r.to(acc).abs().pow(options.norm_type).sum(-1), options)
-            y = y.pow(1.0 / options.norm_type)
-        else:
-            y = flat.sum(-1, dtype=acc)
-            if reduction is Reduction.AVG:
-                y = y / flat.shape[-1]
+            y = y.to(torch.float64) / cells
+    elif reduction in (Reduction.SUM, Reduction.AVG):
+        y = x.sum(dims, dtype=_accumulator(x.dtype, options.dtype))
+        if reduction is Reduction.AVG:
+            y = y / cells
     else:
-        return _pool_gather(x, reduction, _global_windows(x), False, options)
-    return y.reshape(n, c, *([1] * spatial_ndim))
+        # One channel at a time keeps the temporaries to a channel's size.
+        y = torch.stack(
+            [
+                torch.stack(
+                    [
+                        _global_item(x[i, j].reshape(-1), reduction, options, i * c + j, n * c)
+                        for j in range(c)
+                    ]
+                )
+                for i in range(n)
+            ]
+        )
+    return y.reshape(n, c, *([1] * len(dims)))
 
 
-def _global_windows(x) -> tuple[AxisWindow, ...]:
-    names = "DHW"[-(x.dim() - 2) :]
-    return tuple(
-        AxisWindow(name=n, size=s, out=1, kernel=s, stride=s) for n, s in zip(names, x.shape[2:])
-    )
+def _global_item(flat: torch.Tensor, reduction, options, item: int, items: int) -> torch.Tensor:
+    """Reduce one channel's cells (1-D) for the reductions that need more than a plain sum."""
+    if reduction is Reduction.LP:
+        acc = _accumulator(flat.dtype, options.dtype)
+        total = sum(
+            block.to(acc).abs().pow(options.norm_type).sum()
+            for block in flat.split(_block_cells(options))
+        )
+        return total.pow(1.0 / options.norm_type)
+    if reduction is Reduction.MEDIAN:
+        return flat.median()  # torch's median is the lower median and propagates NaN
+    if reduction is Reduction.MODE:
+        return _global_mode(flat)
+    acc = _accumulator(flat.dtype, options.dtype)
+    total = flat.sum(dtype=acc)
+    if options.expectation:
+        squares = sum(block.to(acc).square().sum() for block in flat.split(_block_cells(options)))
+        return torch.where(total > 0, squares / torch.where(total > 0, total, 1), 0)
+    noise = _uniform_noise(reduction, (items,), options)[item].to(flat.device)
+    return _global_sample(flat, acc, noise, options)
 
 
-def _chunked_rows(flat, fn, options) -> torch.Tensor:
-    """Apply ``fn`` to (n, c, cells) one channel at a time, bounding the temporaries."""
-    per_row = flat.shape[-1] * 16
-    if per_row * flat.shape[0] * flat.shape[1] <= options.memory_limit:
-        return fn(flat)
-    return torch.stack([torch.stack([fn(ch) for ch in item]) for item in flat])
+def _block_cells(options) -> int:
+    return max(1, options.memory_limit // 32)
+
+
+def _global_mode(flat: torch.Tensor) -> torch.Tensor:
+    if not _is_float(flat.dtype) and flat.element_size() <= 2:
+        # Small integer types: count every value directly.
+        low = int(flat.min())
+        counts = torch.bincount((flat.to(torch.int32) - low).to(torch.int64))
+        return (counts.argmax() + low).to(flat.dtype)
+    values, counts = torch.unique(flat, return_counts=True)  # sorted, so ties pick the smallest
+    if _is_float(flat.dtype) and bool(values.isnan().any()):
+        nan = values.isnan()
+        values = torch.cat([values[~nan], values[nan][:1]])
+        counts = torch.cat([counts[~nan], counts[nan].sum().reshape(1)])
+    return values[counts.argmax()]
+
+
+def _global_sample(flat, acc, noise, options) -> torch.Tensor:
+    """Sample one cell of ``flat`` with probability value / total, scanning in blocks.
+
+    The running sums are the gather path's ``cumsum`` carried across blocks, so both paths
+    pick the same cell.
+    """
+    blocks = flat.split(_block_cells(options))
+    total = torch.zeros((), dtype=acc, device=flat.device)
+    for block in blocks:
+        total = block.to(acc).cumsum(0)[-1] + total
+    if not total > 0:
+        return torch.zeros((), dtype=acc, device=flat.device)
+    threshold = noise.to(acc) * total
+    seen = torch.zeros((), dtype=acc, device=flat.device)
+    for block in blocks:
+        cumulative = block.to(acc).cumsum(0) + seen
+        if cumulative[-1] > threshold:
+            index = torch.searchsorted(cumulative, threshold.reshape(1), right=True)
+            return block[index.clamp(max=block.numel() - 1)].to(acc).reshape(())
+        seen = cumulative[-1]
+    positive = flat[flat > 0]
+    return positive[-1].to(acc)
 
 
 # --------------------------------------------------------------------------------------
@@ -832,6 +904,7 @@ def _pool_premultiplied(x, reduction, windows, layout, count_include_pad, option
     avg, lp and the stochastic expectation divide the pooled colour by the pooled alpha weight,
     so a transparent cell lends no colour to its neighbours; sum keeps the alpha-weighted sum.
     """
+
     def run(t):
         return pool_tensor(t, reduction, windows, layout, count_include_pad, options, path)
 

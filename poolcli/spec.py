@@ -121,9 +121,11 @@ def parse_padding(text: str | int | tuple) -> Pads | str:
                 "such as 1x0:1.",
                 option="--padding",
             )
-        numbers = parse_ints(tuple(halves), "--padding", minimum=0) if all(
-            _NUMBER.fullmatch(h.strip()) for h in halves
-        ) else None
+        numbers = (
+            parse_ints(tuple(halves), "--padding", minimum=0)
+            if all(_NUMBER.fullmatch(h.strip()) for h in halves)
+            else None
+        )
         if numbers is None:
             raise UsageError(
                 f"--padding {text} is not valid: use N, begin:end, same or valid per axis, "
@@ -208,7 +210,9 @@ class WindowSpec:
             kernel_size=parse_ints(kernel_size, "--kernel") if sliding else None,
             stride=parse_ints(stride, "--stride") if (sliding and stride is not None) else None,
             padding=pads,
-            dilation=parse_ints(dilation, "--dilation") if (sliding and dilation is not None) else (1,),
+            dilation=parse_ints(dilation, "--dilation")
+            if (sliding and dilation is not None)
+            else (1,),
             ceil_mode=bool(ceil_mode),
             count_include_pad=bool(count_include_pad),
             global_pool=bool(global_pool),
@@ -439,8 +443,15 @@ def resolve(
     for n, s, k, st, d, pad in zip(names, spatial_shape, kernels, strides, dilations, pads):
         out = output_size(s, k, st, pad, d, spec.ceil_mode)
         axis = AxisWindow(
-            name=n, size=s, out=out, kernel=k, stride=st, dilation=d,
-            pad_begin=pad[0], pad_end=pad[1], ceil_mode=spec.ceil_mode,
+            name=n,
+            size=s,
+            out=out,
+            kernel=k,
+            stride=st,
+            dilation=d,
+            pad_begin=pad[0],
+            pad_end=pad[1],
+            ceil_mode=spec.ceil_mode,
         )
         _check_real_cells(axis)
         axes.append(axis)
