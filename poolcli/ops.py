@@ -282,6 +282,8 @@ def pool_tensor(
     spatial = layout.spatial_axes
     out_dtype = _torch_out_dtype(x.dtype, reduction, options.dtype)
     chosen = path if path != "auto" else _choose_path(x, reduction, windows, count_include_pad)
+    if x.requires_grad and reduction in (Reduction.MAX, Reduction.MIN):
+        chosen = "gather"  # the one path whose gradient goes to a single winner per window
     if chosen == "taps":
         y = _pool_taps(x, reduction, windows, spatial, count_include_pad, options)
     else:
@@ -806,10 +808,12 @@ def _real_mask(reals, device) -> torch.Tensor:
 def _reduce_windows(values, reals, reduction, count_include_pad, windows, r0, r1, options, noise):
     """Reduce (items, *out, cells) windows whose padding cells hold the reduction's fill."""
     device = values.device
-    if reduction is Reduction.MAX:
-        return values.amax(-1)
-    if reduction is Reduction.MIN:
-        return values.amin(-1)
+    if reduction in (Reduction.MAX, Reduction.MIN):
+        if values.requires_grad:
+            # Route the gradient to one cell per window, the first maximum, as torch's max_pool.
+            pick = values.argmax(-1) if reduction is Reduction.MAX else values.argmin(-1)
+            return values.gather(-1, pick.unsqueeze(-1)).squeeze(-1)
+        return values.amax(-1) if reduction is Reduction.MAX else values.amin(-1)
     real = _real_mask(reals, device)
     real_count = real.sum(-1)
     if reduction is Reduction.MEDIAN:
