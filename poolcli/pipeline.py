@@ -1,0 +1,438 @@
+"""Chained pooling ops: several reductions applied one after another in one process.
+
+A chain is a list of :class:`Step` (a reduction, its :class:`~poolcli.spec.WindowSpec` and its
+:class:`~poolcli.core.PoolOptions`). :func:`run_chain` applies the steps in order to one array;
+the output of a step is the input of the next, in the layout the previous step kept. Running a
+chain gives exactly what running the steps one after another gives (``core.run`` on the
+previous output, with the same layout), with no start-up cost or file in between.
+
+* :func:`make_step` builds a step from Python values (the keyword names of :func:`poolcli.pool`).
+* :func:`parse_step` builds one from the command-line words of a reduction, e.g.
+  ``"avg -k 2 -s 1 --count-include-pad"``.
+* :func:`split_then` cuts an argument list at ``--then`` markers
+  (``max x.png -k 2 --then avg -k 2 -o out.png``) into the first command and the later steps.
+
+For RGBA images the averaging reductions weight colour by alpha in every step (the pooled
+alpha stays the last channel, straight), unless that step has ``straight_alpha``.
+
+Pure Python at import time: torch loads only when a chain runs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shlex
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from poolcli.core import PoolOptions
+from poolcli.errors import UsageError
+from poolcli.layout import Layout
+from poolcli.spec import Reduction, WindowSpec, format_axes
+
+if TYPE_CHECKING:
+    from poolcli.core import PoolResult
+
+THEN = "--then"
+
+
+@dataclass(frozen=True)
+class Step:
+    """One pooling op of a chain: what to reduce, over which windows, with which options.
+
+    ``options.device`` is ignored: the device is chosen for the whole chain.
+    """
+
+    reduction: Reduction
+    spec: WindowSpec
+    options: PoolOptions = PoolOptions()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "reduction", Reduction(self.reduction))
+
+    @property
+    def label(self) -> str:
+        """The step as command-line words, e.g. ``"avg -k 2 -s 1 -p same"``."""
+        return " ".join([str(self.reduction), *window_words(self.spec), *self._option_words()])
+
+    def _option_words(self) -> list[str]:
+        o = self.options
+        words = []
+        if self.reduction is Reduction.LP and o.norm_type != 2.0:
+            words += ["--norm-type", f"{o.norm_type:g}"]
+        if self.reduction is Reduction.STOCHASTIC:
+            if o.seed is not None:
+                words += ["--seed", str(o.seed)]
+            if o.expectation:
+                words.append("--expectation")
+        if o.dtype is not None:
+            words += ["--dtype", o.dtype]
+        if o.straight_alpha:
+            words.append("--straight-alpha")
+        return words
+
+    def to_dict(self) -> dict:
+        """The step as JSON-ready values."""
+        s = self.spec
+        return {
+            "reduction": str(self.reduction),
+            "windowing": s.mode,
+            "kernel_size": list(s.kernel_size) if s.kernel_size else None,
+            "stride": list(s.stride or s.kernel_size) if s.kernel_size else None,
+            "padding": s.padding if isinstance(s.padding, str) else [list(p) for p in s.padding],
+            "dilation": list(s.dilation),
+            "ceil_mode": s.ceil_mode,
+            "count_include_pad": s.count_include_pad,
+            "output_size": list(s.output_size) if s.output_size else None,
+            "norm_type": self.options.norm_type,
+            "seed": self.options.seed,
+            "expectation": self.options.expectation,
+            "dtype": self.options.dtype,
+            "straight_alpha": self.options.straight_alpha,
+        }
+
+
+def window_words(spec: WindowSpec) -> list[str]:
+    """The window options of ``spec`` as command-line words (defaults left out)."""
+    if spec.global_pool:
+        return ["--global"]
+    if spec.output_size is not None:
+        return ["--output-size", format_axes(spec.output_size)]
+    words = ["-k", format_axes(spec.kernel_size)]
+    if spec.stride is not None and spec.stride != spec.kernel_size:
+        words += ["-s", format_axes(spec.stride)]
+    if spec.padding != ((0, 0),):
+        words += ["-p", padding_text(spec)]
+    if spec.dilation != (1,):
+        words += ["-d", format_axes(spec.dilation)]
+    if spec.ceil_mode:
+        words.append("--ceil")
+    if spec.count_include_pad:
+        words.append("--count-include-pad")
+    return words
+
+
+def padding_text(spec: WindowSpec) -> str:
+    """``same``, ``valid``, ``1``, ``1x2`` or ``0:1x1:2``: the padding as ``-p`` takes it."""
+    if isinstance(spec.padding, str):
+        return spec.padding
+    symmetric = all(b == e for b, e in spec.padding)
+    return (
+        format_axes(tuple(b for b, _ in spec.padding)) if symmetric else format_axes(spec.padding)
+    )
+
+
+def make_step(
+    reduction: Reduction | str,
+    kernel_size=None,
+    stride=None,
+    padding=None,
+    dilation=None,
+    ceil_mode: bool = False,
+    count_include_pad: bool = False,
+    global_pool: bool = False,
+    output_size=None,
+    norm_type: float = 2.0,
+    seed: int | None = None,
+    expectation: bool = False,
+    dtype: str | None = None,
+    straight_alpha: bool = False,
+) -> Step:
+    """A :class:`Step` from the keyword arguments of :func:`poolcli.pool`.
+
+    >>> make_step("max", kernel_size=2).label
+    'max -k 2'
+    >>> make_step("avg", kernel_size="3x2", stride=1, padding="same").label
+    'avg -k 3x2 -s 1 -p same'
+    """
+    reduction = _reduction(reduction)
+    spec = WindowSpec.make(
+        kernel_size=kernel_size,
+        stride=stride,
+        padding=padding,
+        dilation=dilation,
+        ceil_mode=ceil_mode,
+        count_include_pad=count_include_pad,
+        global_pool=global_pool,
+        output_size=output_size,
+    )
+    _check_reduction_options(reduction, norm_type, seed, expectation)
+    options = PoolOptions(
+        norm_type=float(norm_type),
+        seed=seed,
+        expectation=expectation,
+        dtype=dtype,
+        straight_alpha=straight_alpha,
+    )
+    return Step(reduction, spec, options)
+
+
+def _reduction(name: Reduction | str) -> Reduction:
+    try:
+        return Reduction(str(name).strip().lower())
+    except ValueError:
+        names = ", ".join(r.value for r in Reduction)
+        raise UsageError(f"{name} is not a reduction: use one of {names}.", option=THEN) from None
+
+
+def _check_reduction_options(reduction, norm_type, seed, expectation) -> None:
+    import math
+
+    if reduction is not Reduction.LP and norm_type != 2.0:
+        raise UsageError(f"--norm-type applies only to lp, not {reduction}.", option="--norm-type")
+    if not (math.isfinite(norm_type) and norm_type > 0):
+        raise UsageError(
+            f"--norm-type must be a positive number, got {norm_type:g}.", option="--norm-type"
+        )
+    if reduction is not Reduction.STOCHASTIC:
+        for name, given in (("--seed", seed is not None), ("--expectation", expectation)):
+            if given:
+                raise UsageError(
+                    f"{name} applies only to stochastic, not {reduction}.", option=name
+                )
+
+
+# --------------------------------------------------------------------------------------------
+# Parsing steps from command-line words
+
+#: Step options that take a value: option word -> make_step keyword.
+_VALUE_OPTIONS = {
+    "-k": "kernel_size",
+    "--kernel": "kernel_size",
+    "-s": "stride",
+    "--stride": "stride",
+    "-p": "padding",
+    "--padding": "padding",
+    "-d": "dilation",
+    "--dilation": "dilation",
+    "--output-size": "output_size",
+    "--norm-type": "norm_type",
+    "--seed": "seed",
+    "--dtype": "dtype",
+}
+#: Step options without a value: option word -> (make_step keyword, value).
+_FLAG_OPTIONS = {
+    "--ceil": ("ceil_mode", True),
+    "--count-include-pad": ("count_include_pad", True),
+    "--no-count-include-pad": ("count_include_pad", False),
+    "--global": ("global_pool", True),
+    "--expectation": ("expectation", True),
+    "--straight-alpha": ("straight_alpha", True),
+}
+DTYPES = ("float32", "float64", "float16", "bfloat16")
+
+
+def _take_step_words(words: Sequence[str]) -> tuple[dict, list[str]]:
+    """Step keywords from ``words``, and the words that are not step options (in order)."""
+    found: dict = {}
+    rest: list[str] = []
+    i = 0
+    while i < len(words):
+        word = words[i]
+        name, eq, inline = word.partition("=") if word.startswith("--") else (word, "", "")
+        if name in _VALUE_OPTIONS:
+            if eq:
+                value = inline
+            elif i + 1 < len(words):
+                i += 1
+                value = words[i]
+            else:
+                raise UsageError(f"{name} needs a value.", option=name)
+            found[_VALUE_OPTIONS[name]] = (name, value)
+        elif not eq and word in _FLAG_OPTIONS:
+            key, value = _FLAG_OPTIONS[word]
+            found[key] = (word, value)
+        elif len(word) > 2 and word[0] == "-" and word[1] != "-" and word[:2] in _VALUE_OPTIONS:
+            # -k2 style
+            found[_VALUE_OPTIONS[word[:2]]] = (word[:2], word[2:])
+        else:
+            rest.append(word)
+        i += 1
+    return found, rest
+
+
+def _step_from_words(reduction: str, found: dict) -> Step:
+    kwargs = {key: value for key, (_, value) in found.items()}
+    if "norm_type" in kwargs:
+        try:
+            kwargs["norm_type"] = float(kwargs["norm_type"])
+        except ValueError:
+            raise UsageError(
+                f"--norm-type {kwargs['norm_type']} is not a number.", option="--norm-type"
+            ) from None
+    if "seed" in kwargs:
+        try:
+            kwargs["seed"] = int(kwargs["seed"])
+        except ValueError:
+            raise UsageError(
+                f"--seed {kwargs['seed']} is not a whole number.", option="--seed"
+            ) from None
+    if "dtype" in kwargs and kwargs["dtype"] not in DTYPES:
+        raise UsageError(
+            f"--dtype {kwargs['dtype']} is not one of {', '.join(DTYPES)}.", option="--dtype"
+        )
+    return make_step(reduction, **kwargs)
+
+
+def parse_step(text: str | Sequence[str]) -> Step:
+    """A :class:`Step` from a reduction and its window options, written as on the command line.
+
+    Understands ``-k/--kernel``, ``-s/--stride``, ``-p/--padding``, ``-d/--dilation``,
+    ``--ceil``, ``--count-include-pad``, ``--global``, ``--output-size``, ``--norm-type``
+    (lp), ``--seed`` and ``--expectation`` (stochastic), ``--dtype`` and ``--straight-alpha``.
+
+    >>> parse_step("avg -k 2 -s 1 --count-include-pad").label
+    'avg -k 2 -s 1 --count-include-pad'
+    >>> parse_step(["lp", "--kernel=3", "--norm-type", "3"]).label
+    'lp -k 3 --norm-type 3'
+
+    Raises
+    ------
+    UsageError
+        For an unknown reduction or option, or window options that do not go together.
+    """
+    words = shlex.split(text) if isinstance(text, str) else list(text)
+    if not words:
+        raise UsageError("A step needs a reduction, such as: avg -k 2.", option=THEN)
+    reduction, *options = words
+    found, rest = _take_step_words(options)
+    if rest:
+        raise UsageError(
+            f"{rest[0]} is not an option of a step ({' '.join(words)}). A step takes a reduction "
+            "and window options, such as: avg -k 2 -s 1.",
+            option=THEN,
+        )
+    return _step_from_words(reduction, found)
+
+
+def split_then(argv: Sequence[str]) -> tuple[list[str], list[Step]]:
+    """Cut ``argv`` at ``--then`` markers: the first command's words, and the later steps.
+
+    Each ``--then`` is followed by a reduction and that step's options. Words after a
+    ``--then`` that are not step options (inputs, ``-o out.png``, ``--json``...) belong to
+    the whole call and go back to the first command's words, in order.
+
+    >>> head, steps = split_then(["max", "x.png", "-k", "2", "--then", "avg", "-k", "2",
+    ...                           "-o", "out.png"])
+    >>> head
+    ['max', 'x.png', '-k', '2', '-o', 'out.png']
+    >>> [s.label for s in steps]
+    ['avg -k 2']
+    """
+    argv = list(argv)
+    if THEN not in argv:
+        return argv, []
+    first = argv.index(THEN)
+    head = argv[:first]
+    steps: list[Step] = []
+    tail = argv[first:]
+    while tail:
+        # tail starts with --then
+        nxt = tail.index(THEN, 1) if THEN in tail[1:] else len(tail)
+        group, tail = tail[1:nxt], tail[nxt:]
+        if not group or group[0].startswith("-"):
+            raise UsageError(
+                "--then needs a reduction and its options, such as: --then avg -k 2.",
+                option=THEN,
+            )
+        found, rest = _take_step_words(group[1:])
+        steps.append(_step_from_words(group[0], found))
+        head.extend(rest)
+    return head, steps
+
+
+def chain_label(steps: Sequence[Step]) -> str:
+    """The chain as one line, e.g. ``"max -k 2 | avg -k 2"``."""
+    return " | ".join(step.label for step in steps)
+
+
+def as_steps(steps: Step | Sequence[Step]) -> tuple[Step, ...]:
+    """``steps`` as a non-empty tuple of :class:`Step`."""
+    if isinstance(steps, Step):
+        return (steps,)
+    steps = tuple(steps)
+    if not steps or not all(isinstance(s, Step) for s in steps):
+        raise UsageError("A chain needs at least one step.", option=THEN)
+    return steps
+
+
+# --------------------------------------------------------------------------------------------
+# Running
+
+
+@dataclass
+class ChainResult:
+    """A chain applied to one array: the final output and every step's :class:`PoolResult`.
+
+    ``results[i].output`` is the input of step ``i + 1``.
+    """
+
+    results: list[PoolResult]
+
+    @property
+    def final(self) -> PoolResult:
+        return self.results[-1]
+
+    @property
+    def output(self):
+        return self.results[-1].output
+
+    @property
+    def layout(self) -> Layout:
+        return self.results[-1].layout
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return self.results[0].input_shape
+
+    @property
+    def input_dtype(self) -> str:
+        return self.results[0].input_dtype
+
+
+def run_chain(
+    array,
+    steps: Step | Sequence[Step],
+    layout: str | Layout | None = None,
+    *,
+    device: str = "cpu",
+    alpha: bool = False,
+) -> ChainResult:
+    """Apply ``steps`` to ``array`` one after another.
+
+    Parameters
+    ----------
+    array : numpy.ndarray or torch.Tensor
+        The input, laid out as ``layout`` (default: the default-layout rule).
+    steps : Step or sequence of Step
+        The ops, first to last.
+    layout : str or Layout, optional
+        Layout of ``array``; later steps use the layout the previous step kept.
+    device : str
+        Where every step runs (``cpu``, ``cuda``...).
+    alpha : bool
+        The last channel is an image's straight alpha (see :func:`poolcli.core.run`); it
+        stays so through the chain.
+
+    Returns
+    -------
+    ChainResult
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.arange(16).reshape(4, 4)
+    >>> run_chain(x, [make_step("max", kernel_size=2), make_step("sum", kernel_size=2)]).output
+    array([[40]])
+    """
+    from poolcli import core
+
+    results: list[PoolResult] = []
+    current = array
+    for step in as_steps(steps):
+        options = dataclasses.replace(step.options, device=device)
+        result = core.run(current, step.reduction, step.spec, layout, options, alpha=alpha)
+        results.append(result)
+        current, layout = result.output, result.layout
+    return ChainResult(results)
