@@ -1,0 +1,1567 @@
+"""Batches: many inputs, one chain of ops, outputs mirrored into a folder, in parallel and safely.
+
+The pieces, in the order a run uses them:
+
+* :func:`expand_inputs` turns files, folders (``recursive`` to descend), glob patterns and a
+  ``files_from`` list into :class:`Source` entries; files in folders that are not inputs
+  (unsupported suffix, hidden, filtered out) are counted, unreadable ones are kept so the run
+  can report them as skipped.
+* :func:`plan_batch` maps every source to its output path (``output_dir`` mirroring the
+  sources' relative paths, ``format`` and the ``name`` template, see :data:`NAME_FIELDS`) and
+  refuses, before anything is written, outputs that collide, that are inputs, or that a
+  template would put outside the folder. The :class:`Plan` is also the ``--dry-run`` listing.
+* :func:`iter_batch` runs a plan: a :class:`Batch`, which is an iterator of
+  :class:`FileResult` (one per input, in input order) with a live :class:`Summary`. Work runs
+  in ``jobs`` worker processes (read -> pool -> write one file each, at most ``2 * jobs``
+  files in flight), or worker threads when the device is a GPU, or serially for ``jobs=1``.
+  Outputs are byte-identical whatever ``jobs`` is.
+* :func:`json_document` and :func:`jsonl_line` turn results into ``--json`` / ``--jsonl``
+  text; :class:`Progress` is a progress bar on standard error (a no-op off a terminal).
+
+Safety: every output is written to a temporary name in its own folder
+(``.NAME.poolcli-tmp-PID-XXXXXXXX.SUFFIX``) and renamed over the final name only when complete.
+A Ctrl-C removes the temporary files of the files being written; a run killed outright
+leaves at most such temporary files, which the next run into the same folder deletes (when
+the process that made them is gone) and never mistakes for outputs. Existing outputs are
+skipped unless ``overwrite``, so running the same command again resumes an interrupted run.
+
+Only the standard library is imported here; numpy, Pillow and torch load when a batch runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fnmatch
+import glob
+import json
+import os
+import posixpath
+import re
+import secrets
+import signal
+import stat
+import string
+import sys
+import time
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+from poolcli.errors import PoolError, UsageError
+from poolcli.pipeline import Step, as_steps, chain_label, padding_text
+from poolcli.spec import format_axes
+
+#: Suffixes of the files taken from folders and glob matches (case does not matter).
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".gif")
+INPUT_SUFFIXES = (".npy", *IMAGE_SUFFIXES)
+#: ``format`` -> output suffix; ``same`` keeps the input's suffix.
+FORMATS = {"png": ".png", "tiff": ".tiff", "npy": ".npy", "same": None}
+DEFAULT_NAME = "{stem}{ext}"
+DEFAULT_PNG_COMPRESSION = 6
+#: Fields of the ``name`` template.
+NAME_FIELDS = {
+    "stem": "the input's name without its suffix (photo for photo.png)",
+    "name": "the input's whole name (photo.png)",
+    "in_ext": "the input's suffix with its dot (.png)",
+    "ext": "the output's suffix with its dot, from --format (.png, .tiff, .npy)",
+    "op": "the reduction(s): max, or max-avg for a chain",
+    "k": "the kernel: 2, 3x2; global for --global, o7x7 for --output-size",
+    "s": "the stride (the kernel when not given)",
+    "p": "the padding: 0, 1x2, 0:1x1:2, same, valid",
+    "d": "the dilation",
+}
+TEMP_MARK = ".poolcli-tmp-"
+_TEMP_NAME = re.compile(r"^\..*\.poolcli-tmp-(\d+)-[0-9a-f]{8}")
+DONE, SKIPPED, FAILED = "done", "skipped", "failed"
+
+
+# --------------------------------------------------------------------------------------------
+# Inputs
+
+
+@dataclass(frozen=True)
+class Source:
+    """One input file of a batch.
+
+    ``path`` is the file to read (as given or found); ``rel`` the relative path (``/``
+    separators) its output mirrors under the output folder; ``origin`` says how it was found:
+    ``file`` (named), ``dir`` (in a folder), ``glob`` (a pattern's match) or ``list``
+    (``files_from``). ``unreadable`` gives the reason a file found in a folder cannot be read;
+    such a file is reported as skipped, not failed.
+    """
+
+    path: str
+    rel: str
+    origin: str
+    unreadable: str | None = None
+
+
+@dataclass
+class Expansion:
+    """What :func:`expand_inputs` found.
+
+    ``sources`` are the inputs, in order. ``ignored`` lists ``(path, why)`` for files seen in
+    folders (or glob matches) that are not inputs: ``hidden``, ``unsupported suffix`` or
+    ``excluded`` (by include/exclude). ``missing`` lists ``(item, reason)`` for named inputs
+    that do not exist and patterns that match nothing: each becomes a failed result.
+    ``folders_not_searched`` counts subfolders left out without ``recursive``.
+    """
+
+    sources: list[Source] = field(default_factory=list)
+    ignored: list[tuple[str, str]] = field(default_factory=list)
+    missing: list[tuple[str, str]] = field(default_factory=list)
+    folders_not_searched: int = 0
+
+
+def read_file_list(source: str | IO[bytes], *, null: bool = False) -> Iterator[str]:
+    """Paths from a list file: one per line, or NUL-separated with ``null`` (``find -print0``).
+
+    ``source`` is a path, ``"-"`` (standard input) or a binary stream. Empty entries are
+    skipped; with lines, a trailing ``\\r`` is dropped. Names are decoded as the file system
+    does (``os.fsdecode``), so any file name survives.
+
+    >>> import io
+    >>> list(read_file_list(io.BytesIO(b"a.png\\0dir/b c.npy\\0"), null=True))
+    ['a.png', 'dir/b c.npy']
+    """
+    if isinstance(source, str):
+        if source == "-":
+            stream = sys.stdin.buffer
+        else:
+            try:
+                stream = open(source, "rb")  # noqa: SIM115 - closed below
+            except OSError as error:
+                raise UsageError(
+                    f"--files-from {source} cannot be read: {error.strerror}.",
+                    option="--files-from",
+                ) from None
+            with stream:
+                yield from read_file_list(stream, null=null)
+            return
+    else:
+        stream = source
+    sep = b"\0" if null else b"\n"
+    pending = b""
+    while True:
+        chunk = stream.read(1 << 16)
+        if not chunk:
+            break
+        pending += chunk
+        *entries, pending = pending.split(sep)
+        for entry in entries:
+            name = _list_entry(entry, null)
+            if name:
+                yield name
+    name = _list_entry(pending, null)
+    if name:
+        yield name
+
+
+def _list_entry(entry: bytes, null: bool) -> str:
+    if not null and entry.endswith(b"\r"):
+        entry = entry[:-1]
+    return os.fsdecode(entry)
+
+
+def _matches(patterns: Sequence[str], rel: str) -> bool:
+    """A pattern with ``/`` matches the relative path, one without matches the file name."""
+    name = posixpath.basename(rel)
+    return any(fnmatch.fnmatchcase(rel if "/" in p else name, p) for p in patterns)
+
+
+class _Collector:
+    def __init__(self, recursive, include, exclude, skip_dirs):
+        self.recursive = recursive
+        self.include = tuple(include)
+        self.exclude = tuple(exclude)
+        self.skip_dirs = {os.path.realpath(d) for d in skip_dirs}
+        self.out = Expansion()
+        self.seen: set[str] = set()
+
+    def add(self, path: str, rel: str, origin: str, *, filtered: bool) -> None:
+        """Add one file; ``filtered`` files go through the suffix and include/exclude rules."""
+        if filtered:
+            why = self._why_not(rel)
+            if why:
+                self.out.ignored.append((path, why))
+                return
+        key = os.path.realpath(path)
+        if key in self.seen:
+            return
+        self.seen.add(key)
+        unreadable = _unreadable(path) if origin in ("dir", "glob") else None
+        self.out.sources.append(Source(path, rel, origin, unreadable))
+
+    def _why_not(self, rel: str) -> str | None:
+        name = posixpath.basename(rel)
+        if name.startswith("."):
+            return "hidden"
+        if os.path.splitext(name)[1].lower() not in INPUT_SUFFIXES:
+            return "unsupported suffix"
+        if self.include and not _matches(self.include, rel):
+            return "excluded"
+        if self.exclude and _matches(self.exclude, rel):
+            return "excluded"
+        return None
+
+    def walk(self, root: str, prefix: str = "") -> None:
+        """Add the files of folder ``root``; their ``rel`` is ``prefix`` + path below root."""
+        if os.path.realpath(root) in self.skip_dirs:
+            return
+        try:
+            entries = sorted(os.scandir(root), key=lambda e: e.name)
+        except OSError as error:
+            self.out.missing.append((root, f"cannot be listed: {error.strerror}."))
+            return
+        folders = []
+        for entry in entries:
+            rel = posixpath.join(prefix, entry.name) if prefix else entry.name
+            try:
+                is_dir = entry.is_dir()  # follows a symlink to a folder
+            except OSError:
+                is_dir = False
+            if is_dir:
+                folders.append((entry, rel))
+            else:
+                self.add(entry.path, rel, "dir", filtered=True)
+        for entry, rel in folders:
+            if not self.recursive:
+                self.out.folders_not_searched += 1
+            elif entry.name.startswith("."):
+                self.out.ignored.append((entry.path, "hidden"))
+            elif entry.is_symlink():
+                # Not followed: a link back up the tree would never end.
+                self.out.ignored.append((entry.path, "symbolic link to a folder"))
+            else:
+                self.walk(entry.path, rel)
+
+
+def _unreadable(path: str) -> str | None:
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        return "is a broken symbolic link."
+    except OSError as error:
+        return f"cannot be read: {error.strerror}."
+    if not stat.S_ISREG(info.st_mode):
+        return "is not a regular file."
+    if not os.access(path, os.R_OK):
+        return "Permission denied."
+    return None
+
+
+def _glob_base(pattern: str) -> str:
+    """The folder part of ``pattern`` before its first wildcard (relative paths start there)."""
+    parts = pattern.replace(os.sep, "/").split("/")
+    fixed = []
+    for part in parts[:-1]:
+        if glob.has_magic(part):
+            break
+        fixed.append(part)
+    return "/".join(fixed) if fixed else ""
+
+
+def _list_rel(path: str) -> str:
+    """``rel`` of a list entry: the path itself when it stays below here, else the name."""
+    norm = posixpath.normpath(path.replace(os.sep, "/"))
+    if posixpath.isabs(norm) or norm == ".." or norm.startswith("../"):
+        return posixpath.basename(norm)
+    return norm
+
+
+def expand_inputs(
+    items: Iterable[str] = (),
+    *,
+    recursive: bool = False,
+    files_from: str | IO[bytes] | None = None,
+    null: bool = False,
+    include: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+    skip_dirs: Sequence[str] = (),
+) -> Expansion:
+    """Find the input files of a batch.
+
+    Parameters
+    ----------
+    items : iterable of str
+        Files (always taken, whatever their suffix: the content decides how they are read),
+        folders (their supported files; subfolders too with ``recursive``; hidden files and
+        folders and symbolic links to folders are left out) and glob patterns (``*``, ``?``,
+        ``[ab]``, ``**`` for any depth), used when no file has that exact name.
+    files_from : str or binary stream, optional
+        A list of paths (see :func:`read_file_list`); ``"-"`` reads standard input. Folders in
+        the list are searched only with ``recursive``.
+    null : bool
+        The list is NUL-separated.
+    include, exclude : sequence of str
+        Glob patterns filtering the files found in folders, by glob and in the list (not the
+        files named in ``items``). A pattern with ``/`` matches the path relative to the
+        folder searched, one without matches the file name. A file is taken when it matches
+        some ``include`` (if any are given) and no ``exclude``.
+    skip_dirs : sequence of str
+        Folders never searched (the output folder, so that a second run does not take the
+        first run's outputs as inputs).
+
+    Returns
+    -------
+    Expansion
+        Each file once (the first time it is met), in the order found; folders are listed in
+        name order.
+
+    Raises
+    ------
+    UsageError
+        For ``-`` among the items (standard input cannot be part of a batch) or an unreadable
+        ``files_from``.
+    """
+    c = _Collector(recursive, include, exclude, skip_dirs)
+    for item in items:
+        if item == "-":
+            raise UsageError(
+                "- (standard input) cannot be part of a batch: give it as the only input, or "
+                "use --files-from - to read a list of paths from standard input.",
+                option="INPUT",
+            )
+        _expand_item(c, item)
+    if files_from is not None:
+        for path in read_file_list(files_from, null=null):
+            if os.path.isdir(path):
+                if recursive:
+                    c.walk(path, _list_rel(path))
+                else:
+                    c.out.folders_not_searched += 1
+            elif os.path.lexists(path):
+                c.add(path, _list_rel(path), "list", filtered=bool(include or exclude))
+            else:
+                c.out.missing.append((path, "No such file."))
+    return c.out
+
+
+def _expand_item(c: _Collector, item: str) -> None:
+    if os.path.isdir(item):
+        c.walk(item)
+    elif os.path.lexists(item):
+        c.add(item, os.path.basename(item), "file", filtered=False)
+    elif glob.has_magic(item):
+        matches = sorted(glob.glob(item, recursive=True))
+        if not matches:
+            c.out.missing.append((item, "matches no files."))
+        base = _glob_base(item)
+        for match in matches:
+            rel = posixpath.relpath(match.replace(os.sep, "/"), base or ".")
+            if os.path.isdir(match):
+                if "**" not in item:  # ** already lists what is below
+                    c.walk(match, rel)
+            else:
+                c.add(match, rel, "glob", filtered=True)
+    else:
+        c.out.missing.append((item, "No such file."))
+
+
+# --------------------------------------------------------------------------------------------
+# Outputs
+
+
+def name_fields(source: Source, steps: Sequence[Step], ext: str | None) -> dict[str, str]:
+    """The values of the ``name`` template's fields for one source (see :data:`NAME_FIELDS`)."""
+    name = posixpath.basename(source.rel)
+    stem, in_ext = os.path.splitext(name)
+
+    def joined(values):
+        return "-".join(values)
+
+    def kernel(spec):
+        if spec.global_pool:
+            return "global"
+        if spec.output_size is not None:
+            return "o" + format_axes(spec.output_size)
+        return format_axes(spec.kernel_size)
+
+    specs = [s.spec for s in steps]
+    return {
+        "stem": stem,
+        "name": name,
+        "in_ext": in_ext,
+        "ext": ext if ext is not None else in_ext,
+        "op": joined(str(s.reduction) for s in steps),
+        "k": joined(kernel(s) for s in specs),
+        "s": joined(
+            format_axes(s.stride or s.kernel_size) if s.kernel_size else kernel(s) for s in specs
+        ),
+        "p": joined(padding_text(s) for s in specs),
+        "d": joined(format_axes(s.dilation) for s in specs),
+    }
+
+
+def check_name_template(template: str) -> None:
+    """Refuse a template with unknown fields or broken braces (a UsageError naming ``--name``)."""
+    try:
+        parsed = list(string.Formatter().parse(template))
+    except ValueError as error:
+        raise UsageError(
+            f"--name {template} is not a valid template: {error}.", option="--name"
+        ) from None
+    fields = ", ".join("{" + f + "}" for f in NAME_FIELDS)
+    for _, name, _, _ in parsed:
+        if name is None:
+            continue
+        if name not in NAME_FIELDS:
+            raise UsageError(
+                f"--name {template} uses {{{name}}}, which is not a field; use {fields}.",
+                option="--name",
+            )
+    if not any(name for _, name, _, _ in parsed):
+        raise UsageError(
+            f"--name {template} has no field, so every input would get the same name; "
+            "use {stem}, as in {stem}_small{ext}.",
+            option="--name",
+        )
+
+
+def _render_name(template: str, fields: dict[str, str]) -> str:
+    try:
+        return template.format(**fields)
+    except (ValueError, KeyError, IndexError) as error:
+        raise UsageError(
+            f"--name {template} is not a valid template: {error}.", option="--name"
+        ) from None
+
+
+def output_rel(source: Source, template: str, fields: dict[str, str]) -> str:
+    """The output's path below the output folder (``/`` separators), checked to stay inside."""
+    from poolcli.io import OUTPUT_SUFFIXES
+
+    rendered = _render_name(template, fields)
+    folder = posixpath.dirname(source.rel)
+    if not rendered or rendered.endswith(("/", os.sep)):
+        raise UsageError(
+            f"--name {template} gives the folder name {rendered!r} for {source.path}; "
+            "it must give a file name.",
+            option="--name",
+        )
+    unix = rendered.replace(os.sep, "/")
+    if posixpath.isabs(unix) or os.path.isabs(rendered):
+        raise UsageError(
+            f"--name {template} gives the absolute path {rendered} for {source.path}; outputs "
+            "stay inside the output folder, so the name must be relative.",
+            option="--name",
+        )
+    rel = posixpath.normpath(posixpath.join(folder, unix))
+    if rel == ".." or rel.startswith("../") or rel == ".":
+        raise UsageError(
+            f"--name {template} would write {source.path} outside the output folder "
+            f"(as {rel}); outputs stay inside it.",
+            option="--name",
+        )
+    suffix = posixpath.splitext(rel)[1].lower()
+    if suffix not in OUTPUT_SUFFIXES:
+        said = f"the suffix {suffix}" if suffix else "no suffix"
+        raise UsageError(
+            f"--name {template} gives {posixpath.basename(rel)} for {source.path}, with {said}; "
+            f"end the template with {{ext}} or one of {', '.join(OUTPUT_SUFFIXES)}.",
+            option="--name",
+        )
+    return rel
+
+
+def is_inside(path: str, root: str) -> bool:
+    """True when ``path``, with every symbolic link in it resolved, is ``root`` or below it."""
+    real_root = os.path.realpath(root)
+    real = os.path.realpath(path)
+    return os.path.commonpath([real_root, real]) == real_root
+
+
+@dataclass(frozen=True)
+class Task:
+    """One source with its output and what the run will do: ``run``, ``skip`` or ``fail``.
+
+    ``reason`` says why a task is skipped (the output exists, the file is unreadable) or
+    fails (its output would leave the folder through a symbolic link...).
+    """
+
+    index: int
+    source: Source
+    output: str | None
+    action: str = "run"
+    reason: str | None = None
+
+
+@dataclass
+class Plan:
+    """Every input with its output and action, checked before anything is written."""
+
+    tasks: list[Task]
+    steps: tuple[Step, ...]
+    output_dir: str | None
+    ignored: list[tuple[str, str]] = field(default_factory=list)
+    folders_not_searched: int = 0
+
+    def count(self, action: str) -> int:
+        return sum(1 for t in self.tasks if t.action == action)
+
+    def lines(self) -> list[str]:
+        """The dry-run listing: ``INPUT -> OUTPUT`` per input, with skips and failures said."""
+        lines = []
+        for t in self.tasks:
+            target = display_path(t.output) if t.output else "(not written)"
+            line = f"{display_path(t.source.path)} -> {target}"
+            if t.action == "skip":
+                line += f"  [skip: {t.reason}]"
+            elif t.action == "fail":
+                line += f"  [error: {t.reason}]"
+            lines.append(line)
+        return lines
+
+    def to_dict(self) -> dict:
+        """The plan as JSON-ready values (for ``--dry-run --json``)."""
+        return {
+            "steps": [s.to_dict() for s in self.steps],
+            "chain": chain_label(self.steps),
+            "output_dir": self.output_dir,
+            "files": [
+                {
+                    "input": t.source.path,
+                    "output": t.output,
+                    "action": t.action,
+                    "reason": t.reason,
+                }
+                for t in self.tasks
+            ],
+            "to_run": self.count("run"),
+            "to_skip": self.count("skip"),
+            "failing": self.count("fail"),
+            "ignored": len(self.ignored),
+        }
+
+
+def display_path(path: str) -> str:
+    """A path as messages show it: control characters escaped, undecodable bytes replaced."""
+    text = os.fsdecode(path).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in text)
+
+
+def plan_batch(
+    inputs: Iterable[str] | Expansion,
+    steps: Step | Sequence[Step],
+    output_dir: str | None = None,
+    *,
+    format: str = "same",
+    name: str = DEFAULT_NAME,
+    overwrite: bool = False,
+    recursive: bool = False,
+    files_from: str | IO[bytes] | None = None,
+    null: bool = False,
+    include: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+) -> Plan:
+    """Find the inputs and map each to its output; refuse a batch that would go wrong.
+
+    Outputs go to ``output_dir`` / (the source's relative folder) / (``name`` rendered, see
+    :data:`NAME_FIELDS`): a file named on the command line lands at the top of the folder, a
+    file found in folder ``F`` at its path below ``F``, a glob match at its path below the
+    pattern's fixed part, a ``files_from`` entry at its own relative path (its name only when
+    the path is absolute or climbs with ``..``). Without ``output_dir`` nothing is written.
+
+    Parameters
+    ----------
+    inputs
+        Items for :func:`expand_inputs`, or an :class:`Expansion` already made.
+    steps
+        The op or chain (used by the ``{op}``, ``{k}``... fields).
+    format : str
+        ``png``, ``tiff``, ``npy`` or ``same`` (the input's own suffix); sets ``{ext}``.
+    name : str
+        The output name template, default ``"{stem}{ext}"``.
+    overwrite : bool
+        Replace existing outputs; without it they are skipped (so a rerun resumes).
+
+    Returns
+    -------
+    Plan
+
+    Raises
+    ------
+    UsageError
+        An unknown format or template field; a template that leaves the folder or gives no
+        output suffix; two inputs mapped to one output; an output that is one of the inputs
+        (refused even with ``overwrite``); an output folder that is a file.
+    """
+    steps = as_steps(steps)
+    if format not in FORMATS:
+        raise UsageError(
+            f"--format {format} is not one of {', '.join(FORMATS)}.", option="--format"
+        )
+    if output_dir is None and (format != "same" or name != DEFAULT_NAME):
+        option = "--format" if format != "same" else "--name"
+        raise UsageError(f"{option} needs an output folder (-o DIR/).", option=option)
+    if output_dir is not None:
+        check_name_template(name)
+        if os.path.exists(output_dir) and not os.path.isdir(output_dir):
+            raise UsageError(
+                f"-o {output_dir} is a file, but a batch writes into a folder. "
+                "Give a folder name (it is created when missing).",
+                option="-o",
+            )
+    if isinstance(inputs, Expansion):
+        found = inputs
+    else:
+        found = expand_inputs(
+            inputs,
+            recursive=recursive,
+            files_from=files_from,
+            null=null,
+            include=include,
+            exclude=exclude,
+            skip_dirs=[output_dir] if output_dir is not None else (),
+        )
+    tasks = [
+        _task(i, source, steps, output_dir, format, name, overwrite)
+        for i, source in enumerate(found.sources)
+    ]
+    start = len(tasks)
+    for i, (item, reason) in enumerate(found.missing):
+        tasks.append(
+            Task(start + i, Source(item, posixpath.basename(item), "file"), None, "fail", reason)
+        )
+    if output_dir is not None:
+        _check_outputs(tasks, output_dir)
+    return Plan(tasks, steps, output_dir, found.ignored, found.folders_not_searched)
+
+
+def _task(index, source, steps, output_dir, format, template, overwrite) -> Task:
+    if output_dir is None:
+        action, reason = ("skip", source.unreadable) if source.unreadable else ("run", None)
+        return Task(index, source, None, action, reason)
+    ext = FORMATS[format]
+    in_ext = os.path.splitext(source.rel)[1]
+    if ext is None and not in_ext:
+        return Task(
+            index,
+            source,
+            None,
+            "fail",
+            "has no suffix, so --format same cannot tell the output's; use --format png, "
+            "tiff or npy.",
+        )
+    rel = output_rel(source, template, name_fields(source, steps, ext))
+    output = os.path.join(output_dir, *rel.split("/"))
+    if source.unreadable:
+        return Task(index, source, output, "skip", source.unreadable)
+    if not is_inside(os.path.dirname(output), output_dir):
+        return Task(index, source, output, "fail", _outside_reason(output_dir))
+    if os.path.isdir(output):
+        return Task(index, source, output, "fail", f"its output {output} is a folder.")
+    if os.path.lexists(output) and not overwrite:
+        return Task(index, source, output, "skip", "output exists (overwrite replaces it)")
+    return Task(index, source, output, "run")
+
+
+def _outside_reason(output_dir: str) -> str:
+    return (
+        f"its output would be written outside the output folder {output_dir} through a "
+        "symbolic link; refused."
+    )
+
+
+def _check_outputs(tasks: list[Task], output_dir: str) -> None:
+    """Two inputs -> one output, or an output that is an input: refuse the whole batch."""
+    inputs: dict[str, Task] = {}
+    inodes: dict[tuple[int, int], Task] = {}
+    for t in tasks:
+        inputs[os.path.normcase(os.path.realpath(t.source.path))] = t
+        with contextlib.suppress(OSError):
+            info = os.stat(t.source.path)
+            inodes[(info.st_dev, info.st_ino)] = t
+    outputs: dict[str, Task] = {}
+    for t in tasks:
+        if t.output is None:
+            continue
+        key = os.path.normcase(os.path.realpath(t.output))
+        same = inputs.get(key)
+        if same is None:
+            with contextlib.suppress(OSError):
+                info = os.stat(t.output)
+                same = inodes.get((info.st_dev, info.st_ino))
+        if same is not None:
+            raise UsageError(
+                f"{display_path(t.source.path)} would be written to {display_path(t.output)}, "
+                f"which is the input {display_path(same.source.path)}; poolcli never writes "
+                "over its inputs, even with --overwrite. Choose another -o folder or --name.",
+                option="-o",
+            )
+        first = outputs.setdefault(key, t)
+        if first is not t:
+            raise UsageError(
+                f"{display_path(first.source.path)} and {display_path(t.source.path)} would "
+                f"both be written to {display_path(t.output)}. Use a --name template that "
+                'tells them apart, such as "{stem}{in_ext}{ext}".',
+                option="--name",
+            )
+
+
+# --------------------------------------------------------------------------------------------
+# Results
+
+
+@dataclass
+class FileResult:
+    """What became of one input.
+
+    ``status`` is ``done``, ``skipped`` (``reason`` says why: the output exists, the file is
+    unreadable) or ``failed`` (``error`` is ``"PATH: reason"``; :attr:`message` adds the
+    ``poolcli: error:`` prefix). ``usage`` marks a failure caused by the options (windows
+    that do not fit this input). Shapes and dtypes are the chain's input and final output;
+    ``seconds`` is the time spent on this file, ``bytes_in`` / ``bytes_out`` the file sizes.
+    """
+
+    input: str
+    output: str | None
+    status: str
+    error: str | None = None
+    reason: str | None = None
+    input_shape: tuple[int, ...] | None = None
+    output_shape: tuple[int, ...] | None = None
+    input_dtype: str | None = None
+    output_dtype: str | None = None
+    layout: str | None = None
+    seconds: float = 0.0
+    bytes_in: int = 0
+    bytes_out: int = 0
+    warnings: list[str] = field(default_factory=list)
+    usage: bool = False
+
+    @property
+    def message(self) -> str | None:
+        """``poolcli: error: PATH: reason`` for a failure, else ``None``."""
+        return f"poolcli: error: {self.error}" if self.error else None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready values (shapes as lists)."""
+        return {
+            "input": self.input,
+            "output": self.output,
+            "status": self.status,
+            "error": self.error,
+            "reason": self.reason,
+            "input_shape": list(self.input_shape) if self.input_shape is not None else None,
+            "output_shape": list(self.output_shape) if self.output_shape is not None else None,
+            "input_dtype": self.input_dtype,
+            "output_dtype": self.output_dtype,
+            "layout": self.layout,
+            "seconds": round(self.seconds, 6),
+            "bytes_in": self.bytes_in,
+            "bytes_out": self.bytes_out,
+            "warnings": list(self.warnings),
+        }
+
+
+@dataclass
+class Summary:
+    """Counts of a batch so far (final once the iteration ends).
+
+    ``total`` inputs planned; ``done`` + ``skipped`` + ``failed`` of them reported;
+    ``not_started`` the rest (after Ctrl-C or ``fail_fast``). ``ignored`` counts files in
+    folders that were not inputs. ``seconds`` is the wall time from the first result asked.
+    """
+
+    total: int
+    ignored: int = 0
+    done: int = 0
+    skipped: int = 0
+    failed: int = 0
+    bytes_in: int = 0
+    bytes_out: int = 0
+    seconds: float = 0.0
+    interrupted: bool = False
+    stopped: bool = False
+    failures: list[FileResult] = field(default_factory=list)
+
+    @property
+    def not_started(self) -> int:
+        return self.total - self.done - self.skipped - self.failed
+
+    @property
+    def files_per_second(self) -> float:
+        return self.done / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def exit_status(self) -> int:
+        """130 after Ctrl-C, else 1 when an input failed, else 0."""
+        if self.interrupted:
+            return 130
+        return 1 if self.failed else 0
+
+    def add(self, result: FileResult) -> None:
+        if result.status == DONE:
+            self.done += 1
+        elif result.status == SKIPPED:
+            self.skipped += 1
+        else:
+            self.failed += 1
+            self.failures.append(result)
+        self.bytes_in += result.bytes_in
+        self.bytes_out += result.bytes_out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "total": self.total,
+            "processed": self.done,
+            "skipped": self.skipped,
+            "failed": self.failed,
+            "not_started": self.not_started,
+            "ignored": self.ignored,
+            "bytes_in": self.bytes_in,
+            "bytes_out": self.bytes_out,
+            "seconds": round(self.seconds, 6),
+            "files_per_second": round(self.files_per_second, 3),
+            "interrupted": self.interrupted,
+            "stopped_at_first_failure": self.stopped,
+            "exit_status": self.exit_status,
+        }
+
+
+def jsonl_line(result: FileResult) -> str:
+    """One ``--jsonl`` line (no newline): the result as compact JSON."""
+    return json.dumps(result.to_dict(), ensure_ascii=False, separators=(",", ":"))
+
+
+def json_document(
+    results: Iterable[FileResult], summary: Summary, steps: Sequence[Step] = ()
+) -> dict[str, Any]:
+    """The ``--json`` document of a batch: the chain, every file, the summary."""
+    from poolcli import __version__
+
+    steps = tuple(steps)
+    return {
+        "poolcli": __version__,
+        "chain": chain_label(steps) if steps else None,
+        "steps": [s.to_dict() for s in steps],
+        "files": [r.to_dict() for r in results],
+        "summary": summary.to_dict(),
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# Doing one file (in a worker process, a thread, or the caller's own process)
+
+
+@dataclass(frozen=True)
+class Job:
+    """What every file of a batch shares; sent once to each worker process."""
+
+    steps: tuple[Step, ...]
+    layout: str | None = None
+    device: str = "cpu"
+    overwrite: bool = False
+    png_compression: int = DEFAULT_PNG_COMPRESSION
+    output_dir: str | None = None
+    debug: bool = False
+    torch_threads: int | None = 1
+
+
+def temp_name(output: str) -> str:
+    """A fresh temporary name next to ``output``: ``.NAME.poolcli-tmp-PID-XXXXXXXX.SUFFIX``."""
+    folder, base = os.path.split(output)
+    suffix = os.path.splitext(base)[1]
+    short = base[:100]
+    token = secrets.token_hex(4)
+    return os.path.join(folder, f".{short}{TEMP_MARK}{os.getpid()}-{token}{suffix}")
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
+
+
+def clean_stale_temps(folder: str) -> list[str]:
+    """Delete temporary files of killed poolcli runs in ``folder``; returns the names removed.
+
+    Only names of the form :func:`temp_name` makes whose process no longer runs are removed;
+    files of a run still going on are left alone.
+    """
+    removed = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        match = _TEMP_NAME.match(entry.name)
+        if not match or _pid_alive(int(match.group(1))):
+            continue
+        with contextlib.suppress(OSError):
+            if entry.is_file(follow_symlinks=False):
+                os.unlink(entry.path)
+                removed.append(entry.name)
+    return removed
+
+
+def _io_takes_compression() -> bool:
+    import inspect
+
+    from poolcli import io
+
+    return "png_compression" in inspect.signature(io.write_output).parameters
+
+
+def write_output(path: str, array, source, layout: str | None, png_compression: int) -> list[str]:
+    """:func:`poolcli.io.write_output` with a PNG compression level (0-9).
+
+    Level 6 is Pillow's (and zlib's) default and goes straight to ``io.write_output``; other
+    levels re-use its conversion and save with Pillow's ``compress_level`` until
+    ``io.write_output`` takes the level itself.
+    """
+    from poolcli import io
+
+    if _io_takes_compression():
+        return list(
+            io.write_output(path, array, source, layout=layout, png_compression=png_compression)
+            or []
+        )
+    if png_compression == DEFAULT_PNG_COMPRESSION or io.output_format(path) != "PNG":
+        return list(io.write_output(path, array, source, layout=layout) or [])
+    return _write_png(path, array, source, layout, png_compression)
+
+
+def _write_png(path, array, source, layout, level) -> list[str]:
+    import numpy as np
+    from PIL import Image
+
+    from poolcli import io
+
+    array = np.asarray(array)
+    channels = io._image_channels(array, layout, path)
+    depth, scale = io._target_depth(array, source)
+    io._check_format_holds("PNG", depth, channels, path)
+    notes: list[str] = []
+    pixels = io._to_pixels(array, depth, scale, notes)
+    if channels == 1 and pixels.ndim == 3:
+        pixels = pixels[..., 0]
+    icc = source.image.icc_profile if source is not None and source.image is not None else None
+    if depth == 16 and channels > 1:
+        data = _encode_png16(pixels, icc, level)
+        with io.atomic_write(path) as f:
+            f.write(data)
+        return notes
+    options: dict[str, Any] = {"compress_level": level}
+    if icc:
+        options["icc_profile"] = icc
+    image = Image.fromarray(np.ascontiguousarray(pixels))
+    with io.atomic_write(path) as f:
+        image.save(f, format="PNG", **options)
+    return notes
+
+
+def _encode_png16(pixels, icc: bytes | None, level: int) -> bytes:
+    """A 16-bit colour PNG at zlib ``level`` (as ``io._encode_png16``, which uses level 6)."""
+    import struct
+    import zlib
+
+    import numpy as np
+
+    from poolcli import io
+
+    height, width, channels = pixels.shape
+    colour_type = {2: 4, 3: 2, 4: 6}[channels]
+    data = np.ascontiguousarray(pixels, dtype=">u2").reshape(height, -1).view(np.uint8)
+    rows = np.concatenate([np.zeros((height, 1), np.uint8), data], axis=1)
+    ihdr = struct.pack(">IIBBBBB", width, height, 16, colour_type, 0, 0, 0)
+    chunks = [io._png_chunk(b"IHDR", ihdr)]
+    if icc:
+        chunks.append(io._png_chunk(b"iCCP", b"ICC profile\x00\x00" + zlib.compress(icc)))
+    chunks.append(io._png_chunk(b"IDAT", zlib.compress(rows.tobytes(), level)))
+    chunks.append(io._png_chunk(b"IEND", b""))
+    return io.PNG_MAGIC + b"".join(chunks)
+
+
+def _result(task: Task, status: str, **values) -> FileResult:
+    return FileResult(input=task.source.path, output=task.output, status=status, **values)
+
+
+def process_task(task: Task, job: Job) -> FileResult:
+    """Read, pool and write one file. Problems with the file come back as a failed result.
+
+    The output is written under a temporary name and renamed when complete; on any
+    exception (Ctrl-C included) the temporary file is removed.
+    """
+    start = time.perf_counter()
+    name = display_path(task.source.path)
+    if task.action == "skip":
+        return _result(task, SKIPPED, reason=task.reason)
+    if task.action == "fail":
+        return _result(task, FAILED, error=f"{name}: {task.reason}")
+    values: dict[str, Any] = {}
+    try:
+        _process(task, job, values)
+    except UsageError as error:
+        values.update(error=str(error.with_path(name)), usage=True)
+    except PoolError as error:
+        values["error"] = str(error.with_path(name))
+    except MemoryError:
+        values["error"] = f"{name}: not enough memory to pool this input."
+    except OSError as error:
+        where = display_path(error.filename) if error.filename else name
+        values["error"] = f"{where}: {error.strerror or error}."
+    except Exception as error:
+        if job.debug:
+            raise
+        detail = f"{type(error).__name__}: {error}".strip().rstrip(":")
+        values["error"] = (
+            f"{name}: unexpected error ({detail}). This is a bug in poolcli; run again with "
+            "--debug to see the traceback."
+        )
+    values["seconds"] = time.perf_counter() - start
+    if values.get("status") == SKIPPED:
+        return _result(task, **values)
+    status = FAILED if "error" in values else DONE
+    values.pop("status", None)
+    if status == FAILED:
+        values["bytes_out"] = 0
+    return _result(task, status, **values)
+
+
+def _process(task: Task, job: Job, values: dict[str, Any]) -> None:
+    from poolcli import io
+    from poolcli.pipeline import run_chain
+
+    output = task.output
+    if output is not None and not job.overwrite and os.path.lexists(output):
+        # Written since the plan was made (another run into the same folder).
+        values.update(status=SKIPPED, reason="output exists (overwrite replaces it)")
+        return
+    values["bytes_in"] = os.stat(task.source.path).st_size
+    loaded = io.read_input(task.source.path)
+    values.update(input_shape=tuple(loaded.array.shape), input_dtype=str(loaded.array.dtype))
+    layout = loaded.layout if loaded.layout is not None else job.layout
+    chain = run_chain(loaded.array, job.steps, layout, device=job.device, alpha=loaded.has_alpha)
+    out = chain.output
+    values.update(
+        output_shape=tuple(out.shape), output_dtype=str(out.dtype), layout=str(chain.layout)
+    )
+    values["warnings"] = list(loaded.warnings)
+    if output is None:
+        return
+    values["warnings"] += _write_safely(output, out, loaded, str(chain.layout), job)
+    values["bytes_out"] = os.stat(output).st_size
+
+
+def _write_safely(output: str, array, loaded, layout: str, job: Job) -> list[str]:
+    folder = os.path.dirname(output)
+    root = job.output_dir
+    if root is not None and not is_inside(folder, root):
+        raise PoolError(_outside_reason(root), path=display_path(output))
+    os.makedirs(folder, exist_ok=True)
+    if root is not None and not is_inside(folder, root):  # a link made meanwhile
+        raise PoolError(_outside_reason(root), path=display_path(output))
+    tmp = temp_name(output)
+    try:
+        notes = write_output(tmp, array, loaded, layout, job.png_compression)
+        os.replace(tmp, output)
+    except PoolError as error:
+        if error.path is not None and os.path.basename(str(error.path)) == os.path.basename(tmp):
+            error.path = display_path(output)
+        raise
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+    return notes
+
+
+# --------------------------------------------------------------------------------------------
+# Workers
+
+_JOB: Job | None = None
+
+
+def _set_torch_threads(threads: int | None) -> int | None:
+    """Set torch's intra-op threads; returns the old count (``None``: left alone)."""
+    if threads is None:
+        return None
+    import torch
+
+    old = torch.get_num_threads()
+    if old != threads:
+        torch.set_num_threads(threads)
+    return old
+
+
+def _stop_signal(signum, frame):
+    raise KeyboardInterrupt
+
+
+def _init_worker(job: Job) -> None:
+    """Worker process set-up: Ctrl-C is the parent's business; SIGTERM stops the file cleanly."""
+    global _JOB
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _stop_signal)
+    _JOB = job
+    _set_torch_threads(job.torch_threads)
+
+
+def _worker_task(task: Task) -> FileResult:
+    assert _JOB is not None, "worker not initialised"
+    return process_task(task, _JOB)
+
+
+def _process_context():
+    import multiprocessing
+
+    methods = multiprocessing.get_all_start_methods()
+    if "forkserver" in methods:
+        ctx = multiprocessing.get_context("forkserver")
+        # Workers fork from a server that has imported torch once, instead of each importing it.
+        ctx.set_forkserver_preload(["poolcli.batch", "poolcli.io", "poolcli.ops"])
+        return ctx
+    return multiprocessing.get_context("spawn")
+
+
+# --------------------------------------------------------------------------------------------
+# Running a batch
+
+EXECUTORS = ("auto", "serial", "processes", "threads")
+
+
+class Batch:
+    """A batch run: an iterator of :class:`FileResult`, one per planned input, in input order.
+
+    Made by :func:`iter_batch`, which plans at once (so usage errors are raised before any
+    file is touched); work starts with the first ``next()``. :attr:`summary` is updated as
+    results are taken. On Ctrl-C (``KeyboardInterrupt`` while waiting for results), the
+    workers are stopped, temporary files removed, the results already finished are still
+    yielded, ``summary.interrupted`` is set and the ``KeyboardInterrupt`` is raised again.
+    """
+
+    def __init__(self, plan: Plan, job: Job, *, jobs: int, executor: str, fail_fast: bool):
+        self.plan = plan
+        self.job = job
+        self.jobs = jobs
+        self.executor = executor
+        self.fail_fast = fail_fast
+        self.summary = Summary(total=len(plan.tasks), ignored=len(plan.ignored))
+        self._started: float | None = None
+        self._gen: Iterator[FileResult] | None = None
+
+    def __iter__(self) -> Batch:
+        return self
+
+    def __next__(self) -> FileResult:
+        if self._gen is None:
+            self._started = time.perf_counter()
+            self._gen = self._run()
+        try:
+            result = next(self._gen)
+        except KeyboardInterrupt:
+            self.summary.interrupted = True
+            self._tick()
+            raise
+        except StopIteration:
+            self._tick()
+            raise
+        self.summary.add(result)
+        self._tick()
+        if self.fail_fast and result.status == FAILED:
+            self.summary.stopped = True
+        return result
+
+    def close(self) -> None:
+        """Stop the run (workers stopped, temporary files removed); safe to call twice."""
+        if self._gen is not None:
+            self._gen.close()
+
+    def __enter__(self) -> Batch:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None and issubclass(exc_type, KeyboardInterrupt):
+            self.summary.interrupted = True
+        self.close()
+
+    def _tick(self) -> None:
+        if self._started is not None:
+            self.summary.seconds = time.perf_counter() - self._started
+
+    @property
+    def kind(self) -> str:
+        """The executor this run uses: ``serial``, ``processes`` or ``threads``."""
+        runnable = self.plan.count("run")
+        if self.executor != "auto":
+            return self.executor
+        if self.jobs <= 1 or runnable <= 1:
+            return "serial"
+        return "processes" if self.job.device == "cpu" else "threads"
+
+    def _run(self) -> Iterator[FileResult]:
+        for folder in sorted({os.path.dirname(t.output) for t in self.plan.tasks if t.output}):
+            clean_stale_temps(folder)
+        kind = self.kind
+        if kind == "serial":
+            yield from self._serial()
+        else:
+            yield from self._pooled(kind)
+
+    def _serial(self) -> Iterator[FileResult]:
+        old = _set_torch_threads(self.job.torch_threads) if self.plan.count("run") else None
+        try:
+            for task in self.plan.tasks:
+                result = process_task(task, self.job)
+                yield result
+                if self.fail_fast and result.status == FAILED:
+                    return
+        finally:
+            if old is not None:
+                _set_torch_threads(old)
+
+    def _pooled(self, kind: str) -> Iterator[FileResult]:
+        from concurrent.futures import Future
+
+        workers = max(1, min(self.jobs, self.plan.count("run")))
+        limit = 2 * workers
+        tasks = iter(self.plan.tasks)
+        pending: deque[tuple[Task, Future | FileResult]] = deque()
+        pool = self._make_pool(kind, workers)
+        old = _set_torch_threads(self.job.torch_threads) if kind == "threads" else None
+        stop = False
+        breaks = 0
+        try:
+            while True:
+                while not stop and sum(isinstance(p, Future) for _, p in pending) < limit:
+                    task = next(tasks, None)
+                    if task is None:
+                        break
+                    if task.action == "run":
+                        pending.append((task, self._submit(pool, kind, task)))
+                    else:
+                        pending.append((task, process_task(task, self.job)))
+                if not pending:
+                    return
+                task, item = pending[0]
+                if isinstance(item, Future):
+                    try:
+                        result = item.result()
+                    except KeyboardInterrupt:
+                        raise
+                    except Exception as error:
+                        if self.job.debug or not _broken(error):
+                            raise
+                        breaks += 1
+                        if breaks > 1:
+                            raise PoolError(
+                                "the worker processes stopped unexpectedly twice in a row. "
+                                "Run with one job to work in this process (a script using "
+                                "several jobs needs the if __name__ == '__main__': guard)."
+                            ) from None
+                        result = _result(
+                            task,
+                            FAILED,
+                            error=f"{display_path(task.source.path)}: the worker process "
+                            "pooling it stopped unexpectedly (killed, or out of memory).",
+                        )
+                        pool = self._restart(pool, kind, workers, pending)
+                else:
+                    result = item
+                if isinstance(item, Future) and result.status != FAILED:
+                    breaks = 0
+                pending.popleft()
+                yield result
+                if self.fail_fast and result.status == FAILED:
+                    stop = True
+                    for _, p in pending:
+                        if isinstance(p, Future):
+                            p.cancel()
+                    pending = deque(
+                        (t, p) for t, p in pending if not (isinstance(p, Future) and p.cancelled())
+                    )
+        except (KeyboardInterrupt, GeneratorExit) as stop_error:
+            finished = [
+                p.result() if isinstance(p, Future) else p
+                for _, p in pending
+                if not isinstance(p, Future)
+                or (p.done() and not p.cancelled() and p.exception() is None)
+            ]
+            self._abort(pool, kind, pending)
+            pool = None
+            if isinstance(stop_error, KeyboardInterrupt):
+                # Report what was finished before the interrupt; its outputs are complete.
+                yield from finished
+            raise
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=True)
+            if old is not None:
+                _set_torch_threads(old)
+
+    def _make_pool(self, kind: str, workers: int):
+        from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+
+        if kind == "threads":
+            return ThreadPoolExecutor(workers, thread_name_prefix="poolcli")
+        return ProcessPoolExecutor(
+            workers, mp_context=_process_context(), initializer=_init_worker, initargs=(self.job,)
+        )
+
+    def _submit(self, pool, kind: str, task: Task):
+        if kind == "threads":
+            return pool.submit(process_task, task, self.job)
+        return pool.submit(_worker_task, task)
+
+    def _restart(self, pool, kind, workers, pending):
+        """A worker died: start a new pool and resubmit the files that did not finish."""
+        from concurrent.futures import Future
+
+        pool.shutdown(wait=False, cancel_futures=True)
+        new = self._make_pool(kind, workers)
+        for i, (task, item) in enumerate(pending):
+            if i == 0 or not isinstance(item, Future):
+                continue
+            if item.done() and not item.cancelled() and item.exception() is None:
+                continue
+            pending[i] = (task, self._submit(new, kind, task))
+        return new
+
+    def _abort(self, pool, kind: str, pending) -> None:
+        """Stop now: cancel queued files, stop the workers, remove their temporary files."""
+        from concurrent.futures import Future
+
+        for _, item in pending:
+            if isinstance(item, Future):
+                item.cancel()
+        if kind == "processes":
+            processes = list(getattr(pool, "_processes", {}).values())
+            for process in processes:
+                with contextlib.suppress(Exception):
+                    process.terminate()  # SIGTERM: the worker removes its temporary file
+            deadline = time.monotonic() + 5
+            for process in processes:
+                process.join(max(0.0, deadline - time.monotonic()))
+                if process.is_alive():
+                    process.kill()
+                    process.join(1)
+            pool.shutdown(wait=True, cancel_futures=True)
+        else:
+            # Threads cannot be stopped: they finish their file (each write is atomic).
+            pool.shutdown(wait=True, cancel_futures=True)
+        for folder in {os.path.dirname(t.output) for t, _ in pending if t.output}:
+            clean_stale_temps(folder)
+
+
+def _broken(error: BaseException) -> bool:
+    from concurrent.futures.process import BrokenProcessPool
+
+    return isinstance(error, BrokenProcessPool)
+
+
+def iter_batch(
+    inputs: Iterable[str] | Plan,
+    steps: Step | Sequence[Step] | None = None,
+    output_dir: str | None = None,
+    *,
+    recursive: bool = False,
+    files_from: str | IO[bytes] | None = None,
+    null: bool = False,
+    include: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+    format: str = "same",
+    name: str = DEFAULT_NAME,
+    overwrite: bool = False,
+    png_compression: int = DEFAULT_PNG_COMPRESSION,
+    layout: str | None = None,
+    device: str = "cpu",
+    jobs: int | None = None,
+    executor: str = "auto",
+    fail_fast: bool = False,
+    torch_threads: int | None = 1,
+    debug: bool = False,
+) -> Batch:
+    """Pool many files: plan at once, then iterate to run, one :class:`FileResult` per input.
+
+    Parameters
+    ----------
+    inputs
+        Files, folders and glob patterns (see :func:`expand_inputs`), or a :class:`Plan`
+        from :func:`plan_batch` (then the planning options below are not used).
+    steps
+        One :class:`~poolcli.pipeline.Step` or a chain of them, applied to every input.
+    output_dir
+        Output folder (created when missing); ``None`` pools without writing.
+    recursive, files_from, null, include, exclude
+        As :func:`expand_inputs`.
+    format, name, overwrite
+        As :func:`plan_batch`.
+    png_compression : int
+        zlib level 0-9 of PNG outputs (default 6, as Pillow and libpng): lower is faster
+        and bigger.
+    layout : str, optional
+        Layout of ``.npy`` inputs (images are always HW or HWC); default: from the shape.
+    device : str
+        ``cpu``, ``cuda``, ``cuda:N``, ``mps`` or ``auto``.
+    jobs : int, optional
+        Files worked on at once (default: ``os.cpu_count()``). Outputs do not depend on it.
+    executor : str
+        ``auto`` (serial for one job or one file; worker processes on the CPU; threads in
+        this process for a GPU, so that one process owns the device), or ``serial``,
+        ``processes``, ``threads``.
+    fail_fast : bool
+        Stop at the first failed file (files already started still finish).
+    torch_threads : int or None
+        torch's intra-op threads per worker (and in this process while a serial run lasts);
+        default 1, so that workers do not compete for cores and results are the same for
+        every ``jobs``. ``None`` leaves torch's setting alone.
+    debug : bool
+        Raise unexpected errors (with their traceback) instead of reporting them per file.
+
+    Returns
+    -------
+    Batch
+        An iterator of results with a live :attr:`Batch.summary`.
+
+    Raises
+    ------
+    UsageError
+        Before any work, for a batch that cannot be done (see :func:`plan_batch`), a bad
+        option value, or a device that is not there.
+
+    Examples
+    --------
+    >>> from poolcli.pipeline import make_step
+    >>> batch = iter_batch(["sample_data/seed_4x4.npy"], make_step("max", kernel_size=2))
+    >>> [(r.status, r.input_shape, r.output_shape) for r in batch]
+    [('done', (4, 4), (2, 2))]
+    >>> batch.summary.done, batch.summary.exit_status
+    (1, 0)
+    """
+    if not 0 <= png_compression <= 9:
+        raise UsageError(
+            f"--png-compression must be 0 to 9, got {png_compression}.",
+            option="--png-compression",
+        )
+    if executor not in EXECUTORS:
+        raise UsageError(f"executor must be one of {', '.join(EXECUTORS)}, got {executor}.")
+    jobs = (os.cpu_count() or 1) if jobs is None else jobs
+    if jobs < 1:
+        raise UsageError(f"--jobs must be at least 1, got {jobs}.", option="--jobs")
+    if torch_threads is not None and torch_threads < 1:
+        raise UsageError(f"torch_threads must be at least 1, got {torch_threads}.")
+    if isinstance(inputs, Plan):
+        plan = inputs
+    else:
+        if steps is None:
+            raise UsageError("A batch needs an op: give steps.")
+        plan = plan_batch(
+            inputs,
+            steps,
+            output_dir,
+            format=format,
+            name=name,
+            overwrite=overwrite,
+            recursive=recursive,
+            files_from=files_from,
+            null=null,
+            include=include,
+            exclude=exclude,
+        )
+    if layout is not None:
+        from poolcli.layout import Layout
+
+        layout = str(Layout.parse(layout))
+    job = Job(
+        steps=plan.steps,
+        layout=layout,
+        device=_resolve_device(device),
+        overwrite=overwrite,
+        png_compression=png_compression,
+        output_dir=plan.output_dir,
+        debug=debug,
+        torch_threads=torch_threads,
+    )
+    return Batch(plan, job, jobs=jobs, executor=executor, fail_fast=fail_fast)
+
+
+def _resolve_device(name: str) -> str:
+    if name == "cpu":
+        return "cpu"
+    from poolcli.ops import resolve_device
+
+    return str(resolve_device(name))
+
+
+def run_batch(*args, **kwargs) -> tuple[list[FileResult], Summary]:
+    """Run :func:`iter_batch` to the end; returns every result and the summary."""
+    batch = iter_batch(*args, **kwargs)
+    with batch:
+        results = list(batch)
+    return results, batch.summary
+
+
+# --------------------------------------------------------------------------------------------
+# Progress on standard error
+
+
+class Progress:
+    """A progress bar on standard error for a batch: files done / total, files/s, ETA, file.
+
+    A real ``rich.progress.Progress`` when ``enabled`` (default: standard error is a terminal);
+    otherwise it does nothing. Use as a context manager and call :meth:`advance` per result::
+
+        with Progress(batch.summary.total) as progress:
+            for result in batch:
+                progress.advance(result)
+    """
+
+    def __init__(self, total: int, *, enabled: bool | None = None, console=None):
+        if enabled is None:
+            enabled = sys.stderr.isatty()
+        self.total = total
+        self.enabled = enabled
+        self._console = console
+        self._progress = None
+        self._task = None
+
+    def __enter__(self) -> Progress:
+        if self.enabled:
+            from rich.console import Console
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                ProgressColumn,
+                TextColumn,
+                TimeRemainingColumn,
+            )
+            from rich.progress import Progress as RichProgress
+            from rich.text import Text
+
+            class Rate(ProgressColumn):
+                def render(self, task) -> Text:
+                    speed = task.finished_speed or task.speed
+                    return Text(f"{speed:.1f} files/s" if speed else "- files/s")
+
+            console = self._console or Console(stderr=True)
+            self._progress = RichProgress(
+                TextColumn("pooling"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                Rate(),
+                TimeRemainingColumn(),
+                TextColumn("{task.fields[current]}", markup=False),
+                console=console,
+                transient=False,
+            )
+            self._progress.start()
+            self._task = self._progress.add_task("pooling", total=self.total, current="")
+        return self
+
+    def advance(self, result: FileResult) -> None:
+        if self._progress is not None:
+            current = display_path(os.path.basename(result.input))
+            self._progress.update(self._task, advance=1, current=current)
+
+    def __exit__(self, *exc) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
