@@ -892,3 +892,22 @@ def test_kernel_of_one_is_the_identity():
         want = np.abs(x) if reduction == "lp" else x
         np.testing.assert_allclose(got, want, rtol=1e-12)
     assert math.isclose(float(pool(np.array([4.0]), "lp", kernel_size=1)[0]), 4.0)
+
+
+def test_a_dilated_window_as_long_as_the_input_is_not_global():
+    # kernel 2, dilation 2, padding 0:1 on 2 cells: the one window holds cells 0 and 2, and
+    # cell 2 is padding, so only cell 0 counts (cell 1 lies between the taps).
+    x = np.array([-1.0, 5.0])
+    window = {"kernel_size": 2, "dilation": 2, "padding": "0:1"}
+    for reduction, want in {"max": -1.0, "min": -1.0, "sum": -1.0, "avg": -1.0}.items():
+        assert pool(x, reduction, **window).tolist() == [want], reduction
+    assert pool(np.array([1, 0], dtype=np.int16), "mode", **window).tolist() == [1]
+    assert pool(x, "median", **window).tolist() == [-1.0]
+
+
+def test_one_window_over_the_input_plus_end_padding_counts_the_padding():
+    # size 4, kernel 4, stride 2, padding 0:1: one window of 4 real cells and 1 padding cell.
+    x = np.array([1.0, 2.0, 3.0, 4.0])
+    window = {"kernel_size": 4, "stride": 2, "padding": "0:1"}
+    assert pool(x, "avg", **window).tolist() == [2.5]
+    assert pool(x, "avg", count_include_pad=True, **window).tolist() == [2.0]
