@@ -532,6 +532,9 @@ def _read_png16(source, path: str, head: bytes) -> np.ndarray:
 # Writing
 
 
+_O_BINARY = getattr(os, "O_BINARY", 0)  # Windows: no newline translation
+
+
 @contextlib.contextmanager
 def atomic_write(path: str, *, fsync: bool = False) -> Iterator[BinaryIO]:
     """Open a temporary file next to ``path`` for writing; rename it over ``path`` on success.
@@ -560,9 +563,9 @@ def atomic_write(path: str, *, fsync: bool = False) -> Iterator[BinaryIO]:
         raise PoolError("is a directory; give a file name for the output.", path=path)
     folder = os.path.dirname(os.path.abspath(path))
     base = os.path.basename(path)
-    tmp = fd = None
+    fd = None
     try:
-        for _ in range(100):
+        for _ in range(100):  # a random name is taken only if another write races this one
             tmp = os.path.join(folder, f".{base}.{secrets.token_hex(4)}.tmp")
             try:
                 fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_BINARY, 0o666)
@@ -593,9 +596,6 @@ def atomic_write(path: str, *, fsync: bool = False) -> Iterator[BinaryIO]:
         if isinstance(error, OSError) and error.errno is not None:
             raise PoolError(f"could not be written: {error.strerror}.", path=path) from None
         raise
-
-
-_O_BINARY = getattr(os, "O_BINARY", 0)
 
 
 def write_npy_stream(stream: BinaryIO, array) -> None:
