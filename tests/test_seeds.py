@@ -137,6 +137,20 @@ def test_002_average_pooling_halves_the_size():
     assert got.shape == (3, 4, 5)
 
 
+def test_002_sequence_pooling():
+    # Section 3.2.1: MaxPooling, MinPooling and SumPooling over the tokens of a sequence turn
+    # (tokens, embedding) into one vector of the embedding size. As NWC: W tokens, C features.
+    tokens = np.array([[[1, -2, 0], [4, 5, -6], [-7, 8, 9], [3, 0, 2]]])  # N=1, W=4, C=3
+    for reduction, want in {
+        "max": [4, 8, 9],
+        "min": [-7, -2, -6],
+        "sum": [1, 11, 5],
+    }.items():
+        got = pool(tokens, reduction, global_pool=True, layout="NWC")
+        assert got.shape == (1, 1, 3)
+        assert got.ravel().tolist() == want, reduction
+
+
 # ----------------------------------------------------------------- 003_4f3d48f65b6934e7.txt
 
 
