@@ -1,0 +1,137 @@
+"""poolcli.invariance on constructed inputs whose answers are known."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from poolcli import invariance as inv
+from poolcli.core import PoolOptions, pool
+from poolcli.errors import PoolError, UsageError
+from poolcli.spec import Reduction, WindowSpec
+
+ALL = tuple(Reduction)
+
+
+def by_label(result, op):
+    return {c.perturbation.label: c for c in result.for_op(op)}
+
+
+def peaks_at_odd_cells(size=8, seed=0):
+    """Background in [0, 0.5) with one peak in [1, 2) at every (odd, odd) cell.
+
+    Every 2x2 window (stride 2) has its peak at its bottom-right cell, and a window moved by
+    one cell along either axis still holds that peak: max pooling cannot see the shift.
+    """
+    rng = np.random.default_rng(seed)
+    x = rng.random((size, size)) * 0.5
+    x[1::2, 1::2] = 1 + rng.random((size // 2, size // 2))
+    return x
+
+
+def test_constant_image_gives_no_change():
+    x = np.full((6, 7), 3.0)
+    result = inv.measure(x, ALL, WindowSpec.make(kernel_size=2), shifts=(1, 2), noise=0.05)
+    assert result.input_range == 0 and result.sigma == 0
+    assert len(result.changes) == (len(ALL) + 1) * 5  # (2 shifts x 2 axes + noise) per op
+    for c in result.changes:
+        assert (c.unchanged, c.mean_change, c.max_change) == (1.0, 0.0, 0.0), c
+
+
+def test_a_shift_inside_the_max_window_leaves_max_unchanged_but_not_avg():
+    x = peaks_at_odd_cells()
+    result = inv.measure(
+        x, ("max", "avg", "min"), WindowSpec.make(kernel_size=2), noise=0, shifts=(1,)
+    )
+    for label in ("shift 1 H", "shift 1 W"):
+        assert by_label(result, Reduction.MAX)[label].unchanged == 1.0
+        assert by_label(result, Reduction.MAX)[label].mean_change == 0.0
+        assert by_label(result, Reduction.AVG)[label].unchanged == 0.0
+        assert by_label(result, Reduction.MIN)[label].unchanged < 1.0
+        # The input itself changes almost everywhere.
+        assert by_label(result, None)[label].unchanged < 0.1
+
+
+def test_numbers_against_direct_pool_calls():
+    x = np.random.default_rng(1).random((5, 9))
+    result = inv.measure(
+        x, ("avg",), WindowSpec.make(kernel_size=3, stride=2), shifts=(2,), noise=0
+    )
+    a = pool(x[:, :7], "avg", kernel_size=3, stride=2).astype(np.float64)
+    b = pool(x[:, 2:], "avg", kernel_size=3, stride=2).astype(np.float64)
+    scale = x.max() - x.min()
+    c = by_label(result, Reduction.AVG)["shift 2 W"]
+    assert c.cells == a.size
+    assert c.unchanged == np.mean(a == b)
+    assert c.mean_change == pytest.approx(np.abs(a - b).mean() / scale)
+    assert c.max_change == pytest.approx(np.abs(a - b).max() / scale)
+
+
+def test_noise_is_seeded_scaled_to_the_range_and_kept_in_the_domain():
+    x = np.random.default_rng(2).integers(0, 256, size=(16, 16)).astype(np.uint8)
+    result = inv.measure(x, ("max",), WindowSpec.make(kernel_size=2), shifts=(), noise=0.02, seed=3)
+    assert result.sigma == pytest.approx(0.02 * (int(x.max()) - int(x.min())))
+    again = inv.measure(x, ("max",), WindowSpec.make(kernel_size=2), shifts=(), noise=0.02, seed=3)
+    assert result.changes == again.changes
+    noisy = inv.noised(x, result.sigma, 3)
+    assert noisy.dtype == np.uint8
+    # Noise of about 5 levels moves most cells and keeps the values in 0..255 (no wrapping).
+    assert 0.5 < np.mean(noisy != x) < 1
+    assert np.abs(noisy.astype(int) - x.astype(int)).max() < 40
+    floats = inv.noised(np.zeros((50, 50)) + [0, 1] * 25, 0.5, 0)
+    assert floats.min() >= 0  # inputs without negative values stay non-negative
+
+
+def test_stochastic_sampling_is_seeded_so_unchanged_windows_stay_unchanged():
+    x = np.full((4, 4), 2.0)
+    x[::2] = 1.0
+    result = inv.measure(
+        x, ("stochastic",), WindowSpec.make(kernel_size=2), shifts=(2,), noise=0, seed=9
+    )
+    # A shift by the stride gives the same windows: the same samples.
+    assert by_label(result, Reduction.STOCHASTIC)["shift 2 H"].unchanged == 1.0
+    assert by_label(result, Reduction.STOCHASTIC)["shift 2 W"].unchanged == 1.0
+
+
+def test_multichannel_and_3d_inputs_shift_along_every_spatial_axis():
+    x = np.random.default_rng(0).random((2, 4, 5, 6))  # CDHW
+    result = inv.measure(
+        x, ("max",), WindowSpec.make(kernel_size=2), "CDHW", shifts=(1,), noise=0.01
+    )
+    assert [p.label for p in result.perturbations] == [
+        "shift 1 D",
+        "shift 1 H",
+        "shift 1 W",
+        "noise 1%",
+    ]
+
+
+def test_shift_errors_are_usage_errors():
+    x = np.zeros((4, 6))
+    with pytest.raises(UsageError) as info:
+        inv.measure(x, ("max",), WindowSpec.make(kernel_size=2), shifts=(4,))
+    assert str(info.value) == "--shifts 4 is not smaller than the input along H (4 cells)."
+    with pytest.raises(UsageError) as info:
+        inv.measure(x, ("max",), WindowSpec.make(kernel_size=3), shifts=(2,))
+    assert info.value.option == "--shifts"
+    assert str(info.value).startswith(
+        "--shifts 2: the input cropped by 2 cells along H no longer fits the window"
+    )
+    with pytest.raises(UsageError, match="--noise must be 0 or more"):
+        inv.measure(x, ("max",), WindowSpec.make(kernel_size=2), noise=-1)
+
+
+def test_an_op_that_cannot_pool_the_input_is_named():
+    with pytest.raises(PoolError, match="^stochastic: holds negative values"):
+        inv.measure(-np.ones((4, 4)), ("stochastic",), WindowSpec.make(kernel_size=2))
+
+
+def test_options_reach_the_ops():
+    x = np.random.default_rng(5).random((6, 6))
+    p1 = inv.measure(
+        x, ("lp",), WindowSpec.make(kernel_size=2), None, PoolOptions(norm_type=1), noise=0
+    )
+    p4 = inv.measure(
+        x, ("lp",), WindowSpec.make(kernel_size=2), None, PoolOptions(norm_type=4), noise=0
+    )
+    assert p1.changes != p4.changes
