@@ -911,3 +911,39 @@ def test_one_window_over_the_input_plus_end_padding_counts_the_padding():
     window = {"kernel_size": 4, "stride": 2, "padding": "0:1"}
     assert pool(x, "avg", **window).tolist() == [2.5]
     assert pool(x, "avg", count_include_pad=True, **window).tolist() == [2.0]
+
+
+@pytest.mark.parametrize("dtype", [torch.uint16, torch.uint32, torch.uint64])
+def test_wide_unsigned_tensors_stay_tensors(dtype):
+    # torch cannot pool these dtypes itself; poolcli still returns a tensor for a tensor.
+    big = {torch.uint16: 2**16 - 1, torch.uint32: 2**32 - 1, torch.uint64: 2**64 - 1}[dtype]
+    x = torch.tensor([1, 2, big - 1, big], dtype=dtype)
+    for reduction, want in {"max": [2, big], "min": [1, big - 1], "median": [1, big - 1]}.items():
+        got = pool(x, reduction, kernel_size=2)
+        assert isinstance(got, torch.Tensor) and got.dtype is dtype, reduction
+        assert got.tolist() == want, reduction
+    if dtype is not torch.uint64:
+        got = pool(x, "sum", kernel_size=2)
+        assert isinstance(got, torch.Tensor) and got.dtype is torch.int64
+        assert got.tolist() == [3, 2 * big - 1]
+
+
+DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("reduction", ALL)
+def test_every_device_gives_the_cpu_values(device, reduction):
+    # On a machine with a GPU this compares it with the CPU, stochastic samples included:
+    # the contract makes --seed reproducible on every device.
+    x = reference_input(reduction, (1, 2, 9, 8), 26)
+    spec = WindowSpec.make(kernel_size=3, stride=2, padding=1, ceil_mode=True)
+    cpu = run(x, reduction, spec, "NCHW", PoolOptions(seed=5, device="cpu")).output
+    result = run(x, reduction, spec, "NCHW", PoolOptions(seed=5, device=device))
+    assert result.device.startswith(device)
+    assert_close(result.output, cpu, msg=device)
+    tensor = torch.from_numpy(x).to(device)
+    got = pool(tensor, reduction, kernel_size=3, stride=2, padding=1, ceil_mode=True, seed=5,
+               layout="NCHW", device=device)  # fmt: skip
+    assert isinstance(got, torch.Tensor) and got.device.type == device
+    assert_close(got.cpu().numpy(), cpu, msg=device)
