@@ -370,7 +370,7 @@ def _check_output(output: str | None, inputs: tuple[str, ...], json: bool) -> No
     try:
         output_format(output)
     except PoolError as error:
-        raise UsageError(f"-o {error}", option="-o") from None
+        raise UsageError(f"-o {output} {error.message}", option="-o") from None
     for path in inputs:
         if path != STDIN and _same_file(path, output):
             raise UsageError(
@@ -457,6 +457,7 @@ class Outcome:
     loaded: Any = None
     result: Any = None
     written: str | None = None
+    input_stats: Any = None
     warnings: list[str] = field(default_factory=list)
     error: str | None = None
     status: ExitStatus = ExitStatus.OK
@@ -500,6 +501,10 @@ def process_input(path: str, call: Call, device: str) -> Outcome:
             call.pool_options(device),
             alpha=loaded.has_alpha,
         )
+        if call.json or call.output is None:
+            from poolcli.report import array_stats
+
+            outcome.input_stats = array_stats(loaded.array)
         if call.output == STDIN:
             io.write_npy_stream(sys.stdout.buffer, outcome.result.output)
             sys.stdout.buffer.flush()
@@ -582,7 +587,7 @@ def _image_facts(loaded) -> tuple[str | None, tuple[str, ...] | None]:
     return text, CHANNEL_NAMES.get(image.channels)
 
 
-def show_outcome(printer: Printer, call: Call, outcome: Outcome, input_stats=None) -> None:
+def show_outcome(printer: Printer, call: Call, outcome: Outcome) -> None:
     """Print the error, warnings, note or report of one input."""
     from poolcli import report
 
@@ -613,7 +618,7 @@ def show_outcome(printer: Printer, call: Call, outcome: Outcome, input_stats=Non
         report.build_report(
             result,
             outcome.name,
-            input_stats=input_stats,
+            input_stats=outcome.input_stats,
             source=source,
             layout_reason=report.layout_reason(result.input_shape, result.layout)
             if result.layout_guessed
@@ -632,10 +637,7 @@ def execute(call: Call, device: str) -> ExitStatus:
     status = ExitStatus.OK
     for path in call.inputs:
         outcome = process_input(path, call, device)
-        input_stats = None
-        if outcome.result is not None and (call.json or call.output is None):
-            input_stats = report.array_stats(outcome.loaded.array)
-        show_outcome(printer, call, outcome, input_stats)
+        show_outcome(printer, call, outcome)
         if call.json:
             if outcome.error:
                 entries.append(report.json_error(outcome.name, outcome.error, int(outcome.status)))
@@ -644,7 +646,7 @@ def execute(call: Call, device: str) -> ExitStatus:
                     report.json_entry(
                         outcome.result,
                         outcome.name,
-                        input_stats=input_stats,
+                        input_stats=outcome.input_stats,
                         output_path=outcome.written,
                     )
                 )

@@ -175,6 +175,11 @@ def array_stats(array) -> Stats:
         array = array.astype(np.float32)  # bfloat16 (ml_dtypes): numpy cannot reduce it
     if array.size == 0:
         return Stats(dtype_name, 0, 0, None, None, None)
+    with np.errstate(all="ignore"):  # inf - inf in a sum is NaN, which is the right mean
+        return _reduce_chunks(array, dtype_name)
+
+
+def _reduce_chunks(array: np.ndarray, dtype_name: str) -> Stats:
     floating = array.dtype.kind == "f"
     lo = hi = None
     total = np.float64(0)
@@ -551,12 +556,13 @@ def summary_table(
     )
     table.add_column("", style="bold", no_wrap=True)
     table.add_column("", overflow="fold")
-    table.add_row("input", Text(path))
+    table.add_row("input", Text(path, style="cyan"))
     if source:
         table.add_row("source", Text(source))
-    layout = str(result.layout)
+    layout = Text(str(result.layout))
     if result.layout_guessed:
-        layout += f" (guessed{': ' + layout_reason if layout_reason else ''}; set --layout)"
+        reason = f": {layout_reason}" if layout_reason else ""
+        layout.append(f" (guessed{reason}; set --layout)", style="yellow")
     table.add_row("layout", layout)
     table.add_row("shape", _shape(result.input_shape) + _ARROW + _shape(result.output.shape))
     table.add_row("dtype", f"{result.input_dtype}{_ARROW}{result.output.dtype}")

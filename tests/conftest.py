@@ -1,0 +1,131 @@
+"""Fixtures shared by the tests: tiny arrays and images written to ``tmp_path``, and runners
+for the command line (in-process through Typer's CliRunner, and as a real subprocess)."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+#: The 4x4 matrix of the tutorials' worked examples.
+SEED = np.array([[1, 3, 2, 4], [5, 6, 7, 8], [9, 10, 11, 12], [13, 14, 15, 16]])
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch):
+    """``tmp_path``, made the current directory: file fixtures give short relative names, so
+    reports and messages show them whole."""
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture
+def npy(workdir):
+    """``npy(array, name="x.npy") -> str``: save ``array`` in ``workdir``; returns its name."""
+
+    def write(array, name: str = "x.npy") -> str:
+        with open(workdir / name, "wb") as f:  # np.save(path) would append .npy to any name
+            np.save(f, np.asarray(array))
+        return name
+
+    return write
+
+
+@pytest.fixture
+def seed_npy(npy) -> str:
+    """The 4x4 seed matrix (int64) as ``seed.npy``."""
+    return npy(SEED, "seed.npy")
+
+
+@pytest.fixture
+def image(workdir):
+    """``image(array, name="x.png") -> str``: write an image with Pillow in ``workdir`` (mode
+    from the dtype and shape: uint8 HW -> L, HWx3 -> RGB, HWx4 -> RGBA); returns its name."""
+    from PIL import Image
+
+    def write(array, name: str = "x.png") -> str:
+        Image.fromarray(np.asarray(array)).save(workdir / name)
+        return name
+
+    return write
+
+
+@pytest.fixture
+def rgba_png(image) -> str:
+    """A 4x4 RGBA image: red, opaque on the left half, fully transparent on the right half."""
+    pixels = np.zeros((4, 4, 4), np.uint8)
+    pixels[:, :2] = (255, 0, 0, 255)
+    pixels[:, 2:] = (0, 0, 255, 0)
+    return image(pixels, "rgba.png")
+
+
+def _check_clean(text: str) -> None:
+    assert "Traceback" not in text, text
+
+
+@pytest.fixture
+def cli():
+    """``cli(*args, code=0, input=None, env=None) -> Result`` through Typer's CliRunner.
+
+    Fails showing stdout and stderr when the exit status is not ``code``, and whenever a
+    traceback was printed.
+    """
+    from typer.testing import CliRunner
+
+    from poolcli.cli import app
+
+    def invoke(*args, code: int = 0, input=None, env=None):
+        result = CliRunner().invoke(app, [str(a) for a in args], input=input, env=env)
+        if result.exit_code != code:
+            raise AssertionError(
+                f"poolcli {' '.join(map(str, args))}: exit status {result.exit_code}, "
+                f"expected {code}\n--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}\n"
+                f"--- exception\n{result.exception!r}"
+            )
+        _check_clean(result.stderr)
+        _check_clean(result.stdout)
+        return result
+
+    return invoke
+
+
+def subprocess_env(**extra: str) -> dict:
+    """The environment for a poolcli subprocess: this one, without colour or width settings."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("COLUMNS", "LINES", "NO_COLOR", "FORCE_COLOR", "TERM")
+    }
+    env["PYTHONIOENCODING"] = "utf-8"
+    env.update(extra)
+    return env
+
+
+@pytest.fixture
+def run():
+    """``run(*args, code=0, input=b"", env=None, **popen) -> CompletedProcess`` of
+    ``python -m poolcli ARGS``, in a real subprocess with piped (bytes) stdout and stderr.
+
+    Fails showing stderr when the exit status is not ``code``, and on any traceback.
+    """
+
+    def call(*args, code: int = 0, input: bytes = b"", env=None, **popen):
+        process = subprocess.run(
+            [sys.executable, "-m", "poolcli", *map(str, args)],
+            input=input,
+            capture_output=True,
+            env=env or subprocess_env(),
+            timeout=120,
+            **popen,
+        )
+        stderr = process.stderr.decode("utf-8", "replace")
+        if process.returncode != code:
+            raise AssertionError(
+                f"poolcli {' '.join(map(str, args))}: exit status {process.returncode}, "
+                f"expected {code}\n--- stderr\n{stderr}"
+            )
+        _check_clean(stderr)
+        return process
+
+    return call
