@@ -487,19 +487,20 @@ def window_table(result: PoolResult) -> Table:
 
 
 def _narrow_windows(result: PoolResult) -> Text:
-    """The per-axis window as lines, for consoles too narrow for the table."""
+    """The per-axis window as short lines, for consoles too narrow for the table."""
     lines = []
     for w in result.windows:
+        lines.append(f"{w.name}: size {w.size}, out {w.out}")
         if w.bins is not None:
-            lines.append(f"{w.name}: size {w.size}, {w.out} adaptive bins, longest {w.kernel}")
+            lines.append(f"   adaptive bins, the longest {w.kernel} cells")
             continue
-        text = f"{w.name}: size {w.size}, kernel {w.kernel}"
+        text = f"   kernel {w.kernel}"
         if w.dilation != 1:
             text += f" (dilation {w.dilation}, reach {w.effective_kernel})"
         text += f", stride {w.stride}, pad {w.pad_begin}:{w.pad_end}"
         if w.ceil_mode:
             text += ", ceil" + (f" (+{w.extra_end})" if w.extra_end else "")
-        lines.append(text + f", out {w.out}")
+        lines.append(text)
     return Text("\n".join(lines), overflow="fold")
 
 
