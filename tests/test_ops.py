@@ -957,3 +957,15 @@ def test_every_device_gives_the_cpu_values(device, reduction):
                layout="NCHW", device=device)  # fmt: skip
     assert isinstance(got, torch.Tensor) and got.device.type == device
     assert_close(got.cpu().numpy(), cpu, msg=device)
+
+
+def test_mode_ties_go_to_the_smallest_and_padding_never_counts():
+    assert pool(np.array([3.0, -1.0, 3.0, -1.0]), "mode", kernel_size=4).tolist() == [-1.0]
+    assert pool(np.array([2, 9, 9, 2, 7], dtype=np.uint8), "mode", kernel_size=5).tolist() == [2]
+    # int8 padding is filled with 127 inside the engine; a real 127 must not gain from it.
+    x = np.array([127, 5, 5], dtype=np.int8)
+    got = pool(x, "mode", kernel_size=3, stride=1, padding=2)
+    assert got.dtype == np.int8
+    assert got.tolist() == [127, 5, 5, 5, 5]  # [p p 127] [p 127 5] [127 5 5] [5 5 p] [5 p p]
+    got = pool(-x - 1, "mode", kernel_size=3, stride=1, padding=2)  # -128 is the other fill
+    assert got.tolist() == [-128, -128, -6, -6, -6]
