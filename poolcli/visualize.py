@@ -192,7 +192,7 @@ def viridis(values) -> np.ndarray:
     t = np.asarray(values, dtype=np.float64)
     nan = np.isnan(t)
     index = np.rint(np.clip(np.where(nan, 0.0, t), 0.0, 1.0) * 255).astype(np.intp)
-    rgb = VIRIDIS[index]
+    rgb = np.take(VIRIDIS, index, axis=0)  # a copy, also for a single value
     rgb[nan] = NAN_COLOUR
     return rgb
 
