@@ -739,6 +739,7 @@ def render_columns(
     image: ImageInfo | None = None,
     max_rows: int = MAX_ROWS,
     notes: Sequence[str] = (),
+    windows: Sequence[AxisWindow] | None = None,
 ) -> Picture:
     """Draw columns of panels: the first column is the input, the others share its layout.
 
@@ -756,6 +757,9 @@ def render_columns(
         Channels (or depth slices) drawn at most.
     notes : sequence of str
         Sentences printed under the panels.
+    windows : sequence of AxisWindow, optional
+        Windows drawn on a 2-D input panel (boundaries, padding). Default: the windows of
+        the first column that has them.
 
     Returns
     -------
@@ -763,6 +767,8 @@ def render_columns(
     """
     if not columns:
         raise ValueError("render_columns needs at least one column")
+    if windows is None:
+        windows = next((c.windows for c in columns if c.windows is not None), None)
     layout = layout if isinstance(layout, Layout) else Layout.parse(str(layout))
     datas = [_canonical(_numpy(c.array), layout) for c in columns]
     notes = list(notes)
@@ -775,8 +781,8 @@ def render_columns(
     rows = _plan_rows(columns, datas, layout, colour, max_rows, notes)
     fields = [[_field(d, row, k) for k, d in enumerate(datas)] for row in rows]
     mappings = _mappings(columns, rows, fields, image)
-    sizes = _sizes(columns, rows, fields, layout)
-    return _draw_grid(columns, datas, rows, fields, mappings, sizes, title, image, notes)
+    sizes = _sizes(rows, fields, windows)
+    return _draw_grid(columns, datas, rows, fields, mappings, sizes, title, windows, notes)
 
 
 def _plan_rows(columns, datas, layout, colour, max_rows, notes) -> list[_Row]:
@@ -876,7 +882,7 @@ def _colour_mapping(fields, image) -> _Mapping:
     return _Mapping(0.0, top, "colour", False)
 
 
-def _sizes(columns, rows, fields, layout) -> _Sizes:
+def _sizes(rows, fields, windows) -> _Sizes:
     h, w = fields[0][0].shape[:2]
     scalar = [(r, rf) for r, rf in zip(rows, fields) if r.channel is not None]
     if max(h, w) > SMALL:
@@ -906,7 +912,6 @@ def _sizes(columns, rows, fields, layout) -> _Sizes:
             need = max(need, math.ceil((widest + reserve) * fw / w), math.ceil(need * fh / h))
     cell = max(cell0, need)
     ring = (0, 0, 0, 0)
-    windows = next((c.windows for c in columns if c.windows is not None), None)
     if windows is not None and len(windows) == 2:
         wy, wx = windows
         ring = (wx.pad_begin, wy.pad_begin, wx.pad_end + wx.extra_end, wy.pad_end + wy.extra_end)
@@ -941,7 +946,7 @@ def _edges(start: int, length: int, count: int) -> list[int]:
     return [start + round(k * length / count) for k in range(count + 1)]
 
 
-def _draw_grid(columns, datas, rows, fields, mappings, sizes, title, image, notes) -> Picture:
+def _draw_grid(columns, datas, rows, fields, mappings, sizes, title, windows, notes) -> Picture:
     ncols = len(columns)
     box_w, box_h, cell = sizes.box_w, sizes.box_h, sizes.cell
     base = max(12, min(20, round(max(box_w, box_h) / 24)))
@@ -949,7 +954,6 @@ def _draw_grid(columns, datas, rows, fields, mappings, sizes, title, image, note
     _, line_h = _line_metrics(font)
     margin, gap = base + 4, max(24, base * 2)
     ring = tuple(r * cell for r in sizes.ring) if cell else (0, 0, 0, 0)
-    windows = next((c.windows for c in columns if c.windows is not None), None)
     spatial2 = len(datas[0].shape) == 4
     legend = _legend(columns, windows, sizes, spatial2, rows, fields[0][0].shape)
 

@@ -446,3 +446,22 @@ def test_write_viz_into_a_missing_folder_is_a_clear_error(tmp_path):
     result = pool(SEED, "max", kernel_size=2)
     with pytest.raises(PoolError, match="does not exist"):
         viz.write_viz(str(tmp_path / "missing" / "seed.png"), SEED, result)
+
+
+def test_columns_can_keep_their_own_colour_scales():
+    result = pool(SEED, "max", kernel_size=2)
+    gradient = np.zeros((4, 4))
+    gradient[1, 1] = gradient[3, 3] = 2.5
+    columns = [viz.Column("input", SEED), viz.Column("gradient", gradient, scale="gradient")]
+    picture = viz.render_columns(columns, "HW", windows=result.windows)
+    pixels = decoded(picture)
+    values, grad = picture.scales["values"], picture.scales["gradient"]
+    assert (values.low_label, values.high_label) == ("1", "16")
+    assert (grad.low_label, grad.high_label) == ("0", "2.5")
+    assert values.box[0] > picture.panels["r0c0"][2]  # each bar right after its column
+    assert picture.panels["r0c1"][0] > values.box[2] and grad.box[0] > picture.panels["r0c1"][2]
+    x0, y0, x1, y1 = cell_box(picture.panels["r0c1"], (4, 4), 1, 1)
+    assert tuple(pixels[y0 + 3, x1 - 2]) == VIRIDIS_1
+    # The windows given are drawn on the input.
+    px0, py0, px1, _ = picture.panels["r0c0"]
+    assert tuple(pixels[py0 + 5, (px0 + px1) // 2]) == viz.BOUNDARY
