@@ -915,14 +915,6 @@ def test_a_dilated_window_as_long_as_the_input_is_not_global():
     assert pool(x, "median", **window).tolist() == [-1.0]
 
 
-def test_one_window_over_the_input_plus_end_padding_counts_the_padding():
-    # size 4, kernel 4, stride 2, padding 0:1: one window of 4 real cells and 1 padding cell.
-    x = np.array([1.0, 2.0, 3.0, 4.0])
-    window = {"kernel_size": 4, "stride": 2, "padding": "0:1"}
-    assert pool(x, "avg", **window).tolist() == [2.5]
-    assert pool(x, "avg", count_include_pad=True, **window).tolist() == [2.0]
-
-
 @pytest.mark.parametrize("dtype", [torch.uint16, torch.uint32, torch.uint64])
 def test_wide_unsigned_tensors_stay_tensors(dtype):
     # torch cannot pool these dtypes itself; poolcli still returns a tensor for a tensor.
