@@ -112,6 +112,7 @@ class Explanation:
     layout_guessed: bool = False
     notes: tuple[str, ...] = field(default_factory=tuple)
     winners: bool = False
+    global_pool: bool = False
 
     # ---- text -------------------------------------------------------------------------
 
@@ -132,7 +133,7 @@ class Explanation:
             ]
         )
         for axis in self.axes:
-            lines.extend(_axis_segments(axis))
+            lines.extend(_axis_segments(axis, self.global_pool))
         for note in self.notes:
             lines.append([(note, "italic")])
         lines.append([(self._legend(), "dim")])
@@ -219,7 +220,7 @@ class Explanation:
         return line
 
 
-def _axis_segments(axis: AxisWindow) -> list[list[tuple[str, str]]]:
+def _axis_segments(axis: AxisWindow, global_pool: bool) -> list[list[tuple[str, str]]]:
     name = f"{axis.name}: "
     if axis.bins is not None:
         edges = " ".join(f"[{start},{end})" for start, end in axis.bins)
@@ -237,13 +238,9 @@ def _axis_segments(axis: AxisWindow) -> list[list[tuple[str, str]]]:
                 )
             ],
         ]
-    if (
-        axis.kernel == axis.size == axis.stride
-        and axis.out == 1
-        and axis.dilation == 1
-        and axis.pad_begin == axis.pad_end == 0
-    ):
-        return [[(name, "bold"), (f"one window over all {axis.size} cells → 1", "")]]
+    if global_pool:
+        cells = f"{axis.size} cell{'s' if axis.size != 1 else ''}"
+        return [[(name, "bold"), (f"global, one window over all {cells} → 1", "")]]
     parts = [f"kernel {axis.kernel}"]
     if axis.dilation != 1:
         parts.append(f"dilation {axis.dilation} → effective kernel {axis.effective_kernel}")
@@ -324,6 +321,7 @@ def explain(
     output: np.ndarray,
     *,
     count_include_pad: bool = False,
+    global_pool: bool = False,
     layout_guessed: bool = False,
     notes: tuple[str, ...] = (),
     winners: np.ndarray | None = None,
@@ -347,6 +345,8 @@ def explain(
         The engine's result for ``array``; every value shown is read from it.
     count_include_pad : bool
         Whether padding counted in the mean (wording only).
+    global_pool : bool
+        The windows come from ``--global`` (worded as one window, not as sliding arithmetic).
     winners : numpy.ndarray, optional
         Shaped like ``output``: per window, the index of the cell the result was taken from,
         row-major over the kernel taps (``axis.kernel`` per axis, as
@@ -410,6 +410,7 @@ def explain(
         layout_guessed=layout_guessed,
         notes=notes,
         winners=winners is not None,
+        global_pool=global_pool,
     )
 
 
@@ -515,6 +516,7 @@ def explain_result(
         reduction,
         result.output,
         count_include_pad=result.spec.count_include_pad,
+        global_pool=result.spec.global_pool,
         layout_guessed=result.layout_guessed,
         notes=tuple(notes),
         winners=winners,
