@@ -260,10 +260,10 @@ def _text_width(font, text: str) -> int:
 
 
 def _wrap(font, text: str, width: int) -> list[str]:
-    """Split ``text`` into lines no wider than ``width`` (a single long word stays whole)."""
+    """Split ``text`` into lines no wider than ``width``, between words where possible."""
     lines: list[str] = []
     for paragraph in text.split("\n"):
-        words = paragraph.split(" ")
+        words = [piece for word in paragraph.split(" ") for piece in _cut(font, word, width)]
         line = ""
         for word in words:
             trial = f"{line} {word}" if line else word
@@ -274,6 +274,18 @@ def _wrap(font, text: str, width: int) -> list[str]:
                 line = trial
         lines.append(line)
     return lines
+
+
+def _cut(font, word: str, width: int) -> list[str]:
+    """``word`` in pieces no wider than ``width`` (a long file name, say)."""
+    pieces = []
+    while _text_width(font, word) > width and len(word) > 1:
+        end = len(word) - 1
+        while end > 1 and _text_width(font, word[:end]) > width:
+            end -= 1
+        pieces.append(word[:end])
+        word = word[end:]
+    return [*pieces, word]
 
 
 def _short(value, integer: bool) -> str:
@@ -430,7 +442,7 @@ def _checkerboard(width: int, height: int, square: int = 8) -> Image.Image:
     y, x = np.mgrid[0:height, 0:width]
     dark = ((y // square + x // square) % 2).astype(bool)
     rgb = np.where(dark[..., None], CHECKER[1], CHECKER[0]).astype(np.uint8)
-    return Image.fromarray(rgb, "RGB")
+    return Image.fromarray(rgb)
 
 
 def _colour_pixels(values: np.ndarray, top: float) -> np.ndarray:
@@ -981,7 +993,8 @@ def _draw_grid(columns, datas, rows, fields, mappings, sizes, title, windows, no
             bar_x[column.scale] = x + gap // 2
             x += bar_block[column.scale]
         x += gap
-    width = x - gap + margin
+    widest_label = max((_text_width(font, row.label) for row in rows), default=0)
+    width = max(x - gap + margin, widest_label + 2 * margin)
     text_width = width - 2 * margin
     title_lines = _wrap(title_font, title, text_width) if title else []
     header_lines = [_wrap(font, c.title, col_w[k]) for k, c in enumerate(columns)]
@@ -1104,7 +1117,7 @@ def _draw_scale(canvas, box, mapping: _Mapping, labels, font) -> Scale:
     else:
         column = paint(np.full(height, 0.5))
     strip = np.repeat(column[:, None, :], x1 - x0, axis=1)
-    canvas.image.paste(Image.fromarray(strip, "RGB"), (x0, y0))
+    canvas.image.paste(Image.fromarray(strip), (x0, y0))
     canvas.draw.rectangle((x0 - 1, y0 - 1, x1, y1), outline=FRAME, width=1)
     tx = x1 + 6
     _, line_h = _line_metrics(font)
@@ -1126,7 +1139,7 @@ def _draw_colour(canvas, box, values, mapping: _Mapping) -> None:
     """An image's colours (transparency over a checkerboard), scaled to the box."""
     x0, y0, x1, y1 = box
     values = _reduce_for_display(values, x1 - x0, y1 - y0)
-    rgba = Image.fromarray(_colour_pixels(values, mapping.high), "RGBA")
+    rgba = Image.fromarray(_colour_pixels(values, mapping.high))
     rgba = _resize(rgba, x1 - x0, y1 - y0)
     under = _checkerboard(x1 - x0, y1 - y0).convert("RGBA")
     canvas.image.paste(Image.alpha_composite(under, rgba).convert("RGB"), (x0, y0))
@@ -1136,7 +1149,7 @@ def _draw_field(canvas, box, values, mapping: _Mapping) -> None:
     """A scalar field through its colour map, scaled to the box."""
     x0, y0, x1, y1 = box
     values = _reduce_for_display(values, x1 - x0, y1 - y0)
-    rgb = Image.fromarray(mapping(values), "RGB")
+    rgb = Image.fromarray(mapping(values))
     canvas.image.paste(_resize(rgb, x1 - x0, y1 - y0), (x0, y0))
 
 

@@ -465,3 +465,13 @@ def test_columns_can_keep_their_own_colour_scales():
     # The windows given are drawn on the input.
     px0, py0, px1, _ = picture.panels["r0c0"]
     assert tuple(pixels[py0 + 5, (px0 + px1) // 2]) == viz.BOUNDARY
+
+
+def test_long_names_and_labels_stay_inside_the_picture(tmp_path):
+    name = "a_very_long_file_name_without_any_spaces_" * 4 + ".npy"
+    np.save(tmp_path / name, np.arange(2 * 2 * 2, dtype=np.float32).reshape(2, 2, 2))
+    loaded = pio.read_input(str(tmp_path / name))
+    result = pool(loaded.array, "max", layout="DHW", kernel_size=1)
+    picture = viz.render_pool(loaded, result)
+    check_texts_inside(picture)
+    assert any(text.startswith("a_very_long") for text, _ in picture.texts)
