@@ -1,7 +1,6 @@
 """Tests for poolcli.shapes and the ``shape`` command: sizes against the real engine and torch."""
 
 import json
-import re
 import subprocess
 import sys
 import warnings
@@ -11,12 +10,11 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-import typer
 from hypothesis import assume, event, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from poolcli import learn_cli, shapes
+from poolcli import shapes
 from poolcli.core import pool
 from poolcli.errors import UsageError
 
@@ -24,24 +22,16 @@ ROOT = Path(__file__).resolve().parent.parent
 LAYOUTS = {1: "W", 2: "HW", 3: "DHW"}
 
 
-def make_app() -> typer.Typer:
-    app = typer.Typer(pretty_exceptions_enable=False)
-
-    @app.callback()
-    def main() -> None:
-        """poolcli (test app)."""
-
-    learn_cli.register(app)
-    return app
-
-
 def invoke(*args: str, width: int = 120):
-    return CliRunner().invoke(make_app(), list(args), env={"COLUMNS": str(width)})
+    from poolcli.cli import app
+
+    return CliRunner().invoke(app, list(args), env={"COLUMNS": str(width)})
 
 
 def plain(text: str) -> str:
-    """Typer's boxed error, unboxed and on one line."""
-    return " ".join(re.sub(r"[│╭╮╰╯─]", " ", text).split())
+    """The error line of a usage error (after Typer's usage lines)."""
+    (line,) = [line for line in text.splitlines() if line.startswith("Error: ")]
+    return line
 
 
 def sizes(size, *steps, channels=None):
@@ -404,6 +394,19 @@ def test_shape_usage_errors(args, message):
 # The command
 
 
+def test_usage_error_text():
+    result = invoke("shape", "28x28", "conv:5", "pool:k=0")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "Usage: poolcli shape [OPTIONS] {SIZE} [STEP]...\n"
+        "Try 'poolcli shape -h' for help.\n"
+        "\n"
+        'Error: step "pool:k=0": k=0 is not valid: use a positive whole number, or one per '
+        "axis joined with x, such as 3x2.\n"
+    )
+    assert result.stdout == ""
+
+
 def test_shape_command_prints_every_step():
     result = invoke(
         "shape", "28x28", "conv:k=5,c=6", "max:k=2", "conv:k=5,c=16", "max:k=2", "-c", "1"
@@ -473,19 +476,19 @@ def test_shape_help_documents_the_step_syntax():
 
 def test_shape_never_imports_torch():
     code = (
-        "import sys, typer\n"
+        "import sys\n"
         "from typer.testing import CliRunner\n"
-        "from poolcli import learn_cli\n"
-        "app = typer.Typer()\n"
-        "app.callback()(lambda: None)\n"
-        "learn_cli.register(app)\n"
-        "r = CliRunner().invoke(app, ['shape', '28x28', 'conv:5', 'pool:2', '-c', '1'])\n"
+        "from poolcli.cli import app\n"
+        "run = CliRunner().invoke\n"
+        "r = run(app, ['shape', '28x28', 'conv:5', 'pool:2', '-c', '1'])\n"
         "assert r.exit_code == 0, r.output\n"
-        "r = CliRunner().invoke(app, ['shape', '28x28', 'pool:0'])\n"
+        "r = run(app, ['shape', '28x28', 'pool:0'])\n"
         "assert r.exit_code == 2, r.output\n"
-        "r = CliRunner().invoke(app, ['shape', '--help'])\n"
-        "r = CliRunner().invoke(app, ['explain', '--help'])\n"
+        "r = run(app, ['shape', '28x28', '-k', '2', '--json'])\n"
         "assert r.exit_code == 0, r.output\n"
+        "for command in ('shape', 'explain'):\n"
+        "    r = run(app, [command, '--help'])\n"
+        "    assert r.exit_code == 0, r.output\n"
         "heavy = sorted(m for m in ('torch', 'numpy', 'PIL') if m in sys.modules)\n"
         "print(','.join(heavy) or 'none')\n"
     )
@@ -493,3 +496,24 @@ def test_shape_never_imports_torch():
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "none", out.stdout + out.stderr
+
+
+def test_python_m_poolcli_shape():
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "poolcli",
+            "shape",
+            "28x28",
+            "conv:k=5",
+            "pool:k=2",
+            "conv:k=5",
+            "pool:k=2",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "28x28 → 4x4 after 4 steps" in out.stdout
