@@ -153,6 +153,12 @@ def change(a, b, scale: float) -> tuple[float, float, float, int]:
     return float(same.mean()), mean, top, int(a.size)
 
 
+def check_noise(noise: float) -> None:
+    """Refuse a negative or non-finite ``--noise``."""
+    if not (math.isfinite(noise) and noise >= 0):
+        raise UsageError(f"--noise must be 0 or more, got {noise:g}.", option="--noise")
+
+
 def _pool(array, op, spec, layout, options, alpha, shift: Perturbation | None):
     try:
         return run(array, op, spec, layout, options, alpha=alpha).output
@@ -215,8 +221,7 @@ def measure(
     options = options or PoolOptions()
     if options.seed is None:
         options = dataclasses.replace(options, seed=seed)
-    if not (math.isfinite(noise) and noise >= 0):
-        raise UsageError(f"--noise must be 0 or more, got {noise:g}.", option="--noise")
+    check_noise(noise)
     ops = tuple(Reduction(op) for op in ops)
     array = np.asarray(array)
     layout, guessed = resolve_layout(array.shape, layout)

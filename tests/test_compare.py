@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import itertools
+import json
 
 import numpy as np
 import pytest
+from test_grad import cli_fixture  # noqa: F401  (the ``cli`` runner of the commands)
 
 from poolcli import compare as cmp
 from poolcli.core import PoolOptions, pool
@@ -109,3 +111,54 @@ def test_an_op_that_cannot_pool_the_input_is_named():
 def test_windows_that_do_not_fit_are_a_usage_error():
     with pytest.raises(UsageError, match="larger than the padded input"):
         cmp.compare(SEED, ("max",), WindowSpec.make(kernel_size=5))
+
+
+# --------------------------------------------------------------------------------------------
+# The compare command, registered on a throwaway app (the ``cli`` fixture of test_grad)
+
+
+def test_cli_table(cli, seed_npy):
+    out = cli("compare", seed_npy, "-k", "2", "--ops", "max,avg,min").stdout
+    lines = [line.split() for line in out.splitlines()]
+    assert ["max", "6", "16", "11", "4.12311"] in lines
+    avg_std = f"{np.std([3.75, 5.25, 11.5, 13.5]):.6g}"
+    assert ["avg", "3.75", "13.5", "8.5", avg_std] in lines
+    assert ["max", "−", "min", "5.25", "6"] in lines
+    assert "compare max, avg, min on seed.npy" in out
+
+
+def test_cli_json_matches_the_library(cli, npy):
+    x = np.random.default_rng(0).random((3, 6, 6)).astype(np.float32)
+    name = npy(x, "f.npy")
+    document = json.loads(
+        cli("compare", name, "--ops", "all", "-k", "3", "-s", "2", "--seed", "1", "--json").stdout
+    )
+    expected = cmp.compare(
+        x, tuple(Reduction), WindowSpec.make(kernel_size=3, stride=2), options=PoolOptions(seed=1)
+    )
+    assert document["ops"] == [str(r) for r in Reduction]
+    assert document["layout"] == "CHW" and document["output_shape"] == [3, 2, 2]
+    for got, s in zip(document["stats"], expected.stats):
+        assert got["op"] == str(s.op)
+        assert got["mean"] == pytest.approx(s.mean) and got["std"] == pytest.approx(s.std)
+    for got, p in zip(document["pairs"], expected.pairs):
+        assert (got["a"], got["b"]) == (str(p.a), str(p.b))
+        assert got["max_abs"] == pytest.approx(p.max_abs)
+
+
+def test_cli_errors(cli, seed_npy, npy):
+    result = cli("compare", seed_npy, "-k", "2", "--ops", "max,mean", code=2)
+    assert "Error: --ops max,mean: mean is not a reduction" in result.stderr
+    negative = npy(-np.ones((4, 4)), "neg.npy")
+    result = cli("compare", negative, "-k", "2", "--ops", "max,stochastic", code=1)
+    assert result.stderr.startswith("poolcli: error: neg.npy: stochastic: holds negative values")
+
+
+def test_cli_viz(cli, seed_npy):
+    result = cli("compare", seed_npy, "-k", "2", "--viz", "ops.png")
+    assert result.stderr == "poolcli: wrote ops.png\n"
+    from PIL import Image
+
+    with Image.open("ops.png") as picture:
+        # The input and five ops side by side.
+        assert picture.width > 4 * picture.height

@@ -6,6 +6,8 @@ upstream gradient to the window's maximum, avg spreads it as 1/|R| over the wind
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 import torch
@@ -368,3 +370,116 @@ def test_ops_module_is_the_engine_used():
                 x, Reduction(reduction), windows, layout, count_include_pad=spec.count_include_pad
             )
             np.testing.assert_allclose(grad.gradient(x, reduction, spec).output, expected)
+
+
+# --------------------------------------------------------------------------------------------
+# The grad command, registered on a throwaway app
+
+
+@pytest.fixture(name="cli")
+def cli_fixture():
+    """``cli(*args, code=0)``: invoke the command on an app holding only poolcli's analysis
+    commands; fails showing both streams when the exit status is not ``code``."""
+    import typer
+    from typer.testing import CliRunner
+
+    from poolcli import analysis_cli
+    from poolcli.cli import PoolcliGroup
+
+    app = typer.Typer(cls=PoolcliGroup)
+    analysis_cli.register(app)
+
+    def invoke(*args, code=0):
+        result = CliRunner().invoke(app, [str(a) for a in args])
+        assert result.exit_code == code, f"{result.stdout}\n{result.stderr}"
+        assert "Traceback" not in result.stdout + result.stderr
+        return result
+
+    return invoke
+
+
+def test_cli_prints_the_seed_gradient(cli, seed_npy):
+    result = cli("grad", seed_npy, "-k", "2")
+    out = result.stdout
+    assert "max over seed.npy: 4×4 int64, layout HW (guessed); kernel 2x2, stride 2x2 → 2×2" in out
+    assert "of tied cells, the first in window order" in " ".join(out.split())
+    gradient = out.split("\ngradient\n", 1)[1]
+    assert gradient.startswith("  0  0  0  0\n  0  1  0  1\n  0  0  0  0\n  0  1  0  1\n")
+    assert "Σ gradient = 4, Σ upstream = 4" in out
+    assert result.stderr == ""
+
+
+def test_cli_upstream_and_output(cli, npy, seed_npy):
+    up = npy(np.array([[1.0, 2.0], [3.0, 4.0]]), "up.npy")
+    result = cli("grad", seed_npy, "--op", "avg", "-k", "2", "--upstream", up, "-o", "g.npy")
+    assert result.stdout == ""
+    assert result.stderr == "poolcli: wrote g.npy: the gradient of seed.npy\n"
+    written = np.load("g.npy")
+    assert written.dtype == np.float64
+    np.testing.assert_array_equal(written, np.kron([[1, 2], [3, 4]], np.ones((2, 2))) / 4)
+
+
+def test_cli_upstream_shape_mismatch(cli, npy, seed_npy):
+    up = npy(np.ones((3, 3)), "up.npy")
+    result = cli("grad", seed_npy, "-k", "2", "--upstream", up, code=2)
+    assert result.stderr == (
+        "poolcli: error: seed.npy: --upstream has shape 3x3 but the pooled output has shape "
+        "2x2: give one value per output cell, in the input's layout.\n"
+    )
+
+
+def test_cli_gradient_is_written_as_npy_only(cli, seed_npy):
+    result = cli("grad", seed_npy, "-k", "2", "-o", "g.png", code=2)
+    assert "-o g.png: the gradient is written as .npy (exact float64 values)" in result.stderr
+    assert not os.path.exists("g.png")
+
+
+def test_cli_unpool(cli, seed_npy, image):
+    result = cli("grad", seed_npy, "-k", "2", "--unpool")
+    assert (
+        "unpooled (kept values, 0 elsewhere)\n   0   0   0   0\n   0   6   0   8\n" in result.stdout
+    )
+    assert "Pooling kept 4 of 16 input cells (25.0%)." in result.stdout
+    picture = np.arange(36, dtype=np.uint8).reshape(6, 6)
+    png = image(picture, "p.png")
+    cli("grad", png, "-k", "3", "--unpool", "-o", "kept.png")
+    from PIL import Image
+
+    kept = np.asarray(Image.open("kept.png"))
+    expected = np.zeros_like(picture)
+    expected[2::3, 2::3] = picture[2::3, 2::3]
+    np.testing.assert_array_equal(kept, expected)
+
+
+def test_cli_usage_errors(cli, seed_npy):
+    result = cli("grad", seed_npy, "--op", "avg", "-k", "2", "--unpool", code=2)
+    assert "--unpool needs a reduction whose result is one input cell" in result.stderr
+    result = cli("grad", seed_npy, "-k", "2", "--unpool", "--upstream", seed_npy, code=2)
+    assert "Error: --upstream and --unpool do not go together" in result.stderr
+    result = cli("grad", seed_npy, "-k", "2", "--viz", "g.txt", code=2)
+    assert "Error: --viz g.txt: give a picture file name ending in .png" in result.stderr
+    result = cli("grad", seed_npy, "-k", "5", code=2)
+    assert "poolcli: error: seed.npy: --kernel 5x5 is larger than the padded input 4x4." in (
+        result.stderr
+    )
+
+
+def test_cli_missing_input_exits_1(cli, workdir):
+    result = cli("grad", "nope.npy", "-k", "2", code=1)
+    assert result.stderr == "poolcli: error: nope.npy: No such file.\n"
+
+
+def test_cli_large_input_shows_corners(cli, npy):
+    big = npy(distinct((40, 40)), "big.npy")
+    out = cli("grad", big, "-k", "2").stdout
+    assert "gradient, top-left corner" in out
+    assert "too large to show in full" in out
+
+
+def test_cli_viz_draws_input_output_and_gradient(cli, seed_npy):
+    result = cli("grad", seed_npy, "-k", "2", "--viz", "g.png")
+    assert result.stderr == "poolcli: wrote g.png\n"
+    from PIL import Image
+
+    with Image.open("g.png") as picture:
+        assert picture.format == "PNG" and picture.width > 3 * picture.height / 2

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
+from test_grad import cli_fixture  # noqa: F401  (the ``cli`` runner of the commands)
 
 from poolcli import invariance as inv
 from poolcli.core import PoolOptions, pool
@@ -135,3 +138,56 @@ def test_options_reach_the_ops():
         x, ("lp",), WindowSpec.make(kernel_size=2), None, PoolOptions(norm_type=4), noise=0
     )
     assert p1.changes != p4.changes
+
+
+# --------------------------------------------------------------------------------------------
+# The invariance command, registered on a throwaway app (the ``cli`` fixture of test_grad)
+
+
+def test_cli_constant_image_table(cli, image):
+    png = image(np.full((8, 8), 7, np.uint8), "flat.png")
+    out = cli("invariance", png, "-k", "2", "--ops", "max,avg", "--shifts", "1").stdout
+    rows = [line.split() for line in out.splitlines() if "%" in line and "|" not in line]
+    # input, max and avg: shift 1 H, shift 1 W, noise 1%: nothing changes.
+    assert len(rows) == 9
+    assert all("100.0%" in row for row in rows), rows
+    assert "nothing wraps around" in " ".join(out.split())
+
+
+def test_cli_json_matches_the_library(cli, npy):
+    x = peaks_at_odd_cells()
+    name = npy(x, "peaks.npy")
+    args = ("--ops", "max,avg", "--shifts", "1,2", "--noise", "0.05", "--seed", "4")
+    document = json.loads(cli("invariance", name, "-k", "2", *args, "--json").stdout)
+    expected = inv.measure(
+        x, ("max", "avg"), WindowSpec.make(kernel_size=2), shifts=(1, 2), noise=0.05, seed=4
+    )
+    assert document["seed"] == 4 and document["sigma"] == pytest.approx(expected.sigma)
+    assert len(document["changes"]) == len(expected.changes) == 15
+    for got, c in zip(document["changes"], expected.changes):
+        assert got["op"] == (None if c.op is None else str(c.op))
+        assert (got["kind"], got["axis"]) == (c.perturbation.kind, c.perturbation.axis)
+        assert got["unchanged"] == c.unchanged
+        assert got["mean_change"] == pytest.approx(c.mean_change)
+    max_shift_1 = [c for c in document["changes"] if c["op"] == "max" and c["amount"] == 1]
+    assert [c["unchanged"] for c in max_shift_1] == [1.0, 1.0]
+
+
+def test_cli_usage_errors(cli, seed_npy):
+    result = cli("invariance", seed_npy, "-k", "2", "--shifts", "0", code=2)
+    assert "Error: --shifts must be positive, got 0." in result.stderr
+    result = cli("invariance", seed_npy, "-k", "2", "--noise", "-0.1", code=2)
+    assert "Error: --noise must be 0 or more, got -0.1." in result.stderr
+    result = cli("invariance", seed_npy, "-k", "2", "--shifts", "4", code=2)
+    assert result.stderr == (
+        "poolcli: error: seed.npy: --shifts 4 is not smaller than the input along H (4 cells).\n"
+    )
+
+
+def test_cli_viz(cli, seed_npy):
+    result = cli("invariance", seed_npy, "-k", "2", "--shifts", "1,2", "--viz", "inv.png")
+    assert result.stderr == "poolcli: wrote inv.png\n"
+    from PIL import Image
+
+    with Image.open("inv.png") as picture:
+        assert picture.format == "PNG" and picture.width > picture.height

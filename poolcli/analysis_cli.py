@@ -1,0 +1,856 @@
+"""The ``grad``, ``compare`` and ``invariance`` commands, added to the main app by :func:`register`.
+
+Kept thin, like the reduction commands: each reads its one input exactly as ``poolcli
+REDUCTION`` does (:func:`poolcli.cli.process_input`), calls :mod:`poolcli.grad`,
+:mod:`poolcli.compare` or :mod:`poolcli.invariance`, and prints what they return; pictures
+come from :mod:`poolcli.visualize`. The window, layout and device options are the ones
+:mod:`poolcli.cli` defines once for every command, so the commands are built when
+:func:`register` is called, not at import.
+"""
+
+import dataclasses
+import math
+from typing import Annotated, Any
+
+import typer
+
+from poolcli.errors import PoolError, UsageError
+from poolcli.spec import Reduction
+
+SHOW = "Analysis"
+
+GRAD_HELP = """Show the gradient of a pooling op with respect to its input.
+
+Computed by torch autograd through the same engine as the reduction commands, for the
+upstream gradient dL/d(output) given with --upstream (default: ones). Where the gradient
+goes, per --op (overlapping windows add up):
+
+\b
+  max, min     the window's largest (smallest) cell; of tied cells, the first
+               in window order, as torch's max_pool
+  avg          1/|R| to each cell the mean counts (padding only with
+               --count-include-pad, and padding itself receives nothing)
+  sum          the whole value to every real cell
+  lp           sign(x)·|x|^(p−1)/y^(p−1); NaN where a window is all 0
+  median       the one cell holding the median
+  mode         the one cell the most frequent value is taken from
+  stochastic   the sampled cell; with --expectation (2x·Σx − Σx²)/(Σx)²
+
+Small inputs print input, output and gradient as matrices; -o writes the gradient as .npy
+(float64). --unpool instead puts each output value back on the cell it came from (zeros
+elsewhere, as F.max_unpool), shows what pooling kept, and -o writes that in the input's
+type (an image input can give an image).
+
+\b
+Examples:
+  poolcli grad sample_data/seed001_4x4.npy -k 2
+  poolcli grad x.npy --op avg -k 3 -s 1 -p 1 --upstream up.npy -o dx.npy
+  poolcli grad photo.png -k 2 --unpool -o kept.png --viz kept_viz.png
+"""
+
+COMPARE_HELP = """Compare several reductions over the same windows of one input.
+
+Pools INPUT with each op of --ops (default max,avg,min,median,lp; all for every one) and
+prints min, max, mean and standard deviation of each output, and for each pair of ops the
+mean and largest |a − b| over the output cells. --viz draws the input and one panel per op
+on one colour scale.
+
+\b
+Examples:
+  poolcli compare sample_data/seed001_4x4.npy -k 2
+  poolcli compare photo.png --ops max,avg,median -k 4 --viz ops.png
+  poolcli compare x.npy --ops all -k 3 -s 2 --json
+"""
+
+INVARIANCE_HELP = """Measure how much each op's output changes when the input shifts or gets noisy.
+
+For each shift s of --shifts along each spatial axis, the op is applied to the input without
+its last s cells and to the input without its first s cells (the same content moved by s,
+cropped to the overlap: nothing wraps around), and the outputs are compared cell by cell.
+--noise adds Gaussian noise of sigma = noise × the input's range (seeded by --seed; integer
+inputs stay integers, non-negative inputs stay non-negative). Reported per op: the share of
+output cells exactly unchanged, and the mean and largest |change| divided by the input's
+range. The "input" rows measure the input itself, the baseline pooling should improve on.
+
+\b
+Examples:
+  poolcli invariance photo.png -k 2
+  poolcli invariance x.npy --ops max,avg --shifts 1,2,4 --noise 0.05 --seed 1
+  poolcli invariance photo.png -k 3 -s 2 --viz invariance.png
+"""
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``grad``, ``compare`` and ``invariance`` to ``app`` (``poolcli.cli`` calls this)."""
+    from poolcli import cli
+
+    grad, compare, invariance = _commands(cli)
+    app.command("grad", help=GRAD_HELP, no_args_is_help=True)(grad)
+    app.command("compare", help=COMPARE_HELP, no_args_is_help=True)(compare)
+    app.command("invariance", help=INVARIANCE_HELP, no_args_is_help=True)(invariance)
+
+
+def _commands(cli):
+    """The three command functions, annotated with the shared options of ``cli``."""
+    Input = Annotated[
+        str,
+        typer.Argument(
+            metavar="INPUT",
+            help="Image or .npy file; - reads one from standard input.",
+            show_default=False,
+        ),
+    ]
+    Ops = Annotated[
+        str | None,
+        typer.Option(
+            "--ops",
+            metavar="OP,OP,...",
+            rich_help_panel=SHOW,
+            help="Reductions, comma-separated (max,avg,min,sum,lp,median,stochastic,mode), "
+            "or all. Default: max,avg,min,median,lp.",
+            show_default=False,
+        ),
+    ]
+    Viz = Annotated[
+        str | None,
+        typer.Option(
+            "--viz",
+            metavar="FILE.png",
+            rich_help_panel=cli.OUTPUT,
+            help="Also draw a picture to FILE.png.",
+        ),
+    ]
+
+    def grad(
+        ctx: typer.Context,
+        input_path: Input,
+        op: Annotated[
+            Reduction,
+            typer.Option("--op", case_sensitive=False, rich_help_panel=SHOW, help="The reduction."),
+        ] = Reduction.MAX,
+        kernel: cli.Kernel = None,
+        stride: cli.Stride = None,
+        padding: cli.Padding = None,
+        dilation: cli.Dilation = None,
+        ceil: cli.Ceil = False,
+        count_include_pad: cli.CountIncludePad = False,
+        global_pool: cli.GlobalPool = False,
+        output_size: cli.OutputSize = None,
+        norm_type: cli.NormType = 2.0,
+        seed: cli.Seed = None,
+        expectation: cli.Expectation = False,
+        upstream: Annotated[
+            str | None,
+            typer.Option(
+                "--upstream",
+                metavar="FILE.npy",
+                rich_help_panel=SHOW,
+                help="dL/d(output): an array with the pooled output's shape. Default: ones.",
+            ),
+        ] = None,
+        unpool: Annotated[
+            bool,
+            typer.Option(
+                "--unpool",
+                rich_help_panel=SHOW,
+                help="Put each output value back on its winning cell instead (max, min, "
+                "median, mode, sampled stochastic): what pooling kept.",
+            ),
+        ] = False,
+        layout: cli.LayoutOption = None,
+        straight_alpha: cli.StraightAlpha = False,
+        output: Annotated[
+            str | None,
+            typer.Option(
+                "-o",
+                "--output",
+                metavar="FILE",
+                rich_help_panel=cli.OUTPUT,
+                help="Write the gradient (FILE.npy, float64), or with --unpool what was kept "
+                "(.npy, or an image suffix for image inputs).",
+            ),
+        ] = None,
+        viz: Viz = None,
+        device: cli.Device = "auto",
+        debug: cli.Debug = False,
+    ) -> None:
+        extra = {"upstream": upstream, "unpool": unpool, "viz": viz}
+        args = _call_args(locals(), extra)
+        _run(ctx, cli, op, args, lambda call, device: _grad(cli, call, device, **extra))
+
+    def compare(
+        ctx: typer.Context,
+        input_path: Input,
+        ops: Ops = None,
+        kernel: cli.Kernel = None,
+        stride: cli.Stride = None,
+        padding: cli.Padding = None,
+        dilation: cli.Dilation = None,
+        ceil: cli.Ceil = False,
+        count_include_pad: cli.CountIncludePad = False,
+        global_pool: cli.GlobalPool = False,
+        output_size: cli.OutputSize = None,
+        norm_type: cli.NormType = 2.0,
+        seed: cli.Seed = None,
+        expectation: cli.Expectation = False,
+        layout: cli.LayoutOption = None,
+        straight_alpha: cli.StraightAlpha = False,
+        viz: Viz = None,
+        json: cli.Json = False,
+        device: cli.Device = "auto",
+        dtype: cli.DTypeOption = None,
+        debug: cli.Debug = False,
+    ) -> None:
+        from poolcli.compare import parse_ops
+
+        chosen = _checked(ctx, cli, lambda: parse_ops(ops))
+        extra = {"ops": chosen, "viz": viz}
+        args = _call_args(locals(), extra)
+        _run(ctx, cli, chosen[0], args, lambda call, device: _compare(cli, call, device, **extra))
+
+    def invariance(
+        ctx: typer.Context,
+        input_path: Input,
+        ops: Ops = None,
+        shifts: Annotated[
+            str,
+            typer.Option(
+                "--shifts",
+                metavar="S,S,...",
+                rich_help_panel=SHOW,
+                help="Shifts in cells, each tried along every spatial axis.",
+            ),
+        ] = "1,2,3",
+        noise: Annotated[
+            float,
+            typer.Option(
+                "--noise",
+                metavar="F",
+                rich_help_panel=SHOW,
+                help="Noise sigma as a fraction of the input's range; 0 leaves noise out.",
+            ),
+        ] = 0.01,
+        seed: Annotated[
+            int,
+            typer.Option(
+                "--seed",
+                metavar="N",
+                rich_help_panel=SHOW,
+                help="Seed of the noise and of stochastic sampling.",
+            ),
+        ] = 0,
+        kernel: cli.Kernel = None,
+        stride: cli.Stride = None,
+        padding: cli.Padding = None,
+        dilation: cli.Dilation = None,
+        ceil: cli.Ceil = False,
+        count_include_pad: cli.CountIncludePad = False,
+        global_pool: cli.GlobalPool = False,
+        output_size: cli.OutputSize = None,
+        norm_type: cli.NormType = 2.0,
+        expectation: cli.Expectation = False,
+        layout: cli.LayoutOption = None,
+        straight_alpha: cli.StraightAlpha = False,
+        viz: Viz = None,
+        json: cli.Json = False,
+        device: cli.Device = "auto",
+        dtype: cli.DTypeOption = None,
+        debug: cli.Debug = False,
+    ) -> None:
+        from poolcli.compare import parse_ops
+        from poolcli.invariance import check_noise
+        from poolcli.spec import parse_ints
+
+        chosen = _checked(ctx, cli, lambda: parse_ops(ops))
+        amounts = _checked(ctx, cli, lambda: parse_ints(shifts, "--shifts"))
+        _checked(ctx, cli, lambda: check_noise(noise))
+        extra = {"ops": chosen, "shifts": amounts, "noise": noise, "viz": viz}
+        args = _call_args(locals(), extra)
+        _run(
+            ctx, cli, chosen[0], args, lambda call, device: _invariance(cli, call, device, **extra)
+        )
+
+    return grad, compare, invariance
+
+
+# --------------------------------------------------------------------------------------------
+# The edge: options -> Call, errors -> exit status
+
+
+def _call_args(values: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """The arguments :func:`poolcli.cli.make_call` reads, from a command's ``locals()``."""
+    skip = {"ctx", "cli", "op", "ops", "input_path", "parse_ops", "parse_ints", "check_noise"}
+    skip |= {"chosen"}
+    skip |= {"amounts", "shifts", "noise", *extra}
+    args = {k: v for k, v in values.items() if k not in skip}
+    args.setdefault("output", None)
+    args.setdefault("json", False)
+    args.setdefault("dtype", None)
+    args.update(inputs=[values["input_path"]], quiet=False)
+    return args
+
+
+def _checked(ctx, cli, check):
+    """Run an option check; its UsageError becomes Typer's usage error (exit status 2)."""
+    try:
+        return check()
+    except UsageError as error:
+        raise cli._usage_error(ctx, error) from None
+
+
+def _run(ctx, cli, op: Reduction, args: dict[str, Any], body) -> None:
+    """Check the call, run ``body(call, device)`` and turn what happens into the exit status."""
+    debug = args.get("debug", False)
+    try:
+        status = _checked(ctx, cli, lambda: body(*_prepared(cli, op, args)))
+    except KeyboardInterrupt:
+        typer.echo("poolcli: interrupted.", err=True)
+        raise typer.Exit(cli.ExitStatus.INTERRUPTED) from None
+    except (typer.Exit, cli._ClickException):
+        raise
+    except Exception as error:
+        if debug:
+            raise
+        typer.echo(f"poolcli: error: {cli._internal_error(None, error)}", err=True)
+        raise typer.Exit(cli.ExitStatus.ERROR) from None
+    raise typer.Exit(int(status))
+
+
+def _prepared(cli, op: Reduction, args: dict[str, Any]):
+    call = cli.make_call(op, args)
+    return call, cli.resolve_device(call.device)
+
+
+def _load(cli, call, device):
+    """Read the one input as the reduction commands do; returns (outcome, printer)."""
+    printer = cli.Printer()
+    outcome = cli.process_input(call.inputs[0], dataclasses.replace(call, output=None), device)
+    for warning in outcome.warnings:
+        printer.warning(warning)
+    if outcome.error:
+        printer.error(outcome.error)
+    return outcome, printer
+
+
+def _layout(call, loaded):
+    """The layout as given to process_input: an image's own, else --layout (None: guessed)."""
+    return loaded.layout or call.layout
+
+
+def _failed(cli, printer, error: PoolError, name: str):
+    """Report an error found after the input was read; returns the exit status."""
+    if error.path is None:
+        error.path = name
+    printer.error(str(error))
+    return cli.ExitStatus.USAGE if isinstance(error, UsageError) else cli.ExitStatus.ERROR
+
+
+# --------------------------------------------------------------------------------------------
+# Printing helpers
+
+
+def _shape(shape) -> str:
+    return "×".join(map(str, shape))
+
+
+def _heading(result, name: str, shape, dtype) -> str:
+    """``max over x.npy: 4×4 int64, layout HW (guessed); kernel 2x2, stride 2x2 → 2×2``."""
+    from poolcli import report
+
+    layout = f"layout {result.layout}" + (" (guessed)" if result.layout_guessed else "")
+    out = tuple(w.out for w in result.windows)
+    return (
+        f"{report.describe_op(result)} over {name}: {_shape(shape)} {dtype}, {layout}; "
+        f"{report.describe_window(result)} → {_shape(out)}"
+    )
+
+
+def _slices(array, layout):
+    """(title, 2-D matrix) for every channel / batch item / depth slice, in N, C, D order."""
+    import numpy as np
+
+    from poolcli.layout import LETTERS
+
+    canonical = np.asarray(array).transpose(layout.to_canonical())
+    letters = "".join(c for c in LETTERS if c in layout.letters)
+    if layout.spatial == "W":
+        canonical = canonical[..., np.newaxis, :]
+        letters += "W"
+    words = {"N": "item", "C": "channel", "D": "depth"}
+    for index in np.ndindex(*canonical.shape[:-2]):
+        title = ", ".join(f"{words[c]} {i}" for c, i in zip(letters[:-2], index))
+        yield title, canonical[index]
+
+
+def _is_small(shape, layout) -> bool:
+    from poolcli import report
+
+    spatial = layout.spatial_shape(tuple(shape))
+    rows, cols = (1, spatial[0]) if len(spatial) == 1 else spatial[-2:]
+    channels = shape[layout.channel_axis] if layout.channel_axis is not None else 1
+    matrices = math.prod(shape) // max(rows * cols, 1)
+    return (
+        rows <= report.SMALL_ROWS
+        and cols <= report.SMALL_COLS
+        and channels <= report.SMALL_CHANNELS
+        and matrices <= report.SMALL_MATRICES
+    )
+
+
+def _matrices(arrays, layout, small: bool) -> list:
+    """Every named array as matrices when ``small``, else each one's top-left corner."""
+    from rich.text import Text
+
+    from poolcli import report
+
+    blocks: list = []
+    for name, array in arrays:
+        for title, matrix in _slices(array, layout):
+            heading = name + (f" · {title}" if title else "")
+            rows, cols = matrix.shape
+            if not small:
+                heading += ", top-left corner"
+                matrix = matrix[: report.PREVIEW_ROWS, : report.PREVIEW_COLS]
+            blocks += [Text(""), report.Matrix(matrix, heading, rows, cols)]
+            if not small:
+                break
+    if not small:
+        blocks.append(
+            Text("The arrays are too large to show in full; -o FILE.npy writes them.", style="dim")
+        )
+    return blocks
+
+
+def _number(value: float) -> str:
+    """A statistic for a table: 6 significant digits."""
+    return "nan" if value != value else f"{value:.6g}"
+
+
+def _check_viz(path: str) -> None:
+    from poolcli import visualize
+
+    visualize.check_viz_path(path)
+
+
+def _save_viz(path: str, picture) -> None:
+    from poolcli import visualize
+
+    visualize.save_viz(path, picture.image)
+
+
+# --------------------------------------------------------------------------------------------
+# grad
+
+
+def _grad(cli, call, device: str, *, upstream: str | None, unpool: bool, viz: str | None):
+    from poolcli import grad, io
+
+    if viz is not None:
+        _check_viz(viz)
+    if upstream is not None and unpool:
+        raise UsageError(
+            "--upstream and --unpool do not go together: unpooling has no gradient.",
+            option="--upstream",
+        )
+    outcome, printer = _load(cli, call, device)
+    if outcome.error:
+        return outcome.status
+    loaded = outcome.loaded
+    layout = _layout(call, loaded)
+    options = call.pool_options(device)
+    try:
+        if unpool:
+            result = grad.unpool(
+                loaded.array, call.reduction, call.spec, layout, options, alpha=loaded.has_alpha
+            )
+        else:
+            up = io.read_input(upstream).array if upstream is not None else None
+            result = grad.gradient(
+                loaded.array,
+                call.reduction,
+                call.spec,
+                layout,
+                options,
+                up,
+                alpha=loaded.has_alpha,
+            )
+        notes = _write_grad(io, call.output, result, loaded, unpool)
+        if viz is not None:
+            _save_viz(viz, _grad_picture(loaded, result, outcome.name, unpool))
+    except PoolError as error:
+        return _failed(cli, printer, error, outcome.name)
+    for note in notes:
+        printer.warning(f"{cli.display_name(call.output)}: {note}")
+    if call.output is not None:
+        what = "what pooling kept" if unpool else "the gradient"
+        printer.message(f"wrote {cli.display_name(call.output)}: {what} of {outcome.name}")
+    elif unpool:
+        printer.report(_unpool_report(loaded.array, result, outcome.name))
+    else:
+        printer.report(_grad_report(loaded.array, result, outcome.name))
+    if viz is not None:
+        printer.message(f"wrote {cli.display_name(viz)}")
+    return cli.ExitStatus.OK
+
+
+def _write_grad(io, path, result, loaded, unpool: bool) -> list[str]:
+    if path is None:
+        return []
+    if unpool:
+        return io.write_output(path, result.kept, loaded, layout=str(result.pooled.layout))
+    io.check_not_input(path, loaded)
+    if io.output_format(path) != "NPY":
+        raise UsageError(
+            f"-o {path}: the gradient is written as .npy (exact float64 values); "
+            "--viz FILE.png draws it.",
+            option="-o",
+        )
+    return io.write_output(path, result.grad)
+
+
+def _grad_report(array, result, name: str):
+    from rich.console import Group
+    from rich.text import Text
+
+    from poolcli import grad
+    from poolcli.report import format_value
+
+    arrays = [("input", array), ("output", result.output)]
+    if result.upstream_given:
+        arrays.append(("upstream", result.upstream))
+    arrays.append(("gradient", result.grad))
+    total = result.grad.sum() if not result.undefined else float("nan")
+    blocks = [
+        Text(_heading(result, name, result.input_shape, result.input_dtype), style="bold"),
+        Text(f"Gradient: {result.rule}; {grad.OVERLAP_RULE}.", overflow="fold"),
+        *_matrices(arrays, result.layout, _is_small(result.input_shape, result.layout)),
+        Text(""),
+        Text(
+            f"Σ gradient = {format_value(total)}, Σ upstream = "
+            f"{format_value(result.upstream.sum())}"
+        ),
+    ]
+    if result.undefined:
+        blocks.append(
+            Text(f"{result.undefined} gradient values are NaN: no gradient is defined there.")
+        )
+    return Group(*blocks)
+
+
+def _unpool_report(array, result, name: str):
+    from rich.console import Group
+    from rich.text import Text
+
+    pooled = result.pooled
+    shape = tuple(array.shape)
+    arrays = [
+        ("input", array),
+        ("output", pooled.output),
+        ("unpooled (kept values, 0 elsewhere)", result.kept),
+        ("windows won per cell", result.wins),
+    ]
+    share = result.kept_cells / max(array.size, 1)
+    return Group(
+        Text(_heading(pooled, name, shape, array.dtype), style="bold"),
+        Text(
+            "Each output value is put back on the cell its window took it from "
+            "(of tied cells, the first in window order).",
+            overflow="fold",
+        ),
+        *_matrices(arrays, pooled.layout, _is_small(shape, pooled.layout)),
+        Text(""),
+        Text(f"Pooling kept {result.kept_cells} of {array.size} input cells ({share:.1%})."),
+    )
+
+
+def _grad_picture(loaded, result, name: str, unpool: bool):
+    """Input, output and gradient (or what unpooling kept), drawn by poolcli.visualize."""
+    from poolcli import ops, visualize
+    from poolcli.grad import WINNER_REDUCTIONS
+
+    if unpool:
+        pooled = result.pooled
+        return visualize.render_columns(
+            [
+                visualize.Column("input", loaded.array),
+                visualize.Column(f"{pooled.reduction} output", pooled.output, pooled.windows),
+                visualize.Column("kept (unpooled)", result.kept),
+            ],
+            pooled.layout,
+            title=f"unpooled: {visualize.describe(pooled, name)}",
+        )
+    winners = None
+    spatial = result.layout.spatial_shape(result.input_shape)
+    unseen = result.reduction is Reduction.STOCHASTIC and (
+        result.options.expectation or result.options.seed is None
+    )
+    if result.reduction in WINNER_REDUCTIONS and not unseen:
+        if len(spatial) == 2 and max(spatial) <= visualize.SMALL:
+            winners = ops.window_winners(
+                loaded.array, result.reduction, result.windows, result.layout, result.options
+            ).numpy()
+    return visualize.render_columns(
+        [
+            visualize.Column("input", loaded.array),
+            visualize.Column(f"{result.reduction} output", result.output, result.windows, winners),
+            visualize.Column("gradient", result.grad, scale="gradient"),
+        ],
+        result.layout,
+        title=f"gradient of {visualize.describe(result, name)}",
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# compare
+
+
+def _compare(cli, call, device: str, *, ops, viz: str | None):
+    from poolcli import compare
+
+    if viz is not None:
+        _check_viz(viz)
+    outcome, printer = _load(cli, call, device)
+    if outcome.error:
+        return outcome.status
+    loaded = outcome.loaded
+    try:
+        result = compare.compare(
+            loaded.array,
+            ops,
+            call.spec,
+            _layout(call, loaded),
+            call.pool_options(device),
+            alpha=loaded.has_alpha,
+        )
+        if viz is not None:
+            from poolcli import visualize
+
+            picture = visualize.render_compare(loaded, list(result.results.values()))
+            _save_viz(viz, picture)
+    except PoolError as error:
+        return _failed(cli, printer, error, outcome.name)
+    if call.json:
+        _print_json(compare_document(result, outcome.name, loaded.array))
+    else:
+        printer.report(_compare_report(result, outcome.name, loaded.array))
+    if viz is not None:
+        printer.message(f"wrote {cli.display_name(viz)}")
+    return cli.ExitStatus.OK
+
+
+def _compare_report(result, name: str, array):
+    from rich import box
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+
+    first = result.first
+    heading = _heading(first, name, array.shape, array.dtype).split(": ", 1)[1]
+    ops = ", ".join(str(op) for op in result.ops)
+    stats = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, title_justify="left")
+    for column in ("op", "min", "max", "mean", "std"):
+        stats.add_column(column, justify="left" if column == "op" else "right")
+    with_nan = any(s.nan for s in result.stats)
+    if with_nan:
+        stats.add_column("NaN", justify="right")
+    for s in result.stats:
+        cells = [_number(v) for v in (s.min, s.max, s.mean, s.std)]
+        stats.add_row(str(s.op), *cells, *([str(s.nan)] if with_nan else []))
+    pairs = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
+    for column in ("ops", "mean |a − b|", "max |a − b|"):
+        pairs.add_column(column, justify="left" if column == "ops" else "right")
+    for p in result.pairs:
+        pairs.add_row(f"{p.a} − {p.b}", _number(p.mean_abs), _number(p.max_abs))
+    blocks = [Text(f"compare {ops} on {name}: {heading}", style="bold", overflow="fold")]
+    blocks += [Text(""), Text("Each output", style="bold"), stats]
+    if result.pairs:
+        blocks += [Text(""), Text("Differences, cell by cell", style="bold"), pairs]
+    return Group(*blocks)
+
+
+def compare_document(result, name: str, array) -> dict:
+    """The ``compare --json`` document."""
+    import numpy as np
+
+    from poolcli.report import json_value
+
+    first = result.first
+
+    def number(value):
+        return json_value(np.float64(value))
+
+    return {
+        "input": name,
+        "input_shape": list(array.shape),
+        "layout": str(first.layout),
+        "output_shape": list(first.output.shape),
+        "ops": [str(op) for op in result.ops],
+        "stats": [
+            {
+                "op": str(s.op),
+                **{k: number(getattr(s, k)) for k in ("min", "max", "mean", "std")},
+                "nan": s.nan,
+            }
+            for s in result.stats
+        ],
+        "pairs": [
+            {
+                "a": str(p.a),
+                "b": str(p.b),
+                "mean_abs": number(p.mean_abs),
+                "max_abs": number(p.max_abs),
+            }
+            for p in result.pairs
+        ],
+    }
+
+
+def _print_json(document: dict) -> None:
+    import json
+
+    typer.echo(json.dumps(document, indent=2, ensure_ascii=False))
+
+
+# --------------------------------------------------------------------------------------------
+# invariance
+
+
+def _invariance(cli, call, device: str, *, ops, shifts, noise: float, viz: str | None):
+    from poolcli import invariance
+
+    if viz is not None:
+        _check_viz(viz)
+    outcome, printer = _load(cli, call, device)
+    if outcome.error:
+        return outcome.status
+    loaded = outcome.loaded
+    try:
+        result = invariance.measure(
+            loaded.array,
+            ops,
+            call.spec,
+            _layout(call, loaded),
+            call.pool_options(device),
+            shifts=shifts,
+            noise=noise,
+            seed=call.seed,
+            alpha=loaded.has_alpha,
+        )
+        if viz is not None:
+            _save_viz(viz, _invariance_chart(result, outcome.name))
+    except PoolError as error:
+        return _failed(cli, printer, error, outcome.name)
+    if call.json:
+        _print_json(invariance_document(result, outcome.name, loaded.array))
+    else:
+        printer.report(_invariance_report(result, outcome.name, loaded.array, outcome.result))
+    if viz is not None:
+        printer.message(f"wrote {cli.display_name(viz)}")
+    return cli.ExitStatus.OK
+
+
+def _invariance_report(result, name: str, array, pooled):
+    from rich import box
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+
+    from poolcli import invariance
+
+    heading = _heading(pooled, name, array.shape, array.dtype).split(": ", 1)[1]
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
+    for column in ("op", "change", "unchanged", "mean |Δ|", "max |Δ|"):
+        table.add_column(column, justify="left" if column in ("op", "change") else "right")
+    groups = [None, *result.ops]
+    for k, op in enumerate(groups):
+        rows = result.for_op(op)
+        for j, c in enumerate(rows):
+            table.add_row(
+                ("input" if op is None else str(op)) if j == 0 else "",
+                c.perturbation.label,
+                f"{c.unchanged:.1%}",
+                _number(c.mean_change),
+                _number(c.max_change),
+                end_section=j == len(rows) - 1 and k < len(groups) - 1,
+            )
+    noise = ""
+    if any(p.kind == "noise" for p in result.perturbations):
+        noise = f"; noise σ = {_number(result.sigma)} (seed {result.seed})"
+    return Group(
+        Text(f"invariance on {name}: {heading}", style="bold", overflow="fold"),
+        Text(
+            f"Changes are relative to the input's range ({_number(result.input_range)}){noise}. "
+            f"Edges: {invariance.EDGE_RULE}.",
+            overflow="fold",
+        ),
+        Text(""),
+        table,
+    )
+
+
+def invariance_document(result, name: str, array) -> dict:
+    """The ``invariance --json`` document."""
+    import numpy as np
+
+    from poolcli.report import json_value
+
+    return {
+        "input": name,
+        "input_shape": list(array.shape),
+        "layout": str(result.layout),
+        "input_range": json_value(np.float64(result.input_range)),
+        "sigma": json_value(np.float64(result.sigma)),
+        "seed": result.seed,
+        "changes": [
+            {
+                "op": None if c.op is None else str(c.op),
+                "kind": c.perturbation.kind,
+                "axis": c.perturbation.axis,
+                "amount": c.perturbation.amount,
+                "unchanged": c.unchanged,
+                "mean_change": json_value(np.float64(c.mean_change)),
+                "max_change": json_value(np.float64(c.max_change)),
+                "cells": c.cells,
+            }
+            for c in result.changes
+        ],
+    }
+
+
+def _invariance_chart(result, name: str):
+    """Two charts side by side, against the shift (mean over the axes), one line per op:
+    the share of output cells unchanged, and the mean change relative to the input's range."""
+    import numpy as np
+    from PIL import Image
+
+    from poolcli import visualize
+
+    shifts = sorted({int(p.amount) for p in result.perturbations if p.kind == "shift"})
+    if not shifts:
+        raise UsageError("--viz draws the shifts; give at least one with --shifts.", option="--viz")
+    charts = []
+    for field, title, unit in (
+        ("unchanged", "output cells unchanged by a shift", "unchanged (%)"),
+        ("mean_change", "mean change, relative to the input's range", "mean |change| (%)"),
+    ):
+        series = {}
+        for op in (None, *result.ops):
+            changes = [c for c in result.for_op(op) if c.perturbation.kind == "shift"]
+            series["input" if op is None else str(op)] = [
+                100 * np.mean([getattr(c, field) for c in changes if c.perturbation.amount == s])
+                for s in shifts
+            ]
+        charts.append(
+            visualize.line_chart(
+                series,
+                shifts,
+                title=f"{name}: {title}",
+                x_label="shift (cells, mean over axes)",
+                y_label=unit,
+            )
+        )
+    width = sum(c.image.width for c in charts)
+    picture = Image.new("RGB", (width, max(c.image.height for c in charts)), "white")
+    picture.paste(charts[0].image, (0, 0))
+    picture.paste(charts[1].image, (charts[0].image.width, 0))
+    return visualize.Picture(picture)
