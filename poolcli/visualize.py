@@ -12,10 +12,12 @@
 
 What is drawn
 -------------
-- Images read from image files in their own colours, transparency over a checkerboard;
-  a grayscale image in gray.
-- Other arrays through viridis, with one colour scale shared by the panels; its ends are the
-  minimum and maximum of everything shown (input and output).
+- Colour images (RGB, RGBA, gray with alpha) read from image files in their own colours,
+  transparency over a checkerboard.
+- Everything single-channel (arrays, each channel of an array, grayscale images, and the
+  channels of a small colour image) through viridis, with one colour scale shared by the
+  panels; its ends are the minimum and maximum of everything shown (input and output), so
+  a label map or a dim 16-bit image shows its structure.
 - Several channels: one row per channel (the first few; the picture says how many are left
   out). 3-D volumes: a few depth slices, each output slice next to the input slice at the
   centre of its windows. 1-D signals: a line plot of input and output on the same axis, every
@@ -153,7 +155,6 @@ class Scale:
     high: float
     low_label: str
     high_label: str
-    colours: str
 
 
 @dataclass
@@ -197,22 +198,15 @@ def viridis(values) -> np.ndarray:
     return rgb
 
 
-def _gray(values) -> np.ndarray:
-    t = np.asarray(values, dtype=np.float64)
-    nan = np.isnan(t)
-    level = np.rint(np.clip(np.where(nan, 0.0, t), 0.0, 1.0) * 255).astype(np.uint8)
-    rgb = np.repeat(level[..., None], 3, axis=-1)
-    rgb[nan] = NAN_COLOUR
-    return rgb
-
-
 @dataclass(frozen=True)
 class _Mapping:
-    """How one scale group turns values into colours."""
+    """How one scale group turns values into viridis colours: ``low`` -> 0, ``high`` -> 1.
+
+    For an image's colour rows ``high`` is the value of full intensity instead.
+    """
 
     low: float
     high: float
-    colours: str  # "viridis" or "gray"
     integral: bool
 
     def __call__(self, values) -> np.ndarray:
@@ -221,7 +215,7 @@ class _Mapping:
             t = (v - self.low) / (self.high - self.low)
         else:
             t = np.where(np.isnan(v), np.nan, 0.5)
-        return viridis(t) if self.colours == "viridis" else _gray(t)
+        return viridis(t)
 
 
 def _luminance(rgb) -> float:
@@ -870,15 +864,8 @@ def _mappings(columns, rows, fields, image) -> dict[str, _Mapping]:
     colour_fields = [f for row, rf in zip(rows, fields) if row.channel is None for f in rf]
     mappings = {}
     for name, group in groups.items():
-        is_image = image is not None and name == columns[0].scale
-        span = _finite_range(group)
-        if is_image and not image.floating and image.bits in (8, 16):
-            low, high = 0.0, float(2**image.bits - 1)
-        elif span is None:
-            low, high = 0.0, 1.0
-        else:
-            low, high = span
-        mappings[name] = _Mapping(low, high, "gray" if is_image else "viridis", _integral(group))
+        low, high = _finite_range(group) or (0.0, 1.0)
+        mappings[name] = _Mapping(low, high, _integral(group))
     if colour_fields:
         mappings["colour"] = _colour_mapping(colour_fields, image)
     return mappings
@@ -891,7 +878,7 @@ def _colour_mapping(fields, image) -> _Mapping:
     else:
         span = _finite_range(fields) or (0.0, 1.0)
         top = 1.0 if span[1] <= 1.0 else span[1]
-    return _Mapping(0.0, top, "colour", False)
+    return _Mapping(0.0, top, False)
 
 
 def _sizes(rows, fields, windows) -> _Sizes:
@@ -1111,11 +1098,10 @@ def _draw_scale(canvas, box, mapping: _Mapping, labels, font) -> Scale:
     """A vertical colour bar: the top row is colour(1), the bottom row colour(0)."""
     x0, y0, x1, y1 = box
     height = y1 - y0
-    paint = viridis if mapping.colours == "viridis" else _gray
     if mapping.high > mapping.low and height > 1:
-        column = paint(1.0 - np.arange(height) / (height - 1))
+        column = viridis(1.0 - np.arange(height) / (height - 1))
     else:
-        column = paint(np.full(height, 0.5))
+        column = viridis(np.full(height, 0.5))
     strip = np.repeat(column[:, None, :], x1 - x0, axis=1)
     canvas.image.paste(Image.fromarray(strip), (x0, y0))
     canvas.draw.rectangle((x0 - 1, y0 - 1, x1, y1), outline=FRAME, width=1)
@@ -1132,7 +1118,7 @@ def _draw_scale(canvas, box, mapping: _Mapping, labels, font) -> Scale:
     else:
         canvas.text(tx, (y0 + y1) / 2, labels["mid"][1], font, valign="middle")
     ends = labels.get("low", labels["mid"])[1], labels.get("high", labels["mid"])[1]
-    return Scale(box, mapping.low, mapping.high, ends[0], ends[1], mapping.colours)
+    return Scale(box, mapping.low, mapping.high, ends[0], ends[1])
 
 
 def _draw_colour(canvas, box, values, mapping: _Mapping) -> None:

@@ -310,7 +310,7 @@ def test_large_output_is_enlarged_by_nearest_neighbour():
     assert (scale.low, scale.high) == (0, 48 * 64 - 1)
 
 
-def test_sixteen_bit_image_is_gray_over_its_full_range():
+def test_grayscale_image_goes_through_viridis_over_its_data_range():
     loaded = pio.read_input(os.path.join(SAMPLES, "gray16.png"))
     result = pool(loaded.array, "max", layout="HW", kernel_size=4)
     picture = viz.render_pool(loaded, result)
@@ -318,10 +318,15 @@ def test_sixteen_bit_image_is_gray_over_its_full_range():
     scale = picture.scales["values"]
     assert (scale.low_label, scale.high_label) == ("0", "65535")
     x0, y0, x1, y1 = scale.box
-    assert np.all(pixels[y0, x0:x1] == 255) and np.all(pixels[y1 - 1, x0:x1] == 0)
-    # The brightest input pixel (65535, bottom right) is white in the panel.
+    assert np.all(pixels[y0, x0:x1] == VIRIDIS_1) and np.all(pixels[y1 - 1, x0:x1] == VIRIDIS_0)
+    # The brightest input pixel (65535, bottom right) has the top colour in the panel.
     px0, py0, px1, py1 = picture.panels["r0c0"]
-    assert tuple(pixels[py1 - 1, px1 - 1]) == (255, 255, 255)
+    assert tuple(pixels[py1 - 1, px1 - 1]) == VIRIDIS_1
+    # A label map (values 0-4 in an 8-bit image) spreads over the whole colour map.
+    labels = pio.read_input(os.path.join(SAMPLES, "labels.png"))
+    result = pool(labels.array, "mode", layout="HW", kernel_size=4)
+    scale = viz.render_pool(labels, result).scales["values"]
+    assert (scale.low_label, scale.high_label) == ("0", "4")
 
 
 def test_many_channels_one_row_each_and_the_rest_counted():
