@@ -17,46 +17,40 @@ from poolcli.spec import Reduction, WindowSpec, format_axes
 SHOW = "Explanation"
 OUTPUT = "Output"
 
-SHAPE_HELP = """Work out output sizes, step by step, without running anything.
-
-One pooling layer from the window options, or a stack of STEPs (pooling and conv layers).
-Every size uses the arithmetic of the pooling commands, and is printed with its formula.
-
-\b
-Steps (per-axis values joined with x, options separated by commas):
-  pool:k=2,s=2,p=same,d=1,ceil   sliding-window pooling; stride defaults to k
-                                 (max:, avg:, min:, ... work the same)
-  conv:k=5,s=1,p=0,d=1,c=16      convolution (torch Conv rule, floor);
-                                 stride defaults to 1, c = output channels
-  global                         one window over everything: sizes become 1
-  adaptive:o=7                   adaptive pooling to a fixed size
-  p is N, begin:end, same or valid; pool:2, conv:5, adaptive:7 are short forms.
-
-\b
-Examples:
-  poolcli shape 28x28 -k 2
-  poolcli shape 7x7 -k 3 -s 2 -p 1 --ceil
-  poolcli shape 28x28 conv:k=5,c=6 max:k=2 conv:k=5,c=16 max:k=2 -c 1
-  poolcli shape 224x224 conv:k=7,s=2,p=3 pool:k=3,s=2,p=1 adaptive:o=7 --json
-"""
+SHAPE_HELP = (
+    "Work out output sizes, step by step, without running anything.\n\n"
+    "One pooling layer from the window options, or a stack of STEPs (pooling and conv "
+    "layers). Every size uses the arithmetic of the pooling commands and is printed with "
+    "its formula.\n\n"
+    "Steps (options joined by commas, per-axis values by x):\n"
+    "  pool:k=2,s=2,p=same,d=1,ceil  pooling; the stride defaults to k\n"
+    "  conv:k=5,s=1,p=0,d=1,c=16     convolution, torch's rule; c: channels\n"
+    "  global                        one window over everything\n"
+    "  adaptive:o=7                  adaptive pooling to a fixed size\n"
+    "max:, avg:, ... work as pool:. p is N, begin:end, same or valid.\n"
+    "Short forms: pool:2, conv:5, adaptive:7.\n\n"
+    "Examples:\n"
+    "  poolcli shape 28x28 -k 2\n"
+    "  poolcli shape 7x7 -k 3 -s 2 -p 1 --ceil\n"
+    "  poolcli shape 28x28 conv:k=5,c=6 max:k=2 conv:k=5,c=16 max:k=2 -c 1\n"
+    "  poolcli shape 224x224 conv:k=7,s=2,p=3 pool:k=3,s=2,p=1 adaptive:o=7\n"
+)
 
 
-EXPLAIN_HELP = """Show what a pooling op does to INPUT, window by window.
-
-Prints the output-size formula of each axis with the numbers put in (effective kernel,
-padding begin:end, floor or ceil, windows dropped by the ceil rule; bin edges for adaptive
-pooling), then each window in order: its output position, the input cells it covers
-(· padding, × cells past the padded input that only ceil mode reaches) and the result,
-taken from the real op. Large inputs list the first windows; channels and batch items are
-shown one at a time, the first few.
-
-\b
-Examples:
-  poolcli explain sample_data/seed_4x4.npy -k 2
-  poolcli explain sample_data/seed_4x4.npy --op avg -k 3 -s 2 -p 1
-  poolcli explain image.png --op median -k 3 -p same --windows 10
-  poolcli explain signal.npy --layout W --output-size 4
-"""
+EXPLAIN_HELP = (
+    "Show what a pooling op does to INPUT, window by window.\n\n"
+    "First the output-size formula of each axis with the numbers put in: effective kernel, "
+    "padding begin:end, floor or ceil, windows dropped by the ceil rule, or the bin edges of "
+    "adaptive pooling. Then every window in order: its output position, the input cells it "
+    "covers (· padding, × cells past the padded input that only ceil mode reaches, * the cell "
+    "the result comes from) and the result of the real op. Large inputs list the first "
+    "windows; channels and batch items come one at a time, the first few.\n\n"
+    "Examples:\n"
+    "  poolcli explain sample_data/seed_4x4.npy -k 2\n"
+    "  poolcli explain sample_data/seed_4x4.npy --op avg -k 3 -s 2 -p 1\n"
+    "  poolcli explain photo.png --op median -k 3 -p same --windows 10\n"
+    "  poolcli explain signal.npy --layout W --output-size 4\n"
+)
 
 
 def register(app: typer.Typer) -> None:
