@@ -256,7 +256,10 @@ def _print_shape_json(spatial, channels, results) -> None:
         "channels": channels,
         "output_size": list(last.output_size),
         "output_channels": last.channels_out,
-        "flat_size": shapes.flat_size(last.output_size, last.channels_out),
+        # C*D*H*W, as a fully connected layer after the stack sees it (needs the channels).
+        "flat_size": shapes.flat_size(last.output_size, last.channels_out)
+        if last.channels_out is not None
+        else None,
         "steps": [r.to_dict() for r in results],
     }
     typer.echo(json.dumps(document, indent=2, ensure_ascii=False))

@@ -445,6 +445,9 @@ def test_shape_json():
     assert doc["input_size"] == [28, 28]
     assert doc["output_size"] == [12, 12]
     assert doc["flat_size"] == 6 * 12 * 12
+    assert doc["output_channels"] == 6
+    without = json.loads(invoke("shape", "28x28", "-k", "2", "--json").stdout)
+    assert without["flat_size"] is None and without["output_size"] == [14, 14]
     assert [s["output_size"] for s in doc["steps"]] == [[24, 24], [12, 12]]
     assert doc["steps"][1]["axes"][0] == {
         "name": "H",
