@@ -21,7 +21,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from poolcli import __version__, learn_cli
+from poolcli import __version__, analysis_cli, learn_cli
 from poolcli.errors import PoolError, UsageError
 from poolcli.layout import Layout
 from poolcli.spec import Reduction, WindowSpec
@@ -964,6 +964,7 @@ def mode(
 
 
 learn_cli.register(app)
+analysis_cli.register(app)
 
 
 def main() -> None:
