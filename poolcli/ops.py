@@ -151,7 +151,16 @@ def _to_tensor(
         if array.dtype is torch.bool:
             return array.to(torch.uint8), _back_to(torch.bool, reduction)
         if array.dtype in (torch.uint16, torch.uint32, torch.uint64):
-            return _to_tensor(array.cpu().numpy(), reduction)
+            device = array.device
+            x, back = _to_tensor(array.cpu().numpy(), reduction)
+
+            def back_to_tensor(t, back=back):
+                out = back(t)
+                if isinstance(out, np.ndarray):
+                    out = torch.from_numpy(np.ascontiguousarray(out)).to(device)
+                return out
+
+            return x.to(device), back_to_tensor
         return array, lambda t: t
     array = np.asarray(array)
     if array.dtype.kind == "c":
@@ -362,7 +371,7 @@ def _check_values(x: torch.Tensor, reduction: Reduction, options) -> None:
 def _choose_path(x, reduction, windows, count_include_pad) -> str:
     adaptive = windows[0].bins is not None
     if not adaptive and all(
-        a.out == 1 and a.kernel == a.size and a.pad_begin == 0 for a in windows
+        a.out == 1 and a.kernel == a.size and a.dilation == 1 and a.pad_begin == 0 for a in windows
     ):
         return "global"
     tap_based = reduction in (

@@ -69,8 +69,12 @@ def parse_ints(text: str | int | tuple[int, ...], option: str, minimum: int = 1)
         parts: list = [text]
     elif isinstance(text, (tuple, list)):
         parts = list(text)
-    else:
+    elif isinstance(text, str):
         parts = _split_axes(text)
+    else:
+        raise UsageError(f"{option} expects whole numbers, got {text!r}.", option=option)
+    if not parts:
+        raise UsageError(f"{option} needs at least one value.", option=option)
     values = []
     for part in parts:
         if isinstance(part, str):
@@ -109,6 +113,12 @@ def parse_padding(text: str | int | tuple) -> Pads | str:
         for item in text:
             if isinstance(item, int):
                 item = (item, item)
+            if not isinstance(item, (tuple, list)) or len(item) != 2:
+                raise UsageError(
+                    f"--padding {text!r} is not valid: give one number or a (begin, end) pair "
+                    "per axis.",
+                    option="--padding",
+                )
             begin, end = parse_ints(tuple(item), "--padding", minimum=0)
             pads.append((begin, end))
         return tuple(pads)
@@ -121,11 +131,11 @@ def parse_padding(text: str | int | tuple) -> Pads | str:
                 "such as 1x0:1.",
                 option="--padding",
             )
-        numbers = (
-            parse_ints(tuple(halves), "--padding", minimum=0)
-            if all(_NUMBER.fullmatch(h.strip()) for h in halves)
-            else None
-        )
+        numbers = None
+        if all(_NUMBER.fullmatch(h.strip()) for h in halves):
+            if any(int(h) < 0 for h in halves):
+                raise UsageError(f"--padding must be at least 0, got {text}.", option="--padding")
+            numbers = tuple(int(h) for h in halves)
         if numbers is None:
             raise UsageError(
                 f"--padding {text} is not valid: use N, begin:end, same or valid per axis, "
@@ -197,7 +207,8 @@ class WindowSpec:
             if given:
                 what = "--global" if global_pool else "--output-size"
                 raise UsageError(
-                    f"{', '.join(given)} only apply to sliding windows (--kernel), not {what}.",
+                    f"{', '.join(given)} {'applies' if len(given) == 1 else 'apply'} only to sliding "
+                    f"windows (--kernel), not {what}.",
                     option=given[0],
                 )
         pads = parse_padding(padding if padding is not None else 0)
@@ -293,7 +304,7 @@ class AxisWindow:
         if self.bins is not None:
             return f"adaptive: {self.size} cells into {self.out} bins"
         if self.kernel == self.size and self.out == 1 and self.pad_begin == self.pad_end == 0:
-            if self.stride == 1 and self.dilation == 1:
+            if self.dilation == 1:
                 return f"global: {self.size} → 1"
         rounding = "ceil" if self.ceil_mode else "floor"
         text = (

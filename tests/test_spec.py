@@ -235,7 +235,7 @@ def test_spec_is_frozen():
         ),
         (
             {"output_size": 3, "padding": 1, "dilation": 2},
-            "--padding, --dilation only apply to sliding windows (--kernel), not --output-size.",
+            "--padding, --dilation apply only to sliding windows (--kernel), not --output-size.",
             "--padding",
         ),
         ({"kernel_size": 0}, "--kernel must be positive, got 0.", "--kernel"),
