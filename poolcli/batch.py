@@ -207,32 +207,28 @@ class _Collector:
 
     def walk(self, root: str, prefix: str = "") -> None:
         """Add the files of folder ``root``; their ``rel`` is ``prefix`` + path below root."""
-        if os.path.realpath(root) in self.skip_dirs:
-            return
         try:
             entries = sorted(os.scandir(root), key=lambda e: e.name)
         except OSError as error:
             self.out.missing.append((root, f"cannot be listed: {error.strerror}."))
             return
-        folders = []
-        for entry in entries:
+        for entry in entries:  # in name order, descending into folders where they come
             rel = posixpath.join(prefix, entry.name) if prefix else entry.name
             try:
                 is_dir = entry.is_dir()  # follows a symlink to a folder
             except OSError:
                 is_dir = False
-            if is_dir:
-                folders.append((entry, rel))
-            else:
+            if not is_dir:
                 self.add(entry.path, rel, "dir", filtered=True)
-        for entry, rel in folders:
-            if not self.recursive:
+            elif not self.recursive:
                 self.out.folders_not_searched += 1
             elif entry.name.startswith("."):
                 self.out.ignored.append((entry.path, "hidden"))
             elif entry.is_symlink():
                 # Not followed: a link back up the tree would never end.
                 self.out.ignored.append((entry.path, "symbolic link to a folder"))
+            elif os.path.realpath(entry.path) in self.skip_dirs:
+                continue  # the output folder, inside the input folder
             else:
                 self.walk(entry.path, rel)
 
@@ -1078,6 +1074,7 @@ def _write_safely(output: str, array, loaded, layout: str, job: Job) -> list[str
 # Workers
 
 _JOB: Job | None = None
+_BUSY = False
 
 
 def _set_torch_threads(threads: int | None) -> int | None:
@@ -1093,7 +1090,10 @@ def _set_torch_threads(threads: int | None) -> int | None:
 
 
 def _stop_signal(signum, frame):
-    raise KeyboardInterrupt
+    """SIGTERM in a worker: stop the file being written (its temporary file is removed)."""
+    if _BUSY:
+        raise KeyboardInterrupt
+    os._exit(0)  # idle: nothing to clean up
 
 
 def _init_worker(job: Job) -> None:
@@ -1106,8 +1106,16 @@ def _init_worker(job: Job) -> None:
 
 
 def _worker_task(task: Task) -> FileResult:
-    assert _JOB is not None, "worker not initialised"
-    return process_task(task, _JOB)
+    global _BUSY
+    if _JOB is None:
+        raise RuntimeError("worker not initialised")
+    _BUSY = True
+    try:
+        return process_task(task, _JOB)
+    except KeyboardInterrupt:
+        os._exit(1)  # stopped by the parent; the temporary file is already gone
+    finally:
+        _BUSY = False
 
 
 def _process_context():
@@ -1271,13 +1279,9 @@ class Batch:
                 pending.popleft()
                 yield result
                 if self.fail_fast and result.status == FAILED:
+                    # Start nothing more; files already handed to workers finish (their
+                    # futures are not cancelled: Python 3.11's pool can trip over those).
                     stop = True
-                    for _, p in pending:
-                        if isinstance(p, Future):
-                            p.cancel()
-                    pending = deque(
-                        (t, p) for t, p in pending if not (isinstance(p, Future) and p.cancelled())
-                    )
         except (KeyboardInterrupt, GeneratorExit) as stop_error:
             finished = [
                 p.result() if isinstance(p, Future) else p
@@ -1329,10 +1333,9 @@ class Batch:
         """Stop now: cancel queued files, stop the workers, remove their temporary files."""
         from concurrent.futures import Future
 
-        for _, item in pending:
-            if isinstance(item, Future):
-                item.cancel()
         if kind == "processes":
+            # No future is cancelled first: when the workers die, Python 3.11's pool sets an
+            # exception on every pending future and fails (in its own thread) on cancelled ones.
             processes = list(getattr(pool, "_processes", {}).values())
             for process in processes:
                 with contextlib.suppress(Exception):
@@ -1346,6 +1349,9 @@ class Batch:
             pool.shutdown(wait=True, cancel_futures=True)
         else:
             # Threads cannot be stopped: they finish their file (each write is atomic).
+            for _, item in pending:
+                if isinstance(item, Future):
+                    item.cancel()
             pool.shutdown(wait=True, cancel_futures=True)
         for folder in {os.path.dirname(t.output) for t, _ in pending if t.output}:
             clean_stale_temps(folder)
@@ -1408,7 +1414,8 @@ def iter_batch(
         this process for a GPU, so that one process owns the device), or ``serial``,
         ``processes``, ``threads``.
     fail_fast : bool
-        Stop at the first failed file (files already started still finish).
+        Stop at the first failed file: no file is started after it; the few already handed
+        to workers (at most ``2 * jobs``) finish and are reported.
     torch_threads : int or None
         torch's intra-op threads per worker (and in this process while a serial run lasts);
         default 1, so that workers do not compete for cores and results are the same for
