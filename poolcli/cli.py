@@ -11,6 +11,7 @@ processed); 2 the call is wrong (bad option value, or windows that do not fit an
 130 interrupted. Messages on standard error: ``poolcli: error: FILE: reason``.
 """
 
+import errno
 import math
 import os
 import sys
@@ -472,6 +473,42 @@ def _internal_error(name: str | None, error: BaseException) -> str:
     )
 
 
+class _Stream:
+    """A binary stream seen as a plain object, so that numpy writes to it with ``write()``.
+
+    For real files numpy takes a fast path whose failure says only "N requested and M
+    written". Here every byte is written or an error raised: a buffered stream may accept
+    part of the data when its pipe closes, and only the next write raises BrokenPipeError,
+    which ends the run quietly.
+    """
+
+    def __init__(self, raw):
+        self.raw = raw
+
+    def write(self, data) -> int:
+        view = memoryview(data).cast("B")
+        total = len(view)
+        while view:
+            written = self.raw.write(view)
+            if not written:
+                raise BrokenPipeError(errno.EPIPE, "standard output accepts no more data")
+            view = view[written:]
+        return total
+
+    def flush(self) -> None:
+        self.raw.flush()
+
+
+def _drop_stdout() -> None:
+    """After a broken pipe: point stdout at /dev/null so the final flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, AttributeError, ValueError):  # no real file descriptor (tests)
+        pass
+
+
 def process_input(path: str, call: Call, device: str) -> Outcome:
     """Read, pool and (with -o) write one input. Errors come back in the Outcome."""
     from poolcli import core, io
@@ -506,8 +543,7 @@ def process_input(path: str, call: Call, device: str) -> Outcome:
 
             outcome.input_stats = array_stats(loaded.array)
         if call.output == STDIN:
-            io.write_npy_stream(sys.stdout.buffer, outcome.result.output)
-            sys.stdout.buffer.flush()
+            io.write_npy_stream(_Stream(sys.stdout.buffer), outcome.result.output)
             outcome.written = STDIN
         elif call.output is not None:
             notes = io.write_output(
@@ -521,6 +557,8 @@ def process_input(path: str, call: Call, device: str) -> Outcome:
         outcome.error = str(error)
         usage = isinstance(error, UsageError)
         outcome.status = ExitStatus.USAGE if usage else ExitStatus.ERROR
+    except (KeyboardInterrupt, BrokenPipeError, typer.Exit):
+        raise
     except MemoryError:
         outcome.error = f"{name}: not enough memory to pool this input."
         outcome.status = ExitStatus.ERROR
@@ -528,8 +566,6 @@ def process_input(path: str, call: Call, device: str) -> Outcome:
         reason = error.strerror or str(error)
         outcome.error = f"{name}: {reason}."
         outcome.status = ExitStatus.ERROR
-    except (KeyboardInterrupt, typer.Exit):
-        raise
     except Exception as error:
         if call.debug:
             raise
@@ -683,6 +719,10 @@ def run_command(ctx: typer.Context, reduction: Reduction, args: dict[str, Any]) 
     except KeyboardInterrupt:
         typer.echo("poolcli: interrupted.", err=True)
         raise typer.Exit(ExitStatus.INTERRUPTED) from None
+    except BrokenPipeError:
+        # The reader of standard output went away (| head): nothing more to say to it.
+        _drop_stdout()
+        raise typer.Exit(ExitStatus.ERROR) from None
     except (typer.Exit, _ClickException):
         raise
     except Exception as error:

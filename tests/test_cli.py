@@ -354,6 +354,28 @@ def test_shell_pipeline(tmp_path, seed_npy):
     assert "Traceback" not in stderr
 
 
+@pytest.mark.parametrize("output", ["npy", "reports"])
+def test_a_closed_pipe_ends_the_run_quietly(npy, output):
+    # | head: the reader goes away; poolcli stops with status 1 and no message or traceback.
+    if output == "npy":
+        path = npy(np.random.default_rng(0).random((300, 300)))  # 720 kB of .npy output
+        args = [path, "-k", "1", "-o", "-"]
+    else:
+        args = [npy(SEED)] * 80 + ["-k", "2"]  # 80 reports, more than a pipe holds
+    with subprocess.Popen(
+        [sys.executable, "-m", "poolcli", "max", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=subprocess_env(),
+    ) as process:
+        assert len(process.stdout.read(10)) == 10
+        process.stdout.close()
+        stderr = process.stderr.read()
+        status = process.wait(timeout=120)
+    assert stderr == b""
+    assert status == 1
+
+
 def test_output_to_a_terminal_is_refused(seed_npy):
     status, shown, stderr = run_on_terminal(["max", seed_npy, "-k", "2", "-o", "-"])
     assert status == 2
