@@ -19,65 +19,57 @@ from poolcli.spec import Reduction
 
 SHOW = "Analysis"
 
-GRAD_HELP = """Show the gradient of a pooling op with respect to its input.
+GRAD_HELP = (
+    "Show the gradient of a pooling op with respect to its input.\n\n"
+    "Computed by torch autograd through the same engine as the reduction commands, for the "
+    "upstream gradient dL/d(output) given with --upstream (default: ones). Where the gradient "
+    "goes, per --op (overlapping windows add up):\n\n"
+    "  max, min     the window's largest (smallest) cell; of tied cells, the first\n"
+    "               in window order, as torch's max_pool\n"
+    "  avg          1/|R| to each cell the mean counts (padding only with\n"
+    "               --count-include-pad; padding itself receives nothing)\n"
+    "  sum          the whole value to every real cell\n"
+    "  lp           sign(x)·|x|^(p−1)/y^(p−1); NaN where a window is all 0\n"
+    "  median       the one cell holding the median\n"
+    "  mode         the one cell the most frequent value is taken from\n"
+    "  stochastic   the sampled cell; with --expectation (2x·Σx − Σx²)/(Σx)²\n\n"
+    "Small inputs print input, output and gradient as matrices; -o writes the gradient as "
+    ".npy (float64). --unpool instead puts each output value back on the cell it came from "
+    "(zeros elsewhere, as F.max_unpool) and shows what pooling kept; -o then writes that in "
+    "the input's type, so an image input can give an image.\n\n"
+    "Examples:\n"
+    "  poolcli grad sample_data/seed001_4x4.npy -k 2\n"
+    "  poolcli grad x.npy --op avg -k 3 -s 1 -p 1 --upstream up.npy -o dx.npy\n"
+    "  poolcli grad photo.png -k 2 --unpool -o kept.png --viz kept_viz.png\n"
+)
 
-Computed by torch autograd through the same engine as the reduction commands, for the
-upstream gradient dL/d(output) given with --upstream (default: ones). Where the gradient
-goes, per --op (overlapping windows add up):
+COMPARE_HELP = (
+    "Compare several reductions over the same windows of one input.\n\n"
+    "Pools INPUT with each op of --ops (default max,avg,min,median,lp; all for every one) and "
+    "prints min, max, mean and standard deviation of each output, and for each pair of ops "
+    "the mean and largest |a − b| over the output cells. --viz draws the input and one panel "
+    "per op on one colour scale.\n\n"
+    "Examples:\n"
+    "  poolcli compare sample_data/seed001_4x4.npy -k 2\n"
+    "  poolcli compare photo.png --ops max,avg,median -k 4 --viz ops.png\n"
+    "  poolcli compare x.npy --ops all -k 3 -s 2 --json\n"
+)
 
-\b
-  max, min     the window's largest (smallest) cell; of tied cells, the first
-               in window order, as torch's max_pool
-  avg          1/|R| to each cell the mean counts (padding only with
-               --count-include-pad, and padding itself receives nothing)
-  sum          the whole value to every real cell
-  lp           sign(x)·|x|^(p−1)/y^(p−1); NaN where a window is all 0
-  median       the one cell holding the median
-  mode         the one cell the most frequent value is taken from
-  stochastic   the sampled cell; with --expectation (2x·Σx − Σx²)/(Σx)²
-
-Small inputs print input, output and gradient as matrices; -o writes the gradient as .npy
-(float64). --unpool instead puts each output value back on the cell it came from (zeros
-elsewhere, as F.max_unpool), shows what pooling kept, and -o writes that in the input's
-type (an image input can give an image).
-
-\b
-Examples:
-  poolcli grad sample_data/seed001_4x4.npy -k 2
-  poolcli grad x.npy --op avg -k 3 -s 1 -p 1 --upstream up.npy -o dx.npy
-  poolcli grad photo.png -k 2 --unpool -o kept.png --viz kept_viz.png
-"""
-
-COMPARE_HELP = """Compare several reductions over the same windows of one input.
-
-Pools INPUT with each op of --ops (default max,avg,min,median,lp; all for every one) and
-prints min, max, mean and standard deviation of each output, and for each pair of ops the
-mean and largest |a − b| over the output cells. --viz draws the input and one panel per op
-on one colour scale.
-
-\b
-Examples:
-  poolcli compare sample_data/seed001_4x4.npy -k 2
-  poolcli compare photo.png --ops max,avg,median -k 4 --viz ops.png
-  poolcli compare x.npy --ops all -k 3 -s 2 --json
-"""
-
-INVARIANCE_HELP = """Measure how much each op's output changes when the input shifts or gets noisy.
-
-For each shift s of --shifts along each spatial axis, the op is applied to the input without
-its last s cells and to the input without its first s cells (the same content moved by s,
-cropped to the overlap: nothing wraps around), and the outputs are compared cell by cell.
---noise adds Gaussian noise of sigma = noise × the input's range (seeded by --seed; integer
-inputs stay integers, non-negative inputs stay non-negative). Reported per op: the share of
-output cells exactly unchanged, and the mean and largest |change| divided by the input's
-range. The "input" rows measure the input itself, the baseline pooling should improve on.
-
-\b
-Examples:
-  poolcli invariance photo.png -k 2
-  poolcli invariance x.npy --ops max,avg --shifts 1,2,4 --noise 0.05 --seed 1
-  poolcli invariance photo.png -k 3 -s 2 --viz invariance.png
-"""
+INVARIANCE_HELP = (
+    "Measure how much each op's output changes when the input shifts or gets noisy.\n\n"
+    "For each shift s of --shifts along each spatial axis, the op is applied to the input "
+    "without its last s cells and to the input without its first s cells (the same content "
+    "moved by s, cropped to the overlap: nothing wraps around), and the outputs are compared "
+    "cell by cell. --noise adds Gaussian noise of sigma = noise × the input's range (seeded "
+    "by --seed; integer inputs stay integers, non-negative inputs stay non-negative). "
+    "Reported per op: the share of output cells exactly unchanged, and the mean and largest "
+    '|change| divided by the input\'s range. The "input" rows measure the input itself: the '
+    "baseline pooling should improve on.\n\n"
+    "Examples:\n"
+    "  poolcli invariance photo.png -k 2\n"
+    "  poolcli invariance x.npy -k 2 --ops max,avg --shifts 1,2,4 --noise 0.05\n"
+    "  poolcli invariance photo.png -k 3 -s 2 --viz invariance.png\n"
+)
 
 
 def register(app: typer.Typer) -> None:
