@@ -179,13 +179,17 @@ class _Collector:
         self.out = Expansion()
         self.seen: set[str] = set()
 
-    def add(self, path: str, rel: str, origin: str, *, filtered: bool) -> None:
-        """Add one file; ``filtered`` files go through the suffix and include/exclude rules."""
-        if filtered:
+    def add(self, path: str, rel: str, origin: str) -> None:
+        """Add one file. Found files (``dir``, ``glob``) must be visible, have a supported
+        suffix and pass include/exclude; ``list`` entries only include/exclude."""
+        why = None
+        if origin in ("dir", "glob"):
             why = self._why_not(rel)
-            if why:
-                self.out.ignored.append((path, why))
-                return
+        elif origin == "list":
+            why = self._excluded(rel)
+        if why:
+            self.out.ignored.append((path, why))
+            return
         key = os.path.realpath(path)
         if key in self.seen:
             return
@@ -199,6 +203,9 @@ class _Collector:
             return "hidden"
         if os.path.splitext(name)[1].lower() not in INPUT_SUFFIXES:
             return "unsupported suffix"
+        return self._excluded(rel)
+
+    def _excluded(self, rel: str) -> str | None:
         if self.include and not _matches(self.include, rel):
             return "excluded"
         if self.exclude and _matches(self.exclude, rel):
@@ -219,7 +226,7 @@ class _Collector:
             except OSError:
                 is_dir = False
             if not is_dir:
-                self.add(entry.path, rel, "dir", filtered=True)
+                self.add(entry.path, rel, "dir")
             elif not self.recursive:
                 self.out.folders_not_searched += 1
             elif entry.name.startswith("."):
@@ -328,7 +335,7 @@ def expand_inputs(
                 else:
                     c.out.folders_not_searched += 1
             elif os.path.lexists(path):
-                c.add(path, _list_rel(path), "list", filtered=bool(include or exclude))
+                c.add(path, _list_rel(path), "list")
             else:
                 c.out.missing.append((path, "No such file."))
     return c.out
@@ -338,7 +345,7 @@ def _expand_item(c: _Collector, item: str) -> None:
     if os.path.isdir(item):
         c.walk(item)
     elif os.path.lexists(item):
-        c.add(item, os.path.basename(item), "file", filtered=False)
+        c.add(item, os.path.basename(item), "file")
     elif glob.has_magic(item):
         matches = sorted(glob.glob(item, recursive=True))
         if not matches:
@@ -350,7 +357,7 @@ def _expand_item(c: _Collector, item: str) -> None:
                 if "**" not in item:  # ** already lists what is below
                     c.walk(match, rel)
             else:
-                c.add(match, rel, "glob", filtered=True)
+                c.add(match, rel, "glob")
     else:
         c.out.missing.append((item, "No such file."))
 
@@ -1239,7 +1246,11 @@ class Batch:
         breaks = 0
         try:
             while True:
-                while not stop and sum(isinstance(p, Future) for _, p in pending) < limit:
+                while (
+                    not stop
+                    and len(pending) < limit + 256  # skipped files waiting behind a slow one
+                    and sum(isinstance(p, Future) for _, p in pending) < limit
+                ):
                     task = next(tasks, None)
                     if task is None:
                         break
@@ -1336,7 +1347,7 @@ class Batch:
         if kind == "processes":
             # No future is cancelled first: when the workers die, Python 3.11's pool sets an
             # exception on every pending future and fails (in its own thread) on cancelled ones.
-            processes = list(getattr(pool, "_processes", {}).values())
+            processes = list((getattr(pool, "_processes", None) or {}).values())
             for process in processes:
                 with contextlib.suppress(Exception):
                     process.terminate()  # SIGTERM: the worker removes its temporary file

@@ -176,6 +176,17 @@ def test_files_from_lines_mirrors_relative_paths(tmp_path, monkeypatch):
     os.unlink(outside)
 
 
+def test_list_entries_are_taken_whatever_their_suffix_unless_excluded(tmp_path):
+    data = save_npy(tmp_path / "data.bin", np.ones((4, 4)))
+    hidden = save_png(tmp_path / ".hidden.png", rgb(6))
+    listing = io.BytesIO(f"{data}\n{hidden}\n".encode())
+    assert [s.path for s in batch.expand_inputs(files_from=listing).sources] == [data, hidden]
+    listing.seek(0)
+    found = batch.expand_inputs(files_from=listing, include=["*.png"])
+    assert [s.path for s in found.sources] == [hidden]
+    assert found.ignored == [(data, "excluded")]
+
+
 def test_unreadable_list_is_a_usage_error(tmp_path):
     with pytest.raises(UsageError, match="--files-from"):
         batch.expand_inputs(files_from=str(tmp_path / "nope.txt"))
