@@ -1518,6 +1518,61 @@ def run_batch(*args, **kwargs) -> tuple[list[FileResult], Summary]:
 
 
 # --------------------------------------------------------------------------------------------
+# Summary for people
+
+
+def format_bytes(count: int) -> str:
+    """``1536`` -> ``'1.5 KiB'``.
+
+    >>> format_bytes(0), format_bytes(1536), format_bytes(5 * 2**30)
+    ('0 B', '1.5 KiB', '5.0 GiB')
+    """
+    size = float(count)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{int(size)} B" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    raise AssertionError("unreachable")
+
+
+def summary_rows(summary: Summary) -> list[tuple[str, str]]:
+    """The end-of-run summary as (label, value) rows, for a table or plain lines."""
+    rows = [
+        ("processed", str(summary.done)),
+        ("skipped", str(summary.skipped)),
+        ("failed", str(summary.failed)),
+    ]
+    if summary.not_started:
+        why = "interrupted" if summary.interrupted else "stopped at the first failure"
+        rows.append(("not started", f"{summary.not_started} ({why})"))
+    if summary.ignored:
+        rows.append(("ignored", f"{summary.ignored} (not images or .npy, hidden, or excluded)"))
+    rows += [
+        ("bytes in / out", f"{format_bytes(summary.bytes_in)} / {format_bytes(summary.bytes_out)}"),
+        ("wall time", f"{summary.seconds:.2f} s"),
+        ("files/s", f"{summary.files_per_second:.1f}"),
+    ]
+    return rows
+
+
+def summary_table(summary: Summary):
+    """A ``rich`` table of :func:`summary_rows` (print it on standard error)."""
+    from rich.table import Table
+
+    table = Table(title="poolcli batch", show_header=False, title_justify="left")
+    table.add_column("what", style="bold")
+    table.add_column("value", overflow="fold")
+    for label, value in summary_rows(summary):
+        table.add_row(label, value)
+    return table
+
+
+def failure_lines(summary: Summary) -> list[str]:
+    """Every failure, as ``poolcli: error: PATH: reason`` lines."""
+    return [r.message for r in summary.failures if r.message]
+
+
+# --------------------------------------------------------------------------------------------
 # Progress on standard error
 
 

@@ -742,6 +742,25 @@ def test_json_document_has_chain_files_and_summary(tree, tmp_path):
     assert doc["summary"]["processed"] == 2 and doc["summary"]["exit_status"] == 0
 
 
+def test_summary_table_and_failure_lines(tree, tmp_path):
+    from rich.console import Console
+
+    run = batch.iter_batch([str(tree)], MAX2, str(tmp_path / "out"), recursive=True, jobs=1)
+    list(run)
+    rows = dict(batch.summary_rows(run.summary))
+    assert (rows["processed"], rows["skipped"], rows["failed"]) == ("4", "0", "2")
+    assert rows["ignored"].startswith("3 ")
+    assert rows["bytes in / out"].endswith(" B") or "KiB" in rows["bytes in / out"]
+    for width in (60, 120):
+        console = Console(file=io.StringIO(), width=width, color_system=None)
+        console.print(batch.summary_table(run.summary))
+        text = console.file.getvalue()
+        assert "processed" in text and "files/s" in text
+        assert max(len(line) for line in text.splitlines()) <= width
+    lines = batch.failure_lines(run.summary)
+    assert len(lines) == 2 and all(line.startswith("poolcli: error: ") for line in lines)
+
+
 def test_progress_is_a_no_op_off_a_terminal(tree):
     result = batch.FileResult(input=str(tree / "a.png"), output=None, status="done")
     with batch.Progress(3, enabled=False) as progress:
