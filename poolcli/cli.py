@@ -15,6 +15,7 @@ import errno
 import math
 import os
 import sys
+import warnings
 from dataclasses import dataclass, field
 from enum import Enum, IntEnum
 from typing import Annotated, Any
@@ -510,16 +511,38 @@ def _drop_stdout() -> None:
 
 
 def process_input(path: str, call: Call, device: str) -> Outcome:
-    """Read, pool and (with -o) write one input. Errors come back in the Outcome."""
-    from poolcli import core, io
+    """Read, pool and (with -o) write one input. Errors come back in the Outcome.
 
+    Python warnings raised on the way (numpy, torch, Pillow) become the outcome's warnings, so
+    they print as one ``poolcli: warning: FILE: ...`` line each, not as source locations.
+    """
     name = display_name(path)
     outcome = Outcome(path=path, name=name)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", PendingDeprecationWarning)
+        try:
+            _process(path, call, device, outcome)
+        finally:
+            seen = set()
+            for warning in caught:
+                text = str(warning.message).strip().splitlines()[0] if str(warning.message) else ""
+                if text and text not in seen:
+                    seen.add(text)
+                    outcome.warnings.append(f"{name}: {text}")
+    return outcome
+
+
+def _process(path: str, call: Call, device: str, outcome: Outcome) -> None:
+    from poolcli import core, io
+
+    name = outcome.name
     try:
         stdin = sys.stdin.buffer if path == STDIN else None
         loaded = io.read_input(path, stdin=stdin)
         outcome.loaded = loaded
-        outcome.warnings = [f"{name}: {warning}" for warning in loaded.warnings]
+        outcome.warnings += [f"{name}: {warning}" for warning in loaded.warnings]
         layout = call.layout
         image_layout = loaded.layout
         if image_layout is not None:
@@ -571,7 +594,6 @@ def process_input(path: str, call: Call, device: str) -> Outcome:
             raise
         outcome.error = _internal_error(name, error)
         outcome.status = ExitStatus.ERROR
-    return outcome
 
 
 # --------------------------------------------------------------------------------------------

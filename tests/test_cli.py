@@ -663,6 +663,25 @@ def test_negative_input_to_stochastic_is_an_error(cli, npy):
     assert result.stderr.count("\n") == 1
 
 
+def test_python_warnings_become_one_line_each(cli, seed_npy, monkeypatch):
+    import warnings
+
+    from poolcli import core
+
+    real_run = core.run
+
+    def noisy(*args, **kwargs):
+        for _ in range(2):  # the same message twice: said once
+            message = "overflow encountered in something\nsecond line"
+            warnings.warn(message, RuntimeWarning, stacklevel=2)
+        warnings.warn("an old API", DeprecationWarning, stacklevel=2)
+        return real_run(*args, **kwargs)
+
+    monkeypatch.setattr(core, "run", noisy)
+    result = cli("max", seed_npy, "-k", "2", "-o", "out.npy", "-q")
+    assert result.stderr == ("poolcli: warning: seed.npy: overflow encountered in something\n")
+
+
 def test_unexpected_errors_are_reported_as_bugs(cli, seed_npy, monkeypatch):
     from poolcli import core
 
