@@ -150,9 +150,6 @@ class StepResult:
     @property
     def formulas(self) -> tuple[str, ...]:
         """Per axis: ``"H: floor((28 + 0 + 0 − 5) / 1) + 1 = 24"``."""
-        if self.kind == "global":
-            # spec's formula() prints sliding-window arithmetic for a global axis of size > 1.
-            return tuple(f"{axis.name}: global: {axis.size} → 1" for axis in self.axes)
         if self.kind == "adaptive":
             return tuple(
                 f"{a.name}: {a.formula()}: " + " ".join(f"[{s},{e})" for s, e in a.bins)

@@ -187,8 +187,8 @@ def check_axis_lines(text: str, result) -> None:
         out = count - dropped
         assert out == axis.out
         formula = f"{rounding}(({n} + {b} + {e} − {k}) / {s}) + 1" + (" − 1" if dropped else "")
-        # spec's formula() words a window spanning the axis at stride 1 as "global".
-        spans = axis.kernel == n and s == 1 and axis.dilation == 1 and b == e == 0
+        # spec's formula() words a window spanning the whole axis as "global".
+        spans = axis.kernel == n and axis.dilation == 1 and b == e == 0
         shortcut = f"{axis.name}: global: {n} → 1"
         assert f"{axis.name}: {formula} = {out}" in text or (spans and shortcut in text)
         if dropped:
@@ -210,8 +210,6 @@ def test_explanation_matches_the_engine(data):
         assume(False)
     result = run(x, op, WindowSpec.make(**window), str(layout), PoolOptions(**options))
     np.testing.assert_array_equal(result.output, expected)  # the same engine, run twice
-    # Known engine flaw, see test_dilated_window_as_long_as_the_axis: skip that case here.
-    assume(not takes_global_path(result.windows))
     explanation = explain_result(x, result, max_windows=max_windows, max_slices=max_slices)
     lines = explanation.lines()
     text = "\n".join(lines)
@@ -310,15 +308,6 @@ def check_window(x, expected, layout, result, index, other, spatial, win, op, wi
         assert win.count == counted
     elif op == "avg":
         assert win.count is None
-
-
-def takes_global_path(windows) -> bool:
-    """A dilated window as long as each axis, which the engine pools as one global window."""
-    return (
-        windows[0].bins is None
-        and all(a.out == 1 and a.kernel == a.size and a.pad_begin == 0 for a in windows)
-        and any(a.dilation > 1 for a in windows)
-    )
 
 
 def ties_with_fill(op, dtype, value) -> bool:
@@ -467,11 +456,6 @@ def test_winner_is_never_a_padded_cell():
     assert "  (0) ← W -1..0: [· 0*] → 0" in lines
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ops._choose_path takes the global path when kernel == size and out == 1 on every "
-    "axis, ignoring dilation: a dilated window skips cells",
-)
 def test_dilated_window_as_long_as_the_axis():
     # Kernel 2, dilation 2, padding 0:1 on 2 cells: the one window is cells 0 and 2 (padding).
     x = np.array([0, -1])

@@ -111,6 +111,11 @@ def test_adaptive_formula_lists_the_bins():
     assert result.formulas == ("W: adaptive: 5 cells into 3 bins: [0,2) [1,4) [3,5)",)
 
 
+def test_global_formula():
+    (result,) = shapes.stack((5, 7), [shapes.parse_step("global")])
+    assert result.formulas == ("H: global: 5 → 1", "W: global: 7 → 1")
+
+
 def test_step_from_window_options():
     from poolcli.spec import WindowSpec
 
