@@ -945,3 +945,71 @@ def test_step_and_chain_labels():
 
     steps = [parse_step("max -k 2 -p 1 --ceil"), parse_step("sum --global")]
     assert chain_label(steps) == "max -k 2 -p 1 --ceil | sum --global"
+
+
+# --------------------------------------------------------------------------------------------
+# What the command line prints
+
+
+def run_report(run, **options):
+    out, err = io.StringIO(), io.StringIO()
+    status = batch.report_batch(run, out=out, err=err, **options)
+    return status, out.getvalue(), err.getvalue()
+
+
+def test_report_batch_names_failures_and_prints_the_summary(tree, tmp_path):
+    run = batch.iter_batch([str(tree)], MAX2, str(tmp_path / "out"), recursive=True, jobs=1)
+    status, out, err = run_report(run)
+    assert status == 1 and out == ""
+    corrupt = f"poolcli: error: {tree / 'sub' / 'corrupt.png'}: looks like a PNG image"
+    assert err.count(corrupt) == 2  # as it happens, and again after the summary
+    assert "processed" in err and "2 failed:" in err
+    assert "\x1b[" not in err  # no colour or animation off a terminal
+
+
+def test_report_batch_jsonl_streams_one_line_per_file(tree, tmp_path):
+    run = batch.iter_batch([str(tree)], MAX2, str(tmp_path / "out"), recursive=True, jobs=1)
+    status, out, err = run_report(run, jsonl=True, quiet=True)
+    lines = out.splitlines()
+    assert len(lines) == 6
+    assert [json.loads(line)["status"] for line in lines].count("failed") == 2
+    assert "processed" not in err and err.count("poolcli: error:") == 2
+
+
+def test_report_batch_json_document_on_stdout_only(tree, tmp_path):
+    run = batch.iter_batch([str(tree)], [MAX2, AVG2], str(tmp_path / "out"), jobs=1)
+    status, out, err = run_report(run, json_output=True)
+    doc = json.loads(out)
+    assert status == 0 and doc["summary"]["processed"] == 2 and len(doc["files"]) == 2
+    assert doc["chain"] == "max -k 2 | avg -k 2"
+    assert "processed" in err
+
+
+def test_report_batch_after_ctrl_c_says_what_was_finished(tree, tmp_path, monkeypatch):
+    real = batch.write_output
+
+    def interrupted(path, *args):
+        if path.endswith(".npy"):
+            raise KeyboardInterrupt
+        return real(path, *args)
+
+    monkeypatch.setattr(batch, "write_output", interrupted)
+    run = batch.iter_batch([str(tree)], MAX2, str(tmp_path / "out"), jobs=1)
+    status, out, err = run_report(run, quiet=True)
+    assert status == 130
+    assert "poolcli: interrupted." in err and "not started" in err
+    assert run.summary.done == 1 and os.listdir(tmp_path / "out") == ["a.png"]
+
+
+def test_report_plan_lists_and_counts(tree, tmp_path):
+    plan = batch.plan_batch([str(tree)], MAX2, str(tmp_path / "out"))
+    out = io.StringIO()
+    assert batch.report_plan(plan, out=out) == 0
+    assert out.getvalue().splitlines()[-1] == (
+        "dry run: 2 to pool, 0 to skip, 2 other files ignored, "
+        "1 subfolders not searched (use --recursive); nothing written."
+    )
+    out = io.StringIO()
+    batch.report_plan(plan, json_output=True, out=out)
+    assert json.loads(out.getvalue())["to_run"] == 2
+    assert not (tmp_path / "out").exists()
