@@ -448,12 +448,23 @@ def test_stochastic_marks_the_sampled_cell_only_with_a_seed():
 @pytest.mark.xfail(
     strict=True,
     reason="ops.window_winners breaks a tie between a real cell and the padding's fill value "
-    "(0 for uint8 max) in favour of the padded tap",
+    "(uint8 0 for max, 255 for min and median) in favour of the padded tap",
 )
-def test_winner_is_never_a_padded_cell():
-    x = np.zeros(3, dtype=np.uint8)
-    lines = explain_text(x, "max", layout="W", kernel_size=2, stride=1, padding="1:0")
-    assert "  (0) ← W -1..0: [· 0*] → 0" in lines
+@pytest.mark.parametrize(("op", "value"), [("max", 0), ("min", 255), ("median", 255)])
+def test_winner_is_never_a_padded_cell(op, value):
+    x = np.full(3, value, dtype=np.uint8)
+    lines = explain_text(x, op, layout="W", kernel_size=2, stride=1, padding="1:0")
+    assert f"  (0) ← W -1..0: [· {value}*] → {value}" in lines
+
+
+@pytest.mark.parametrize(("op", "value"), [("mode", 255), ("stochastic", 0)])
+def test_winner_beside_padding(op, value):
+    x = np.full(3, value, dtype=np.uint8)
+    result = run(
+        x, op, WindowSpec.make(kernel_size=2, stride=1, padding="1:0"), "W", PoolOptions(seed=1)
+    )
+    lines = explain_result(x, result).lines()
+    assert f"  (0) ← W -1..0: [· {value}*] → {value}" in lines
 
 
 def test_dilated_window_as_long_as_the_axis():
