@@ -76,7 +76,11 @@ def cli():
     from poolcli.cli import app
 
     def invoke(*args, code: int = 0, input=None, env=None):
-        result = CliRunner().invoke(app, [str(a) for a in args], input=input, env=env)
+        # The terminal settings of whoever runs the tests must not change what poolcli prints.
+        clean = {name: None for name in TERMINAL_SETTINGS}
+        result = CliRunner().invoke(
+            app, [str(a) for a in args], input=input, env={**clean, **(env or {})}
+        )
         if result.exit_code != code:
             raise AssertionError(
                 f"poolcli {' '.join(map(str, args))}: exit status {result.exit_code}, "
@@ -90,13 +94,23 @@ def cli():
     return invoke
 
 
+#: Environment variables that change how rich and Click print (width, colour, terminal).
+TERMINAL_SETTINGS = (
+    "COLUMNS",
+    "LINES",
+    "NO_COLOR",
+    "FORCE_COLOR",
+    "CLICOLOR",
+    "CLICOLOR_FORCE",
+    "TTY_COMPATIBLE",
+    "TTY_INTERACTIVE",
+    "TERM",
+)
+
+
 def subprocess_env(**extra: str) -> dict:
     """The environment for a poolcli subprocess: this one, without colour or width settings."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("COLUMNS", "LINES", "NO_COLOR", "FORCE_COLOR", "TERM")
-    }
+    env = {k: v for k, v in os.environ.items() if k not in TERMINAL_SETTINGS}
     env["PYTHONIOENCODING"] = "utf-8"
     env.update(extra)
     return env
