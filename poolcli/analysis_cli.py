@@ -367,7 +367,7 @@ def _slices(array, layout):
     letters = "".join(c for c in LETTERS if c in layout.letters)
     if layout.spatial == "W":
         canonical = canonical[..., np.newaxis, :]
-        letters += "W"
+        letters = letters[:-1] + "HW"
     words = {"N": "item", "C": "channel", "D": "depth"}
     for index in np.ndindex(*canonical.shape[:-2]):
         title = ", ".join(f"{words[c]} {i}" for c, i in zip(letters[:-2], index))
@@ -556,40 +556,38 @@ def _unpool_report(array, result, name: str):
 
 
 def _grad_picture(loaded, result, name: str, unpool: bool):
-    """Input, output and gradient (or what unpooling kept), drawn by poolcli.visualize."""
+    """Input, output and gradient (or what unpooling kept), drawn by poolcli.visualize.
+
+    On small 2-D inputs each window's winning cell is outlined, as ``--viz`` does for the
+    reduction commands. Unpooled images keep their own colours; gradients use viridis.
+    """
     from poolcli import ops, visualize
     from poolcli.grad import WINNER_REDUCTIONS
 
-    if unpool:
-        pooled = result.pooled
-        return visualize.render_columns(
-            [
-                visualize.Column("input", loaded.array),
-                visualize.Column(f"{pooled.reduction} output", pooled.output, pooled.windows),
-                visualize.Column("kept (unpooled)", result.kept),
-            ],
-            pooled.layout,
-            title=f"unpooled: {visualize.describe(pooled, name)}",
-        )
+    pooled = result.pooled if unpool else result
     winners = None
-    spatial = result.layout.spatial_shape(result.input_shape)
-    unseen = result.reduction is Reduction.STOCHASTIC and (
-        result.options.expectation or result.options.seed is None
+    spatial = pooled.layout.spatial_shape(pooled.input_shape)
+    unseen = pooled.reduction is Reduction.STOCHASTIC and (
+        pooled.options.expectation or pooled.options.seed is None
     )
-    if result.reduction in WINNER_REDUCTIONS and not unseen:
+    if pooled.reduction in WINNER_REDUCTIONS and not unseen:
         if len(spatial) == 2 and max(spatial) <= visualize.SMALL:
             winners = ops.window_winners(
-                loaded.array, result.reduction, result.windows, result.layout, result.options
+                loaded.array, pooled.reduction, pooled.windows, pooled.layout, pooled.options
             ).numpy()
-    return visualize.render_columns(
-        [
-            visualize.Column("input", loaded.array),
-            visualize.Column(f"{result.reduction} output", result.output, result.windows, winners),
-            visualize.Column("gradient", result.grad, scale="gradient"),
-        ],
-        result.layout,
-        title=f"gradient of {visualize.describe(result, name)}",
-    )
+    if unpool:
+        last = visualize.Column("kept (unpooled)", result.kept)
+        title = f"unpooled: {visualize.describe(pooled, name)}"
+    else:
+        last = visualize.Column("gradient", result.grad, scale="gradient")
+        title = f"gradient of {visualize.describe(result, name)}"
+    columns = [
+        visualize.Column("input", loaded.array),
+        visualize.Column(f"{pooled.reduction} output", pooled.output, pooled.windows, winners),
+        last,
+    ]
+    image = loaded.image if unpool and loaded.kind == "image" else None
+    return visualize.render_columns(columns, pooled.layout, title=title, image=image)
 
 
 # --------------------------------------------------------------------------------------------

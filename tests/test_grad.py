@@ -442,7 +442,10 @@ def test_cli_unpool(cli, seed_npy, image):
     assert "Pooling kept 4 of 16 input cells (25.0%)." in result.stdout
     picture = np.arange(36, dtype=np.uint8).reshape(6, 6)
     png = image(picture, "p.png")
-    cli("grad", png, "-k", "3", "--unpool", "-o", "kept.png")
+    result = cli("grad", png, "-k", "3", "--unpool", "-o", "kept.png", "--viz", "kept_viz.png")
+    assert result.stderr == (
+        "poolcli: wrote kept.png: what pooling kept of p.png\npoolcli: wrote kept_viz.png\n"
+    )
     from PIL import Image
 
     kept = np.asarray(Image.open("kept.png"))
