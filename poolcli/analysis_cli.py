@@ -166,8 +166,8 @@ def _commands(cli):
         device: cli.Device = "auto",
         debug: cli.Debug = False,
     ) -> None:
+        args = _call_args(locals(), own=("op", "upstream", "unpool", "viz"))
         extra = {"upstream": upstream, "unpool": unpool, "viz": viz}
-        args = _call_args(locals(), extra)
         _run(ctx, cli, op, args, lambda call, device: _grad(cli, call, device, **extra))
 
     def compare(
@@ -193,11 +193,11 @@ def _commands(cli):
         dtype: cli.DTypeOption = None,
         debug: cli.Debug = False,
     ) -> None:
+        args = _call_args(locals(), own=("ops", "viz"))
         from poolcli.compare import parse_ops
 
         chosen = _checked(ctx, cli, lambda: parse_ops(ops))
         extra = {"ops": chosen, "viz": viz}
-        args = _call_args(locals(), extra)
         _run(ctx, cli, chosen[0], args, lambda call, device: _compare(cli, call, device, **extra))
 
     def invariance(
@@ -249,6 +249,7 @@ def _commands(cli):
         dtype: cli.DTypeOption = None,
         debug: cli.Debug = False,
     ) -> None:
+        args = _call_args(locals(), own=("ops", "shifts", "noise", "viz"))
         from poolcli.compare import parse_ops
         from poolcli.invariance import check_noise
         from poolcli.spec import parse_ints
@@ -257,7 +258,6 @@ def _commands(cli):
         amounts = _checked(ctx, cli, lambda: parse_ints(shifts, "--shifts"))
         _checked(ctx, cli, lambda: check_noise(noise))
         extra = {"ops": chosen, "shifts": amounts, "noise": noise, "viz": viz}
-        args = _call_args(locals(), extra)
         _run(
             ctx, cli, chosen[0], args, lambda call, device: _invariance(cli, call, device, **extra)
         )
@@ -269,16 +269,15 @@ def _commands(cli):
 # The edge: options -> Call, errors -> exit status
 
 
-def _call_args(values: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
-    """The arguments :func:`poolcli.cli.make_call` reads, from a command's ``locals()``."""
-    skip = {"ctx", "cli", "op", "ops", "input_path", "parse_ops", "parse_ints", "check_noise"}
-    skip |= {"chosen"}
-    skip |= {"amounts", "shifts", "noise", *extra}
-    args = {k: v for k, v in values.items() if k not in skip}
+def _call_args(params: dict[str, Any], own: tuple[str, ...]) -> dict[str, Any]:
+    """The arguments :func:`poolcli.cli.make_call` reads, from a command's parameters
+    (its ``locals()`` on entry) less the command's ``own`` options."""
+    skip = {"ctx", "cli", "input_path", *own}
+    args = {k: v for k, v in params.items() if k not in skip}
     args.setdefault("output", None)
     args.setdefault("json", False)
     args.setdefault("dtype", None)
-    args.update(inputs=[values["input_path"]], quiet=False)
+    args.update(inputs=[params["input_path"]], quiet=False)
     return args
 
 
