@@ -312,8 +312,9 @@ def window_winners(x, reduction, windows, layout: Layout, options=None) -> torch
     """For max, min, median, mode and stochastic sampling: which cell each window's result is.
 
     Returns an int64 tensor shaped ``(N, C, *out)`` holding, per window, the index of the
-    winning cell in window order (row-major over the kernel taps, as :meth:`AxisWindow.cells`
-    lists them). Ties go to the first cell for max, min and mode; median uses a stable sort.
+    winning cell in window order: row-major over the kernel taps (``AxisWindow.cells`` order;
+    for adaptive pooling each axis has ``kernel`` = the longest bin's taps). Ties go to the first
+    real cell holding the result.
     Same gather machinery and random numbers as the pooling itself, so it always agrees.
     """
     from poolcli.core import PoolOptions
@@ -871,22 +872,28 @@ def _sample(values: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
 
 
 def _winning_taps(values, reals, reduction, noise) -> torch.Tensor:
-    """Index (in window order) of the cell each window's result comes from."""
-    if reduction is Reduction.MAX:
-        return values.argmax(-1)
-    if reduction is Reduction.MIN:
-        return values.argmin(-1)
+    """Index (in window order) of the cell each window's result comes from: the first real cell
+    holding the result value (a padded fill value may tie with it, but never wins)."""
     real = _real_mask(reals, values.device).expand_as(values)
-    if reduction is Reduction.MEDIAN:
-        order = values.sort(dim=-1, stable=True).indices
-        pick = ((real.sum(-1) - 1) // 2).unsqueeze(-1)
-        return order.gather(-1, pick).squeeze(-1)
-    if reduction is Reduction.MODE:
-        mode = _mode(values, real).unsqueeze(-1)
-        return ((values == mode) & real).to(torch.uint8).argmax(-1)
     if reduction is Reduction.STOCHASTIC and noise is not None:
         return _sample(values.to(torch.float64), noise).squeeze(-1)
-    raise ValueError(f"{reduction} has no single winning cell per window")
+    if reduction is Reduction.MAX:
+        result = values.amax(-1)
+    elif reduction is Reduction.MIN:
+        result = values.amin(-1)
+    elif reduction is Reduction.MEDIAN:
+        ordered = values.sort(-1).values
+        pick = ((real.sum(-1) - 1) // 2).unsqueeze(-1)
+        result = ordered.gather(-1, pick).squeeze(-1)
+    elif reduction is Reduction.MODE:
+        result = _mode(values, real)
+    else:
+        raise ValueError(f"{reduction} has no single winning cell per window")
+    result = result.unsqueeze(-1)
+    hit = values == result
+    if _is_float(values.dtype):
+        hit |= values.isnan() & result.isnan()
+    return (hit & real).to(torch.uint8).argmax(-1)
 
 
 def _mode(values, real) -> torch.Tensor:

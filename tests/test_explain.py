@@ -445,11 +445,6 @@ def test_stochastic_marks_the_sampled_cell_only_with_a_seed():
     assert any("(no --seed)" in line for line in lines)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ops.window_winners breaks a tie between a real cell and the padding's fill value "
-    "(uint8 0 for max, 255 for min and median) in favour of the padded tap",
-)
 @pytest.mark.parametrize(("op", "value"), [("max", 0), ("min", 255), ("median", 255)])
 def test_winner_is_never_a_padded_cell(op, value):
     x = np.full(3, value, dtype=np.uint8)
