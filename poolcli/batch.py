@@ -687,10 +687,13 @@ def _check_outputs(tasks: list[Task], output_dir: str) -> None:
                 info = os.stat(t.output)
                 same = inodes.get((info.st_dev, info.st_ino))
         if same is not None:
+            hint = "Choose another -o folder or --name."
+            if same is not t:  # typically the output of an earlier run into the input folder
+                hint = "Choose another -o folder or --name, or leave such files out with --exclude."
             raise UsageError(
                 f"{display_path(t.source.path)} would be written to {display_path(t.output)}, "
                 f"which is the input {display_path(same.source.path)}; poolcli never writes "
-                "over its inputs, even with --overwrite. Choose another -o folder or --name.",
+                f"over its inputs, even with --overwrite. {hint}",
                 option="-o",
             )
         first = outputs.setdefault(key, t)

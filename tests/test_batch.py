@@ -380,6 +380,18 @@ def test_an_output_that_is_an_input_is_refused_even_with_overwrite(tree):
     assert (tree / "a.png").read_bytes() == before
 
 
+def test_a_second_run_into_the_input_folder_says_how_to_leave_outputs_out(tree):
+    options = dict(name="{stem}_max{ext}", jobs=1)
+    assert [r.status for r in batch.iter_batch([str(tree)], MAX2, str(tree), **options)] == [
+        "done",
+        "done",
+    ]
+    with pytest.raises(UsageError, match="leave such files out with --exclude"):
+        batch.iter_batch([str(tree)], MAX2, str(tree), **options)
+    again = batch.iter_batch([str(tree)], MAX2, str(tree), exclude=["*_max.*"], **options)
+    assert [r.status for r in again] == ["skipped", "skipped"]
+
+
 @pytest.mark.parametrize(
     ("name", "says"),
     [
