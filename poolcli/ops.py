@@ -291,8 +291,9 @@ def pool_tensor(
     spatial = layout.spatial_axes
     out_dtype = _torch_out_dtype(x.dtype, reduction, options.dtype)
     chosen = path if path != "auto" else _choose_path(x, reduction, windows, count_include_pad)
-    if x.requires_grad and reduction in (Reduction.MAX, Reduction.MIN):
+    if x.requires_grad and reduction in ORDER_BASED:
         chosen = "gather"  # the one path whose gradient goes to a single winner per window
+    _check_path(chosen, x, reduction, windows, count_include_pad)
     if chosen == "taps":
         y = _pool_taps(x, reduction, windows, spatial, count_include_pad, options)
     else:
@@ -333,6 +334,22 @@ def _to_canonical(x: torch.Tensor, layout: Layout) -> torch.Tensor:
     if "C" not in layout.letters:
         canonical = canonical.unsqueeze(1)
     return canonical
+
+
+def _check_path(path, x, reduction, windows, count_include_pad) -> None:
+    """A forced path must be able to compute the reduction (tests force every path)."""
+    adaptive = windows[0].bins is not None
+    possible = {
+        "taps": not adaptive
+        and reduction in (Reduction.MAX, Reduction.MIN, Reduction.SUM, Reduction.AVG, Reduction.LP),
+        "torch": _torch_can(x, reduction, windows, count_include_pad),
+        "global": not adaptive
+        and all(a.out == 1 and a.kernel == a.size and a.dilation == 1 for a in windows)
+        and all(a.pad_begin == 0 for a in windows),
+        "gather": True,
+    }
+    if not possible[path]:
+        raise ValueError(f"the {path} path cannot compute {reduction} with these windows")
 
 
 def _torch_out_dtype(dtype: torch.dtype, reduction: Reduction, compute: str | None) -> torch.dtype:
@@ -827,14 +844,19 @@ def _reduce_windows(values, reals, reduction, count_include_pad, windows, r0, r1
     real = _real_mask(reals, device)
     real_count = real.sum(-1)
     if reduction is Reduction.MEDIAN:
-        ordered = values.sort(-1).values
+        ordered = values.sort(dim=-1, stable=True).values
         pick = ((real_count - 1) // 2).expand(*values.shape[:-1]).unsqueeze(-1)
         result = ordered.gather(-1, pick).squeeze(-1)
         if _is_float(values.dtype):
             result = torch.where(values.isnan().any(-1), math.nan, result)
         return result
     if reduction is Reduction.MODE:
-        return _mode(values, real)
+        mode = _mode(values, real)
+        if values.requires_grad:
+            # The gradient goes to the first cell holding the mode, as window_winners says.
+            hit = (values == mode.unsqueeze(-1)) & real
+            return values.gather(-1, hit.to(torch.uint8).argmax(-1, keepdim=True)).squeeze(-1)
+        return mode
     acc = _gather_dtype(values.dtype, reduction, options)
     if reduction in (Reduction.SUM, Reduction.AVG):
         if not _is_float(values.dtype):
