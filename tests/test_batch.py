@@ -1025,3 +1025,12 @@ def test_report_plan_lists_and_counts(tree, tmp_path):
     batch.report_plan(plan, json_output=True, out=out)
     assert json.loads(out.getvalue())["to_run"] == 2
     assert not (tmp_path / "out").exists()
+
+
+def test_importing_batch_loads_no_torch_numpy_or_pillow():
+    code = (
+        "import sys, poolcli.batch, poolcli.pipeline; "
+        "print(sorted(m for m in ('torch', 'numpy', 'PIL', 'rich') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
