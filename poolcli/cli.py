@@ -255,6 +255,23 @@ Debug = Annotated[
     bool,
     typer.Option("--debug", help="Show the Python traceback of unexpected errors."),
 ]
+Viz = Annotated[
+    str | None,
+    typer.Option(
+        "--viz",
+        metavar="FILE.png",
+        rich_help_panel=OUTPUT,
+        help="Also draw the input and output side by side into a picture.",
+    ),
+]
+ExplainFlag = Annotated[
+    bool,
+    typer.Option(
+        "--explain",
+        rich_help_panel=OUTPUT,
+        help="Print the size arithmetic and every window (cells and result) before the result.",
+    ),
+]
 NormType = Annotated[
     float,
     typer.Option(
@@ -305,6 +322,8 @@ class Call:
     expectation: bool = False
     dtype: str | None = None
     straight_alpha: bool = False
+    viz: str | None = None
+    explain: bool = False
 
     def pool_options(self, device: str):
         from poolcli.core import PoolOptions
@@ -410,6 +429,15 @@ def make_call(reduction: Reduction, args: dict[str, Any]) -> Call:
             f"--norm-type must be a positive number, got {norm_type:g}.", option="--norm-type"
         )
     _check_output(args["output"], inputs, args["json"])
+    viz = args.get("viz")
+    if viz is not None:
+        from poolcli.visualize import check_viz_path
+
+        check_viz_path(viz)
+        if len(inputs) > 1:
+            raise UsageError("--viz FILE.png takes one input.", option="--viz")
+    if args.get("explain") and args["json"]:
+        raise UsageError("--explain prints text; it cannot go with --json.", option="--explain")
     dtype = args["dtype"]
     return Call(
         reduction=reduction,
@@ -426,6 +454,8 @@ def make_call(reduction: Reduction, args: dict[str, Any]) -> Call:
         expectation=args.get("expectation", False),
         dtype=dtype.value if dtype is not None else None,
         straight_alpha=args["straight_alpha"],
+        viz=viz,
+        explain=bool(args.get("explain")),
     )
 
 
@@ -574,6 +604,10 @@ def _process(path: str, call: Call, device: str, outcome: Outcome) -> None:
             )
             outcome.warnings += [f"{display_name(call.output)}: {note}" for note in notes]
             outcome.written = call.output
+        if call.viz is not None:
+            from poolcli import visualize
+
+            visualize.write_viz(call.viz, loaded, outcome.result)
     except PoolError as error:
         if error.path in (None, path):
             error.path = name
@@ -607,6 +641,7 @@ class Printer:
         from rich.console import Console
 
         self.out = Console(highlight=False, emoji=False, markup=False)
+        self.err = Console(highlight=False, emoji=False, markup=False, stderr=True)
         self.count = 0
 
     @staticmethod
@@ -659,6 +694,12 @@ def show_outcome(printer: Printer, call: Call, outcome: Outcome) -> None:
     result = outcome.result
     if call.json:
         return
+    if call.explain:
+        from poolcli.explain import render_explanation
+
+        # With -o -, standard output carries the .npy bytes.
+        console = printer.err if call.output == STDIN else printer.out
+        console.print(render_explanation(outcome.loaded.array, result), soft_wrap=True)
     if outcome.written is not None:
         if not call.quiet:
             target = (
@@ -802,6 +843,8 @@ def max_(
     device: Device = "auto",
     dtype: DTypeOption = None,
     debug: Debug = False,
+    viz: Viz = None,
+    explain: ExplainFlag = False,
 ) -> None:
     """Take the maximum of each window; NaN wins, as in torch.
 
@@ -832,6 +875,8 @@ def avg(
     device: Device = "auto",
     dtype: DTypeOption = None,
     debug: Debug = False,
+    viz: Viz = None,
+    explain: ExplainFlag = False,
 ) -> None:
     """Take the mean of each window; padded cells count only with --count-include-pad.
 
@@ -862,6 +907,8 @@ def min_(
     device: Device = "auto",
     dtype: DTypeOption = None,
     debug: Debug = False,
+    viz: Viz = None,
+    explain: ExplainFlag = False,
 ) -> None:
     """Take the minimum of each window.
 
@@ -892,6 +939,8 @@ def sum_(
     device: Device = "auto",
     dtype: DTypeOption = None,
     debug: Debug = False,
+    viz: Viz = None,
+    explain: ExplainFlag = False,
 ) -> None:
     """Sum each window; integer inputs give int64, so sums never wrap around.
 
@@ -923,6 +972,8 @@ def lp(
     device: Device = "auto",
     dtype: DTypeOption = None,
     debug: Debug = False,
+    viz: Viz = None,
+    explain: ExplainFlag = False,
 ) -> None:
     """Take the Lp norm (Σ|x|^p)^(1/p) of each window, with p from --norm-type (default 2).
 
@@ -953,6 +1004,8 @@ def median(
     device: Device = "auto",
     dtype: DTypeOption = None,
     debug: Debug = False,
+    viz: Viz = None,
+    explain: ExplainFlag = False,
 ) -> None:
     """Take the median of each window (the lower one for an even count, as torch.median).
 
@@ -985,6 +1038,8 @@ def stochastic(
     device: Device = "auto",
     dtype: DTypeOption = None,
     debug: Debug = False,
+    viz: Viz = None,
+    explain: ExplainFlag = False,
 ) -> None:
     """Pick one cell per window with probability x/Σx (Zeiler & Fergus); inputs must be ≥ 0.
 
@@ -1015,6 +1070,8 @@ def mode(
     device: Device = "auto",
     dtype: DTypeOption = None,
     debug: Debug = False,
+    viz: Viz = None,
+    explain: ExplainFlag = False,
 ) -> None:
     """Take the most frequent value of each window (ties: the smallest), for label maps.
 

@@ -897,3 +897,52 @@ def test_main_help_lists_every_reduction(run):
     out = run("--help").stdout.decode()
     for command in REDUCTIONS:
         assert re.search(rf"^│ {command}\s", out, re.M), command
+
+
+# --------------------------------------------------------------------------------------------
+# --viz and --explain on the reduction commands
+
+
+def test_viz_writes_a_picture_next_to_the_report(cli, seed_npy, workdir):
+    from PIL import Image
+
+    result = cli("max", seed_npy, "-k", "2", "--viz", "seed.png")
+    assert "   6   8\n  14  16\n" in result.stdout
+    with Image.open(workdir / "seed.png") as picture:
+        assert picture.format == "PNG"
+        assert picture.width > 2 * 256 and picture.height > 256
+
+
+def test_viz_with_an_output_file_writes_both(cli, seed_npy, workdir):
+    cli("avg", seed_npy, "-k", "2", "-o", "out.npy", "--viz", "out_viz.png")
+    assert np.load(workdir / "out.npy").tolist() == [[3.75, 5.25], [11.5, 13.5]]
+    assert (workdir / "out_viz.png").stat().st_size > 0
+
+
+def test_viz_needs_a_picture_name(cli, seed_npy, workdir):
+    result = cli("max", seed_npy, "-k", "2", "--viz", "seed.txt", code=2)
+    assert result.stderr == usage(
+        "max",
+        "--viz seed.txt: give a picture file name ending in .png (or another image suffix).",
+    )
+    assert not (workdir / "seed.txt").exists()
+
+
+def test_explain_prints_every_window_before_the_report(cli, seed_npy):
+    out = cli("max", seed_npy, "-k", "2", "--explain").stdout
+    windows = out.index("(0, 0) ← H 0..1, W 0..1: [1 3 | 5 6*] → 6")
+    assert windows < out.index("╭")  # before the report's table
+    assert "(1, 1) ← H 2..3, W 2..3: [11 12 | 15 16*] → 16" in out
+
+
+def test_explain_goes_to_stderr_when_stdout_carries_the_array(cli, seed_npy):
+    import io
+
+    result = cli("avg", seed_npy, "-k", "2", "-o", "-", "--explain")
+    assert np.load(io.BytesIO(result.stdout_bytes)).tolist() == [[3.75, 5.25], [11.5, 13.5]]
+    assert "(0, 0) ← H 0..1, W 0..1: [1 3 | 5 6] → 3.75" in result.stderr
+
+
+def test_explain_refuses_json(cli, seed_npy):
+    result = cli("max", seed_npy, "-k", "2", "--explain", "--json", code=2)
+    assert result.stderr == usage("max", "--explain prints text; it cannot go with --json.")
