@@ -1165,6 +1165,7 @@ class Batch:
         self.summary = Summary(total=len(plan.tasks), ignored=len(plan.ignored))
         self._started: float | None = None
         self._gen: Iterator[FileResult] | None = None
+        self._pool = None  # the executor of a pooled run (for tests and debugging)
 
     def __iter__(self) -> Batch:
         return self
@@ -1243,10 +1244,11 @@ class Batch:
         limit = 2 * workers
         tasks = iter(self.plan.tasks)
         pending: deque[tuple[Task, Future | FileResult]] = deque()
-        pool = self._make_pool(kind, workers)
+        pool = self._pool = self._make_pool(kind, workers)
         old = _set_torch_threads(self.job.torch_threads) if kind == "threads" else None
         stop = False
         breaks = 0
+        retries: dict[int, int] = {}
         try:
             while True:
                 while (
@@ -1258,7 +1260,14 @@ class Batch:
                     if task is None:
                         break
                     if task.action == "run":
-                        pending.append((task, self._submit(pool, kind, task)))
+                        try:
+                            future = self._submit(pool, kind, task)
+                        except Exception as error:
+                            if not _broken(error):
+                                raise
+                            pool = self._restart(pool, kind, workers, pending, retries, True)
+                            future = self._submit(pool, kind, task)
+                        pending.append((task, future))
                     else:
                         pending.append((task, process_task(task, self.job)))
                 if not pending:
@@ -1272,20 +1281,27 @@ class Batch:
                     except Exception as error:
                         if self.job.debug or not _broken(error):
                             raise
+                        # A worker died (killed, out of memory): every file in flight is
+                        # lost with it. Each is tried once more in a new pool; a file that
+                        # breaks the pool twice fails.
                         breaks += 1
-                        if breaks > 1:
+                        if breaks > 2:
                             raise PoolError(
-                                "the worker processes stopped unexpectedly twice in a row. "
-                                "Run with one job to work in this process (a script using "
-                                "several jobs needs the if __name__ == '__main__': guard)."
+                                "the worker processes stopped unexpectedly three times in a "
+                                "row. Run with one job to work in this process (a script "
+                                "using several jobs needs the if __name__ == '__main__': "
+                                "guard)."
                             ) from None
+                        retry = retries.get(task.index, 0) == 0
+                        pool = self._restart(pool, kind, workers, pending, retries, retry)
+                        if retry:
+                            continue
                         result = _result(
                             task,
                             FAILED,
                             error=f"{display_path(task.source.path)}: the worker process "
                             "pooling it stopped unexpectedly (killed, or out of memory).",
                         )
-                        pool = self._restart(pool, kind, workers, pending)
                 else:
                     result = item
                 if isinstance(item, Future) and result.status != FAILED:
@@ -1329,17 +1345,19 @@ class Batch:
             return pool.submit(process_task, task, self.job)
         return pool.submit(_worker_task, task)
 
-    def _restart(self, pool, kind, workers, pending):
-        """A worker died: start a new pool and resubmit the files that did not finish."""
+    def _restart(self, pool, kind, workers, pending, retries, with_head: bool):
+        """A worker died: start a new pool and resubmit the files in flight that did not
+        finish (the head of ``pending`` too when ``with_head``); counts the retries."""
         from concurrent.futures import Future
 
         pool.shutdown(wait=False, cancel_futures=True)
-        new = self._make_pool(kind, workers)
+        new = self._pool = self._make_pool(kind, workers)
         for i, (task, item) in enumerate(pending):
-            if i == 0 or not isinstance(item, Future):
+            if (i == 0 and not with_head) or not isinstance(item, Future):
                 continue
             if item.done() and not item.cancelled() and item.exception() is None:
                 continue
+            retries[task.index] = retries.get(task.index, 0) + 1
             pending[i] = (task, self._submit(new, kind, task))
         return new
 
@@ -1730,6 +1748,10 @@ def report_batch(
                     show.message(result.message, err)
     except KeyboardInterrupt:
         interrupted = True
+    except PoolError as error:  # the run itself broke (worker processes that cannot start)
+        err.write(f"poolcli: error: {error}\n")
+        err.flush()
+        return 1
     summary = run.summary
     if interrupted:
         err.write("poolcli: interrupted.\n")

@@ -600,6 +600,27 @@ def test_fail_fast_with_workers_starts_nothing_after_the_failure(tmp_path):
     assert run.summary.not_started == 12 - len(results)
 
 
+def test_a_worker_killed_midway_costs_nothing_but_a_retry(tmp_path):
+    src = tmp_path / "in"
+    arrays = [np.random.default_rng(i).random((128, 128)) for i in range(12)]
+    for i, array in enumerate(arrays):
+        save_npy(src / f"x{i:02}.npy", array)
+    step = parse_step("median -k 3 -s 1")
+    out = tmp_path / "out"
+    run = batch.iter_batch([str(src)], step, str(out), jobs=2, executor="processes")
+    results = [next(run)]
+    os.kill(next(iter(run._pool._processes)), signal.SIGKILL)
+    results += list(run)
+    assert [os.path.basename(r.input) for r in results] == sorted(os.listdir(src))
+    # A file finished by the other worker just before the pool broke is found written.
+    assert {r.status for r in results} <= {"done", "skipped"}
+    assert run.summary.done >= 10
+    assert sorted(os.listdir(out)) == sorted(os.listdir(src))
+    for i, array in enumerate(arrays):
+        expected = run_chain(array, [step]).output
+        assert np.array_equal(np.load(out / f"x{i:02}.npy"), expected)
+
+
 def test_iteration_can_stop_early_and_close(many, tmp_path):
     out = tmp_path / "out"
     with batch.iter_batch([str(many)], MAX2, str(out), jobs=2, executor="processes") as run:
