@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import contextlib
 import fnmatch
+import functools
 import glob
 import json
 import os
@@ -909,6 +910,7 @@ def clean_stale_temps(folder: str) -> list[str]:
     return removed
 
 
+@functools.cache
 def _io_takes_compression() -> bool:
     import inspect
 
