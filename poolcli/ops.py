@@ -898,7 +898,10 @@ def _winning_taps(values, reals, reduction, noise) -> torch.Tensor:
     holding the result value (a padded fill value may tie with it, but never wins)."""
     real = _real_mask(reals, values.device).expand_as(values)
     if reduction is Reduction.STOCHASTIC and noise is not None:
-        return _sample(values.to(torch.float64), noise).squeeze(-1)
+        sampled = _sample(values.to(torch.float64), noise).squeeze(-1)
+        # An all-zero window gives 0 without sampling: its first real cell holds that 0.
+        first_real = real.to(torch.uint8).argmax(-1)
+        return torch.where(values.to(torch.float64).sum(-1) > 0, sampled, first_real)
     if reduction is Reduction.MAX:
         result = values.amax(-1)
     elif reduction is Reduction.MIN:
