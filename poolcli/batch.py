@@ -25,7 +25,12 @@ leaves at most such temporary files, which the next run into the same folder del
 the process that made them is gone) and never mistakes for outputs. Existing outputs are
 skipped unless ``overwrite``, so running the same command again resumes an interrupted run.
 
+Not done yet: on a GPU, files are pooled one by one (in threads sharing the device);
+stacking same-shape inputs into one device batch (``--batch-size``) is a follow-up.
+
 Only the standard library is imported here; numpy, Pillow and torch load when a batch runs.
+Scripts that use several jobs need the usual ``if __name__ == "__main__":`` guard, since
+worker processes start from a fresh interpreter (forkserver) that imports the main module.
 """
 
 from __future__ import annotations
