@@ -20,11 +20,13 @@ test: install
 	$(PY) -m pytest -q
 
 demo: install
+	mkdir -p demo-out
 	$(VENV)/bin/poolcli max sample_data/seed_4x4.npy -k 2
 	$(VENV)/bin/poolcli avg sample_data/seed_4x4.npy -k 2
 	$(VENV)/bin/poolcli median sample_data/gradient.png -k 3 -s 1 -p same
 	$(VENV)/bin/poolcli max sample_data/photo.png -k 2 -o demo-out/photo_max2.png
 	$(VENV)/bin/poolcli mode sample_data/labels.png -k 4 -o demo-out/labels_mode4.png
+	$(VENV)/bin/poolcli avg sample_data/photo.png -k 4 --viz demo-out/photo_avg4_viz.png -q -o demo-out/photo_avg4.png
 
 bench: install
 	$(PY) benchmarks/bench_core.py
