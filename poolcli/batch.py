@@ -870,6 +870,13 @@ class Job:
     output_dir: str | None = None
     debug: bool = False
     torch_threads: int | None = 1
+    viz_dir: str | None = None
+
+
+def viz_path(source: Source, viz_dir: str) -> str:
+    """Where ``--viz DIR/`` draws ``source``: its relative path under DIR, as ``.png``."""
+    stem, _ = os.path.splitext(source.rel)
+    return os.path.join(viz_dir, *f"{stem}.png".split("/"))
 
 
 def temp_name(output: str) -> str:
@@ -1059,6 +1066,14 @@ def _process(task: Task, job: Job, values: dict[str, Any]) -> None:
         output_shape=tuple(out.shape), output_dtype=str(out.dtype), layout=str(chain.layout)
     )
     values["warnings"] = list(loaded.warnings)
+    if job.viz_dir is not None:
+        from poolcli import visualize
+
+        picture = viz_path(task.source, job.viz_dir)
+        if not is_inside(os.path.dirname(picture), job.viz_dir):
+            raise PoolError(_outside_reason(job.viz_dir), path=display_path(picture))
+        os.makedirs(os.path.dirname(picture), exist_ok=True)
+        visualize.write_viz(picture, loaded, chain.final)
     if output is None:
         return
     values["warnings"] += _write_safely(output, out, loaded, str(chain.layout), job)
@@ -1423,6 +1438,7 @@ def iter_batch(
     fail_fast: bool = False,
     torch_threads: int | None = 1,
     debug: bool = False,
+    viz_dir: str | None = None,
 ) -> Batch:
     """Pool many files: plan at once, then iterate to run, one :class:`FileResult` per input.
 
@@ -1461,6 +1477,8 @@ def iter_batch(
         every ``jobs``. ``None`` leaves torch's setting alone.
     debug : bool
         Raise unexpected errors (with their traceback) instead of reporting them per file.
+    viz_dir : str, optional
+        Also draw every input and its output (``--viz DIR/``), mirroring relative paths.
 
     Returns
     -------
@@ -1525,6 +1543,7 @@ def iter_batch(
         output_dir=plan.output_dir,
         debug=debug,
         torch_threads=torch_threads,
+        viz_dir=os.path.abspath(viz_dir) if viz_dir is not None else None,
     )
     return Batch(plan, job, jobs=jobs, executor=executor, fail_fast=fail_fast)
 

@@ -12,6 +12,7 @@ processed); 2 the call is wrong (bad option value, or windows that do not fit an
 """
 
 import errno
+import inspect
 import math
 import os
 import sys
@@ -38,6 +39,7 @@ class ExitStatus(IntEnum):
 
 STDIN = "-"
 STDIN_NAME = "<stdin>"
+THEN = "--then"
 
 
 def _click_class(name: str) -> type:
@@ -65,6 +67,16 @@ class PoolcliGroup(TyperGroup):
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         try:
+            args = list(sys.argv[1:] if args is None else args)
+            if THEN in args:
+                # Later steps of a chain: cut them off before Click parses the first command.
+                from poolcli.pipeline import split_then
+
+                try:
+                    args, then = split_then(args)
+                except UsageError as error:
+                    raise _ClickUsageError(str(error)) from None
+                extra["obj"] = {"then": tuple(then)}
             status = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except _ClickException as error:
             error.show()
@@ -102,10 +114,10 @@ class DType(str, Enum):
 
 
 Inputs = Annotated[
-    list[str],
+    list[str] | None,
     typer.Argument(
         metavar="INPUT",
-        help="Image or .npy files; - reads one from standard input.",
+        help="Image or .npy files, folders or glob patterns; - reads one from standard input.",
         show_default=False,
     ),
 ]
@@ -255,6 +267,111 @@ Debug = Annotated[
     bool,
     typer.Option("--debug", help="Show the Python traceback of unexpected errors."),
 ]
+BATCH = "Batch"
+Recursive = Annotated[
+    bool,
+    typer.Option("-r", "--recursive", rich_help_panel=BATCH, help="Descend into sub-folders."),
+]
+FilesFrom = Annotated[
+    str | None,
+    typer.Option(
+        "--files-from",
+        metavar="FILE",
+        rich_help_panel=BATCH,
+        help="Read input paths from FILE, one per line (- for standard input).",
+    ),
+]
+Null = Annotated[
+    bool,
+    typer.Option(
+        "-0",
+        "--null",
+        rich_help_panel=BATCH,
+        help="--files-from paths end with NUL (find -print0).",
+    ),
+]
+Include = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--include",
+        metavar="GLOB",
+        rich_help_panel=BATCH,
+        help="Only files found in folders that match GLOB (name, or relative path with /).",
+    ),
+]
+Exclude = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--exclude", metavar="GLOB", rich_help_panel=BATCH, help="Skip files that match GLOB."
+    ),
+]
+DryRun = Annotated[
+    bool,
+    typer.Option(
+        "--dry-run", rich_help_panel=BATCH, help="List what would be done and where it would go."
+    ),
+]
+FormatOption = Annotated[
+    str,
+    typer.Option(
+        "--format",
+        metavar="png|tiff|npy|same",
+        rich_help_panel=BATCH,
+        help="Output format with -o DIR/ (same: the input's).",
+    ),
+]
+NameTemplate = Annotated[
+    str,
+    typer.Option(
+        "--name",
+        metavar="TEMPLATE",
+        rich_help_panel=BATCH,
+        help="Output file names with -o DIR/; fields {stem} {name} {in_ext} {ext} {op} {k} {s} "
+        "{p} {d}, e.g. {stem}_max2{ext}.",
+    ),
+]
+Overwrite = Annotated[
+    bool,
+    typer.Option(
+        "--overwrite",
+        rich_help_panel=BATCH,
+        help="Replace existing outputs (by default they are skipped, so a rerun resumes).",
+    ),
+]
+PngCompression = Annotated[
+    int,
+    typer.Option(
+        "--png-compression",
+        min=0,
+        max=9,
+        metavar="0-9",
+        rich_help_panel=BATCH,
+        help="zlib level of PNG outputs: 0 fastest, 9 smallest.",
+    ),
+]
+Jobs = Annotated[
+    int | None,
+    typer.Option(
+        "-j",
+        "--jobs",
+        min=1,
+        metavar="N",
+        rich_help_panel=BATCH,
+        help="Files read, pooled and written in parallel. Default: all cores.",
+    ),
+]
+FailFast = Annotated[
+    bool,
+    typer.Option("--fail-fast", rich_help_panel=BATCH, help="Stop at the first failing file."),
+]
+Jsonl = Annotated[
+    bool,
+    typer.Option(
+        "--jsonl",
+        rich_help_panel=BATCH,
+        help="Print one JSON line per finished file (input, output, shapes, status, seconds).",
+    ),
+]
 Viz = Annotated[
     str | None,
     typer.Option(
@@ -324,6 +441,27 @@ class Call:
     straight_alpha: bool = False
     viz: str | None = None
     explain: bool = False
+    then: tuple = ()
+    batch: dict[str, Any] = field(default_factory=dict)
+
+    def steps(self, device: str) -> list:
+        """The chain to apply: this command's op, then every ``--then`` step."""
+        from poolcli.pipeline import Step
+
+        return [Step(self.reduction, self.spec, self.pool_options(device)), *self.then]
+
+    @property
+    def is_batch(self) -> bool:
+        """Folders, globs, --files-from, -o DIR/, --jsonl or --dry-run make a batch run."""
+        b = self.batch
+        if b.get("files_from") is not None or b.get("jsonl") or b.get("dry_run"):
+            return True
+        if self.output is not None and self.output != STDIN and _names_folder(self.output):
+            return True
+        return any(
+            path != STDIN and (os.path.isdir(path) or (_is_glob(path) and not os.path.exists(path)))
+            for path in self.inputs
+        )
 
     def pool_options(self, device: str):
         from poolcli.core import PoolOptions
@@ -339,6 +477,17 @@ class Call:
 
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
+
+
+def _names_folder(path: str) -> bool:
+    return path.endswith(("/", os.sep)) or os.path.isdir(path)
+
+
+def _is_glob(path: str) -> bool:
+    """A pattern that matches files (a missing file whose name has [ or * is just missing)."""
+    import glob
+
+    return any(c in path for c in "*?[") and bool(glob.glob(path, recursive=True))
 
 
 def _check_device(name: str) -> str:
@@ -401,9 +550,17 @@ def _check_output(output: str | None, inputs: tuple[str, ...], json: bool) -> No
             )
 
 
-def make_call(reduction: Reduction, args: dict[str, Any]) -> Call:
-    """Check the options of one command and build the :class:`Call`; raises UsageError."""
-    inputs = tuple(args["inputs"])
+def make_call(reduction: Reduction, args: dict[str, Any], then=()) -> Call:
+    """Check the options of one command and build the :class:`Call`; raises UsageError.
+
+    ``then`` holds the later steps of a chain (``--then avg -k 2``), already parsed.
+    """
+    inputs = tuple(args["inputs"] or ())
+    if not inputs and args.get("files_from") is None:
+        raise UsageError(
+            "Give at least one INPUT (a file, folder or glob pattern), or --files-from FILE.",
+            option="INPUT",
+        )
     if inputs.count(STDIN) > 1:
         raise UsageError("- (standard input) can be given only once.", option="INPUT")
     if STDIN in inputs and sys.stdin is not None and sys.stdin.isatty():
@@ -428,14 +585,56 @@ def make_call(reduction: Reduction, args: dict[str, Any]) -> Call:
         raise UsageError(
             f"--norm-type must be a positive number, got {norm_type:g}.", option="--norm-type"
         )
-    _check_output(args["output"], inputs, args["json"])
+    batch = {
+        key: args.get(key)
+        for key in (
+            "recursive",
+            "files_from",
+            "null",
+            "include",
+            "exclude",
+            "dry_run",
+            "format",
+            "name",
+            "overwrite",
+            "png_compression",
+            "jobs",
+            "fail_fast",
+            "jsonl",
+        )
+    }
+    probe = Call(
+        reduction=reduction,
+        inputs=inputs,
+        spec=spec,
+        layout=layout,
+        output=args["output"],
+        json=args["json"],
+        quiet=args["quiet"],
+        debug=args["debug"],
+        device="cpu",
+        batch=batch,
+    )
+    if not probe.is_batch:
+        _check_output(args["output"], inputs, args["json"])
+    elif args["output"] == STDIN:
+        raise UsageError(
+            "-o - writes one array to standard output; with several inputs give -o DIR/.",
+            option="--output",
+        )
     viz = args.get("viz")
     if viz is not None:
-        from poolcli.visualize import check_viz_path
+        if probe.is_batch:
+            if not _names_folder(viz):
+                raise UsageError(
+                    f"--viz {viz}: with several inputs give a folder (--viz DIR/), one picture "
+                    "per input.",
+                    option="--viz",
+                )
+        else:
+            from poolcli.visualize import check_viz_path
 
-        check_viz_path(viz)
-        if len(inputs) > 1:
-            raise UsageError("--viz FILE.png takes one input.", option="--viz")
+            check_viz_path(viz)
     if args.get("explain") and args["json"]:
         raise UsageError("--explain prints text; it cannot go with --json.", option="--explain")
     dtype = args["dtype"]
@@ -456,6 +655,8 @@ def make_call(reduction: Reduction, args: dict[str, Any]) -> Call:
         straight_alpha=args["straight_alpha"],
         viz=viz,
         explain=bool(args.get("explain")),
+        then=tuple(then),
+        batch=batch,
     )
 
 
@@ -490,6 +691,7 @@ class Outcome:
     result: Any = None
     written: str | None = None
     input_stats: Any = None
+    steps: list = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     error: str | None = None
     status: ExitStatus = ExitStatus.OK
@@ -583,14 +785,24 @@ def _process(path: str, call: Call, device: str, outcome: Outcome) -> None:
                     option="--layout",
                 )
             layout = image_layout
-        outcome.result = core.run(
-            loaded.array,
-            call.reduction,
-            call.spec,
-            layout,
-            call.pool_options(device),
-            alpha=loaded.has_alpha,
-        )
+        if call.then:
+            from poolcli.pipeline import run_chain
+
+            chain = run_chain(
+                loaded.array, call.steps(device), layout, device=device, alpha=loaded.has_alpha
+            )
+            outcome.steps = chain.results
+            outcome.result = chain.final
+        else:
+            outcome.result = core.run(
+                loaded.array,
+                call.reduction,
+                call.spec,
+                layout,
+                call.pool_options(device),
+                alpha=loaded.has_alpha,
+            )
+            outcome.steps = [outcome.result]
         if call.json or call.output is None:
             from poolcli.report import array_stats
 
@@ -705,26 +917,34 @@ def show_outcome(printer: Printer, call: Call, outcome: Outcome) -> None:
             target = (
                 "standard output" if outcome.written == STDIN else display_name(outcome.written)
             )
-            layout = f"layout {result.layout}" + (" (guessed)" if result.layout_guessed else "")
+            first = outcome.steps[0]
+            layout = f"layout {first.layout}" + (" (guessed)" if first.layout_guessed else "")
+            ops = " then ".join(str(step.reduction) for step in outcome.steps)
             printer.message(
-                f"wrote {target}: {result.reduction} of {outcome.name}, "
-                f"{_shape(result.input_shape)} {result.input_dtype} → "
+                f"wrote {target}: {ops} of {outcome.name}, "
+                f"{_shape(first.input_shape)} {first.input_dtype} → "
                 f"{_shape(result.output.shape)} {result.output.dtype}, {layout}"
             )
         return
     source, channels = _image_facts(outcome.loaded)
-    printer.report(
-        report.build_report(
-            result,
-            outcome.name,
-            input_stats=outcome.input_stats,
-            source=source,
-            layout_reason=report.layout_reason(result.input_shape, result.layout)
-            if result.layout_guessed
-            else None,
-            channel_names=channels,
+    input_stats = outcome.input_stats
+    for number, step in enumerate(outcome.steps, 1):
+        name = outcome.name
+        if len(outcome.steps) > 1:
+            name = f"{outcome.name} (step {number} of {len(outcome.steps)}: {step.reduction})"
+        printer.report(
+            report.build_report(
+                step,
+                name,
+                input_stats=input_stats,
+                source=source if number == 1 else None,
+                layout_reason=report.layout_reason(step.input_shape, step.layout)
+                if step.layout_guessed and number == 1
+                else None,
+                channel_names=channels,
+            )
         )
-    )
+        input_stats = report.array_stats(step.output)
 
 
 def execute(call: Call, device: str) -> ExitStatus:
@@ -759,6 +979,45 @@ def execute(call: Call, device: str) -> ExitStatus:
     return status
 
 
+def execute_batch(call: Call, device: str) -> int:
+    """Run a batch (folders, globs, several files into -o DIR/) through poolcli.batch."""
+    from poolcli import batch
+
+    options = call.batch
+    output_dir = call.output.rstrip("/" + os.sep) or call.output if call.output else None
+    run = batch.iter_batch(
+        call.inputs,
+        call.steps(device),
+        output_dir,
+        recursive=bool(options["recursive"]),
+        files_from=sys.stdin.buffer if options["files_from"] == STDIN else options["files_from"],
+        null=bool(options["null"]),
+        include=tuple(options["include"] or ()),
+        exclude=tuple(options["exclude"] or ()),
+        format=options["format"] or "same",
+        name=options["name"] or batch.DEFAULT_NAME,
+        overwrite=bool(options["overwrite"]),
+        png_compression=6 if options["png_compression"] is None else options["png_compression"],
+        layout=str(call.layout) if call.layout is not None else None,
+        device=device,
+        jobs=options["jobs"],
+        fail_fast=bool(options["fail_fast"]),
+        debug=call.debug,
+        viz_dir=call.viz,
+    )
+    if not run.plan.tasks:
+        where = ", ".join(display_name(path) for path in call.inputs) or options["files_from"]
+        hint = "" if options["recursive"] else " (sub-folders need --recursive)"
+        typer.echo(f"poolcli: error: {where}: holds no images or .npy files{hint}.", err=True)
+        return ExitStatus.ERROR
+    if options["dry_run"]:
+        return batch.report_plan(run.plan, json_output=call.json)
+    with run:
+        return batch.report_batch(
+            run, json_output=call.json, jsonl=bool(options["jsonl"]), quiet=call.quiet
+        )
+
+
 def _severity(status: ExitStatus) -> int:
     return {ExitStatus.OK: 0, ExitStatus.ERROR: 1, ExitStatus.USAGE: 2}.get(status, 3)
 
@@ -773,12 +1032,16 @@ def run_command(ctx: typer.Context, reduction: Reduction, args: dict[str, Any]) 
     args = {k: v for k, v in args.items() if k != "ctx"}
     debug = args.get("debug", False)
     try:
+        then = (ctx.obj or {}).get("then", ())
         try:
-            call = make_call(reduction, args)
+            call = make_call(reduction, args, then)
             device = resolve_device(call.device)
+            if call.is_batch:
+                status = execute_batch(call, device)
         except UsageError as error:
             raise _usage_error(ctx, error) from None
-        status = execute(call, device)
+        if not call.is_batch:
+            status = execute(call, device)
     except KeyboardInterrupt:
         typer.echo("poolcli: interrupted.", err=True)
         raise typer.Exit(ExitStatus.INTERRUPTED) from None
@@ -823,263 +1086,131 @@ def _root(
     """
 
 
-@app.command("max")
-def max_(
-    ctx: typer.Context,
-    inputs: Inputs,
-    kernel: Kernel = None,
-    stride: Stride = None,
-    padding: Padding = None,
-    dilation: Dilation = None,
-    ceil: Ceil = False,
-    count_include_pad: CountIncludePad = False,
-    global_pool: GlobalPool = False,
-    output_size: OutputSize = None,
-    layout: LayoutOption = None,
-    straight_alpha: StraightAlpha = False,
-    output: Output = None,
-    json: Json = False,
-    quiet: Quiet = False,
-    device: Device = "auto",
-    dtype: DTypeOption = None,
-    debug: Debug = False,
-    viz: Viz = None,
-    explain: ExplainFlag = False,
-) -> None:
-    """Take the maximum of each window; NaN wins, as in torch.
-
-    Example: poolcli max photo.png -k 2 -o half.png
-
-    Example: poolcli max x.npy -k 3 -s 1 -p same --layout CHW
-    """
-    run_command(ctx, Reduction.MAX, locals())
-
-
-@app.command("avg")
-def avg(
-    ctx: typer.Context,
-    inputs: Inputs,
-    kernel: Kernel = None,
-    stride: Stride = None,
-    padding: Padding = None,
-    dilation: Dilation = None,
-    ceil: Ceil = False,
-    count_include_pad: CountIncludePad = False,
-    global_pool: GlobalPool = False,
-    output_size: OutputSize = None,
-    layout: LayoutOption = None,
-    straight_alpha: StraightAlpha = False,
-    output: Output = None,
-    json: Json = False,
-    quiet: Quiet = False,
-    device: Device = "auto",
-    dtype: DTypeOption = None,
-    debug: Debug = False,
-    viz: Viz = None,
-    explain: ExplainFlag = False,
-) -> None:
-    """Take the mean of each window; padded cells count only with --count-include-pad.
-
-    Example: poolcli avg x.npy -k 2
-
-    Example: poolcli avg photo.png --output-size 64x64 -o thumb.png
-    """
-    run_command(ctx, Reduction.AVG, locals())
-
-
-@app.command("min")
-def min_(
-    ctx: typer.Context,
-    inputs: Inputs,
-    kernel: Kernel = None,
-    stride: Stride = None,
-    padding: Padding = None,
-    dilation: Dilation = None,
-    ceil: Ceil = False,
-    count_include_pad: CountIncludePad = False,
-    global_pool: GlobalPool = False,
-    output_size: OutputSize = None,
-    layout: LayoutOption = None,
-    straight_alpha: StraightAlpha = False,
-    output: Output = None,
-    json: Json = False,
-    quiet: Quiet = False,
-    device: Device = "auto",
-    dtype: DTypeOption = None,
-    debug: Debug = False,
-    viz: Viz = None,
-    explain: ExplainFlag = False,
-) -> None:
-    """Take the minimum of each window.
-
-    Example: poolcli min x.npy -k 2
-
-    Example: poolcli min mask.png -k 3 -s 1 -p same -o eroded.png
-    """
-    run_command(ctx, Reduction.MIN, locals())
-
-
-@app.command("sum")
-def sum_(
-    ctx: typer.Context,
-    inputs: Inputs,
-    kernel: Kernel = None,
-    stride: Stride = None,
-    padding: Padding = None,
-    dilation: Dilation = None,
-    ceil: Ceil = False,
-    count_include_pad: CountIncludePad = False,
-    global_pool: GlobalPool = False,
-    output_size: OutputSize = None,
-    layout: LayoutOption = None,
-    straight_alpha: StraightAlpha = False,
-    output: Output = None,
-    json: Json = False,
-    quiet: Quiet = False,
-    device: Device = "auto",
-    dtype: DTypeOption = None,
-    debug: Debug = False,
-    viz: Viz = None,
-    explain: ExplainFlag = False,
-) -> None:
-    """Sum each window; integer inputs give int64, so sums never wrap around.
-
-    Example: poolcli sum counts.npy -k 4
-
-    Example: poolcli sum x.npy --global --json
-    """
-    run_command(ctx, Reduction.SUM, locals())
+#: Options every reduction command takes, in the order --help lists them.
+COMMON_OPTIONS = (
+    ("kernel", Kernel, None),
+    ("stride", Stride, None),
+    ("padding", Padding, None),
+    ("dilation", Dilation, None),
+    ("ceil", Ceil, False),
+    ("count_include_pad", CountIncludePad, False),
+    ("global_pool", GlobalPool, False),
+    ("output_size", OutputSize, None),
+    ("layout", LayoutOption, None),
+    ("straight_alpha", StraightAlpha, False),
+    ("output", Output, None),
+    ("json", Json, False),
+    ("quiet", Quiet, False),
+    ("viz", Viz, None),
+    ("explain", ExplainFlag, False),
+    ("recursive", Recursive, False),
+    ("files_from", FilesFrom, None),
+    ("null", Null, False),
+    ("include", Include, None),
+    ("exclude", Exclude, None),
+    ("dry_run", DryRun, False),
+    ("format", FormatOption, "same"),
+    ("name", NameTemplate, "{stem}{ext}"),
+    ("overwrite", Overwrite, False),
+    ("png_compression", PngCompression, 6),
+    ("jobs", Jobs, None),
+    ("fail_fast", FailFast, False),
+    ("jsonl", Jsonl, False),
+    ("device", Device, "auto"),
+    ("dtype", DTypeOption, None),
+    ("debug", Debug, False),
+)
+REDUCTION_OPTIONS = {
+    Reduction.LP: (("norm_type", NormType, 2.0),),
+    Reduction.STOCHASTIC: (("seed", Seed, None), ("expectation", Expectation, False)),
+}
+#: Each reduction command's help: one sentence, then examples.
+COMMAND_HELP = {
+    Reduction.MAX: (
+        "Take the maximum of each window; NaN wins, as in torch.",
+        [
+            "poolcli max photo.png -k 2 -o half.png",
+            "poolcli max x.npy -k 3 -s 1 -p same --layout CHW",
+            "poolcli max photos/ -r -k 2 -o small/ --then avg -k 2",
+        ],
+    ),
+    Reduction.AVG: (
+        "Take the mean of each window; padded cells count only with --count-include-pad.",
+        [
+            "poolcli avg x.npy -k 2",
+            "poolcli avg photo.png --output-size 64x64 -o thumb.png",
+        ],
+    ),
+    Reduction.MIN: (
+        "Take the minimum of each window.",
+        [
+            "poolcli min x.npy -k 2",
+            "poolcli min mask.png -k 3 -s 1 -p same -o eroded.png",
+        ],
+    ),
+    Reduction.SUM: (
+        "Sum each window; integer inputs give int64, so sums never wrap around.",
+        [
+            "poolcli sum counts.npy -k 4",
+            "poolcli sum x.npy --global --json",
+        ],
+    ),
+    Reduction.LP: (
+        "Take the Lp norm (Σ|x|^p)^(1/p) of each window, with p from --norm-type (default 2).",
+        [
+            "poolcli lp x.npy -k 2",
+            "poolcli lp x.npy -k 3 -s 2 --norm-type 3",
+        ],
+    ),
+    Reduction.MEDIAN: (
+        "Take the median of each window (the lower one for an even count, as torch.median).",
+        [
+            "poolcli median noisy.png -k 3 -s 1 -p same -o clean.png",
+            "poolcli median x.npy -k 2",
+        ],
+    ),
+    Reduction.STOCHASTIC: (
+        "Pick one cell per window with probability x/Σx (Zeiler & Fergus); inputs must be ≥ 0.",
+        [
+            "poolcli stochastic x.npy -k 2 --seed 0",
+            "poolcli stochastic x.npy -k 2 --expectation",
+        ],
+    ),
+    Reduction.MODE: (
+        "Take the most frequent value of each window (ties: the smallest), for label maps.",
+        [
+            "poolcli mode labels.png -k 4 -o labels_small.png",
+            "poolcli mode mask.npy -k 2 --json",
+        ],
+    ),
+}
 
 
-@app.command("lp")
-def lp(
-    ctx: typer.Context,
-    inputs: Inputs,
-    kernel: Kernel = None,
-    stride: Stride = None,
-    padding: Padding = None,
-    dilation: Dilation = None,
-    ceil: Ceil = False,
-    count_include_pad: CountIncludePad = False,
-    global_pool: GlobalPool = False,
-    output_size: OutputSize = None,
-    norm_type: NormType = 2.0,
-    layout: LayoutOption = None,
-    straight_alpha: StraightAlpha = False,
-    output: Output = None,
-    json: Json = False,
-    quiet: Quiet = False,
-    device: Device = "auto",
-    dtype: DTypeOption = None,
-    debug: Debug = False,
-    viz: Viz = None,
-    explain: ExplainFlag = False,
-) -> None:
-    """Take the Lp norm (Σ|x|^p)^(1/p) of each window, with p from --norm-type (default 2).
+def _add_reduction_command(reduction: Reduction) -> None:
+    """Register ``poolcli REDUCTION``: the shared options plus the reduction's own."""
 
-    Example: poolcli lp x.npy -k 2
+    def command(ctx: typer.Context, **args: Any) -> None:
+        run_command(ctx, reduction, args)
 
-    Example: poolcli lp x.npy -k 3 -s 2 --norm-type 3
-    """
-    run_command(ctx, Reduction.LP, locals())
+    options = COMMON_OPTIONS + REDUCTION_OPTIONS.get(reduction, ())
+    keyword = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    parameters = [
+        inspect.Parameter("ctx", keyword, annotation=typer.Context),
+        inspect.Parameter("inputs", keyword, annotation=Inputs, default=None),
+        *(inspect.Parameter(n, keyword, annotation=a, default=d) for n, a, d in options),
+    ]
+    # Typer reads the signature and the annotations; one function serves all eight commands.
+    command.__signature__ = inspect.Signature(parameters)
+    command.__annotations__ = {p.name: p.annotation for p in parameters}
+    summary, examples = COMMAND_HELP[reduction]
+    chain = f"Chain more ops with --then: poolcli {reduction} x.npy -k 2 --then avg -k 2"
+    command.__doc__ = "\n\n".join([summary, *(f"Example: {e}" for e in examples), chain])
+    command.__name__ = reduction.value
+    app.command(reduction.value)(command)
 
 
-@app.command("median")
-def median(
-    ctx: typer.Context,
-    inputs: Inputs,
-    kernel: Kernel = None,
-    stride: Stride = None,
-    padding: Padding = None,
-    dilation: Dilation = None,
-    ceil: Ceil = False,
-    count_include_pad: CountIncludePad = False,
-    global_pool: GlobalPool = False,
-    output_size: OutputSize = None,
-    layout: LayoutOption = None,
-    straight_alpha: StraightAlpha = False,
-    output: Output = None,
-    json: Json = False,
-    quiet: Quiet = False,
-    device: Device = "auto",
-    dtype: DTypeOption = None,
-    debug: Debug = False,
-    viz: Viz = None,
-    explain: ExplainFlag = False,
-) -> None:
-    """Take the median of each window (the lower one for an even count, as torch.median).
-
-    Example: poolcli median noisy.png -k 3 -s 1 -p same -o clean.png
-
-    Example: poolcli median x.npy -k 2
-    """
-    run_command(ctx, Reduction.MEDIAN, locals())
-
-
-@app.command("stochastic")
-def stochastic(
-    ctx: typer.Context,
-    inputs: Inputs,
-    kernel: Kernel = None,
-    stride: Stride = None,
-    padding: Padding = None,
-    dilation: Dilation = None,
-    ceil: Ceil = False,
-    count_include_pad: CountIncludePad = False,
-    global_pool: GlobalPool = False,
-    output_size: OutputSize = None,
-    seed: Seed = None,
-    expectation: Expectation = False,
-    layout: LayoutOption = None,
-    straight_alpha: StraightAlpha = False,
-    output: Output = None,
-    json: Json = False,
-    quiet: Quiet = False,
-    device: Device = "auto",
-    dtype: DTypeOption = None,
-    debug: Debug = False,
-    viz: Viz = None,
-    explain: ExplainFlag = False,
-) -> None:
-    """Pick one cell per window with probability x/Σx (Zeiler & Fergus); inputs must be ≥ 0.
-
-    Example: poolcli stochastic x.npy -k 2 --seed 0
-
-    Example: poolcli stochastic x.npy -k 2 --expectation
-    """
-    run_command(ctx, Reduction.STOCHASTIC, locals())
-
-
-@app.command("mode")
-def mode(
-    ctx: typer.Context,
-    inputs: Inputs,
-    kernel: Kernel = None,
-    stride: Stride = None,
-    padding: Padding = None,
-    dilation: Dilation = None,
-    ceil: Ceil = False,
-    count_include_pad: CountIncludePad = False,
-    global_pool: GlobalPool = False,
-    output_size: OutputSize = None,
-    layout: LayoutOption = None,
-    straight_alpha: StraightAlpha = False,
-    output: Output = None,
-    json: Json = False,
-    quiet: Quiet = False,
-    device: Device = "auto",
-    dtype: DTypeOption = None,
-    debug: Debug = False,
-    viz: Viz = None,
-    explain: ExplainFlag = False,
-) -> None:
-    """Take the most frequent value of each window (ties: the smallest), for label maps.
-
-    Example: poolcli mode labels.png -k 4 -o labels_small.png
-
-    Example: poolcli mode mask.npy -k 2 --json
-    """
-    run_command(ctx, Reduction.MODE, locals())
+for _reduction in Reduction:
+    _add_reduction_command(_reduction)
 
 
 learn_cli.register(app)

@@ -33,7 +33,7 @@ REDUCTIONS = ["max", "avg", "min", "sum", "lp", "median", "stochastic", "mode"]
 def usage(command: str, message: str) -> str:
     """The whole standard error of a usage error (exit status 2)."""
     return (
-        f"Usage: poolcli {command} [OPTIONS] {{INPUT}}...\n"
+        f"Usage: poolcli {command} [OPTIONS] [INPUT]...\n"
         f"Try 'poolcli {command} -h' for help.\n\n"
         f"Error: {message}\n"
     )
@@ -567,7 +567,7 @@ def _truncated(seed_npy):
 
 BAD_INPUTS = {
     "missing": (None, "No such file."),
-    "directory": (None, "is a directory, not a file."),
+    "empty directory": (None, "holds no images or .npy files (sub-folders need --recursive)."),
     "zero-byte": (lambda seed: b"", "is empty (0 bytes)."),
     "truncated npy": (
         _truncated,
@@ -594,7 +594,7 @@ BAD_INPUTS = {
 def test_bad_input(cli, seed_npy, tmp_path, case):
     make, reason = BAD_INPUTS[case]
     path = tmp_path / "bad.png"
-    if case == "directory":
+    if case == "empty directory":
         path.mkdir()
     elif make is not None:
         path.write_bytes(make(seed_npy))
@@ -742,7 +742,7 @@ def test_unexpected_errors_are_reported_as_bugs(cli, seed_npy, monkeypatch):
             ["-k", "2", "--device", "tpu"],
             "--device tpu is not a device: use cpu, cuda, cuda:N, mps or auto.",
         ),
-        (["--foo"], "No such option: --foo"),
+        (["--qqqqqq"], "No such option: --qqqqqq"),
     ],
 )
 def test_usage_errors(cli, seed_npy, args, message):
@@ -946,3 +946,73 @@ def test_explain_goes_to_stderr_when_stdout_carries_the_array(cli, seed_npy):
 def test_explain_refuses_json(cli, seed_npy):
     result = cli("max", seed_npy, "-k", "2", "--explain", "--json", code=2)
     assert result.stderr == usage("max", "--explain prints text; it cannot go with --json.")
+
+
+# --------------------------------------------------------------------------------------------
+# Folders, several inputs and chains on the command line (the machinery is in test_batch.py)
+
+
+@pytest.fixture
+def tree(workdir, npy, image):
+    """in/a.npy, in/sub/b.png, in/sub/broken.png (corrupt) and in/notes.txt (ignored)."""
+    rng = np.random.default_rng(1)
+    (workdir / "in" / "sub").mkdir(parents=True)
+    npy(rng.random((6, 8)).astype(np.float32), "in/a.npy")
+    image(rng.integers(0, 256, (6, 8, 3), dtype=np.uint8), "in/sub/b.png")
+    (workdir / "in" / "sub" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"x" * 40)
+    (workdir / "in" / "notes.txt").write_text("not an input")
+    return workdir
+
+
+def test_folder_to_folder_mirrors_paths_and_reports_the_failure(cli, tree):
+    result = cli("max", "in", "-r", "-k", "2", "-o", "out/", "-j", "1", code=1)
+    assert sorted(p.relative_to(tree / "out").as_posix() for p in (tree / "out").rglob("*.*")) == [
+        "a.npy",
+        "sub/b.png",
+    ]
+    assert "poolcli: error: in/sub/broken.png: looks like a PNG image" in result.stderr
+    expected = np.load(tree / "in" / "a.npy").reshape(3, 2, 4, 2).max(axis=(1, 3))
+    np.testing.assert_array_equal(np.load(tree / "out" / "a.npy"), expected)
+
+
+def test_rerun_skips_finished_outputs(cli, tree):
+    cli("max", "in", "-r", "-k", "2", "-o", "out/", "--exclude", "broken.png", "-j", "1")
+    before = (tree / "out" / "a.npy").stat().st_mtime_ns
+    lines = cli(
+        "max", "in", "-r", "-k", "2", "-o", "out/", "--exclude", "broken.png", "--jsonl"
+    ).stdout.splitlines()
+    assert [json.loads(line)["status"] for line in lines] == ["skipped", "skipped"]
+    assert (tree / "out" / "a.npy").stat().st_mtime_ns == before
+
+
+def test_dry_run_writes_nothing(cli, tree):
+    out = cli("avg", "in", "-r", "-k", "2", "-o", "out/", "--dry-run", "--format", "npy").stdout
+    assert "in/sub/b.png -> out/sub/b.npy" in out
+    assert not (tree / "out").exists()
+
+
+def test_then_equals_the_ops_run_one_after_another(cli, seed_npy, workdir):
+    cli("max", seed_npy, "-k", "2", "-s", "1", "--then", "avg", "-k", "2", "-o", "chain.npy")
+    cli("max", seed_npy, "-k", "2", "-s", "1", "-o", "step1.npy")
+    cli("avg", "step1.npy", "-k", "2", "-o", "step2.npy")
+    np.testing.assert_array_equal(np.load("chain.npy"), np.load("step2.npy"))
+
+
+def test_viz_folder_draws_one_picture_per_input(cli, tree):
+    cli("max", "in", "-r", "-k", "2", "-o", "out/", "--viz", "viz/", "--exclude", "broken.png")
+    assert sorted(p.name for p in (tree / "viz").rglob("*.png")) == ["a.png", "b.png"]
+
+
+def test_several_inputs_need_a_folder_for_viz(cli, tree):
+    result = cli("max", "in", "-r", "-k", "2", "--viz", "v.png", code=2)
+    assert result.stderr == usage(
+        "max", "--viz v.png: with several inputs give a folder (--viz DIR/), one picture per input."
+    )
+
+
+def test_a_folder_without_inputs_is_an_error(cli, workdir):
+    (workdir / "empty").mkdir()
+    result = cli("max", "empty", "-k", "2", code=1)
+    assert result.stderr == (
+        "poolcli: error: empty: holds no images or .npy files (sub-folders need --recursive).\n"
+    )
