@@ -206,9 +206,9 @@ class WindowSpec:
             ]
             if given:
                 what = "--global" if global_pool else "--output-size"
+                verb = "applies" if len(given) == 1 else "apply"
                 raise UsageError(
-                    f"{', '.join(given)} {'applies' if len(given) == 1 else 'apply'} only to sliding "
-                    f"windows (--kernel), not {what}.",
+                    f"{', '.join(given)} {verb} only to sliding windows (--kernel), not {what}.",
                     option=given[0],
                 )
         pads = parse_padding(padding if padding is not None else 0)
