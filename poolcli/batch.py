@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import contextlib
 import fnmatch
-import functools
 import glob
 import json
 import os
@@ -922,83 +921,11 @@ def clean_stale_temps(folder: str) -> list[str]:
     return removed
 
 
-@functools.cache
-def _io_takes_compression() -> bool:
-    import inspect
-
-    from poolcli import io
-
-    return "png_compression" in inspect.signature(io.write_output).parameters
-
-
 def write_output(path: str, array, source, layout: str | None, png_compression: int) -> list[str]:
-    """:func:`poolcli.io.write_output` with a PNG compression level (0-9).
-
-    Level 6 is Pillow's (and zlib's) default and goes straight to ``io.write_output``; other
-    levels re-use its conversion and save with Pillow's ``compress_level`` until
-    ``io.write_output`` takes the level itself.
-    """
+    """:func:`poolcli.io.write_output` at the batch's PNG compression level."""
     from poolcli import io
 
-    if _io_takes_compression():
-        return list(
-            io.write_output(path, array, source, layout=layout, png_compression=png_compression)
-            or []
-        )
-    if png_compression == DEFAULT_PNG_COMPRESSION or io.output_format(path) != "PNG":
-        return list(io.write_output(path, array, source, layout=layout) or [])
-    return _write_png(path, array, source, layout, png_compression)
-
-
-def _write_png(path, array, source, layout, level) -> list[str]:
-    import numpy as np
-    from PIL import Image
-
-    from poolcli import io
-
-    array = np.asarray(array)
-    channels = io._image_channels(array, layout, path)
-    depth, scale = io._target_depth(array, source)
-    io._check_format_holds("PNG", depth, channels, path)
-    notes: list[str] = []
-    pixels = io._to_pixels(array, depth, scale, notes)
-    if channels == 1 and pixels.ndim == 3:
-        pixels = pixels[..., 0]
-    icc = source.image.icc_profile if source is not None and source.image is not None else None
-    if depth == 16 and channels > 1:
-        data = _encode_png16(pixels, icc, level)
-        with io.atomic_write(path) as f:
-            f.write(data)
-        return notes
-    options: dict[str, Any] = {"compress_level": level}
-    if icc:
-        options["icc_profile"] = icc
-    image = Image.fromarray(np.ascontiguousarray(pixels))
-    with io.atomic_write(path) as f:
-        image.save(f, format="PNG", **options)
-    return notes
-
-
-def _encode_png16(pixels, icc: bytes | None, level: int) -> bytes:
-    """A 16-bit colour PNG at zlib ``level`` (as ``io._encode_png16``, which uses level 6)."""
-    import struct
-    import zlib
-
-    import numpy as np
-
-    from poolcli import io
-
-    height, width, channels = pixels.shape
-    colour_type = {2: 4, 3: 2, 4: 6}[channels]
-    data = np.ascontiguousarray(pixels, dtype=">u2").reshape(height, -1).view(np.uint8)
-    rows = np.concatenate([np.zeros((height, 1), np.uint8), data], axis=1)
-    ihdr = struct.pack(">IIBBBBB", width, height, 16, colour_type, 0, 0, 0)
-    chunks = [io._png_chunk(b"IHDR", ihdr)]
-    if icc:
-        chunks.append(io._png_chunk(b"iCCP", b"ICC profile\x00\x00" + zlib.compress(icc)))
-    chunks.append(io._png_chunk(b"IDAT", zlib.compress(rows.tobytes(), level)))
-    chunks.append(io._png_chunk(b"IEND", b""))
-    return io.PNG_MAGIC + b"".join(chunks)
+    return io.write_output(path, array, source, layout=layout, png_compression=png_compression)
 
 
 def _result(task: Task, status: str, **values) -> FileResult:

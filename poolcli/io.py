@@ -635,7 +635,12 @@ def check_not_input(path: str, source: LoadedInput | None) -> None:
 
 
 def write_output(
-    path: str, array, source: LoadedInput | None = None, *, layout: str | None = None
+    path: str,
+    array,
+    source: LoadedInput | None = None,
+    *,
+    layout: str | None = None,
+    png_compression: int = 6,
 ) -> list[str]:
     """Write ``array`` to ``path`` atomically, as ``.npy`` or an image by the suffix.
 
@@ -666,6 +671,8 @@ def write_output(
         The input it was made from: decides the bit depth and the ICC profile.
     layout : str, optional
         The array's layout, when known; image outputs need ``HW`` or ``HWC``.
+    png_compression : int
+        zlib level 0-9 of PNG outputs (default 6, as libpng and Pillow).
 
     Returns
     -------
@@ -694,11 +701,11 @@ def write_output(
         pixels = pixels[..., 0]
     icc = source.image.icc_profile if source is not None and source.image is not None else None
     if depth == 16 and channels > 1:
-        encoded = _encode_png16(pixels, icc)
+        encoded = _encode_png16(pixels, icc, png_compression)
         with atomic_write(path) as f:
             f.write(encoded)
         return notes
-    _save_pillow(path, fmt, pixels, channels, icc, notes)
+    _save_pillow(path, fmt, pixels, channels, icc, notes, png_compression)
     return notes
 
 
@@ -812,11 +819,11 @@ def _to_pixels(array: np.ndarray, depth, scale: bool, notes: list[str]) -> np.nd
     return values.astype(dtype)
 
 
-def _save_pillow(path, fmt, pixels, channels, icc, notes) -> None:
+def _save_pillow(path, fmt, pixels, channels, icc, notes, png_compression=6) -> None:
     from PIL import Image
 
     image = Image.fromarray(np.ascontiguousarray(pixels))
-    options: dict = {}
+    options: dict = {"compress_level": png_compression} if fmt == "PNG" else {}
     if fmt == "JPEG":
         options["quality"] = 95
     if fmt == "WEBP":
@@ -844,7 +851,7 @@ def _png_chunk(tag: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
 
 
-def _encode_png16(pixels: np.ndarray, icc: bytes | None) -> bytes:
+def _encode_png16(pixels: np.ndarray, icc: bytes | None, level: int = 6) -> bytes:
     """A 16-bit PNG of an (H, W, C) uint16 array, C = 2, 3 or 4 (Pillow cannot write these)."""
     height, width, channels = pixels.shape
     colour_type = {2: 4, 3: 2, 4: 6}[channels]
@@ -855,6 +862,6 @@ def _encode_png16(pixels: np.ndarray, icc: bytes | None) -> bytes:
     chunks = [_png_chunk(b"IHDR", ihdr)]
     if icc:
         chunks.append(_png_chunk(b"iCCP", b"ICC profile\x00\x00" + zlib.compress(icc)))
-    chunks.append(_png_chunk(b"IDAT", zlib.compress(rows.tobytes(), 6)))
+    chunks.append(_png_chunk(b"IDAT", zlib.compress(rows.tobytes(), level)))
     chunks.append(_png_chunk(b"IEND", b""))
     return PNG_MAGIC + b"".join(chunks)
