@@ -38,6 +38,7 @@ from __future__ import annotations
 import contextlib
 import fnmatch
 import glob
+import itertools
 import json
 import os
 import posixpath
@@ -55,7 +56,7 @@ from typing import IO, Any
 
 from poolcli.errors import PoolError, UsageError
 from poolcli.pipeline import Step, as_steps, chain_label, padding_text
-from poolcli.spec import format_axes
+from poolcli.spec import Reduction, format_axes
 
 #: Suffixes of the files taken from folders and glob matches (case does not matter).
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".gif")
@@ -63,6 +64,8 @@ INPUT_SUFFIXES = (".npy", *IMAGE_SUFFIXES)
 #: ``format`` -> output suffix; ``same`` keeps the input's suffix.
 FORMATS = {"png": ".png", "tiff": ".tiff", "npy": ".npy", "same": None}
 DEFAULT_NAME = "{stem}{ext}"
+#: Same-shape files pooled together on a GPU (``--batch-size``).
+DEFAULT_BATCH_SIZE = 16
 DEFAULT_PNG_COMPRESSION = 6
 #: Fields of the ``name`` template.
 NAME_FIELDS = {
@@ -944,9 +947,15 @@ def process_task(task: Task, job: Job) -> FileResult:
         return _result(task, SKIPPED, reason=task.reason)
     if task.action == "fail":
         return _result(task, FAILED, error=f"{name}: {task.reason}")
+    return _guarded(task, job, lambda values: _process(task, job, values), start)
+
+
+def _guarded(task: Task, job: Job, work, start: float) -> FileResult:
+    """Run ``work(values)`` for one file; its problems become a failed :class:`FileResult`."""
+    name = display_path(task.source.path)
     values: dict[str, Any] = {}
     try:
-        _process(task, job, values)
+        work(values)
     except UsageError as error:
         values.update(error=str(error.with_path(name)), usage=True)
     except PoolError as error:
@@ -975,24 +984,35 @@ def process_task(task: Task, job: Job) -> FileResult:
 
 
 def _process(task: Task, job: Job, values: dict[str, Any]) -> None:
-    from poolcli import io
     from poolcli.pipeline import run_chain
+
+    loaded = _read(task, job, values)
+    if loaded is None:
+        return
+    layout = loaded.layout if loaded.layout is not None else job.layout
+    chain = run_chain(loaded.array, job.steps, layout, device=job.device, alpha=loaded.has_alpha)
+    _finish(task, job, values, loaded, chain.final, chain.output, str(chain.layout))
+
+
+def _read(task: Task, job: Job, values: dict[str, Any]):
+    """Read one input (``None`` when its output appeared meanwhile and is skipped)."""
+    from poolcli import io
 
     output = task.output
     if output is not None and not job.overwrite and os.path.lexists(output):
         # Written since the plan was made (another run into the same folder).
         values.update(status=SKIPPED, reason="output exists (overwrite replaces it)")
-        return
+        return None
     values["bytes_in"] = os.stat(task.source.path).st_size
     loaded = io.read_input(task.source.path)
     values.update(input_shape=tuple(loaded.array.shape), input_dtype=str(loaded.array.dtype))
-    layout = loaded.layout if loaded.layout is not None else job.layout
-    chain = run_chain(loaded.array, job.steps, layout, device=job.device, alpha=loaded.has_alpha)
-    out = chain.output
-    values.update(
-        output_shape=tuple(out.shape), output_dtype=str(out.dtype), layout=str(chain.layout)
-    )
     values["warnings"] = list(loaded.warnings)
+    return loaded
+
+
+def _finish(task: Task, job: Job, values: dict[str, Any], loaded, final, out, layout: str):
+    """Record the output's facts, draw ``--viz`` and write the output of one input."""
+    values.update(output_shape=tuple(out.shape), output_dtype=str(out.dtype), layout=layout)
     if job.viz_dir is not None:
         from poolcli import visualize
 
@@ -1000,11 +1020,11 @@ def _process(task: Task, job: Job, values: dict[str, Any]) -> None:
         if not is_inside(os.path.dirname(picture), job.viz_dir):
             raise PoolError(_outside_reason(job.viz_dir), path=display_path(picture))
         os.makedirs(os.path.dirname(picture), exist_ok=True)
-        visualize.write_viz(picture, loaded, chain.final)
-    if output is None:
+        visualize.write_viz(picture, loaded, final)
+    if task.output is None:
         return
-    values["warnings"] += _write_safely(output, out, loaded, str(chain.layout), job)
-    values["bytes_out"] = os.stat(output).st_size
+    values["warnings"] += _write_safely(task.output, out, loaded, layout, job)
+    values["bytes_out"] = os.stat(task.output).st_size
 
 
 def _write_safely(output: str, array, loaded, layout: str, job: Job) -> list[str]:
@@ -1092,7 +1112,7 @@ def _process_context():
 # --------------------------------------------------------------------------------------------
 # Running a batch
 
-EXECUTORS = ("auto", "serial", "processes", "threads")
+EXECUTORS = ("auto", "serial", "processes", "threads", "stacked")
 
 
 class Batch:
@@ -1105,10 +1125,20 @@ class Batch:
     yielded, ``summary.interrupted`` is set and the ``KeyboardInterrupt`` is raised again.
     """
 
-    def __init__(self, plan: Plan, job: Job, *, jobs: int, executor: str, fail_fast: bool):
+    def __init__(
+        self,
+        plan: Plan,
+        job: Job,
+        *,
+        jobs: int,
+        executor: str,
+        fail_fast: bool,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+    ):
         self.plan = plan
         self.job = job
         self.jobs = jobs
+        self.batch_size = batch_size
         self.executor = executor
         self.fail_fast = fail_fast
         self.summary = Summary(total=len(plan.tasks), ignored=len(plan.ignored))
@@ -1161,6 +1191,8 @@ class Batch:
         runnable = self.plan.count("run")
         if self.executor != "auto":
             return self.executor
+        if self.job.device != "cpu" and self.batch_size > 1 and runnable > 1:
+            return "stacked"
         if self.jobs <= 1 or runnable <= 1:
             return "serial"
         return "processes" if self.job.device == "cpu" else "threads"
@@ -1171,8 +1203,28 @@ class Batch:
         kind = self.kind
         if kind == "serial":
             yield from self._serial()
+        elif kind == "stacked":
+            yield from self._stacked()
         else:
             yield from self._pooled(kind)
+
+    def _stacked(self) -> Iterator[FileResult]:
+        """GPU runs: read ``batch_size`` files in threads, pool the same-shape ones as one
+        stack (one transfer each way instead of one per file), write in threads."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        old = _set_torch_threads(self.job.torch_threads)
+        tasks = iter(self.plan.tasks)
+        try:
+            with ThreadPoolExecutor(max(1, self.jobs), thread_name_prefix="poolcli") as pool:
+                while group := list(itertools.islice(tasks, self.batch_size)):
+                    for result in _run_group(group, self.job, pool):
+                        yield result
+                        if self.fail_fast and result.status == FAILED:
+                            return
+        finally:
+            if old is not None:
+                _set_torch_threads(old)
 
     def _serial(self) -> Iterator[FileResult]:
         old = _set_torch_threads(self.job.torch_threads) if self.plan.count("run") else None
@@ -1338,6 +1390,101 @@ class Batch:
             clean_stale_temps(folder)
 
 
+def _stackable(job: Job) -> bool:
+    """Stacking changes nothing per file, except the random draws of stochastic sampling and
+    the per-file pictures of --viz, which are made one by one."""
+    sampling = any(
+        s.reduction is Reduction.STOCHASTIC and not s.options.expectation for s in job.steps
+    )
+    return job.viz_dir is None and not sampling
+
+
+def _run_group(group: list[Task], job: Job, pool) -> list[FileResult]:
+    """One group of a stacked run: results in task order."""
+    from poolcli.core import resolve_layout
+    from poolcli.pipeline import run_chain
+
+    start = time.perf_counter()
+    results: dict[int, FileResult] = {}
+    ready: list[tuple[Task, dict, Any, str]] = []
+
+    def read(task: Task):
+        box: dict[str, Any] = {}
+
+        def work(values):
+            box.update(values=values, loaded=_read(task, job, values))
+
+        return task, box, _guarded(task, job, work, start)
+
+    for task, box, result in pool.map(read, [t for t in group if t.action == "run"]):
+        loaded = box.get("loaded")
+        if result.status != DONE or loaded is None:
+            results[task.index] = result
+            continue
+        given = loaded.layout if loaded.layout is not None else job.layout
+        try:
+            layout = str(resolve_layout(tuple(loaded.array.shape), given)[0])
+        except PoolError:
+            layout = None  # let the file's own run report it
+        ready.append((task, box["values"], loaded, layout))
+    for task in group:
+        if task.action != "run":
+            results[task.index] = process_task(task, job)
+
+    by_shape: dict[tuple, list] = {}
+    for item in ready:
+        task, values, loaded, layout = item
+        key = (loaded.array.shape, str(loaded.array.dtype), layout, loaded.has_alpha)
+        by_shape.setdefault(key, []).append(item)
+
+    writes = []
+    for (_, _, layout, alpha), items in by_shape.items():
+        stacked = None
+        if len(items) > 1 and layout is not None and "N" not in layout and _stackable(job):
+            import numpy as np
+
+            try:
+                arrays = np.stack([loaded.array for _, _, loaded, _ in items])
+                chain = run_chain(arrays, job.steps, "N" + layout, device=job.device, alpha=alpha)
+                stacked = chain.output
+            except PoolError:
+                stacked = None  # pooled one by one below, so each file gets its own error
+        for i, (task, values, loaded, _) in enumerate(items):
+            out = stacked[i] if stacked is not None else None
+            writes.append((task, values, loaded, out))
+
+    def finish(item):
+        task, values, loaded, out = item
+
+        def work(v):
+            v.update(values)
+            if out is None:
+                item_layout = loaded.layout if loaded.layout is not None else job.layout
+                chain = run_chain(
+                    loaded.array,
+                    job.steps,
+                    item_layout,
+                    device=job.device,
+                    alpha=loaded.has_alpha,
+                )
+                _finish(task, job, v, loaded, chain.final, chain.output, str(chain.layout))
+            else:
+                _finish(task, job, v, loaded, None, out, v.get("layout") or _layout_of(loaded, job))
+
+        return task, _guarded(task, job, work, start)
+
+    for task, result in pool.map(finish, writes):
+        results[task.index] = result
+    return [results[t.index] for t in group]
+
+
+def _layout_of(loaded, job: Job) -> str:
+    from poolcli.core import resolve_layout
+
+    given = loaded.layout if loaded.layout is not None else job.layout
+    return str(resolve_layout(tuple(loaded.array.shape), given)[0])
+
+
 def _broken(error: BaseException) -> bool:
     from concurrent.futures.process import BrokenProcessPool
 
@@ -1366,6 +1513,7 @@ def iter_batch(
     torch_threads: int | None = 1,
     debug: bool = False,
     viz_dir: str | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
 ) -> Batch:
     """Pool many files: plan at once, then iterate to run, one :class:`FileResult` per input.
 
@@ -1392,9 +1540,9 @@ def iter_batch(
     jobs : int, optional
         Files worked on at once (default: ``os.cpu_count()``). Outputs do not depend on it.
     executor : str
-        ``auto`` (serial for one job or one file; worker processes on the CPU; threads in
-        this process for a GPU, so that one process owns the device), or ``serial``,
-        ``processes``, ``threads``.
+        ``auto`` (serial for one job or one file; worker processes on the CPU; on a GPU,
+        ``stacked`` groups of ``batch_size`` files in this process, so that one process owns
+        the device), or ``serial``, ``processes``, ``threads``, ``stacked``.
     fail_fast : bool
         Stop at the first failed file: no file is started after it; the few already handed
         to workers (at most ``2 * jobs``) finish and are reported.
@@ -1406,6 +1554,9 @@ def iter_batch(
         Raise unexpected errors (with their traceback) instead of reporting them per file.
     viz_dir : str, optional
         Also draw every input and its output (``--viz DIR/``), mirroring relative paths.
+    batch_size : int
+        On a GPU (or with ``executor="stacked"``), files read together; those of the same
+        shape, dtype and layout are stacked and pooled in one call. Outputs are the same.
 
     Returns
     -------
@@ -1472,7 +1623,13 @@ def iter_batch(
         torch_threads=torch_threads,
         viz_dir=os.path.abspath(viz_dir) if viz_dir is not None else None,
     )
-    return Batch(plan, job, jobs=jobs, executor=executor, fail_fast=fail_fast)
+    if batch_size < 1:
+        raise UsageError(
+            f"--batch-size must be at least 1, got {batch_size}.", option="--batch-size"
+        )
+    return Batch(
+        plan, job, jobs=jobs, executor=executor, fail_fast=fail_fast, batch_size=batch_size
+    )
 
 
 def _resolve_device(name: str) -> str:

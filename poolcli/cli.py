@@ -360,6 +360,16 @@ Jobs = Annotated[
         help="Files read, pooled and written in parallel. Default: all cores.",
     ),
 ]
+BatchSize = Annotated[
+    int,
+    typer.Option(
+        "--batch-size",
+        min=1,
+        metavar="N",
+        rich_help_panel=BATCH,
+        help="On a GPU, same-shape files pooled together in one stack.",
+    ),
+]
 FailFast = Annotated[
     bool,
     typer.Option("--fail-fast", rich_help_panel=BATCH, help="Stop at the first failing file."),
@@ -599,6 +609,7 @@ def make_call(reduction: Reduction, args: dict[str, Any], then=()) -> Call:
             "overwrite",
             "png_compression",
             "jobs",
+            "batch_size",
             "fail_fast",
             "jsonl",
         )
@@ -1001,6 +1012,7 @@ def execute_batch(call: Call, device: str) -> int:
         layout=str(call.layout) if call.layout is not None else None,
         device=device,
         jobs=options["jobs"],
+        batch_size=options["batch_size"] or batch.DEFAULT_BATCH_SIZE,
         fail_fast=bool(options["fail_fast"]),
         debug=call.debug,
         viz_dir=call.viz,
@@ -1114,6 +1126,7 @@ COMMON_OPTIONS = (
     ("overwrite", Overwrite, False),
     ("png_compression", PngCompression, 6),
     ("jobs", Jobs, None),
+    ("batch_size", BatchSize, 16),
     ("fail_fast", FailFast, False),
     ("jsonl", Jsonl, False),
     ("device", Device, "auto"),

@@ -575,6 +575,42 @@ def test_outputs_are_byte_identical_whatever_jobs(many, tmp_path):
     assert runs["auto"] == runs["processes"] == runs["threads"]
 
 
+@pytest.mark.parametrize("batch_size", [1, 4, 32])
+def test_stacked_runs_give_the_same_bytes_as_one_file_at_a_time(many, tree, tmp_path, batch_size):
+    # The GPU executor stacks same-shape inputs; forced here on the CPU. A corrupt file and a
+    # pickle in a stack's group still fail alone.
+    steps = [make_step("avg", kernel_size=3, stride=1, padding="same"), MAX2]
+    serial = batch.iter_batch(
+        [str(many), str(tree)], steps, str(tmp_path / "one"), recursive=True, jobs=1
+    )
+    stacked = batch.iter_batch(
+        [str(many), str(tree)],
+        steps,
+        str(tmp_path / "stack"),
+        recursive=True,
+        jobs=2,
+        executor="stacked",
+        batch_size=batch_size,
+    )
+    one, many_results = list(serial), list(stacked)
+    assert stacked.kind == "stacked"
+    assert [(r.input, r.status) for r in many_results] == [(r.input, r.status) for r in one]
+    assert [r.status for r in one].count("failed") == 2
+    assert outputs(tmp_path / "stack") == outputs(tmp_path / "one")
+    assert len(outputs(tmp_path / "one")) == 17
+
+
+def test_stacking_leaves_stochastic_sampling_alone(many, tmp_path):
+    steps = make_step("stochastic", kernel_size=2, seed=3)
+    for name, executor in [("one", "serial"), ("stack", "stacked")]:
+        list(
+            batch.iter_batch(
+                [str(many / "arrays")], steps, str(tmp_path / name), executor=executor, batch_size=8
+            )
+        )
+    assert outputs(tmp_path / "stack") == outputs(tmp_path / "one")
+
+
 def test_fail_fast_stops_at_the_first_failure(tree, tmp_path):
     run = batch.iter_batch(
         [str(tree)], MAX2, str(tmp_path / "out"), recursive=True, jobs=1, fail_fast=True
