@@ -286,25 +286,12 @@ def _checked(ctx, cli, check):
     try:
         return check()
     except UsageError as error:
-        raise cli._usage_error(ctx, error) from None
+        raise cli.usage_error(ctx, error) from None
 
 
 def _run(ctx, cli, op: Reduction, args: dict[str, Any], body) -> None:
     """Check the call, run ``body(call, device)`` and turn what happens into the exit status."""
-    debug = args.get("debug", False)
-    try:
-        status = _checked(ctx, cli, lambda: body(*_prepared(cli, op, args)))
-    except KeyboardInterrupt:
-        typer.echo("poolcli: interrupted.", err=True)
-        raise typer.Exit(cli.ExitStatus.INTERRUPTED) from None
-    except (typer.Exit, cli._ClickException):
-        raise
-    except Exception as error:
-        if debug:
-            raise
-        typer.echo(f"poolcli: error: {cli._internal_error(None, error)}", err=True)
-        raise typer.Exit(cli.ExitStatus.ERROR) from None
-    raise typer.Exit(int(status))
+    cli.run_guarded(ctx, args.get("debug", False), lambda: body(*_prepared(cli, op, args)))
 
 
 def _prepared(cli, op: Reduction, args: dict[str, Any]):

@@ -17,9 +17,10 @@ import math
 import os
 import sys
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum, IntEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from typer.core import TyperGroup
@@ -48,7 +49,7 @@ def _click_class(name: str) -> type:
     return next(c for c in typer.BadParameter.__mro__ if c.__name__ == name)
 
 
-_ClickException = _click_class("ClickException")
+ClickException = _click_class("ClickException")
 _ClickUsageError = _click_class("UsageError")
 
 
@@ -78,7 +79,7 @@ class PoolcliGroup(TyperGroup):
                     raise _ClickUsageError(str(error)) from None
                 extra["obj"] = {"then": tuple(then)}
             status = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
-        except _ClickException as error:
+        except ClickException as error:
             error.show()
             status = error.exit_code
         except typer.Abort:
@@ -708,7 +709,7 @@ class Outcome:
     status: ExitStatus = ExitStatus.OK
 
 
-def _internal_error(name: str | None, error: BaseException) -> str:
+def internal_error(name: str | None, error: BaseException) -> str:
     where = f"{name}: " if name else ""
     detail = f"{type(error).__name__}: {error}".strip().rstrip(":")
     return (
@@ -849,7 +850,7 @@ def _process(path: str, call: Call, device: str, outcome: Outcome) -> None:
     except Exception as error:
         if call.debug:
             raise
-        outcome.error = _internal_error(name, error)
+        outcome.error = internal_error(name, error)
         outcome.status = ExitStatus.ERROR
 
 
@@ -1034,26 +1035,22 @@ def _severity(status: ExitStatus) -> int:
     return {ExitStatus.OK: 0, ExitStatus.ERROR: 1, ExitStatus.USAGE: 2}.get(status, 3)
 
 
-def _usage_error(ctx: typer.Context, error: UsageError) -> Exception:
+def usage_error(ctx: typer.Context, error: UsageError) -> Exception:
     """A UsageError as Click's, so that it prints after the usage line and exits 2."""
     return _ClickUsageError(str(error), ctx=ctx)
 
 
-def run_command(ctx: typer.Context, reduction: Reduction, args: dict[str, Any]) -> None:
-    """The body every reduction command shares."""
-    args = {k: v for k, v in args.items() if k != "ctx"}
-    debug = args.get("debug", False)
+def run_guarded(ctx: typer.Context, debug: bool, body: Callable[[], int]) -> NoReturn:
+    """Run a command's ``body`` and turn what happens into the exit status: the one place.
+
+    A UsageError is a usage message (2); Ctrl-C is 130; a closed standard output ends quietly
+    (1); anything unexpected is one line saying it is a bug (1), or its traceback with --debug.
+    """
     try:
-        then = (ctx.obj or {}).get("then", ())
         try:
-            call = make_call(reduction, args, then)
-            device = resolve_device(call.device)
-            if call.is_batch:
-                status = execute_batch(call, device)
+            status = body()
         except UsageError as error:
-            raise _usage_error(ctx, error) from None
-        if not call.is_batch:
-            status = execute(call, device)
+            raise usage_error(ctx, error) from None
     except KeyboardInterrupt:
         typer.echo("poolcli: interrupted.", err=True)
         raise typer.Exit(ExitStatus.INTERRUPTED) from None
@@ -1061,14 +1058,26 @@ def run_command(ctx: typer.Context, reduction: Reduction, args: dict[str, Any]) 
         # The reader of standard output went away (| head): nothing more to say to it.
         _drop_stdout()
         raise typer.Exit(ExitStatus.ERROR) from None
-    except (typer.Exit, _ClickException):
+    except (typer.Exit, ClickException):
         raise
     except Exception as error:
         if debug:
             raise
-        typer.echo(f"poolcli: error: {_internal_error(None, error)}", err=True)
+        typer.echo(f"poolcli: error: {internal_error(None, error)}", err=True)
         raise typer.Exit(ExitStatus.ERROR) from None
     raise typer.Exit(int(status))
+
+
+def run_command(ctx: typer.Context, reduction: Reduction, args: dict[str, Any]) -> None:
+    """The body every reduction command shares."""
+    args = {k: v for k, v in args.items() if k != "ctx"}
+
+    def body() -> int:
+        call = make_call(reduction, args, (ctx.obj or {}).get("then", ()))
+        device = resolve_device(call.device)
+        return execute_batch(call, device) if call.is_batch else execute(call, device)
+
+    run_guarded(ctx, args.get("debug", False), body)
 
 
 # --------------------------------------------------------------------------------------------

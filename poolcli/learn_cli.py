@@ -122,7 +122,7 @@ def _commands(cli):
                 output_size,
             )
         except UsageError as error:
-            raise cli._usage_error(ctx, error) from None
+            raise cli.usage_error(ctx, error) from None
         if json:
             _print_shape_json(spatial, channels, results)
         else:
@@ -185,24 +185,12 @@ def _commands(cli):
             if k not in ("ctx", "cli", "op", "input_path", "windows", "slices")
         }
         args.update(inputs=[input_path], output=None, json=False, quiet=False)
-        try:
-            try:
-                call = cli.make_call(op, args)
-                device_name = cli.resolve_device(call.device)
-            except UsageError as error:
-                raise cli._usage_error(ctx, error) from None
-            status = _explain(cli, call, device_name, windows, slices)
-        except KeyboardInterrupt:
-            typer.echo("poolcli: interrupted.", err=True)
-            raise typer.Exit(cli.ExitStatus.INTERRUPTED) from None
-        except (typer.Exit, cli._ClickException):
-            raise
-        except Exception as error:
-            if debug:
-                raise
-            typer.echo(f"poolcli: error: {cli._internal_error(None, error)}", err=True)
-            raise typer.Exit(cli.ExitStatus.ERROR) from None
-        raise typer.Exit(int(status))
+
+        def body() -> int:
+            call = cli.make_call(op, args)
+            return _explain(cli, call, cli.resolve_device(call.device), windows, slices)
+
+        cli.run_guarded(ctx, debug, body)
 
     return shape, explain
 
