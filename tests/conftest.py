@@ -143,3 +143,15 @@ def run():
         return process
 
     return call
+
+
+@pytest.fixture(autouse=True, scope="session")
+def one_torch_thread():
+    """The tests pool tiny arrays: waking torch's thread pool costs more than the work
+    (milliseconds per call on a busy machine), so torch runs on one thread here."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -32,16 +32,6 @@ TAP_REDUCTIONS = ("max", "min", "sum", "avg", "lp")
 ALL = ("max", "avg", "min", "sum", "lp", "median", "stochastic", "mode")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Tiny tensors: waking torch's thread pool costs more than the work (milliseconds per
-    call on a busy machine), so these tests run torch on one thread."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def rng(seed=0):
     return np.random.default_rng(seed)
 

@@ -5,9 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pytest
 import reference as ref
-import torch
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -22,16 +20,6 @@ MAX_SIZE = {1: 12, 2: 7, 3: 5}
 SETTINGS = settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.filter_too_much]
 )
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Tiny tensors: waking torch's thread pool costs more than the work (milliseconds per
-    call on a busy machine), so these tests run torch on one thread."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @st.composite

@@ -24,16 +24,6 @@ LP_POOL = {1: F.lp_pool1d, 2: F.lp_pool2d, 3: F.lp_pool3d}
 CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Tiny tensors: waking torch's thread pool costs more than the work (milliseconds per
-    call on a busy machine), so these tests run torch on one thread."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def randn(shape):
     return RNG.standard_normal(shape)
 

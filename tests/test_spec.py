@@ -28,16 +28,6 @@ from poolcli.spec import (
 )
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Tiny tensors: waking torch's thread pool costs more than the work (milliseconds per
-    call on a busy machine), so these tests run torch on one thread."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def refusal(call, *args, **kwargs) -> UsageError:
     with pytest.raises(UsageError) as info:
         call(*args, **kwargs)
