@@ -10,6 +10,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +42,8 @@ class Proc:
     rc: int
     err: str = ""
     cpu: float = 0.0
+    tree_pss: int | None = None
+    procs: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -78,7 +81,89 @@ def _gnu_time() -> bool:
 HAVE_GNU_TIME = _gnu_time()
 
 
-def run_measured(cmd: list[str], *, cwd=None, env=None, timeout: float = 600) -> Proc:
+def _process_table() -> dict[int, tuple[int, int]]:
+    """pid -> (parent pid, CPU clock ticks used), for every process in /proc."""
+    table = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat") as f:
+                data = f.read()
+        except OSError:
+            continue
+        fields = data[data.rindex(")") + 2 :].split()
+        table[int(entry.name)] = (int(fields[1]), int(fields[11]) + int(fields[12]))
+    return table
+
+
+def _memory_kib(pid: int) -> tuple[int, int]:
+    """(RSS, PSS) of ``pid`` in KiB; (0, 0) once it is gone."""
+    rss = pss = 0
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Rss:"):
+                    rss = int(line.split()[1])
+                elif line.startswith("Pss:"):
+                    pss = int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return rss, pss
+
+
+class TreeSampler(threading.Thread):
+    """Samples a process and all its descendants every ``interval`` seconds.
+
+    Needed for tools whose workers escape the parent's rusage: a forkserver's children are
+    not the parent's, so neither ``ru_maxrss`` nor the CPU times count them. Keeps the
+    peak of the summed PSS (shared pages split between the processes sharing them), the
+    peak process count, and each process's last CPU time.
+    """
+
+    def __init__(self, root: int, interval: float = 0.2) -> None:
+        super().__init__(daemon=True)
+        self.root, self.interval = root, interval
+        self.peak_pss = self.peak_procs = 0
+        self.cpu_ticks: dict[int, int] = {}
+        self._done = threading.Event()
+
+    def run(self) -> None:
+        while True:
+            self.sample()
+            if self._done.wait(self.interval):
+                return
+
+    def sample(self) -> None:
+        table = _process_table()
+        children: dict[int, list[int]] = {}
+        for pid, (ppid, _) in table.items():
+            children.setdefault(ppid, []).append(pid)
+        tree, stack = [], [self.root]
+        while stack:
+            pid = stack.pop()
+            tree.append(pid)
+            stack.extend(children.get(pid, []))
+        pss = 0
+        for pid in tree:
+            if pid in table:
+                self.cpu_ticks[pid] = table[pid][1]
+            pss += _memory_kib(pid)[1]
+        self.peak_pss = max(self.peak_pss, pss * 1024)
+        self.peak_procs = max(self.peak_procs, len(tree))
+
+    def stop(self) -> None:
+        self._done.set()
+        self.join()
+
+    @property
+    def cpu(self) -> float:
+        return sum(self.cpu_ticks.values()) / os.sysconf("SC_CLK_TCK")
+
+
+def run_measured(
+    cmd: list[str], *, cwd=None, env=None, timeout: float = 600, tree: bool = False
+) -> Proc:
     """Run ``cmd`` and return its wall time, peak RSS and CPU time.
 
     The numbers come from the kernel's rusage of the command, read by ``/usr/bin/time``
@@ -86,6 +171,9 @@ def run_measured(cmd: list[str], *, cwd=None, env=None, timeout: float = 600) ->
     ``os.wait4`` from this process: a child forked from a big interpreter starts with the
     parent's resident pages, and Linux carries that high-water mark over ``exec`` into the
     child's ``ru_maxrss``.
+
+    ``tree``: also sample the whole process tree (Linux), for tools with worker processes;
+    ``tree_pss`` is then the peak of their summed PSS and ``cpu`` covers all of them.
     """
     with tempfile.TemporaryDirectory() as tmp:
         stats = os.path.join(tmp, "rusage")
@@ -94,22 +182,29 @@ def run_measured(cmd: list[str], *, cwd=None, env=None, timeout: float = 600) ->
         else:
             wrapped = [sys.executable, "-I", "-S", "-c", _LAUNCHER, stats, *cmd]
         errfile = os.path.join(tmp, "stderr")
+        sampler = None
         with open(errfile, "wb") as err:
             start = time.perf_counter()
+            proc = subprocess.Popen(
+                wrapped,
+                cwd=cwd,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=err,
+            )
+            if tree and os.path.isdir("/proc"):
+                sampler = TreeSampler(proc.pid)
+                sampler.start()
             try:
-                rc = subprocess.run(
-                    wrapped,
-                    cwd=cwd,
-                    env=env,
-                    stdin=subprocess.DEVNULL,
-                    stdout=subprocess.DEVNULL,
-                    stderr=err,
-                    timeout=timeout,
-                    check=False,
-                ).returncode
+                rc = proc.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
                 rc = 124
             wall = time.perf_counter() - start
+            if sampler is not None:
+                sampler.stop()
         with open(errfile, "rb") as err:
             tail = err.read().decode(errors="replace").strip().splitlines()[-3:]
         try:
@@ -120,7 +215,13 @@ def run_measured(cmd: list[str], *, cwd=None, env=None, timeout: float = 600) ->
             maxrss, utime, stime = 0, 0, 0
     # ru_maxrss is in kilobytes on Linux (GNU time's %M too), bytes on macOS.
     rss = int(maxrss) * (1 if sys.platform == "darwin" and not HAVE_GNU_TIME else 1024)
-    return Proc(wall=wall, rss=rss, rc=rc, err=" | ".join(tail), cpu=float(utime) + float(stime))
+    cpu = float(utime) + float(stime)
+    result = Proc(wall=wall, rss=rss, rc=rc, err=" | ".join(tail), cpu=cpu)
+    if sampler is not None:
+        result.cpu = max(cpu, sampler.cpu)
+        result.tree_pss = max(sampler.peak_pss, rss)
+        result.procs = sampler.peak_procs
+    return result
 
 
 def run_group(cmds: list[list[str]], jobs: int, *, env=None) -> Proc:
@@ -178,6 +279,38 @@ def cpu_probe(seconds: float = 1.0, processes: int = 2) -> float:
         cpu, wall = (float(v) for v in out.split())
         total += cpu / wall
     return total
+
+
+def _cpu_ticks() -> tuple[int, int] | None:
+    """(busy, steal) clock ticks of all CPUs since boot, from /proc/stat (Linux only)."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(v) for v in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (fields + [0] * 8)[:8]
+    return user + nice + system + irq + softirq, steal
+
+
+class CpuMeter:
+    """Cores kept busy machine-wide, and cores stolen by the hypervisor, over an interval.
+
+    Subtract a tool's own CPU time to see how much other work shared the machine with it.
+    """
+
+    def __init__(self) -> None:
+        self._hz = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+        self._start = _cpu_ticks()
+        self._wall = time.perf_counter()
+
+    def stop(self) -> tuple[float, float] | None:
+        """(busy cores, stolen cores) since the meter was made, or None off Linux."""
+        end = _cpu_ticks()
+        wall = time.perf_counter() - self._wall
+        if self._start is None or end is None or wall <= 0:
+            return None
+        busy, steal = (b - a for a, b in zip(self._start, end))
+        return busy / self._hz / wall, steal / self._hz / wall
 
 
 def machine_line() -> str:
