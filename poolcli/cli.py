@@ -1074,6 +1074,10 @@ def run_command(ctx: typer.Context, reduction: Reduction, args: dict[str, Any]) 
 
     def body() -> int:
         call = make_call(reduction, args, (ctx.obj or {}).get("then", ()))
+        if call.is_batch and call.device in ("auto", "cpu") and call.batch["jobs"] != 1:
+            from poolcli import batch
+
+            batch.start_workers_early()  # before this process imports torch itself
         device = resolve_device(call.device)
         return execute_batch(call, device) if call.is_batch else execute(call, device)
 

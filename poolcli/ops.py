@@ -448,6 +448,8 @@ def _axis_counts(axis: AxisWindow, count_include_pad: bool) -> list[int]:
     """Cells each window of ``axis`` averages over: real cells, plus declared padding if asked."""
     if axis.bins is not None:
         return [end - start for start, end in axis.bins]
+    if axis.pad_begin == 0 and (axis.out - 1) * axis.stride + axis.effective_kernel <= axis.size:
+        return [axis.kernel] * axis.out  # every window lies inside the input
     low, high = (-axis.pad_begin, axis.size + axis.pad_end) if count_include_pad else (0, axis.size)
     return [sum(low <= c < high for c in axis.cells(i)) for i in range(axis.out)]
 
