@@ -16,6 +16,8 @@ import pytest
 import reference as ref
 import torch
 import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from poolcli import ops
 from poolcli.core import PoolOptions, pool, run
@@ -951,3 +953,55 @@ def test_mode_ties_go_to_the_smallest_and_padding_never_counts():
     assert got.tolist() == [127, 5, 5, 5, 5]  # [p p 127] [p 127 5] [127 5 5] [5 5 p] [5 p p]
     got = pool(-x - 1, "mode", kernel_size=3, stride=1, padding=2)  # -128 is the other fill
     assert got.tolist() == [-128, -128, -6, -6, -6]
+
+
+# --------------------------------------------------------------------------------------------
+# Median through the selection network (windows without padding)
+
+
+@pytest.mark.parametrize("cells", range(1, 28))
+def test_median_network_selects_the_lower_median(cells):
+    network = ops._median_network(cells)
+    generator = np.random.default_rng(cells)
+    for trial in range(30):
+        values = generator.integers(0, 4, cells) if trial % 2 else generator.random(cells)
+        slots = list(values)
+        for a, b, keep_min, keep_max in network:
+            low, high = min(slots[a], slots[b]), max(slots[a], slots[b])
+            slots[a], slots[b] = (low if keep_min else None), (high if keep_max else None)
+        assert slots[(cells - 1) // 2] == np.sort(values)[(cells - 1) // 2]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    shape=st.lists(st.integers(3, 9), min_size=1, max_size=3),
+    kernel=st.integers(1, 3),
+    stride=st.integers(1, 3),
+    dilation=st.integers(1, 2),
+    dtype=st.sampled_from([np.uint8, np.int32, np.float32, np.float64]),
+    seed=st.integers(0, 1000),
+)
+def test_median_network_equals_the_sorting_path(shape, kernel, stride, dilation, dtype, seed):
+    x = np.random.default_rng(seed).integers(0, 6, shape).astype(dtype)
+    layout = Layout.parse("DHW"[-len(shape) :])
+    spec = WindowSpec.make(kernel_size=kernel, stride=stride, dilation=dilation)
+    if any(dilation * (kernel - 1) + 1 > n for n in shape):
+        return
+    windows = resolve(spec, tuple(shape), layout.spatial)
+    tensor = torch.from_numpy(x)
+    assert ops._choose_path(tensor, Reduction.MEDIAN, windows, False) in ("taps", "global")
+    small = PoolOptions(memory_limit=64)  # many chunks of output rows
+    network = ops.pool_tensor(tensor, "median", windows, layout, options=small, path="taps")
+    sorting = ops.pool_tensor(tensor, "median", windows, layout, path="gather")
+    assert torch.equal(network, sorting)
+
+
+def test_median_with_nan_or_padding_takes_the_sorting_path():
+    x = torch.arange(16.0).reshape(4, 4)
+    windows = resolve(WindowSpec.make(kernel_size=3, stride=1), (4, 4))
+    assert ops._choose_path(x, Reduction.MEDIAN, windows, False) == "taps"
+    x[1, 1] = float("nan")
+    assert ops._choose_path(x, Reduction.MEDIAN, windows, False) == "gather"
+    assert torch.isnan(ops.pool_tensor(x, "median", windows, Layout("HW"))).all()
+    padded = resolve(WindowSpec.make(kernel_size=3, stride=1, padding=1), (4, 4))
+    assert ops._choose_path(torch.zeros(4, 4), Reduction.MEDIAN, padded, False) == "gather"
