@@ -7,7 +7,8 @@ Entry point: :func:`pool_array` (numpy array or torch tensor in any layout) and
 Paths, chosen per call and proven equal to each other in the tests:
 
 ``taps``
-    Sliding windows with few taps (max, min, sum, avg, lp). The output
+    Sliding windows with few taps (max, min, sum, avg, lp; median of windows without padding,
+    through a selection network of elementwise min/max). The output
     is built one kernel tap at a time from strided views of the input, clipped at the borders,
     so padding needs no padded copy and the input keeps its own layout (an HWC image is pooled
     in place). Non-overlapping 2x2 max on a large float image runs about five times faster than
