@@ -799,15 +799,23 @@ def _axis_index(axis: AxisWindow, first: int, last: int) -> tuple[torch.Tensor, 
     return torch.where(real, index, axis.size), real
 
 
-def _pool_gather(x, reduction, windows, count_include_pad, options, winners=False) -> torch.Tensor:
+def _pool_gather(
+    x, reduction, windows, count_include_pad, options, winners=False, pick=None
+) -> torch.Tensor:
     """Gather every window into a trailing axis and reduce it, chunk by chunk.
 
     With ``winners``, return each window's winning tap instead of its value (see
-    :func:`window_winners`).
+    :func:`window_winners`); with ``pick`` (N, C, *out) tap indices, return those taps' values.
     """
     n, c = x.shape[:2]
     out_spatial = [a.out for a in windows]
-    out_dtype = torch.int64 if winners else _gather_dtype(x.dtype, reduction, options)
+    out_dtype = (
+        torch.int64
+        if winners
+        else x.dtype
+        if pick is not None
+        else _gather_dtype(x.dtype, reduction, options)
+    )
     y = torch.empty((n, c, *out_spatial), dtype=out_dtype, device=x.device)
     cells = math.prod(a.kernel for a in windows)
     per_window_bytes = cells * (3 * x.element_size() + 8 + 2) + 64
@@ -834,7 +842,10 @@ def _pool_gather(x, reduction, windows, count_include_pad, options, winners=Fals
             noise = None
             if uniform is not None:
                 noise = uniform.reshape(n * c, *out_spatial)[start:stop, r0:r1].to(x.device)
-            if winners:
+            if pick is not None:
+                taps = pick.reshape(n * c, *out_spatial)[start:stop, r0:r1].to(x.device)
+                result = values.gather(-1, taps.unsqueeze(-1)).squeeze(-1)
+            elif winners:
                 result = _winning_taps(values, real, reduction, noise)
             else:
                 result = _reduce_windows(
@@ -1039,7 +1050,8 @@ def _pool_premultiplied(x, reduction, windows, layout, count_include_pad, option
     """Weight colour by alpha (premultiply), pool, and turn the colour back into straight colour.
 
     avg, lp and the stochastic expectation divide the pooled colour by the pooled alpha weight,
-    so a transparent cell lends no colour to its neighbours; sum keeps the alpha-weighted sum.
+    so a transparent cell lends no colour to its neighbours; sum keeps the alpha-weighted sum;
+    stochastic sampling picks cells by colour x alpha.
     """
 
     def run(t):
@@ -1048,12 +1060,11 @@ def _pool_premultiplied(x, reduction, windows, layout, count_include_pad, option
     channel = layout.channel_axis
     alpha = x.narrow(channel, x.shape[channel] - 1, 1)
     colour = x.narrow(channel, 0, x.shape[channel] - 1)
-    if reduction is Reduction.STOCHASTIC and not options.expectation:
-        # Sampling picks cells instead of mixing them: the channels are sampled straight.
-        return run(x)
     acc = _accumulator(x.dtype, options.dtype)
     scale = 1.0 if _is_float(x.dtype) else float(torch.iinfo(x.dtype).max)
     weight = alpha.to(acc) / scale
+    if reduction is Reduction.STOCHASTIC and not options.expectation:
+        return _sample_premultiplied(colour, alpha, weight, windows, layout, options, run)
     pooled_colour = run(colour.to(acc) * weight)
     pooled_alpha = run(alpha)
     if reduction is not Reduction.SUM:
@@ -1062,3 +1073,25 @@ def _pool_premultiplied(x, reduction, windows, layout, count_include_pad, option
         pooled_colour = torch.where(pooled_weight > 0, pooled_colour / safe, 0)
     out_dtype = torch.promote_types(pooled_colour.dtype, pooled_alpha.dtype)
     return torch.cat([pooled_colour.to(out_dtype), pooled_alpha.to(out_dtype)], dim=channel)
+
+
+def _sample_premultiplied(colour, alpha, weight, windows, layout, options, run):
+    """Stochastic sampling of RGBA: each colour channel picks a cell with probability
+    colour x alpha / sum(colour x alpha) (a transparent cell is never picked) and takes that
+    cell's straight colour; alpha samples itself. All-transparent or black windows give 0."""
+    weighted = colour.to(weight.dtype) * weight
+    taps = window_winners(weighted, Reduction.STOCHASTIC, windows, layout, options)
+
+    def take(t):
+        picked = _pool_gather(
+            _to_canonical(t, layout), Reduction.STOCHASTIC, windows, False, options, pick=taps
+        )
+        return _from_canonical(picked, layout)
+
+    picked_colour = take(colour.to(weight.dtype))
+    picked_colour = torch.where(take(weighted) > 0, picked_colour, 0)
+    pooled_alpha = run(alpha)
+    out_dtype = torch.promote_types(picked_colour.dtype, pooled_alpha.dtype)
+    return torch.cat(
+        [picked_colour.to(out_dtype), pooled_alpha.to(out_dtype)], dim=layout.channel_axis
+    )

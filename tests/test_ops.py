@@ -1005,3 +1005,31 @@ def test_median_with_nan_or_padding_takes_the_sorting_path():
     assert torch.isnan(ops.pool_tensor(x, "median", windows, Layout("HW"))).all()
     padded = resolve(WindowSpec.make(kernel_size=3, stride=1, padding=1), (4, 4))
     assert ops._choose_path(torch.zeros(4, 4), Reduction.MEDIAN, padded, False) == "gather"
+
+
+def test_rgba_sampling_never_takes_colour_from_transparent_cells():
+    # Left half opaque red, right half transparent blue: straight sampling picks blue now and
+    # then, alpha-weighted sampling never does, and keeps the picked cell's own colour.
+    x = np.zeros((4, 4, 4), np.uint8)
+    x[:, :2] = (255, 0, 0, 255)
+    x[:, 2:] = (0, 0, 255, 0)
+    spec = WindowSpec.make(kernel_size=4)
+    weighted = {
+        tuple(run(x, "stochastic", spec, "HWC", PoolOptions(seed=s), alpha=True).output.ravel())
+        for s in range(40)
+    }
+    straight = {
+        tuple(run(x, "stochastic", spec, "HWC", PoolOptions(seed=s)).output.ravel())
+        for s in range(40)
+    }
+    assert weighted == {(255.0, 0.0, 0.0, 255.0)}
+    assert any(values[2] == 255.0 for values in straight)
+
+
+def test_rgba_sampling_of_an_all_transparent_window_gives_no_colour():
+    x = np.full((2, 2, 4), 200, np.uint8)
+    x[..., 3] = 0
+    result = run(
+        x, "stochastic", WindowSpec.make(kernel_size=2), "HWC", PoolOptions(seed=1), alpha=True
+    )
+    assert result.output.ravel().tolist() == [0.0, 0.0, 0.0, 0.0]
