@@ -4,6 +4,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 # Pinned here so a fresh machine gets the CPU build; pyproject.toml keeps a range for users.
 TORCH_PIN := torch==2.13.0
+# Typer 0.29 imports pydantic on every call (about 0.1 s); 0.28 is the newest without it.
+TYPER_PIN := typer==0.28.0
 STAMP := $(VENV)/.installed
 
 .PHONY: install test demo bench lint clean
@@ -12,7 +14,7 @@ install: $(STAMP)
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q "$(TORCH_PIN)"
+	$(PY) -m pip install -q "$(TORCH_PIN)" "$(TYPER_PIN)"
 	$(PY) -m pip install -q -e ".[test]"
 	touch $(STAMP)
 

@@ -78,7 +78,7 @@ def _commands(cli):
         steps: Annotated[
             list[str] | None,
             typer.Argument(
-                metavar="STEP", help="Layers, in order (syntax above).", show_default=False
+                metavar="STEP...", help="Layers, in order (syntax above).", show_default=False
             ),
         ] = None,
         kernel: cli.Kernel = None,

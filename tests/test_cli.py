@@ -33,7 +33,7 @@ REDUCTIONS = ["max", "avg", "min", "sum", "lp", "median", "stochastic", "mode"]
 def usage(command: str, message: str) -> str:
     """The whole standard error of a usage error (exit status 2)."""
     return (
-        f"Usage: poolcli {command} [OPTIONS] [INPUT]...\n"
+        f"Usage: poolcli {command} [OPTIONS] [INPUT...]\n"
         f"Try 'poolcli {command} -h' for help.\n\n"
         f"Error: {message}\n"
     )

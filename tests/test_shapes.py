@@ -403,7 +403,7 @@ def test_usage_error_text():
     result = invoke("shape", "28x28", "conv:5", "pool:k=0")
     assert result.exit_code == 2
     assert result.stderr == (
-        "Usage: poolcli shape [OPTIONS] {SIZE} [STEP]...\n"
+        "Usage: poolcli shape [OPTIONS] {SIZE} [STEP...]\n"
         "Try 'poolcli shape -h' for help.\n"
         "\n"
         'Error: step "pool:k=0": k=0 is not valid: use a positive whole number, or one per '
