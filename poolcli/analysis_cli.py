@@ -9,7 +9,6 @@ come from :mod:`poolcli.visualize`. The window, layout and device options are th
 """
 
 import dataclasses
-import math
 from typing import Annotated, Any
 
 import typer
@@ -343,38 +342,6 @@ def _heading(result, name: str, shape, dtype) -> str:
     )
 
 
-def _slices(array, layout):
-    """(title, 2-D matrix) for every channel / batch item / depth slice, in N, C, D order."""
-    import numpy as np
-
-    from poolcli.layout import LETTERS
-
-    canonical = np.asarray(array).transpose(layout.to_canonical())
-    letters = "".join(c for c in LETTERS if c in layout.letters)
-    if layout.spatial == "W":
-        canonical = canonical[..., np.newaxis, :]
-        letters = letters[:-1] + "HW"
-    words = {"N": "item", "C": "channel", "D": "depth"}
-    for index in np.ndindex(*canonical.shape[:-2]):
-        title = ", ".join(f"{words[c]} {i}" for c, i in zip(letters[:-2], index))
-        yield title, canonical[index]
-
-
-def _is_small(shape, layout) -> bool:
-    from poolcli import report
-
-    spatial = layout.spatial_shape(tuple(shape))
-    rows, cols = (1, spatial[0]) if len(spatial) == 1 else spatial[-2:]
-    channels = shape[layout.channel_axis] if layout.channel_axis is not None else 1
-    matrices = math.prod(shape) // max(rows * cols, 1)
-    return (
-        rows <= report.SMALL_ROWS
-        and cols <= report.SMALL_COLS
-        and channels <= report.SMALL_CHANNELS
-        and matrices <= report.SMALL_MATRICES
-    )
-
-
 def _matrices(arrays, layout, small: bool) -> list:
     """Every named array as matrices when ``small``, else each one's top-left corner."""
     from rich.text import Text
@@ -383,7 +350,7 @@ def _matrices(arrays, layout, small: bool) -> list:
 
     blocks: list = []
     for name, array in arrays:
-        for title, matrix in _slices(array, layout):
+        for title, matrix in report.matrix_slices(array, layout):
             heading = name + (f" · {title}" if title else "")
             rows, cols = matrix.shape
             if not small:
@@ -490,7 +457,7 @@ def _grad_report(array, result, name: str):
     from rich.console import Group
     from rich.text import Text
 
-    from poolcli import grad
+    from poolcli import grad, report
     from poolcli.report import format_value
 
     arrays = [("input", array), ("output", result.output)]
@@ -501,7 +468,7 @@ def _grad_report(array, result, name: str):
     blocks = [
         Text(_heading(result, name, result.input_shape, result.input_dtype), style="bold"),
         Text(f"Gradient: {result.rule}; {grad.OVERLAP_RULE}.", overflow="fold"),
-        *_matrices(arrays, result.layout, _is_small(result.input_shape, result.layout)),
+        *_matrices(arrays, result.layout, report.is_small(result.input_shape, result.layout)),
         Text(""),
         Text(
             f"Σ gradient = {format_value(total)}, Σ upstream = "
@@ -519,6 +486,8 @@ def _unpool_report(array, result, name: str):
     from rich.console import Group
     from rich.text import Text
 
+    from poolcli import report
+
     pooled = result.pooled
     shape = tuple(array.shape)
     arrays = [
@@ -535,7 +504,7 @@ def _unpool_report(array, result, name: str):
             "(of tied cells, the first in window order).",
             overflow="fold",
         ),
-        *_matrices(arrays, pooled.layout, _is_small(shape, pooled.layout)),
+        *_matrices(arrays, pooled.layout, report.is_small(shape, pooled.layout)),
         Text(""),
         Text(f"Pooling kept {result.kept_cells} of {array.size} input cells ({share:.1%})."),
     )

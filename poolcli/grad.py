@@ -290,24 +290,6 @@ def _cell_tables(windows: tuple[AxisWindow, ...]) -> list[np.ndarray]:
     return tables
 
 
-def _canonical(array: np.ndarray, layout: Layout) -> np.ndarray:
-    """``array`` as (N, C, *spatial): a view, with length-1 axes for a missing N or C."""
-    canonical = array.transpose(layout.to_canonical())
-    if "N" not in layout.letters:
-        canonical = canonical[np.newaxis]
-    if "C" not in layout.letters:
-        canonical = canonical[:, np.newaxis]
-    return canonical
-
-
-def _from_canonical(canonical: np.ndarray, layout: Layout) -> np.ndarray:
-    if "C" not in layout.letters:
-        canonical = canonical[:, 0]
-    if "N" not in layout.letters:
-        canonical = canonical[0]
-    return canonical.transpose(layout.from_canonical())
-
-
 def unpool(
     array,
     reduction: Reduction | str,
@@ -353,7 +335,7 @@ def unpool(
     pooled = run(array, reduction, spec, layout, options, alpha=alpha)
     layout = pooled.layout
     winners = ops.window_winners(array, reduction, pooled.windows, layout, options).cpu().numpy()
-    output = _canonical(np.asarray(pooled.output), layout)
+    output = layout.canonical(np.asarray(pooled.output))
     kernels = tuple(w.kernel for w in pooled.windows)
     taps = np.unravel_index(winners, kernels)
     grid = np.indices(winners.shape, sparse=True)
@@ -363,13 +345,13 @@ def unpool(
         *(np.broadcast_to(g, winners.shape)[real] for g in grid[:2]),
         *(c[real] for c in coords),
     )
-    source = _canonical(np.asarray(array), layout)
+    source = layout.canonical(np.asarray(array))
     kept = np.zeros(source.shape, dtype=np.asarray(array).dtype)
     wins = np.zeros(source.shape, dtype=np.int64)
     kept[index] = output[real]
     np.add.at(wins, index, 1)
     return UnpoolResult(
-        kept=np.ascontiguousarray(_from_canonical(kept, layout)),
-        wins=np.ascontiguousarray(_from_canonical(wins, layout)),
+        kept=np.ascontiguousarray(layout.uncanonical(kept)),
+        wins=np.ascontiguousarray(layout.uncanonical(wins)),
         pooled=pooled,
     )

@@ -92,6 +92,35 @@ class Layout:
         order = self.to_canonical()
         return tuple(order.index(i) for i in range(len(order)))
 
+    def canonical(self, array):
+        """A (N, C, *spatial) view of ``array`` (numpy or torch), with length-1 axes for a
+        missing N or C.
+
+        >>> import numpy as np
+        >>> Layout("HWC").canonical(np.zeros((4, 5, 3))).shape
+        (1, 3, 4, 5)
+        """
+        view = _permute(array, self.to_canonical())
+        if "N" not in self.letters:
+            view = view[None]
+        if "C" not in self.letters:
+            view = view[:, None]
+        return view
+
+    def uncanonical(self, array):
+        """Inverse of :meth:`canonical`: (N, C, *spatial) back to this layout."""
+        if "C" not in self.letters:
+            array = array[:, 0]
+        if "N" not in self.letters:
+            array = array[0]
+        return _permute(array, self.from_canonical())
+
+
+def _permute(array, order: tuple[int, ...]):
+    # torch tensors permute, numpy arrays transpose; both give views.
+    permute = getattr(array, "permute", None)
+    return permute(*order) if permute is not None else array.transpose(order)
+
 
 def default_layout(shape: tuple[int, ...]) -> Layout:
     """The layout used for an array given without ``--layout``.

@@ -306,14 +306,14 @@ def pool_tensor(
         y = _pool_taps(x, reduction, windows, spatial, count_include_pad, options)
     else:
         # The other paths work on (N, C, *spatial).
-        canonical = _to_canonical(x, layout)
+        canonical = layout.canonical(x)
         if chosen == "torch":
             y = _pool_torch(canonical, reduction, windows, count_include_pad)
         elif chosen == "global":
             y = _pool_global(canonical, reduction, options)
         else:
             y = _pool_gather(canonical, reduction, windows, count_include_pad, options)
-        y = _from_canonical(y, layout)
+        y = layout.uncanonical(y)
     return y.to(out_dtype)
 
 
@@ -330,18 +330,8 @@ def window_winners(x, reduction, windows, layout: Layout, options=None) -> torch
 
     options = options or PoolOptions()
     x, _ = _to_tensor(x, Reduction(reduction))
-    canonical = _to_canonical(x, layout)
+    canonical = layout.canonical(x)
     return _pool_gather(canonical, Reduction(reduction), windows, False, options, winners=True)
-
-
-def _to_canonical(x: torch.Tensor, layout: Layout) -> torch.Tensor:
-    """A (N, C, *spatial) view of ``x``, with size-1 axes for a missing N or C."""
-    canonical = x.permute(layout.to_canonical())
-    if "N" not in layout.letters:
-        canonical = canonical.unsqueeze(0)
-    if "C" not in layout.letters:
-        canonical = canonical.unsqueeze(1)
-    return canonical
 
 
 def _check_path(path, x, reduction, windows, count_include_pad) -> None:
@@ -370,14 +360,6 @@ def _torch_out_dtype(dtype: torch.dtype, reduction: Reduction, compute: str | No
     if _is_float(dtype):
         return dtype
     return FLOAT_DTYPES[compute or "float32"]
-
-
-def _from_canonical(y: torch.Tensor, layout: Layout) -> torch.Tensor:
-    if "C" not in layout.letters:
-        y = y.squeeze(1)
-    if "N" not in layout.letters:
-        y = y.squeeze(0)
-    return y.permute(layout.from_canonical())
 
 
 def _check_values(x: torch.Tensor, reduction: Reduction, options) -> None:
@@ -1084,9 +1066,9 @@ def _sample_premultiplied(colour, alpha, weight, windows, layout, options, run):
 
     def take(t):
         picked = _pool_gather(
-            _to_canonical(t, layout), Reduction.STOCHASTIC, windows, False, options, pick=taps
+            layout.canonical(t), Reduction.STOCHASTIC, windows, False, options, pick=taps
         )
-        return _from_canonical(picked, layout)
+        return layout.uncanonical(picked)
 
     picked_colour = take(colour.to(weight.dtype))
     picked_colour = torch.where(take(weighted) > 0, picked_colour, 0)

@@ -36,6 +36,7 @@ from poolcli.spec import Reduction, format_axes
 
 if TYPE_CHECKING:
     from poolcli.core import PoolResult
+    from poolcli.layout import Layout
 
 #: Outputs at most this big are shown in full: rows and columns per matrix, channels, matrices.
 SMALL_ROWS = 16
@@ -300,13 +301,12 @@ def _slice_title(letters: str, index: tuple[int, ...], channel_names) -> str:
     return ", ".join(parts)
 
 
-def _slices(result: PoolResult, channel_names=None):
-    """The output as 2-D (rows, cols) matrices with titles, in canonical order.
+def matrix_slices(array, layout: Layout, channel_names=None):
+    """``array`` (laid out as ``layout``) as titled 2-D matrices, in canonical order.
 
-    Yields ``(title, matrix)``; a 1-D spatial output gives one row per matrix.
+    Yields ``(title, matrix)``; a 1-D spatial array gives one row per matrix.
     """
-    layout = result.layout
-    out = np.asarray(result.output).transpose(layout.to_canonical())
+    out = np.asarray(array).transpose(layout.to_canonical())
     letters = "".join(c for c in "NCDHW" if c in layout.letters)
     if layout.spatial == "W":
         out = out[..., np.newaxis, :]
@@ -315,10 +315,9 @@ def _slices(result: PoolResult, channel_names=None):
         yield _slice_title(letters[:-2], index, channel_names), out[index]
 
 
-def _is_small(result: PoolResult) -> bool:
-    shape = result.output.shape
-    layout = result.layout
-    spatial = layout.spatial_shape(shape)
+def is_small(shape: tuple[int, ...], layout: Layout) -> bool:
+    """Whether an array of ``shape`` is printed whole: a few small matrices."""
+    spatial = layout.spatial_shape(tuple(shape))
     rows, cols = (1, spatial[0]) if len(spatial) == 1 else spatial[-2:]
     channels = shape[layout.channel_axis] if layout.channel_axis is not None else 1
     matrices = int(np.prod(shape)) // max(rows * cols, 1)
@@ -346,15 +345,15 @@ def values_block(result: PoolResult, channel_names=None) -> list:
         return [Text("The output is empty.")]
     blocks: list = []
     shown = []
-    if _is_small(result):
-        for title, matrix in _slices(result, channel_names):
+    if is_small(result.output.shape, result.layout):
+        for title, matrix in matrix_slices(result.output, result.layout, channel_names):
             heading = "output" + (f" · {title}" if title else "")
             if blocks:
                 blocks.append(Text(""))
             blocks.append(Matrix(matrix, heading, matrix.shape[0], matrix.shape[1]))
             shown.append(matrix)
     else:
-        title, matrix = next(_slices(result, channel_names))
+        title, matrix = next(matrix_slices(result.output, result.layout, channel_names))
         corner = matrix[:PREVIEW_ROWS, :PREVIEW_COLS]
         heading = "output, top-left corner" + (f" · {title}" if title else "")
         blocks.append(Matrix(corner, heading, matrix.shape[0], matrix.shape[1]))

@@ -44,7 +44,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from poolcli.errors import UsageError
-from poolcli.layout import LETTERS, Layout
+from poolcli.layout import Layout
 from poolcli.spec import AxisWindow, Reduction, format_axes
 
 if TYPE_CHECKING:
@@ -377,13 +377,7 @@ def _canonical(array: np.ndarray, layout: Layout) -> np.ndarray:
     """A (N, C, *spatial) view of ``array`` laid out as ``layout``."""
     if array.ndim != len(layout.letters):
         raise ValueError(f"array of shape {array.shape} does not match layout {layout}")
-    view = np.transpose(array, layout.to_canonical())
-    present = [c for c in LETTERS if c in layout.letters]
-    if "N" not in present:
-        view = view[None]
-    if "C" not in present:
-        view = view[:, None]
-    return view
+    return layout.canonical(array)
 
 
 def _finite_range(fields: Sequence[np.ndarray]) -> tuple[float, float] | None:
