@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
+from poolcli.devices import resolve_device
 from poolcli.errors import PoolError, UsageError
 from poolcli.spec import Reduction
 
@@ -295,7 +296,7 @@ def _run(ctx, cli, op: Reduction, args: dict[str, Any], body) -> None:
 
 def _prepared(cli, op: Reduction, args: dict[str, Any]):
     call = cli.make_call(op, args)
-    return call, cli.resolve_device(call.device)
+    return call, resolve_device(call.device)
 
 
 def _load(cli, call, device):

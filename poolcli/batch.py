@@ -11,10 +11,11 @@ The pieces, in the order a run uses them:
   refuses, before anything is written, outputs that collide, that are inputs, or that a
   template would put outside the folder. The :class:`Plan` is also the ``--dry-run`` listing.
 * :func:`iter_batch` runs a plan: a :class:`Batch`, which is an iterator of
-  :class:`FileResult` (one per input, in input order) with a live :class:`Summary`. Work runs
-  in ``jobs`` worker processes (read -> pool -> write one file each, at most ``2 * jobs``
-  files in flight), or worker threads when the device is a GPU, or serially for ``jobs=1``.
-  Outputs are byte-identical whatever ``jobs`` is.
+  :class:`FileResult` (one per input, in input order) with a live :class:`Summary`. On the
+  CPU, work runs in ``jobs`` worker processes (read -> pool -> write one file each, at most
+  ``2 * jobs`` files in flight), or serially for ``jobs=1``. On a GPU, this process owns the
+  device: threads read and write, and same-shape files are pooled as one stack
+  (``batch_size``). Outputs are byte-identical whatever ``jobs`` is.
 * :func:`json_document` and :func:`jsonl_line` turn results into ``--json`` / ``--jsonl``
   text; :class:`Progress` is a progress bar on standard error (a no-op off a terminal).
 
@@ -24,9 +25,6 @@ A Ctrl-C removes the temporary files of the files being written; a run killed ou
 leaves at most such temporary files, which the next run into the same folder deletes (when
 the process that made them is gone) and never mistakes for outputs. Existing outputs are
 skipped unless ``overwrite``, so running the same command again resumes an interrupted run.
-
-Not done yet: on a GPU, files are pooled one by one (in threads sharing the device);
-stacking same-shape inputs into one device batch (``--batch-size``) is a follow-up.
 
 Only the standard library is imported here; numpy, Pillow and torch load when a batch runs.
 Scripts that use several jobs need the usual ``if __name__ == "__main__":`` guard, since
@@ -54,6 +52,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+from poolcli.devices import resolve_device
 from poolcli.errors import PoolError, UsageError
 from poolcli.pipeline import Step, as_steps, chain_label, padding_text
 from poolcli.spec import Reduction, format_axes
@@ -1625,7 +1624,7 @@ def iter_batch(
     job = Job(
         steps=plan.steps,
         layout=layout,
-        device=_resolve_device(device),
+        device=resolve_device(device),
         overwrite=overwrite,
         png_compression=png_compression,
         output_dir=plan.output_dir,
@@ -1640,14 +1639,6 @@ def iter_batch(
     return Batch(
         plan, job, jobs=jobs, executor=executor, fail_fast=fail_fast, batch_size=batch_size
     )
-
-
-def _resolve_device(name: str) -> str:
-    if name == "cpu":
-        return "cpu"
-    from poolcli.ops import resolve_device
-
-    return str(resolve_device(name))
 
 
 def run_batch(*args, **kwargs) -> tuple[list[FileResult], Summary]:

@@ -26,6 +26,7 @@ import typer
 from typer.core import TyperGroup
 
 from poolcli import __version__, analysis_cli, learn_cli
+from poolcli.devices import resolve_device
 from poolcli.errors import PoolError, UsageError
 from poolcli.layout import Layout
 from poolcli.spec import Reduction, WindowSpec
@@ -671,15 +672,6 @@ def make_call(reduction: Reduction, args: dict[str, Any], then=()) -> Call:
         then=tuple(then),
         batch=batch,
     )
-
-
-def resolve_device(name: str) -> str:
-    """``auto`` -> cuda, else mps, else cpu; an explicit device that is missing -> UsageError."""
-    if name == "cpu":
-        return "cpu"
-    from poolcli.ops import resolve_device as _resolve
-
-    return str(_resolve(name))
 
 
 # --------------------------------------------------------------------------------------------

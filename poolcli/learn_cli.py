@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from poolcli.devices import resolve_device
 from poolcli.errors import UsageError
 from poolcli.spec import Reduction, WindowSpec, format_axes
 
@@ -188,7 +189,7 @@ def _commands(cli):
 
         def body() -> int:
             call = cli.make_call(op, args)
-            return _explain(cli, call, cli.resolve_device(call.device), windows, slices)
+            return _explain(cli, call, resolve_device(call.device), windows, slices)
 
         cli.run_guarded(ctx, debug, body)
 

@@ -89,3 +89,19 @@ def test_python_dash_m_poolcli():
     assert process.returncode == 0, process.stderr
     assert "Usage: poolcli [OPTIONS] COMMAND [ARGS]..." in process.stdout
     assert process.stderr == ""
+
+
+def test_cpu_batch_leaves_torch_to_its_workers(tmp_path):
+    # A batch on the CPU pools in worker processes; `auto` must not import torch here just to
+    # learn there is no GPU (over a second, paid again by the workers).
+    import numpy as np
+
+    from poolcli import devices
+
+    for name in ("a", "b"):
+        np.save(tmp_path / f"{name}.npy", np.ones((4, 4)))
+    args = ["max", str(tmp_path / "a.npy"), str(tmp_path / "b.npy"), "-k", "2"]
+    code, modules = probe([*args, "-o", f"{tmp_path / 'out'}/", "-j", "2", "-q"])
+    assert code == 0
+    assert (tmp_path / "out" / "a.npy").exists()
+    assert ("torch" in modules) == devices.gpu_possible()

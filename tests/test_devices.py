@@ -1,0 +1,49 @@
+"""Device names: ``auto`` answers without torch only where torch could not see a GPU anyway."""
+
+import sys
+
+import pytest
+
+from poolcli import devices
+from poolcli.errors import UsageError
+
+
+def test_auto_agrees_with_torch():
+    from poolcli import ops
+
+    assert devices.resolve_device("auto") == str(ops.resolve_device("auto"))
+    assert devices.resolve_device(None) == devices.resolve_device("auto")
+
+
+def test_cpu_and_auto_without_gpu_nodes_do_not_need_torch(monkeypatch):
+    # A None entry in sys.modules makes `from poolcli import ops` fail: torch is not reached.
+    monkeypatch.setitem(sys.modules, "poolcli.ops", None)
+    monkeypatch.delattr("poolcli.ops", raising=False)
+    monkeypatch.setattr(devices, "gpu_possible", lambda: False)
+    assert devices.resolve_device("CPU") == "cpu"
+    assert devices.resolve_device("auto") == "cpu"
+    with pytest.raises(ImportError):
+        devices.resolve_device("cuda")  # a named GPU is always checked with torch
+
+
+@pytest.mark.parametrize(
+    ("platform", "nodes", "possible"),
+    [
+        ("linux", set(), False),
+        ("linux", {"/dev/nvidiactl"}, True),
+        ("linux", {"/dev/kfd"}, True),
+        ("linux", {"/dev/dxg"}, True),
+        ("linux", {"/dev/null"}, False),
+        ("darwin", set(), True),
+        ("win32", set(), True),
+    ],
+)
+def test_gpu_possible(monkeypatch, platform, nodes, possible):
+    monkeypatch.setattr(sys, "platform", platform)
+    monkeypatch.setattr(devices.os.path, "exists", lambda path: path in nodes)
+    assert devices.gpu_possible() is possible
+
+
+def test_missing_named_device_is_a_usage_error():
+    with pytest.raises(UsageError, match="not available on this machine"):
+        devices.resolve_device("cuda:99")
