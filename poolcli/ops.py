@@ -484,6 +484,15 @@ def _pool_taps(x, reduction, windows, spatial, count_include_pad, options) -> to
         combine = torch.maximum if reduction is Reduction.MAX else torch.minimum
     elif reduction in (Reduction.SUM, Reduction.AVG) and not _is_float(x.dtype):
         acc_dtype, init, combine = _int_accumulator(x, taps), 0, None
+        if (
+            reduction is Reduction.AVG
+            and torch.iinfo(x.dtype).bits <= 8
+            and taps <= 2**16
+            and _torch_out_dtype(x.dtype, reduction, options.dtype) is torch.float32
+        ):
+            # Sums of at most 2**16 8-bit values are exact in float32 (< 2**24), so summing
+            # there gives the integer sums' bits, without a conversion pass at the end.
+            acc_dtype = torch.float32
     else:
         acc_dtype = _accumulator(x.dtype, options.dtype)
         if reduction is Reduction.SUM and x.dtype is torch.float64:

@@ -476,6 +476,26 @@ def test_integer_inputs_give_float32_by_default_and_float64_on_request(dtype, re
             assert_close(got, want, out_dtype, f"{compute} {path}")
 
 
+@pytest.mark.parametrize("dtype", [np.uint8, np.int8])
+def test_8bit_avg_is_the_exact_sum_divided_once_in_float32(dtype):
+    # Sums of 8-bit values are exact in float32, so whatever a path accumulates in, the result
+    # must be the correctly rounded quotient of the exact sum, bit for bit.
+    info = np.iinfo(dtype)
+    x = rng(3).integers(info.min, info.max, (2, 3, 9, 11), endpoint=True).astype(dtype)
+    windows = [
+        {"kernel_size": 2},
+        {"kernel_size": 3, "stride": 1, "padding": 1},
+        {"kernel_size": (2, 3), "stride": (1, 2), "ceil_mode": True},
+        {"kernel_size": 7, "stride": 1, "padding": 3},
+    ]
+    for window in windows:
+        sums = engine(x, "sum", **window).astype(np.float32)
+        counts = engine(np.ones_like(x), "sum", **window).astype(np.float32)
+        for path in paths_for(x, "avg", window):
+            got = engine(x, "avg", path=path, **window)
+            np.testing.assert_array_equal(got, sums / counts, err_msg=f"{window} {path}")
+
+
 def test_dtype_float16_for_integer_input():
     x = rng(1).integers(0, 50, (6, 6)).astype(np.int16)
     got = pool(x, "avg", kernel_size=2, dtype="float16")
