@@ -20,8 +20,9 @@ needed; ``--no-install`` skips that), else their rows say why they are missing.
 
 The machine's second core is not always there: a two-process CPU probe (two processes
 spinning ~1 s) runs before and after, and each tool's CPU time over its wall time says how
-many cores it actually kept busy. ``--scale`` also runs poolcli over 10x the files (hard
-links) to check that its peak RSS stays flat.
+many cores it actually kept busy. ``--scale`` also runs poolcli and the floor over 10x the
+files (hard links): poolcli's peak memory should stay flat, and the two sizes split its time
+into a fixed cost and a steady rate.
 """
 
 from __future__ import annotations
@@ -288,6 +289,59 @@ def max_difference(a: Path, b: Path, sample: int = 10) -> int:
 # --------------------------------------------------------------------------------------
 
 
+def scale(args, tools: Tools, src: Path, runs: dict, record: dict) -> None:
+    """``--scale``: poolcli (and the Pillow floor, when it ran) on 10x the files (hard links).
+
+    Peak memory should stay flat. The two sizes split poolcli's time into a fixed cost
+    (start-up, importing torch) and a steady rate: rate = extra files / extra seconds.
+    """
+    many = args.count * 10
+    big = WORK / f"in-{many}-links"
+    ensure_links(src, big, 10)
+    small = runs["poolcli"]
+    small_rss = max(p.rss for p in small)
+    small_memory = max(p.tree_pss or p.rss for p in small)
+    dst = fresh(WORK / "out-poolcli-scale")
+    proc = tools.poolcli(big, dst)
+    shutil.rmtree(dst, ignore_errors=True)
+    if not proc.ok:
+        print(f"\n--scale: poolcli failed on {many} files: {proc.err or proc.rc}")
+        return
+    small_wall = median([p.wall for p in small])
+    steady = (many - args.count) / (proc.wall - small_wall)
+    fixed = small_wall - args.count / steady
+    record["scale"] = {
+        "files": many,
+        "images_per_s": many / proc.wall,
+        "steady_images_per_s": steady,
+        "fixed_cost_s": fixed,
+        "peak_rss": proc.rss,
+        "peak_memory": proc.tree_pss,
+        "peak_rss_small": small_rss,
+        "peak_memory_small": small_memory,
+    }
+    print(
+        f"\n--scale: poolcli on {many} files: {many / proc.wall:.1f} images/s; main "
+        f"process peak RSS {mib(proc.rss)} (vs {mib(small_rss)} for {args.count}); "
+        f"all processes' peak PSS {mib(proc.tree_pss or 0)} (vs {mib(small_memory)})"
+    )
+    print(
+        f"  poolcli's time = {fixed:.2f} s fixed + files / {steady:.1f} images/s "
+        f"(from {args.count} and {many} files)"
+    )
+    if "pillow" in runs:
+        dst = fresh(WORK / "out-pillow-scale")
+        floor = tools.pillow(big, dst)
+        shutil.rmtree(dst, ignore_errors=True)
+        if floor.ok:
+            record["scale"]["pillow_images_per_s"] = many / floor.wall
+            print(
+                f"  Pillow floor on {many} files: {many / floor.wall:.1f} images/s; poolcli "
+                f"{floor.wall / proc.wall:.2f}× the floor (steady rate "
+                f"{steady * floor.wall / many:.2f}×)"
+            )
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--count", type=int, default=300, help="images to generate (300)")
@@ -301,7 +355,7 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--scale",
         action="store_true",
-        help="also run poolcli on 10x the files and compare peak RSS",
+        help="also run poolcli and the floor on 10x the files: peak memory, fixed cost, steady rate",
     )
     parser.add_argument("--no-install", action="store_true", help="never call apt-get")
     parser.add_argument(
@@ -453,31 +507,7 @@ def main(argv=None) -> int:
         )
 
     if args.scale and "poolcli" in runs:
-        big = WORK / f"in-{args.count * 10}-links"
-        ensure_links(src, big, 10)
-        dst = fresh(WORK / "out-poolcli-scale")
-        proc = tools.poolcli(big, dst)
-        small = runs["poolcli"]
-        small_rss = max(p.rss for p in small)
-        small_memory = max(p.tree_pss or p.rss for p in small)
-        if proc.ok:
-            many = args.count * 10
-            record["scale"] = {
-                "files": many,
-                "images_per_s": many / proc.wall,
-                "peak_rss": proc.rss,
-                "peak_memory": proc.tree_pss,
-                "peak_rss_small": small_rss,
-                "peak_memory_small": small_memory,
-            }
-            print(
-                f"\n--scale: poolcli on {many} files: {many / proc.wall:.1f} images/s; main "
-                f"process peak RSS {mib(proc.rss)} (vs {mib(small_rss)} for {args.count}); "
-                f"all processes' peak PSS {mib(proc.tree_pss or 0)} (vs {mib(small_memory)})"
-            )
-        else:
-            print(f"\n--scale: poolcli failed on {args.count * 10} files: {proc.err or proc.rc}")
-        shutil.rmtree(dst, ignore_errors=True)
+        scale(args, tools, src, runs, record)
 
     record["cores_after"] = cpu_probe()
     record["elapsed_s"] = time.perf_counter() - started

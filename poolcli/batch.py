@@ -1248,7 +1248,7 @@ class Batch:
                 _set_torch_threads(old)
 
     def _pooled(self, kind: str) -> Iterator[FileResult]:
-        from concurrent.futures import Future
+        from concurrent.futures import FIRST_COMPLETED, Future, wait
 
         workers = max(1, min(self.jobs, self.plan.count("run")))
         limit = 2 * workers
@@ -1261,10 +1261,18 @@ class Batch:
         retries: dict[int, int] = {}
         try:
             while True:
+                # Results are yielded in input order, but workers do not wait for that: files
+                # that finished (or were skipped) behind a slow one queue up, up to a bound.
+                # With fail_fast they count as in flight, so at most 2 * jobs files start
+                # after a failure.
                 while (
                     not stop
-                    and len(pending) < limit + 256  # skipped files waiting behind a slow one
-                    and sum(isinstance(p, Future) for _, p in pending) < limit
+                    and len(pending) < limit + 256
+                    and sum(
+                        isinstance(p, Future) and (self.fail_fast or not p.done())
+                        for _, p in pending
+                    )
+                    < limit
                 ):
                     task = next(tasks, None)
                     if task is None:
@@ -1283,6 +1291,11 @@ class Batch:
                 if not pending:
                     return
                 task, item = pending[0]
+                if isinstance(item, Future) and not item.done():
+                    # Wake when any file finishes, to give its worker the next one.
+                    running = [p for _, p in pending if isinstance(p, Future) and not p.done()]
+                    wait(running, return_when=FIRST_COMPLETED)
+                    continue
                 if isinstance(item, Future):
                     try:
                         result = item.result()

@@ -636,6 +636,26 @@ def test_fail_fast_with_workers_starts_nothing_after_the_failure(tmp_path):
     assert run.summary.not_started == 12 - len(results)
 
 
+@pytest.mark.parametrize("executor", ["threads", "processes"])
+def test_a_slow_file_does_not_hold_up_the_workers(tmp_path, executor):
+    # Results come in input order, but while the first file is still being pooled the other
+    # worker goes on through the small ones instead of stopping after 2 * jobs files.
+    src = tmp_path / "in"
+    save_npy(src / "a_slow.npy", np.random.default_rng(0).random((384, 384), np.float32))
+    for i in range(12):
+        save_npy(src / f"b{i:02}.npy", np.random.default_rng(i).random((16, 16)))
+    out = tmp_path / "out"
+    step = parse_step("median -k 9 -s 1")
+    with batch.iter_batch([str(src)], step, str(out), jobs=2, executor=executor) as run:
+        first = next(run)
+        finished_meanwhile = len(list(out.glob("b*.npy")))
+        rest = list(run)
+    assert first.input.endswith("a_slow.npy") and first.status == "done"
+    assert finished_meanwhile > 2 * 2
+    assert [r.status for r in rest] == ["done"] * 12
+    assert [os.path.basename(r.input) for r in rest] == [f"b{i:02}.npy" for i in range(12)]
+
+
 def test_a_worker_killed_midway_costs_nothing_but_a_retry(tmp_path):
     src = tmp_path / "in"
     arrays = [np.random.default_rng(i).random((128, 128)) for i in range(12)]
