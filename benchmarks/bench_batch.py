@@ -355,7 +355,7 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--scale",
         action="store_true",
-        help="also run poolcli and the floor on 10x the files: peak memory, fixed cost, steady rate",
+        help="also run poolcli and the floor on 10x the files (memory, fixed cost, steady rate)",
     )
     parser.add_argument("--no-install", action="store_true", help="never call apt-get")
     parser.add_argument(
