@@ -19,8 +19,9 @@ The pieces, in the order a run uses them:
 * :func:`json_document` and :func:`jsonl_line` turn results into ``--json`` / ``--jsonl``
   text; :class:`Progress` is a progress bar on standard error (a no-op off a terminal).
 
-Safety: every output is written to a temporary name in its own folder
-(``.NAME.poolcli-tmp-PID-XXXXXXXX.SUFFIX``) and renamed over the final name only when complete.
+Safety: every output is written by :func:`poolcli.io.atomic_write`, to a temporary name in its
+own folder (``.NAME.poolcli-tmp-PID-XXXXXXXX.SUFFIX``), and renamed over the final name only
+when complete.
 A Ctrl-C removes the temporary files of the files being written; a run killed outright
 leaves at most such temporary files, which the next run into the same folder deletes (when
 the process that made them is gone) and never mistakes for outputs. Existing outputs are
@@ -40,8 +41,6 @@ import itertools
 import json
 import os
 import posixpath
-import re
-import secrets
 import signal
 import stat
 import string
@@ -78,8 +77,6 @@ NAME_FIELDS = {
     "p": "the padding: 0, 1x2, 0:1x1:2, same, valid",
     "d": "the dilation",
 }
-TEMP_MARK = ".poolcli-tmp-"
-_TEMP_NAME = re.compile(r"^\..*\.poolcli-tmp-(\d+)-[0-9a-f]{8}")
 DONE, SKIPPED, FAILED = "done", "skipped", "failed"
 
 
@@ -880,49 +877,6 @@ def viz_path(source: Source, viz_dir: str) -> str:
     return os.path.join(viz_dir, *f"{stem}.png".split("/"))
 
 
-def temp_name(output: str) -> str:
-    """A fresh temporary name next to ``output``: ``.NAME.poolcli-tmp-PID-XXXXXXXX.SUFFIX``."""
-    folder, base = os.path.split(output)
-    suffix = os.path.splitext(base)[1]
-    short = base[:100]
-    token = secrets.token_hex(4)
-    return os.path.join(folder, f".{short}{TEMP_MARK}{os.getpid()}-{token}{suffix}")
-
-
-def _pid_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OSError):
-        return True
-    return True
-
-
-def clean_stale_temps(folder: str) -> list[str]:
-    """Delete temporary files of killed poolcli runs in ``folder``; returns the names removed.
-
-    Only names of the form :func:`temp_name` makes whose process no longer runs are removed;
-    files of a run still going on are left alone.
-    """
-    removed = []
-    try:
-        entries = list(os.scandir(folder))
-    except OSError:
-        return removed
-    for entry in entries:
-        match = _TEMP_NAME.match(entry.name)
-        if not match or _pid_alive(int(match.group(1))):
-            continue
-        with contextlib.suppress(OSError):
-            if entry.is_file(follow_symlinks=False):
-                os.unlink(entry.path)
-                removed.append(entry.name)
-    return removed
-
-
 def write_output(path: str, array, source, layout: str | None, png_compression: int) -> list[str]:
     """:func:`poolcli.io.write_output` at the batch's PNG compression level."""
     from poolcli import io
@@ -1034,18 +988,7 @@ def _write_safely(output: str, array, loaded, layout: str, job: Job) -> list[str
     os.makedirs(folder, exist_ok=True)
     if root is not None and not is_inside(folder, root):  # a link made meanwhile
         raise PoolError(_outside_reason(root), path=display_path(output))
-    tmp = temp_name(output)
-    try:
-        notes = write_output(tmp, array, loaded, layout, job.png_compression)
-        os.replace(tmp, output)
-    except PoolError as error:
-        if error.path is not None and os.path.basename(str(error.path)) == os.path.basename(tmp):
-            error.path = display_path(output)
-        raise
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-    return notes
+    return write_output(output, array, loaded, layout, job.png_compression)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1207,6 +1150,8 @@ class Batch:
         return "processes" if self.job.device == "cpu" else "threads"
 
     def _run(self) -> Iterator[FileResult]:
+        from poolcli.io import clean_stale_temps
+
         for folder in sorted({os.path.dirname(t.output) for t in self.plan.tasks if t.output}):
             clean_stale_temps(folder)
         kind = self.kind
@@ -1408,6 +1353,8 @@ class Batch:
                 if isinstance(item, Future):
                     item.cancel()
             pool.shutdown(wait=True, cancel_futures=True)
+        from poolcli.io import clean_stale_temps
+
         for folder in {os.path.dirname(t.output) for t, _ in pending if t.output}:
             clean_stale_temps(folder)
 

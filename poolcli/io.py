@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import re
 import secrets
 import stat
 import struct
@@ -537,6 +538,59 @@ def _read_png16(source, path: str, head: bytes) -> np.ndarray:
 _O_BINARY = getattr(os, "O_BINARY", 0)  # Windows: no newline translation
 
 
+#: In the names of temporary files: ``.NAME.poolcli-tmp-PID-XXXXXXXX.SUFFIX`` (see temp_name).
+TEMP_MARK = ".poolcli-tmp-"
+_TEMP_NAME = re.compile(r"^\..*\.poolcli-tmp-(\d+)-[0-9a-f]{8}")
+
+
+def temp_name(path: str) -> str:
+    """A fresh temporary name next to ``path``: ``.NAME.poolcli-tmp-PID-XXXXXXXX.SUFFIX``.
+
+    Hidden, never mistaken for an output, and naming its process, so that
+    :func:`clean_stale_temps` can tell the leftovers of a killed run from files being written.
+    """
+    folder, base = os.path.split(path)
+    suffix = os.path.splitext(base)[1]
+    token = secrets.token_hex(4)
+    return os.path.join(folder, f".{base[:100]}{TEMP_MARK}{os.getpid()}-{token}{suffix}")
+
+
+def clean_stale_temps(folder: str) -> list[str]:
+    """Delete temporary files of killed poolcli processes in ``folder``; returns the names
+    removed. Files of processes still running are left alone."""
+    removed = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        match = _TEMP_NAME.match(entry.name)
+        if not match or _pid_alive(int(match.group(1))):
+            continue
+        with contextlib.suppress(OSError):
+            if entry.is_file(follow_symlinks=False):
+                os.unlink(entry.path)
+                removed.append(entry.name)
+    return removed
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    # A killed process that nobody reaped (a container without an init) still answers kill().
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except (OSError, IndexError):
+        return True
+
+
 @contextlib.contextmanager
 def atomic_write(path: str, *, fsync: bool = False) -> Iterator[BinaryIO]:
     """Open a temporary file next to ``path`` for writing; rename it over ``path`` on success.
@@ -563,12 +617,11 @@ def atomic_write(path: str, *, fsync: bool = False) -> Iterator[BinaryIO]:
     """
     if os.path.isdir(path):
         raise PoolError("is a directory; give a file name for the output.", path=path)
-    folder = os.path.dirname(os.path.abspath(path))
-    base = os.path.basename(path)
+    target = os.path.abspath(path)
     fd = None
     try:
         for _ in range(100):  # a random name is taken only if another write races this one
-            tmp = os.path.join(folder, f".{base}.{secrets.token_hex(4)}.tmp")
+            tmp = temp_name(target)
             try:
                 fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_BINARY, 0o666)
                 break

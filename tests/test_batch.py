@@ -1,6 +1,7 @@
 """Tests for poolcli.batch (folders of inputs, output mapping, parallel runs, interruption) and
 poolcli.pipeline (chained ops)."""
 
+import contextlib
 import io
 import json
 import os
@@ -17,6 +18,7 @@ import pytest
 from PIL import Image
 
 from poolcli import batch, core
+from poolcli import io as pio
 from poolcli.errors import UsageError
 from poolcli.pipeline import make_step, parse_step, run_chain, split_then
 from poolcli.spec import WindowSpec
@@ -501,38 +503,58 @@ def dead_pid() -> int:
 
 
 def test_stale_temporary_files_of_dead_runs_are_removed(tmp_path):
-    mine = tmp_path / f".a.png{batch.TEMP_MARK}{os.getpid()}-0123abcd.png"
-    stale = tmp_path / f".a.png{batch.TEMP_MARK}{dead_pid()}-deadbeef.png"
-    inner = tmp_path / f"..b.npy{batch.TEMP_MARK}{dead_pid()}-00ff00ff.npy.1234abcd.tmp"
+    mine = tmp_path / f".a.png{pio.TEMP_MARK}{os.getpid()}-0123abcd.png"
+    stale = tmp_path / f".a.png{pio.TEMP_MARK}{dead_pid()}-deadbeef.png"
+    inner = tmp_path / f"..b.npy{pio.TEMP_MARK}{dead_pid()}-00ff00ff.npy.1234abcd.tmp"
     other = tmp_path / ".a.png.notours"
     for path in (mine, stale, inner, other):
         path.write_bytes(b"partial")
-    assert sorted(batch.clean_stale_temps(str(tmp_path))) == sorted([stale.name, inner.name])
+    assert sorted(pio.clean_stale_temps(str(tmp_path))) == sorted([stale.name, inner.name])
     assert mine.exists() and other.exists() and not stale.exists()
 
 
+def test_temporary_files_of_an_unreaped_killed_process_are_removed(tmp_path):
+    # Where no init reaps orphans (some containers), a killed worker stays a zombie that
+    # still answers kill(pid, 0); its files are leftovers all the same.
+    child = subprocess.Popen(["sleep", "30"])
+    try:
+        child.kill()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with open(f"/proc/{child.pid}/stat", "rb") as f:
+                if f.read().rsplit(b")", 1)[1].split()[0] == b"Z":
+                    break
+            time.sleep(0.01)
+        stale = tmp_path / f".a.png{pio.TEMP_MARK}{child.pid}-0badcafe.png"
+        stale.write_bytes(b"partial")
+        assert pio.clean_stale_temps(str(tmp_path)) == [stale.name]
+    finally:
+        child.wait()
+
+
 def test_temp_names_stay_in_the_folder_and_keep_the_suffix(tmp_path):
-    name = batch.temp_name(str(tmp_path / ("x" * 250 + ".png")))
+    name = pio.temp_name(str(tmp_path / ("x" * 250 + ".png")))
     base = os.path.basename(name)
     assert os.path.dirname(name) == str(tmp_path)
     assert base.startswith(".") and base.endswith(".png") and len(base) < 255
-    assert batch._TEMP_NAME.match(base)
+    assert pio._TEMP_NAME.match(base)
 
 
 def test_keyboard_interrupt_while_writing_leaves_no_partial_file(tree, tmp_path, monkeypatch):
     out = tmp_path / "out"
-    real = batch.write_output
+    real = pio.atomic_write
     calls = []
 
-    def interrupted(path, *args):
+    @contextlib.contextmanager
+    def interrupted(path, **options):
         calls.append(path)
-        if len(calls) == 2:
-            with open(path, "wb") as f:
-                f.write(b"\x89PNG half")
-            raise KeyboardInterrupt
-        return real(path, *args)
+        with real(path, **options) as f:
+            if len(calls) == 2:  # Ctrl-C halfway through writing the second output
+                f.write(b"\x93NUMPY half")
+                raise KeyboardInterrupt
+            yield f
 
-    monkeypatch.setattr(batch, "write_output", interrupted)
+    monkeypatch.setattr(pio, "atomic_write", interrupted)
     run = batch.iter_batch([str(tree)], MAX2, str(out), recursive=True, jobs=1)
     seen = []
     with pytest.raises(KeyboardInterrupt):
@@ -683,7 +705,7 @@ def test_iteration_can_stop_early_and_close(many, tmp_path):
         first = next(run)
     assert first.status == "done"
     names = os.listdir(out)
-    assert not any(batch.TEMP_MARK in n for n in names)
+    assert not any(pio.TEMP_MARK in n for n in names)
 
 
 # --------------------------------------------------------------------------------------------
@@ -744,14 +766,16 @@ def read_done(process, count: int) -> list[str]:
 def test_a_killed_run_resumes_without_partial_or_recomputed_outputs(tmp_path, jobs):
     src = tmp_path / "in"
     for i in range(40):
-        save_png(src / f"img{i:02}.png", rgb(i, 16))
+        save_png(src / f"img{i:02}.png", rgb(i, 256))
     chain = "max -k 2|avg -k 2"
     reference = tmp_path / "reference"
     steps = [parse_step(s) for s in chain.split("|")]
     list(batch.iter_batch([str(src)], steps, str(reference), jobs=1))
 
     out = tmp_path / "out"
-    process = start_runner(tmp_path, src, out, jobs, 0.05, chain)
+    # A reader that keeps up: a slow one would not hold the workers back (files finished
+    # behind it queue up), and the kill must land midway through the files.
+    process = start_runner(tmp_path, src, out, jobs, 0, chain)
     finished = read_done(process, 10)
     os.killpg(process.pid, signal.SIGKILL)
     process.wait(timeout=30)
@@ -759,10 +783,10 @@ def test_a_killed_run_resumes_without_partial_or_recomputed_outputs(tmp_path, jo
     process.stderr.close()
     assert process.returncode == -signal.SIGKILL
     written = outputs(out)
-    assert 10 <= len([n for n in written if batch.TEMP_MARK not in n]) < 40
+    assert 10 <= len([n for n in written if pio.TEMP_MARK not in n]) < 40
     mtimes = {path: os.stat(path).st_mtime_ns for path in finished}
     # A write cut short by the kill leaves only a temporary name, which the rerun removes.
-    stale = out / f".img39.png{batch.TEMP_MARK}{dead_pid()}-0badf00d.png"
+    stale = out / f".img39.png{pio.TEMP_MARK}{dead_pid()}-0badf00d.png"
     stale.write_bytes(b"\x89PNG cut short")
 
     rerun = batch.iter_batch([str(src)], [parse_step(s) for s in chain.split("|")], str(out))
@@ -789,7 +813,7 @@ def test_ctrl_c_stops_workers_and_leaves_no_partial_files(tmp_path):
     summary = json.loads(stdout.splitlines()[-1].split(" ", 1)[1])
     assert summary["interrupted"] and summary["not_started"] > 0
     written = outputs(out)
-    assert not any(batch.TEMP_MARK in name for name in written)
+    assert not any(pio.TEMP_MARK in name for name in written)
     assert len(written) >= summary["processed"] >= 3
     steps = [parse_step(s) for s in chain.split("|")]
     for name, data in written.items():

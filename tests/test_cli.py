@@ -418,7 +418,9 @@ def test_stdin_only_once(cli, seed_npy):
 
 
 def _leftovers(folder) -> list[str]:
-    return sorted(name for name in os.listdir(folder) if name.endswith(".tmp"))
+    from poolcli.io import TEMP_MARK
+
+    return sorted(name for name in os.listdir(folder) if TEMP_MARK in name)
 
 
 def test_write_npy(cli, seed_npy, tmp_path):
