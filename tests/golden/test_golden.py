@@ -13,7 +13,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from conftest import TERMINAL_SETTINGS
 
 SAMPLES = Path(__file__).resolve().parents[2] / "sample_data"
