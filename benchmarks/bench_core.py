@@ -11,7 +11,7 @@ Sections (all by default):
     median 3x3 stride 1 on 4096x4096 float32. Wall time is the median of the runs; peak RSS
     is each child's ``ru_maxrss`` (the kernel's count, as ``/usr/bin/time -v`` reports it).
 ``engine``
-    In-process: ``poolcli.core.pool`` against the raw torch call, and every engine path
+    In-process: ``poolcli.engine.core.pool`` against the raw torch call, and every engine path
     (``ops.pool_tensor(..., path=...)``) timed on its own, for max/avg/sum/min/median with
     2x2 s2, 3x3 s1 and 3x3 s2 p1 windows on float32 8192^2 (4096^2 for median) and a uint8
     HWC 4096x4096x3 image. The gather path of the tap-based reductions takes 5-25 s per case
@@ -410,7 +410,7 @@ def engine_cases(quick: bool):
 
 
 def path_calls(ops, tensor, reduction, windows, layout, paths):
-    from poolcli.core import PoolOptions
+    from poolcli.engine.core import PoolOptions
 
     return {
         path: partial(
@@ -432,10 +432,10 @@ def path_cell(timing, check) -> str:
 def engine_section(runs: int, all_paths: bool, quick: bool, record: list) -> list[str]:
     import torch
 
-    from poolcli import ops
-    from poolcli.core import pool
-    from poolcli.layout import Layout
-    from poolcli.spec import Reduction, WindowSpec, resolve
+    from poolcli.engine import ops
+    from poolcli.engine.core import pool
+    from poolcli.model.layout import Layout
+    from poolcli.model.window import Reduction, WindowSpec, resolve
 
     rows = []
     for red, name, array, layout_name, (wname, k, s, p) in engine_cases(quick):
@@ -542,9 +542,9 @@ def sweep_section(runs: int, quick: bool, record: list) -> list[str]:
     import numpy as np
     import torch
 
-    from poolcli import ops
-    from poolcli.layout import Layout
-    from poolcli.spec import Reduction, WindowSpec, resolve
+    from poolcli.engine import ops
+    from poolcli.model.layout import Layout
+    from poolcli.model.window import Reduction, WindowSpec, resolve
 
     size = 256 if quick else 1024
     rng = np.random.default_rng(2)
@@ -683,7 +683,7 @@ def main(argv=None) -> int:
             print("\n".join(cli_section(Path(tmp), args.repeat, args.quick, record["cli"])))
         print()
     if "engine" in sections:
-        print("## Engine (in-process: poolcli.core.pool vs raw torch; forced paths)\n")
+        print("## Engine (in-process: poolcli.engine.core.pool vs raw torch; forced paths)\n")
         print(probe_line(record, "cores_engine"), flush=True)
         record["engine"] = []
         print("\n".join(engine_section(args.repeat, args.all_paths, args.quick, record["engine"])))

@@ -8,7 +8,7 @@ array([[6, 8]])
 """
 
 from poolcli.errors import PoolError, UsageError
-from poolcli.spec import Reduction, WindowSpec, output_size
+from poolcli.model.window import Reduction, WindowSpec, output_size
 
 __version__ = "0.1.0"
 
@@ -16,7 +16,7 @@ __all__ = ["PoolError", "UsageError", "Reduction", "WindowSpec", "output_size", 
 
 
 def pool(array, reduction, **options):
-    """Pool ``array`` (numpy array or torch tensor); see :func:`poolcli.core.pool`."""
-    from poolcli.core import pool as _pool
+    """Pool ``array`` (numpy array or torch tensor); see :func:`poolcli.engine.core.pool`."""
+    from poolcli.engine.core import pool as _pool
 
     return _pool(array, reduction, **options)

@@ -1,5 +1,5 @@
 """Tests for poolcli.batch (folders of inputs, output mapping, parallel runs, interruption) and
-poolcli.pipeline (chained ops)."""
+poolcli.model.steps (chained ops)."""
 
 import contextlib
 import io
@@ -17,11 +17,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from poolcli import batch, core
+from poolcli import batch
 from poolcli import io as pio
+from poolcli.engine import core
 from poolcli.errors import UsageError
-from poolcli.pipeline import make_step, parse_step, run_chain, split_then
-from poolcli.spec import WindowSpec
+from poolcli.model.steps import make_step, parse_step, run_chain, split_then
+from poolcli.model.window import WindowSpec
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MAX2 = make_step("max", kernel_size=2)
@@ -291,7 +292,10 @@ def test_unreadable_file_in_a_folder_is_skipped_and_counted(tmp_path):
             f"""
             import json, os, sys
             import numpy, PIL.Image, PIL.PngImagePlugin, torch
-            from poolcli import batch, core, io, ops, pipeline
+            from poolcli import batch, io
+            from poolcli.engine import core
+            from poolcli.engine import ops
+            from poolcli.model import steps as pipeline
             steps = pipeline.make_step("max", kernel_size=2)
             os.setgid(65534)
             os.setuid(65534)
@@ -715,7 +719,7 @@ RUNNER = textwrap.dedent(
     """
     import json, sys, time
     from poolcli.batch import iter_batch
-    from poolcli.pipeline import parse_step
+    from poolcli.model.steps import parse_step
 
     def main():
         src, out, jobs, delay, chain = sys.argv[1:6]
@@ -1054,7 +1058,7 @@ def test_split_then_moves_call_options_back_to_the_first_command():
 
 
 def test_step_and_chain_labels():
-    from poolcli.pipeline import chain_label
+    from poolcli.model.steps import chain_label
 
     steps = [parse_step("max -k 2 -p 1 --ceil"), parse_step("sum --global")]
     assert chain_label(steps) == "max -k 2 -p 1 --ceil | sum --global"
@@ -1130,7 +1134,7 @@ def test_report_plan_lists_and_counts(tree, tmp_path):
 
 def test_importing_batch_loads_no_torch_numpy_or_pillow():
     code = (
-        "import sys, poolcli.batch, poolcli.pipeline; "
+        "import sys, poolcli.batch, poolcli.model.steps; "
         "print(sorted(m for m in ('torch', 'numpy', 'PIL', 'rich') if m in sys.modules))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

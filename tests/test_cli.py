@@ -668,7 +668,7 @@ def test_negative_input_to_stochastic_is_an_error(cli, npy):
 def test_python_warnings_become_one_line_each(cli, seed_npy, monkeypatch):
     import warnings
 
-    from poolcli import core
+    from poolcli.engine import core
 
     real_run = core.run
 
@@ -685,7 +685,7 @@ def test_python_warnings_become_one_line_each(cli, seed_npy, monkeypatch):
 
 
 def test_unexpected_errors_are_reported_as_bugs(cli, seed_npy, monkeypatch):
-    from poolcli import core
+    from poolcli.engine import core
 
     def broken(*args, **kwargs):
         raise ValueError("boom")

@@ -1,4 +1,4 @@
-"""poolcli.compare: per-op statistics and pairwise differences, against direct pool calls."""
+"""poolcli.learn.compare: per-op statistics and pairwise differences, against direct pool calls."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from test_grad import cli_fixture  # noqa: F401  (the ``cli`` runner of the commands)
 
-from poolcli import compare as cmp
-from poolcli.core import PoolOptions, pool
+from poolcli.engine.core import PoolOptions, pool
 from poolcli.errors import PoolError, UsageError
-from poolcli.spec import Reduction, WindowSpec
+from poolcli.learn import compare as cmp
+from poolcli.model.window import Reduction, WindowSpec
 
 SEED = np.array([[1, 3, 2, 4], [5, 6, 7, 8], [9, 10, 11, 12], [13, 14, 15, 16]])
 

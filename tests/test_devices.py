@@ -4,12 +4,12 @@ import sys
 
 import pytest
 
-from poolcli import devices
+from poolcli.engine import devices
 from poolcli.errors import UsageError
 
 
 def test_auto_agrees_with_torch():
-    from poolcli import ops
+    from poolcli.engine import ops
 
     assert devices.resolve_device("auto") == str(ops.resolve_device("auto"))
     assert devices.resolve_device(None) == devices.resolve_device("auto")
@@ -17,8 +17,8 @@ def test_auto_agrees_with_torch():
 
 def test_cpu_and_auto_without_gpu_nodes_do_not_need_torch(monkeypatch):
     # A None entry in sys.modules makes `from poolcli import ops` fail: torch is not reached.
-    monkeypatch.setitem(sys.modules, "poolcli.ops", None)
-    monkeypatch.delattr("poolcli.ops", raising=False)
+    monkeypatch.setitem(sys.modules, "poolcli.engine.ops", None)
+    monkeypatch.delattr("poolcli.engine.ops", raising=False)
     monkeypatch.setattr(devices, "gpu_possible", lambda: False)
     assert devices.resolve_device("CPU") == "cpu"
     assert devices.resolve_device("auto") == "cpu"

@@ -1,8 +1,8 @@
-"""Tests for poolcli.explain and the ``explain`` command.
+"""Tests for poolcli.learn.explain and the ``explain`` command.
 
 The explanation's text is parsed back and every window is checked against a direct
 computation: the cells from a plain formula written here, the values from the input array,
-the results from ``poolcli.core.pool`` run on the same input.
+the results from ``poolcli.engine.core.pool`` run on the same input.
 """
 
 import itertools
@@ -16,11 +16,11 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from poolcli.core import PoolOptions, pool, run
+from poolcli.engine.core import PoolOptions, pool, run
 from poolcli.errors import UsageError
-from poolcli.explain import explain, explain_result, render_explanation
-from poolcli.layout import Layout
-from poolcli.spec import WindowSpec
+from poolcli.learn.explain import explain, explain_result, render_explanation
+from poolcli.model.layout import Layout
+from poolcli.model.window import WindowSpec
 
 # --------------------------------------------------------------------------------------
 # Parsing the text back

@@ -1,4 +1,5 @@
-"""Gradients of pooling (poolcli.grad) against hand-computed cases, gradcheck and the winners.
+"""Gradients of pooling (poolcli.engine.grad) against hand-computed cases, gradcheck and the
+winners.
 
 Hand-computed cases follow the seed article 000 (sections 3.3 and 4.3): max sends the
 upstream gradient to the window's maximum, avg spreads it as 1/|R| over the window.
@@ -13,11 +14,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from poolcli import grad, ops
-from poolcli.core import PoolOptions, pool, run
+from poolcli.engine import grad, ops
+from poolcli.engine.core import PoolOptions, pool, run
 from poolcli.errors import PoolError, UsageError
-from poolcli.layout import Layout
-from poolcli.spec import Reduction, WindowSpec, resolve
+from poolcli.model.layout import Layout
+from poolcli.model.window import Reduction, WindowSpec, resolve
 
 # The 4x4 feature map of seed article 000, section 3.1.
 SEED = np.array([[1, 3, 2, 4], [5, 6, 7, 8], [9, 10, 11, 12], [13, 14, 15, 16]])
@@ -383,8 +384,8 @@ def cli_fixture():
     import typer
     from typer.testing import CliRunner
 
-    from poolcli import analysis_cli
     from poolcli.cli import PoolcliGroup
+    from poolcli.cli import analysis as analysis_cli
 
     app = typer.Typer(cls=PoolcliGroup)
     analysis_cli.register(app)

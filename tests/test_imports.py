@@ -96,7 +96,7 @@ def test_cpu_batch_leaves_torch_to_its_workers(tmp_path):
     # learn there is no GPU (over a second, paid again by the workers).
     import numpy as np
 
-    from poolcli import devices
+    from poolcli.engine import devices
 
     for name in ("a", "b"):
         np.save(tmp_path / f"{name}.npy", np.ones((4, 4)))

@@ -1,4 +1,4 @@
-"""poolcli.invariance on constructed inputs whose answers are known."""
+"""poolcli.learn.invariance on constructed inputs whose answers are known."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from test_grad import cli_fixture  # noqa: F401  (the ``cli`` runner of the commands)
 
-from poolcli import invariance as inv
-from poolcli.core import PoolOptions, pool
+from poolcli.engine.core import PoolOptions, pool
 from poolcli.errors import PoolError, UsageError
-from poolcli.spec import Reduction, WindowSpec
+from poolcli.learn import invariance as inv
+from poolcli.model.window import Reduction, WindowSpec
 
 ALL = tuple(Reduction)
 

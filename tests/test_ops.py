@@ -19,11 +19,11 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from poolcli import ops
-from poolcli.core import PoolOptions, pool, run
+from poolcli.engine import ops
+from poolcli.engine.core import PoolOptions, pool, run
 from poolcli.errors import PoolError
-from poolcli.layout import Layout
-from poolcli.spec import Reduction, WindowSpec, resolve
+from poolcli.model.layout import Layout
+from poolcli.model.window import Reduction, WindowSpec, resolve
 
 CANONICAL = {1: "NCW", 2: "NCHW", 3: "NCDHW"}
 SHAPES = {1: (2, 3, 7), 2: (1, 2, 5, 6), 3: (1, 2, 4, 4, 5)}

@@ -9,11 +9,11 @@ import reference as ref
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from poolcli import ops
-from poolcli.core import PoolOptions
+from poolcli.engine import ops
+from poolcli.engine.core import PoolOptions
 from poolcli.errors import UsageError
-from poolcli.layout import Layout
-from poolcli.spec import Reduction, WindowSpec, resolve
+from poolcli.model.layout import Layout
+from poolcli.model.window import Reduction, WindowSpec, resolve
 
 CANONICAL = {1: "NCW", 2: "NCHW", 3: "NCDHW"}
 MAX_SIZE = {1: 12, 2: 7, 3: 5}

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from rich.console import Console
 
-from poolcli import report
-from poolcli.core import PoolOptions, PoolResult
-from poolcli.layout import Layout
-from poolcli.spec import Reduction, WindowSpec, resolve
+from poolcli.engine.core import PoolOptions, PoolResult
+from poolcli.model.layout import Layout
+from poolcli.model.window import Reduction, WindowSpec, resolve
+from poolcli.render import report
 
 SEED = np.array([[1, 3, 2, 4], [5, 6, 7, 8], [9, 10, 11, 12], [13, 14, 15, 16]])
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from poolcli.core import pool
-from poolcli.spec import output_size
+from poolcli.engine.core import pool
+from poolcli.model.window import output_size
 
 # The matrices the articles use.
 ONE_TO_16_A = np.array([[1, 3, 2, 4], [5, 6, 7, 8], [9, 10, 11, 12], [13, 14, 15, 16]])

@@ -1,4 +1,5 @@
-"""Tests for poolcli.shapes and the ``shape`` command: sizes against the real engine and torch."""
+"""Tests for poolcli.learn.shapes and the ``shape`` command: sizes against the real engine and
+torch."""
 
 import json
 import subprocess
@@ -14,9 +15,9 @@ from hypothesis import assume, event, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from poolcli import shapes
-from poolcli.core import pool
+from poolcli.engine.core import pool
 from poolcli.errors import UsageError
+from poolcli.learn import shapes
 
 ROOT = Path(__file__).resolve().parent.parent
 LAYOUTS = {1: "W", 2: "HW", 3: "DHW"}
@@ -117,7 +118,7 @@ def test_global_formula():
 
 
 def test_step_from_window_options():
-    from poolcli.spec import WindowSpec
+    from poolcli.model.window import WindowSpec
 
     spec = WindowSpec.make(kernel_size="3", stride=2, padding="0:1", ceil_mode=True)
     step = shapes.Step.from_spec(spec)

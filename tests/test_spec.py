@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from poolcli.errors import PoolError, UsageError
-from poolcli.spec import (
+from poolcli.model.window import (
     AxisWindow,
     Reduction,
     WindowSpec,

@@ -2,7 +2,7 @@
 
 The panels' boxes come from ``Picture.panels``; everything else (where each cell lies, which
 cell won each window, which colours a bar ends with) is worked out here from the geometry of
-equal cells, :func:`poolcli.ops.window_winners` and the published viridis values.
+equal cells, :func:`poolcli.engine.ops.window_winners` and the published viridis values.
 """
 
 import io as stdio
@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from poolcli import core, ops
 from poolcli import io as pio
-from poolcli import visualize as viz
+from poolcli.engine import core, ops
 from poolcli.errors import PoolError, UsageError
-from poolcli.spec import WindowSpec
+from poolcli.model.window import WindowSpec
+from poolcli.render import pictures as viz
 
 SEED = np.array([[1, 3, 2, 4], [5, 6, 7, 8], [9, 10, 11, 12], [13, 14, 15, 16]])
 SAMPLES = os.path.join(os.path.dirname(__file__), os.pardir, "sample_data")

@@ -2,7 +2,7 @@
 
 Entry point: :func:`pool_array` (numpy array or torch tensor in any layout) and
 :func:`pool_tensor` (a torch tensor, same result type). Windows come resolved from
-:func:`poolcli.spec.resolve`, so the size arithmetic lives in one place.
+:func:`poolcli.model.window.resolve`, so the size arithmetic lives in one place.
 
 Paths, chosen per call and proven equal to each other in the tests:
 
@@ -42,8 +42,8 @@ import torch
 import torch.nn.functional as F
 
 from poolcli.errors import PoolError, UsageError
-from poolcli.layout import Layout
-from poolcli.spec import AxisWindow, Reduction
+from poolcli.model.layout import Layout
+from poolcli.model.window import AxisWindow, Reduction
 
 #: Sliding windows with at most this many taps take the ``taps`` path (measured: taps beat
 #: gather and torch's max up to 8x8; benchmarks/README.md).
@@ -251,7 +251,7 @@ def pool_array(
     ``premultiplied_alpha``: the last channel is straight alpha; colour is weighted by it
     before pooling and divided by the pooled alpha afterwards.
     """
-    from poolcli.core import PoolOptions
+    from poolcli.engine.core import PoolOptions
 
     options = options or PoolOptions()
     device = resolve_device(options.device)
@@ -287,7 +287,7 @@ def pool_tensor(
     ``path`` forces one engine path (``taps``, ``torch``, ``global``, ``gather``) for tests;
     ``auto`` picks the fastest exact one.
     """
-    from poolcli.core import PoolOptions
+    from poolcli.engine.core import PoolOptions
 
     options = options or PoolOptions()
     if path not in _PATHS:
@@ -326,7 +326,7 @@ def window_winners(x, reduction, windows, layout: Layout, options=None) -> torch
     real cell holding the result.
     Same gather machinery and random numbers as the pooling itself, so it always agrees.
     """
-    from poolcli.core import PoolOptions
+    from poolcli.engine.core import PoolOptions
 
     options = options or PoolOptions()
     x, _ = _to_tensor(x, Reduction(reduction))

@@ -1,8 +1,8 @@
 """The ``shape`` and ``explain`` commands, added to the main Typer app by :func:`register`.
 
-Kept thin, like the reduction commands: ``shape`` is :mod:`poolcli.shapes` (pure Python; torch
+Kept thin, like the reduction commands: ``shape`` is :mod:`poolcli.learn.shapes` (pure Python; torch
 is never imported), and ``explain`` reads and pools its input exactly as ``poolcli REDUCTION``
-does (:func:`poolcli.cli.process_input`) and prints :func:`poolcli.explain.explain_result`.
+does (:func:`poolcli.cli.process_input`) and prints :func:`poolcli.learn.explain.explain_result`.
 The window, layout and device options are the ones :mod:`poolcli.cli` defines once for every
 command, so the commands are built when :func:`register` is called, not at import.
 """
@@ -11,9 +11,9 @@ from typing import Annotated
 
 import typer
 
-from poolcli.devices import resolve_device
+from poolcli.engine.devices import resolve_device
 from poolcli.errors import UsageError
-from poolcli.spec import Reduction, WindowSpec, format_axes
+from poolcli.model.window import Reduction, WindowSpec, format_axes
 
 SHOW = "Explanation"
 OUTPUT = "Output"
@@ -199,7 +199,7 @@ def _commands(cli):
 def _shape_results(
     size, steps, channels, kernel, stride, padding, dilation, ceil, global_pool, output_size
 ):
-    from poolcli import shapes
+    from poolcli.learn import shapes
 
     spatial = shapes.parse_size(size)
     window_given = any(
@@ -237,7 +237,7 @@ def _shape_results(
 def _print_shape_json(spatial, channels, results) -> None:
     import json
 
-    from poolcli import shapes
+    from poolcli.learn import shapes
 
     last = results[-1]
     document = {
@@ -259,7 +259,7 @@ def _print_shape_table(spatial, channels, results) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    from poolcli import shapes
+    from poolcli.learn import shapes
 
     console = Console(highlight=False)
     with_channels = any(r.channels_in is not None or r.channels_out is not None for r in results)
@@ -312,7 +312,7 @@ def _channels(value) -> str:
 
 def _explain(cli, call, device: str, windows: int, slices: int):
     """Pool the one input as the reduction command would, then print its explanation."""
-    from poolcli.explain import explain_result
+    from poolcli.learn.explain import explain_result
 
     path = call.inputs[0]
     outcome = cli.process_input(path, call, device)

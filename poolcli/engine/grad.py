@@ -1,10 +1,10 @@
 """Gradients of a pooling op with respect to its input, and unpooling to the winning cells.
 
-:func:`gradient` runs the pooling engine (:func:`poolcli.ops.pool_tensor`) on a tensor that
+:func:`gradient` runs the pooling engine (:func:`poolcli.engine.ops.pool_tensor`) on a tensor that
 requires grad and asks torch autograd for ``d(sum(upstream * output)) / d(input)``: the same
 engine as every pooling command, never a second implementation. :func:`unpool` puts each
 output value back on the cell of its window that it came from (as ``F.max_unpool`` does with
-max pooling's indices), using :func:`poolcli.ops.window_winners`.
+max pooling's indices), using :func:`poolcli.engine.ops.window_winners`.
 
 What each reduction sends back (``GRADIENT_RULES``; overlapping windows add up everywhere):
 
@@ -34,10 +34,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from poolcli.core import PoolOptions, PoolResult, resolve_layout, run
+from poolcli.engine.core import PoolOptions, PoolResult, resolve_layout, run
 from poolcli.errors import UsageError
-from poolcli.layout import Layout
-from poolcli.spec import AVERAGING, AxisWindow, Reduction, WindowSpec, format_axes, resolve
+from poolcli.model.layout import Layout
+from poolcli.model.window import AVERAGING, AxisWindow, Reduction, WindowSpec, format_axes, resolve
 
 if TYPE_CHECKING:
     import torch
@@ -141,12 +141,12 @@ def gradient(
     array : numpy.ndarray
         The input, laid out as ``layout`` (default: the command line's default-layout rule).
     reduction, spec, layout, options
-        As for :func:`poolcli.core.run`. ``options.dtype`` is ignored: gradients are float64.
+        As for :func:`poolcli.engine.core.run`. ``options.dtype`` is ignored: gradients are float64.
     upstream : array_like, optional
         ``dL/d(output)``, shaped like the output. Default: ones.
     alpha : bool
         The last channel is an image's straight alpha; the averaging reductions then weight
-        colour by it, exactly as :func:`poolcli.core.run` does (unless
+        colour by it, exactly as :func:`poolcli.engine.core.run` does (unless
         ``options.straight_alpha``).
 
     Returns
@@ -177,7 +177,7 @@ def gradient(
     """
     import torch
 
-    from poolcli import ops
+    from poolcli.engine import ops
 
     options = dataclasses.replace(options or PoolOptions(), dtype=None)
     reduction = Reduction(reduction)
@@ -222,11 +222,11 @@ def differentiable_pool(
 ) -> torch.Tensor:
     """The engine call :func:`gradient` differentiates (also what the tests gradcheck).
 
-    The same :func:`poolcli.ops.pool_tensor` as every command. The reductions whose gradient
+    The same :func:`poolcli.engine.ops.pool_tensor` as every command. The reductions whose gradient
     goes to chosen cells (max, min, median, mode, stochastic sampling) take the gather path on
     every windowing, so that ties are split the same way whatever the input's shape.
     """
-    from poolcli import ops
+    from poolcli.engine import ops
 
     path = _path(reduction, options)
     if alpha and reduction in AVERAGING and not options.straight_alpha:
@@ -304,7 +304,7 @@ def unpool(
     For max pooling this is ``F.max_unpool`` with the pooling's indices: the input where a
     cell won its window, 0 elsewhere. Works for every reduction whose result is one input
     cell (max, min, median, mode, stochastic sampling); ties go to the cell
-    :func:`poolcli.ops.window_winners` names (the first one for max, min and mode).
+    :func:`poolcli.engine.ops.window_winners` names (the first one for max, min and mode).
 
     Examples
     --------
@@ -315,7 +315,7 @@ def unpool(
            [ 0,  0,  0,  0],
            [ 0, 14,  0, 16]])
     """
-    from poolcli import ops
+    from poolcli.engine import ops
 
     reduction = Reduction(reduction)
     options = options or PoolOptions()

@@ -32,11 +32,11 @@ from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
-from poolcli.spec import Reduction, format_axes
+from poolcli.model.window import Reduction, format_axes
 
 if TYPE_CHECKING:
-    from poolcli.core import PoolResult
-    from poolcli.layout import Layout
+    from poolcli.engine.core import PoolResult
+    from poolcli.model.layout import Layout
 
 #: Outputs at most this big are shown in full: rows and columns per matrix, channels, matrices.
 SMALL_ROWS = 16

@@ -1,9 +1,9 @@
 """Output sizes of pooling and convolution stacks, worked out step by step.
 
-This is the calculator behind ``poolcli shape``. It is pure Python (no torch, no numpy):
-every size comes from :mod:`poolcli.spec` (:func:`~poolcli.spec.resolve`,
-:func:`~poolcli.spec.output_size`, :func:`~poolcli.spec.same_padding`), the same arithmetic
-the engine and the report use, so a shape printed here is the shape poolcli produces.
+This is the calculator behind ``poolcli shape``. It is pure Python (no torch, no numpy): every size
+comes from :mod:`poolcli.model.window` (:func:`~poolcli.model.window.resolve`,
+:func:`~poolcli.model.window.output_size`, :func:`~poolcli.model.window.same_padding`), the same
+arithmetic the engine and the report use, so a shape printed here is the shape poolcli produces.
 
 Step syntax
 -----------
@@ -34,7 +34,7 @@ import re
 from dataclasses import dataclass
 
 from poolcli.errors import UsageError
-from poolcli.spec import (
+from poolcli.model.window import (
     SPATIAL_LETTERS,
     AxisWindow,
     Reduction,

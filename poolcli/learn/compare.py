@@ -1,6 +1,6 @@
 """Several reductions over the same windows, side by side: per-op statistics and differences.
 
-:func:`compare` pools one input with each reduction through :func:`poolcli.core.run` (the
+:func:`compare` pools one input with each reduction through :func:`poolcli.engine.core.run` (the
 same call as ``poolcli max``, ``poolcli avg``...) and summarises the outputs:
 
 * per op: min, max, mean and standard deviation of its output (NaN left out and counted);
@@ -18,10 +18,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from poolcli.core import PoolOptions, PoolResult, run
+from poolcli.engine.core import PoolOptions, PoolResult, run
 from poolcli.errors import PoolError, UsageError
-from poolcli.layout import Layout
-from poolcli.spec import Reduction, WindowSpec
+from poolcli.model.layout import Layout
+from poolcli.model.window import Reduction, WindowSpec
 
 #: The ops ``poolcli compare`` uses when ``--ops`` is not given.
 DEFAULT_OPS = (Reduction.MAX, Reduction.AVG, Reduction.MIN, Reduction.MEDIAN, Reduction.LP)
@@ -149,7 +149,7 @@ def compare(
     ops : sequence of Reduction or str
         The reductions, in the order to report them.
     spec, layout, options, alpha
-        As for :func:`poolcli.core.run`; ``options`` apply to the ops they concern
+        As for :func:`poolcli.engine.core.run`; ``options`` apply to the ops they concern
         (``norm_type`` to lp, ``seed`` and ``expectation`` to stochastic).
 
     Returns

@@ -25,11 +25,13 @@ from typing import Annotated, Any, NoReturn
 import typer
 from typer.core import TyperGroup
 
-from poolcli import __version__, analysis_cli, learn_cli
-from poolcli.devices import resolve_device
+from poolcli import __version__
+from poolcli.cli import analysis as analysis_cli
+from poolcli.cli import learn as learn_cli
+from poolcli.engine.devices import resolve_device
 from poolcli.errors import PoolError, UsageError
-from poolcli.layout import Layout
-from poolcli.spec import Reduction, WindowSpec
+from poolcli.model.layout import Layout
+from poolcli.model.window import Reduction, WindowSpec
 
 
 class ExitStatus(IntEnum):
@@ -72,7 +74,7 @@ class PoolcliGroup(TyperGroup):
             args = list(sys.argv[1:] if args is None else args)
             if THEN in args:
                 # Later steps of a chain: cut them off before Click parses the first command.
-                from poolcli.pipeline import split_then
+                from poolcli.model.steps import split_then
 
                 try:
                     args, then = split_then(args)
@@ -459,7 +461,7 @@ class Call:
 
     def steps(self, device: str) -> list:
         """The chain to apply: this command's op, then every ``--then`` step."""
-        from poolcli.pipeline import Step
+        from poolcli.model.steps import Step
 
         return [Step(self.reduction, self.spec, self.pool_options(device)), *self.then]
 
@@ -477,7 +479,7 @@ class Call:
         )
 
     def pool_options(self, device: str):
-        from poolcli.core import PoolOptions
+        from poolcli.engine.core import PoolOptions
 
         return PoolOptions(
             norm_type=self.norm_type,
@@ -646,7 +648,7 @@ def make_call(reduction: Reduction, args: dict[str, Any], then=()) -> Call:
                     option="--viz",
                 )
         else:
-            from poolcli.visualize import check_viz_path
+            from poolcli.render.pictures import check_viz_path
 
             check_viz_path(viz)
     if args.get("explain") and args["json"]:
@@ -772,7 +774,8 @@ def process_input(path: str, call: Call, device: str) -> Outcome:
 
 
 def _process(path: str, call: Call, device: str, outcome: Outcome) -> None:
-    from poolcli import core, io
+    from poolcli import io
+    from poolcli.engine import core
 
     name = outcome.name
     try:
@@ -791,7 +794,7 @@ def _process(path: str, call: Call, device: str, outcome: Outcome) -> None:
                 )
             layout = image_layout
         if call.then:
-            from poolcli.pipeline import run_chain
+            from poolcli.model.steps import run_chain
 
             chain = run_chain(
                 loaded.array, call.steps(device), layout, device=device, alpha=loaded.has_alpha
@@ -809,7 +812,7 @@ def _process(path: str, call: Call, device: str, outcome: Outcome) -> None:
             )
             outcome.steps = [outcome.result]
         if call.json or call.output is None:
-            from poolcli.report import array_stats
+            from poolcli.render.report import array_stats
 
             outcome.input_stats = array_stats(loaded.array)
         if call.output == STDIN:
@@ -822,7 +825,7 @@ def _process(path: str, call: Call, device: str, outcome: Outcome) -> None:
             outcome.warnings += [f"{display_name(call.output)}: {note}" for note in notes]
             outcome.written = call.output
         if call.viz is not None:
-            from poolcli import visualize
+            from poolcli.render import pictures as visualize
 
             visualize.write_viz(call.viz, loaded, outcome.result)
     except PoolError as error:
@@ -899,7 +902,7 @@ def _image_facts(loaded) -> tuple[str | None, tuple[str, ...] | None]:
 
 def show_outcome(printer: Printer, call: Call, outcome: Outcome) -> None:
     """Print the error, warnings, note or report of one input."""
-    from poolcli import report
+    from poolcli.render import report
 
     if outcome.error:
         for warning in outcome.warnings:
@@ -912,7 +915,7 @@ def show_outcome(printer: Printer, call: Call, outcome: Outcome) -> None:
     if call.json:
         return
     if call.explain:
-        from poolcli.explain import render_explanation
+        from poolcli.learn.explain import render_explanation
 
         # With -o -, standard output carries the .npy bytes.
         console = printer.err if call.output == STDIN else printer.out
@@ -954,7 +957,7 @@ def show_outcome(printer: Printer, call: Call, outcome: Outcome) -> None:
 
 def execute(call: Call, device: str) -> ExitStatus:
     """Process every input, print as it goes, and return the exit status."""
-    from poolcli import report
+    from poolcli.render import report
 
     printer = Printer()
     entries = []

@@ -1,7 +1,7 @@
 """Pictures of a pooling, drawn from the real result: input and output side by side.
 
-* :func:`render_pool` draws one :class:`~poolcli.core.PoolResult`: the input and the output at
-  the same displayed size (the output enlarged by nearest neighbour, so every output cell is a
+* :func:`render_pool` draws one :class:`~poolcli.engine.core.PoolResult`: the input and the output
+  at the same displayed size (the output enlarged by nearest neighbour, so every output cell is a
   visible block), titled with the op, its parameters and the shapes.
 * :func:`render_compare` draws one input and several results of the same windows (one panel
   per op); :func:`render_columns` is the general form behind both (``grad`` draws the input
@@ -25,7 +25,7 @@ What is drawn
 - Small inputs (at most 16x16 cells): every cell shows its value, window boundaries are drawn
   on the input, padding as hatched cells, and for max, min, median, mode and stochastic
   sampling each window's winning cell is outlined in the same colour as its output cell. The
-  winners come from :func:`poolcli.ops.window_winners`, the engine's own answer.
+  winners come from :func:`poolcli.engine.ops.window_winners`, the engine's own answer.
 
 Pillow and numpy only; text uses Pillow's bundled scalable font (plain ASCII, which every
 font Pillow falls back to can draw).
@@ -44,11 +44,11 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from poolcli.errors import UsageError
-from poolcli.layout import Layout
-from poolcli.spec import AxisWindow, Reduction, format_axes
+from poolcli.model.layout import Layout
+from poolcli.model.window import AxisWindow, Reduction, format_axes
 
 if TYPE_CHECKING:
-    from poolcli.core import PoolResult
+    from poolcli.engine.core import PoolResult
     from poolcli.io import ImageInfo
 
 # The viridis colour map (Stefan van der Walt, Nathaniel Smith and Eric Firing; CC0), its
@@ -134,7 +134,7 @@ class Column:
     ``windows``: the windows that made this array from the first column (``None`` when it
     has the first column's own shape, like a gradient); it places 1-D output values and pairs
     3-D slices. ``winners``: the (N, C, *out) winning taps of
-    :func:`poolcli.ops.window_winners`; on small inputs they are outlined on the first column
+    :func:`poolcli.engine.ops.window_winners`; on small inputs they are outlined on the first column
     and on this one (only the first column that has them). Columns with the same ``scale``
     share one colour scale.
     """
@@ -566,8 +566,8 @@ def render_pool(
     ----------
     source : poolcli.io.LoadedInput or numpy.ndarray
         The input that was pooled (a loaded image is drawn in its own colours).
-    result : poolcli.core.PoolResult
-        What :func:`poolcli.core.run` returned for it.
+    result : poolcli.engine.core.PoolResult
+        What :func:`poolcli.engine.core.run` returned for it.
     title : str, optional
         Default: :func:`describe` of the result, with the file name.
     max_rows : int
@@ -706,7 +706,7 @@ def _winners(array, result: PoolResult, notes: list[str]) -> np.ndarray | None:
         if result.options.seed is None:
             notes.append("The sampled cells are not outlined: give --seed N to see them.")
             return None
-    from poolcli import ops
+    from poolcli.engine import ops
 
     winners = ops.window_winners(array, reduction, result.windows, result.layout, result.options)
     return _numpy(winners)

@@ -1,7 +1,7 @@
 """How much each op's output changes when its input is shifted by a few cells or slightly noised.
 
 The seeds say pooling makes a network robust to small translations; :func:`measure` checks
-that claim on a given input, with the real ops (:func:`poolcli.core.run`).
+that claim on a given input, with the real ops (:func:`poolcli.engine.core.run`).
 
 Shifts
     A shift of ``s`` cells along a spatial axis compares the op on the input without its last
@@ -34,10 +34,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from poolcli.core import PoolOptions, resolve_layout, run
+from poolcli.engine.core import PoolOptions, resolve_layout, run
 from poolcli.errors import PoolError, UsageError
-from poolcli.layout import Layout
-from poolcli.spec import AxisWindow, Reduction, WindowSpec, resolve
+from poolcli.model.layout import Layout
+from poolcli.model.window import AxisWindow, Reduction, WindowSpec, resolve
 
 DEFAULT_SHIFTS = (1, 2, 3)
 DEFAULT_NOISE = 0.01
@@ -196,7 +196,7 @@ def measure(
     ops : sequence of Reduction or str
         The reductions to measure.
     spec, layout, options, alpha
-        As for :func:`poolcli.core.run`. Stochastic sampling uses ``options.seed``, or
+        As for :func:`poolcli.engine.core.run`. Stochastic sampling uses ``options.seed``, or
         ``seed`` when that is None, so an unchanged window samples the same cell.
     shifts : tuple of int
         Shifts in cells, each tried along every spatial axis.

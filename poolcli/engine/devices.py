@@ -29,6 +29,6 @@ def resolve_device(name: str | None) -> str:
     name = (name or "auto").lower()
     if name == "cpu" or (name == "auto" and not gpu_possible()):
         return "cpu"
-    from poolcli import ops
+    from poolcli.engine import ops
 
     return str(ops.resolve_device(name))

@@ -1,7 +1,7 @@
 """Explain a pooling call window by window, with the values of the real result.
 
-:func:`explain` walks the windows that :func:`poolcli.spec.resolve` describes (the same
-:class:`~poolcli.spec.AxisWindow` objects the engine pools with) and pairs each window with
+:func:`explain` walks the windows that :func:`poolcli.model.window.resolve` describes (the same
+:class:`~poolcli.model.window.AxisWindow` objects the engine pools with) and pairs each window with
 its input cells and with the value the engine wrote to the output array. Nothing here
 reduces a window itself: every result shown is read from the engine's output, so the
 explanation cannot disagree with the op.
@@ -27,13 +27,13 @@ import itertools
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from poolcli.layout import Layout
-from poolcli.spec import AxisWindow, Reduction, format_axes
+from poolcli.model.layout import Layout
+from poolcli.model.window import AxisWindow, Reduction, format_axes
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from poolcli.core import PoolResult
+    from poolcli.engine.core import PoolResult
 
 #: Marks for cells that are not input cells.
 PAD = "·"
@@ -297,10 +297,11 @@ def _grid_segments(window: WindowExplanation) -> list[tuple[str, str]]:
 
 
 def format_value(value) -> str:
-    """A value as the report prints it (:func:`poolcli.report.format_value`): ``6``, ``3.75``."""
+    """A value as the report prints it (:func:`poolcli.render.report.format_value`): ``6``,
+    ``3.75``."""
     if value is None:
         return "?"
-    from poolcli.report import format_value as report_format
+    from poolcli.render.report import format_value as report_format
 
     return report_format(value)
 
@@ -338,7 +339,7 @@ def explain(
     layout : Layout or str
         Axis letters of ``array`` (and of ``output``).
     windows : tuple of AxisWindow
-        The resolved windows, one per spatial axis (:func:`poolcli.spec.resolve`).
+        The resolved windows, one per spatial axis (:func:`poolcli.model.window.resolve`).
     reduction : Reduction or str
         The op, for the wording.
     output : numpy.ndarray
@@ -350,7 +351,7 @@ def explain(
     winners : numpy.ndarray, optional
         Shaped like ``output``: per window, the index of the cell the result was taken from,
         row-major over the kernel taps (``axis.kernel`` per axis, as
-        :func:`poolcli.ops.window_winners` gives it). That cell is marked ``*``.
+        :func:`poolcli.engine.ops.window_winners` gives it). That cell is marked ``*``.
     max_windows, max_slices, max_cells
         Show at most this many windows per slice, slices (channel / batch indices) and cells
         per window.
@@ -479,7 +480,7 @@ def explain_result(
     max_slices: int = MAX_SLICES,
     max_cells: int = MAX_CELLS,
 ) -> Explanation:
-    """:func:`explain` for a :class:`poolcli.core.PoolResult` of ``array``."""
+    """:func:`explain` for a :class:`poolcli.engine.core.PoolResult` of ``array``."""
     notes = []
     reduction = Reduction(result.reduction)
     options = result.options
@@ -536,10 +537,10 @@ def _has_winner(reduction: Reduction, options) -> bool:
 def result_winners(array: np.ndarray, result: PoolResult) -> np.ndarray:
     """Per window, the kernel tap its result came from, shaped and laid out like the output.
 
-    From :func:`poolcli.ops.window_winners` (the engine's own gather, same random numbers), which
-    answers in ``(N, C, *out)``; this puts the axes back in the result's layout.
+    From :func:`poolcli.engine.ops.window_winners` (the engine's own gather, same random
+    numbers), which answers in ``(N, C, *out)``; this puts the axes back in the result's layout.
     """
-    from poolcli import ops
+    from poolcli.engine import ops
 
     taps = ops.window_winners(
         array, result.reduction, result.windows, result.layout, result.options

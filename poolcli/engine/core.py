@@ -1,7 +1,7 @@
 """The pooling pipeline every front end shares: array in, pooled array and its story out.
 
 :func:`run` takes a numpy array (or torch tensor) with its layout, resolves the windows,
-applies the alpha rule for RGBA images, calls the engine in :mod:`poolcli.ops` and returns a
+applies the alpha rule for RGBA images, calls the engine in :mod:`poolcli.engine.ops` and returns a
 :class:`PoolResult` that the report, the JSON document and the writers read.
 :func:`pool` is the convenience form for Python users.
 """
@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from poolcli.errors import UsageError
-from poolcli.layout import Layout, default_layout
-from poolcli.spec import AVERAGING, AxisWindow, Reduction, WindowSpec, resolve
+from poolcli.model.layout import Layout, default_layout
+from poolcli.model.window import AVERAGING, AxisWindow, Reduction, WindowSpec, resolve
 
 if TYPE_CHECKING:
     import numpy as np
@@ -90,7 +90,7 @@ def run(
     reductions then weight colour by it (premultiply, pool, divide) unless
     ``options.straight_alpha``.
     """
-    from poolcli import ops
+    from poolcli.engine import ops
 
     options = options or PoolOptions()
     reduction = Reduction(reduction)

@@ -1,10 +1,10 @@
 """Chained pooling ops: several reductions applied one after another in one process.
 
-A chain is a list of :class:`Step` (a reduction, its :class:`~poolcli.spec.WindowSpec` and its
-:class:`~poolcli.core.PoolOptions`). :func:`run_chain` applies the steps in order to one array;
-the output of a step is the input of the next, in the layout the previous step kept. Running a
-chain gives exactly what running the steps one after another gives (``core.run`` on the
-previous output, with the same layout), with no start-up cost or file in between.
+A chain is a list of :class:`Step` (a reduction, its :class:`~poolcli.model.window.WindowSpec` and
+its :class:`~poolcli.engine.core.PoolOptions`). :func:`run_chain` applies the steps in order to one
+array; the output of a step is the input of the next, in the layout the previous step kept. Running
+a chain gives exactly what running the steps one after another gives (``core.run`` on the previous
+output, with the same layout), with no start-up cost or file in between.
 
 * :func:`make_step` builds a step from Python values (the keyword names of :func:`poolcli.pool`).
 * :func:`parse_step` builds one from the command-line words of a reduction, e.g.
@@ -26,13 +26,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from poolcli.core import PoolOptions
+from poolcli.engine.core import PoolOptions
 from poolcli.errors import UsageError
-from poolcli.layout import Layout
-from poolcli.spec import Reduction, WindowSpec, format_axes
+from poolcli.model.layout import Layout
+from poolcli.model.window import Reduction, WindowSpec, format_axes
 
 if TYPE_CHECKING:
-    from poolcli.core import PoolResult
+    from poolcli.engine.core import PoolResult
 
 THEN = "--then"
 
@@ -412,7 +412,7 @@ def run_chain(
     device : str
         Where every step runs (``cpu``, ``cuda``...).
     alpha : bool
-        The last channel is an image's straight alpha (see :func:`poolcli.core.run`); it
+        The last channel is an image's straight alpha (see :func:`poolcli.engine.core.run`); it
         stays so through the chain.
 
     Returns
@@ -426,7 +426,7 @@ def run_chain(
     >>> run_chain(x, [make_step("max", kernel_size=2), make_step("sum", kernel_size=2)]).output
     array([[40]])
     """
-    from poolcli import core
+    from poolcli.engine import core
 
     results: list[PoolResult] = []
     current = array

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from poolcli.errors import UsageError
-from poolcli.spec import SPATIAL_LETTERS
+from poolcli.model.window import SPATIAL_LETTERS
 
 LETTERS = "NC" + SPATIAL_LETTERS
 

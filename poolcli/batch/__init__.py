@@ -51,10 +51,10 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from poolcli.devices import resolve_device
+from poolcli.engine.devices import resolve_device
 from poolcli.errors import PoolError, UsageError
-from poolcli.pipeline import Step, as_steps, chain_label, padding_text
-from poolcli.spec import Reduction, format_axes
+from poolcli.model.steps import Step, as_steps, chain_label, padding_text
+from poolcli.model.window import Reduction, format_axes
 
 #: Suffixes of the files taken from folders and glob matches (case does not matter).
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".gif")
@@ -937,7 +937,7 @@ def _guarded(task: Task, job: Job, work, start: float) -> FileResult:
 
 
 def _process(task: Task, job: Job, values: dict[str, Any]) -> None:
-    from poolcli.pipeline import run_chain
+    from poolcli.model.steps import run_chain
 
     loaded = _read(task, job, values)
     if loaded is None:
@@ -967,7 +967,7 @@ def _finish(task: Task, job: Job, values: dict[str, Any], loaded, final, out, la
     """Record the output's facts, draw ``--viz`` and write the output of one input."""
     values.update(output_shape=tuple(out.shape), output_dtype=str(out.dtype), layout=layout)
     if job.viz_dir is not None:
-        from poolcli import visualize
+        from poolcli.render import pictures as visualize
 
         picture = viz_path(task.source, job.viz_dir)
         if not is_inside(os.path.dirname(picture), job.viz_dir):
@@ -1046,7 +1046,7 @@ def _process_context():
     if "forkserver" in methods:
         ctx = multiprocessing.get_context("forkserver")
         # Workers fork from a server that has imported torch once, instead of each importing it.
-        ctx.set_forkserver_preload(["poolcli.batch", "poolcli.io", "poolcli.ops"])
+        ctx.set_forkserver_preload(["poolcli.batch", "poolcli.io", "poolcli.engine.ops"])
         return ctx
     return multiprocessing.get_context("spawn")
 
@@ -1370,8 +1370,8 @@ def _stackable(job: Job) -> bool:
 
 def _run_group(group: list[Task], job: Job, pool) -> list[FileResult]:
     """One group of a stacked run: results in task order."""
-    from poolcli.core import resolve_layout
-    from poolcli.pipeline import run_chain
+    from poolcli.engine.core import resolve_layout
+    from poolcli.model.steps import run_chain
 
     start = time.perf_counter()
     results: dict[int, FileResult] = {}
@@ -1448,7 +1448,7 @@ def _run_group(group: list[Task], job: Job, pool) -> list[FileResult]:
 
 
 def _layout_of(loaded, job: Job) -> str:
-    from poolcli.core import resolve_layout
+    from poolcli.engine.core import resolve_layout
 
     given = loaded.layout if loaded.layout is not None else job.layout
     return str(resolve_layout(tuple(loaded.array.shape), given)[0])
@@ -1492,7 +1492,7 @@ def iter_batch(
         Files, folders and glob patterns (see :func:`expand_inputs`), or a :class:`Plan`
         from :func:`plan_batch` (then the planning options below are not used).
     steps
-        One :class:`~poolcli.pipeline.Step` or a chain of them, applied to every input.
+        One :class:`~poolcli.model.steps.Step` or a chain of them, applied to every input.
     output_dir
         Output folder (created when missing); ``None`` pools without writing.
     recursive, files_from, null, include, exclude
@@ -1540,7 +1540,7 @@ def iter_batch(
 
     Examples
     --------
-    >>> from poolcli.pipeline import make_step
+    >>> from poolcli.model.steps import make_step
     >>> batch = iter_batch(["sample_data/seed_4x4.npy"], make_step("max", kernel_size=2))
     >>> [(r.status, r.input_shape, r.output_shape) for r in batch]
     [('done', (4, 4), (2, 2))]
@@ -1578,7 +1578,7 @@ def iter_batch(
             exclude=exclude,
         )
     if layout is not None:
-        from poolcli.layout import Layout
+        from poolcli.model.layout import Layout
 
         layout = str(Layout.parse(layout))
     job = Job(

@@ -1,10 +1,10 @@
 """The ``grad``, ``compare`` and ``invariance`` commands, added to the main app by :func:`register`.
 
-Kept thin, like the reduction commands: each reads its one input exactly as ``poolcli
-REDUCTION`` does (:func:`poolcli.cli.process_input`), calls :mod:`poolcli.grad`,
-:mod:`poolcli.compare` or :mod:`poolcli.invariance`, and prints what they return; pictures
-come from :mod:`poolcli.visualize`. The window, layout and device options are the ones
-:mod:`poolcli.cli` defines once for every command, so the commands are built when
+Kept thin, like the reduction commands: each reads its one input exactly as ``poolcli REDUCTION``
+does (:func:`poolcli.cli.process_input`), calls :mod:`poolcli.engine.grad`,
+:mod:`poolcli.learn.compare` or :mod:`poolcli.learn.invariance`, and prints what they return;
+pictures come from :mod:`poolcli.render.pictures`. The window, layout and device options are the
+ones :mod:`poolcli.cli` defines once for every command, so the commands are built when
 :func:`register` is called, not at import.
 """
 
@@ -13,9 +13,9 @@ from typing import Annotated, Any
 
 import typer
 
-from poolcli.devices import resolve_device
+from poolcli.engine.devices import resolve_device
 from poolcli.errors import PoolError, UsageError
-from poolcli.spec import Reduction
+from poolcli.model.window import Reduction
 
 SHOW = "Analysis"
 
@@ -194,7 +194,7 @@ def _commands(cli):
         debug: cli.Debug = False,
     ) -> None:
         args = _call_args(locals(), own=("ops", "viz"))
-        from poolcli.compare import parse_ops
+        from poolcli.learn.compare import parse_ops
 
         chosen = _checked(ctx, cli, lambda: parse_ops(ops))
         extra = {"ops": chosen, "viz": viz}
@@ -250,9 +250,9 @@ def _commands(cli):
         debug: cli.Debug = False,
     ) -> None:
         args = _call_args(locals(), own=("ops", "shifts", "noise", "viz"))
-        from poolcli.compare import parse_ops
-        from poolcli.invariance import check_noise
-        from poolcli.spec import parse_ints
+        from poolcli.learn.compare import parse_ops
+        from poolcli.learn.invariance import check_noise
+        from poolcli.model.window import parse_ints
 
         chosen = _checked(ctx, cli, lambda: parse_ops(ops))
         amounts = _checked(ctx, cli, lambda: parse_ints(shifts, "--shifts"))
@@ -333,7 +333,7 @@ def _shape(shape) -> str:
 
 def _heading(result, name: str, shape, dtype) -> str:
     """``max over x.npy: 4×4 int64, layout HW (guessed); kernel 2x2, stride 2x2 → 2×2``."""
-    from poolcli import report
+    from poolcli.render import report
 
     layout = f"layout {result.layout}" + (" (guessed)" if result.layout_guessed else "")
     out = tuple(w.out for w in result.windows)
@@ -347,7 +347,7 @@ def _matrices(arrays, layout, small: bool) -> list:
     """Every named array as matrices when ``small``, else each one's top-left corner."""
     from rich.text import Text
 
-    from poolcli import report
+    from poolcli.render import report
 
     blocks: list = []
     for name, array in arrays:
@@ -373,13 +373,13 @@ def _number(value: float) -> str:
 
 
 def _check_viz(path: str) -> None:
-    from poolcli import visualize
+    from poolcli.render import pictures as visualize
 
     visualize.check_viz_path(path)
 
 
 def _save_viz(path: str, picture) -> None:
-    from poolcli import visualize
+    from poolcli.render import pictures as visualize
 
     visualize.save_viz(path, picture.image)
 
@@ -389,7 +389,8 @@ def _save_viz(path: str, picture) -> None:
 
 
 def _grad(cli, call, device: str, *, upstream: str | None, unpool: bool, viz: str | None):
-    from poolcli import grad, io
+    from poolcli import io
+    from poolcli.engine import grad
 
     if viz is not None:
         _check_viz(viz)
@@ -458,8 +459,9 @@ def _grad_report(array, result, name: str):
     from rich.console import Group
     from rich.text import Text
 
-    from poolcli import grad, report
-    from poolcli.report import format_value
+    from poolcli.engine import grad
+    from poolcli.render import report
+    from poolcli.render.report import format_value
 
     arrays = [("input", array), ("output", result.output)]
     if result.upstream_given:
@@ -487,7 +489,7 @@ def _unpool_report(array, result, name: str):
     from rich.console import Group
     from rich.text import Text
 
-    from poolcli import report
+    from poolcli.render import report
 
     pooled = result.pooled
     shape = tuple(array.shape)
@@ -512,13 +514,14 @@ def _unpool_report(array, result, name: str):
 
 
 def _grad_picture(loaded, result, name: str, unpool: bool):
-    """Input, output and gradient (or what unpooling kept), drawn by poolcli.visualize.
+    """Input, output and gradient (or what unpooling kept), drawn by poolcli.render.pictures.
 
     On small 2-D inputs each window's winning cell is outlined, as ``--viz`` does for the
     reduction commands. Unpooled images keep their own colours; gradients use viridis.
     """
-    from poolcli import ops, visualize
-    from poolcli.grad import WINNER_REDUCTIONS
+    from poolcli.engine import ops
+    from poolcli.engine.grad import WINNER_REDUCTIONS
+    from poolcli.render import pictures as visualize
 
     pooled = result.pooled if unpool else result
     winners = None
@@ -551,7 +554,7 @@ def _grad_picture(loaded, result, name: str, unpool: bool):
 
 
 def _compare(cli, call, device: str, *, ops, viz: str | None):
-    from poolcli import compare
+    from poolcli.learn import compare
 
     if viz is not None:
         _check_viz(viz)
@@ -569,7 +572,7 @@ def _compare(cli, call, device: str, *, ops, viz: str | None):
             alpha=loaded.has_alpha,
         )
         if viz is not None:
-            from poolcli import visualize
+            from poolcli.render import pictures as visualize
 
             picture = visualize.render_compare(loaded, list(result.results.values()))
             _save_viz(viz, picture)
@@ -618,7 +621,7 @@ def compare_document(result, name: str, array) -> dict:
     """The ``compare --json`` document."""
     import numpy as np
 
-    from poolcli.report import json_value
+    from poolcli.render.report import json_value
 
     first = result.first
 
@@ -662,7 +665,7 @@ def _print_json(document: dict) -> None:
 
 
 def _invariance(cli, call, device: str, *, ops, shifts, noise: float, viz: str | None):
-    from poolcli import invariance
+    from poolcli.learn import invariance
 
     if viz is not None:
         _check_viz(viz)
@@ -701,7 +704,7 @@ def _invariance_report(result, name: str, array, pooled):
     from rich.table import Table
     from rich.text import Text
 
-    from poolcli import invariance
+    from poolcli.learn import invariance
 
     heading = _heading(pooled, name, array.shape, array.dtype).split(": ", 1)[1]
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
@@ -738,7 +741,7 @@ def invariance_document(result, name: str, array) -> dict:
     """The ``invariance --json`` document."""
     import numpy as np
 
-    from poolcli.report import json_value
+    from poolcli.render.report import json_value
 
     return {
         "input": name,
@@ -769,7 +772,7 @@ def _invariance_chart(result, name: str):
     import numpy as np
     from PIL import Image
 
-    from poolcli import visualize
+    from poolcli.render import pictures as visualize
 
     shifts = sorted({int(p.amount) for p in result.perturbations if p.kind == "shift"})
     if not shifts:

@@ -1,0 +1,1 @@
+"""Shapes, explanations, comparisons and invariance: data in, data out."""

@@ -1,0 +1,1 @@
+"""Reports, JSON documents and pictures: built here, printed by the command line."""
