@@ -19,7 +19,7 @@ from poolcli.engine.core import pool
 from poolcli.errors import UsageError
 from poolcli.learn import shapes
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 LAYOUTS = {1: "W", 2: "HW", 3: "DHW"}
 
 

@@ -24,7 +24,7 @@ from poolcli.errors import UsageError
 from poolcli.model.steps import make_step, parse_step, run_chain, split_then
 from poolcli.model.window import WindowSpec
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MAX2 = make_step("max", kernel_size=2)
 AVG2 = make_step("avg", kernel_size=2)
 

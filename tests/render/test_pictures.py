@@ -19,7 +19,7 @@ from poolcli.model.window import WindowSpec
 from poolcli.render import pictures as viz
 
 SEED = np.array([[1, 3, 2, 4], [5, 6, 7, 8], [9, 10, 11, 12], [13, 14, 15, 16]])
-SAMPLES = os.path.join(os.path.dirname(__file__), os.pardir, "sample_data")
+SAMPLES = os.path.join(os.path.dirname(__file__), os.pardir, os.pardir, "sample_data")
 
 # Published viridis colours (matplotlib's 256-entry table at 0, 64, 128, 192 and 255).
 VIRIDIS_0 = (0x44, 0x01, 0x54)

@@ -1195,7 +1195,7 @@ def test_write_npy_stream_to_a_real_file(tmp_path):
 
 # -------------------------------------------------------------------------- sample data
 
-SAMPLES = os.path.join(os.path.dirname(__file__), os.pardir, "sample_data")
+SAMPLES = os.path.join(os.path.dirname(__file__), os.pardir, os.pardir, "sample_data")
 
 
 @pytest.mark.parametrize(
