@@ -435,7 +435,8 @@ def engine_section(runs: int, all_paths: bool, quick: bool, record: list) -> lis
     from poolcli.engine import ops
     from poolcli.engine.core import pool
     from poolcli.model.layout import Layout
-    from poolcli.model.window import Reduction, WindowSpec, resolve
+    from poolcli.model.reductions import Reduction
+    from poolcli.model.window import WindowSpec, resolve
 
     rows = []
     for red, name, array, layout_name, (wname, k, s, p) in engine_cases(quick):
@@ -544,7 +545,8 @@ def sweep_section(runs: int, quick: bool, record: list) -> list[str]:
 
     from poolcli.engine import ops
     from poolcli.model.layout import Layout
-    from poolcli.model.window import Reduction, WindowSpec, resolve
+    from poolcli.model.reductions import Reduction
+    from poolcli.model.window import WindowSpec, resolve
 
     size = 256 if quick else 1024
     rng = np.random.default_rng(2)

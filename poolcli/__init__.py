@@ -8,7 +8,8 @@ array([[6, 8]])
 """
 
 from poolcli.errors import PoolError, UsageError
-from poolcli.model.window import Reduction, WindowSpec, output_size
+from poolcli.model.reductions import Reduction
+from poolcli.model.window import WindowSpec, output_size
 
 __version__ = "0.1.0"
 

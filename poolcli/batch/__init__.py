@@ -53,8 +53,9 @@ from typing import IO, Any
 
 from poolcli.engine.devices import resolve_device
 from poolcli.errors import PoolError, UsageError
+from poolcli.model.reductions import Reduction
 from poolcli.model.steps import Step, as_steps, chain_label, padding_text
-from poolcli.model.window import Reduction, format_axes
+from poolcli.model.window import format_axes
 
 #: Suffixes of the files taken from folders and glob matches (case does not matter).
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".gif")

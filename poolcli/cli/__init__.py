@@ -31,7 +31,8 @@ from poolcli.cli import learn as learn_cli
 from poolcli.engine.devices import resolve_device
 from poolcli.errors import PoolError, UsageError
 from poolcli.model.layout import Layout
-from poolcli.model.window import Reduction, WindowSpec
+from poolcli.model.reductions import Reduction
+from poolcli.model.window import WindowSpec
 
 
 class ExitStatus(IntEnum):
@@ -1142,69 +1143,11 @@ COMMON_OPTIONS = (
     ("dtype", DTypeOption, None),
     ("debug", Debug, False),
 )
+#: The options a reduction adds (ReductionInfo.options names them), by parameter name.
 REDUCTION_OPTIONS = {
-    Reduction.LP: (("norm_type", NormType, 2.0),),
-    Reduction.STOCHASTIC: (("seed", Seed, None), ("expectation", Expectation, False)),
-}
-#: Each reduction command's help: one sentence, then examples.
-COMMAND_HELP = {
-    Reduction.MAX: (
-        "Take the maximum of each window; NaN wins, as in torch.",
-        [
-            "poolcli max photo.png -k 2 -o half.png",
-            "poolcli max x.npy -k 3 -s 1 -p same --layout CHW",
-            "poolcli max photos/ -r -k 2 -o small/ --then avg -k 2",
-        ],
-    ),
-    Reduction.AVG: (
-        "Take the mean of each window; padded cells count only with --count-include-pad.",
-        [
-            "poolcli avg x.npy -k 2",
-            "poolcli avg photo.png --output-size 64x64 -o thumb.png",
-        ],
-    ),
-    Reduction.MIN: (
-        "Take the minimum of each window.",
-        [
-            "poolcli min x.npy -k 2",
-            "poolcli min mask.png -k 3 -s 1 -p same -o eroded.png",
-        ],
-    ),
-    Reduction.SUM: (
-        "Sum each window; integer inputs give int64, so sums never wrap around.",
-        [
-            "poolcli sum counts.npy -k 4",
-            "poolcli sum x.npy --global --json",
-        ],
-    ),
-    Reduction.LP: (
-        "Take the Lp norm (Σ|x|^p)^(1/p) of each window, with p from --norm-type (default 2).",
-        [
-            "poolcli lp x.npy -k 2",
-            "poolcli lp x.npy -k 3 -s 2 --norm-type 3",
-        ],
-    ),
-    Reduction.MEDIAN: (
-        "Take the median of each window (the lower one for an even count, as torch.median).",
-        [
-            "poolcli median noisy.png -k 3 -s 1 -p same -o clean.png",
-            "poolcli median x.npy -k 2",
-        ],
-    ),
-    Reduction.STOCHASTIC: (
-        "Pick one cell per window with probability x/Σx (Zeiler & Fergus); inputs must be ≥ 0.",
-        [
-            "poolcli stochastic x.npy -k 2 --seed 0",
-            "poolcli stochastic x.npy -k 2 --expectation",
-        ],
-    ),
-    Reduction.MODE: (
-        "Take the most frequent value of each window (ties: the smallest), for label maps.",
-        [
-            "poolcli mode labels.png -k 4 -o labels_small.png",
-            "poolcli mode mask.npy -k 2 --json",
-        ],
-    ),
+    "norm_type": (NormType, 2.0),
+    "seed": (Seed, None),
+    "expectation": (Expectation, False),
 }
 
 
@@ -1214,7 +1157,8 @@ def _add_reduction_command(reduction: Reduction) -> None:
     def command(ctx: typer.Context, **args: Any) -> None:
         run_command(ctx, reduction, args)
 
-    options = COMMON_OPTIONS + REDUCTION_OPTIONS.get(reduction, ())
+    info = reduction.info
+    options = COMMON_OPTIONS + tuple((n, *REDUCTION_OPTIONS[n]) for n in info.options)
     keyword = inspect.Parameter.POSITIONAL_OR_KEYWORD
     parameters = [
         inspect.Parameter("ctx", keyword, annotation=typer.Context),
@@ -1224,9 +1168,8 @@ def _add_reduction_command(reduction: Reduction) -> None:
     # Typer reads the signature and the annotations; one function serves all eight commands.
     command.__signature__ = inspect.Signature(parameters)
     command.__annotations__ = {p.name: p.annotation for p in parameters}
-    summary, examples = COMMAND_HELP[reduction]
     chain = f"Chain more ops with --then: poolcli {reduction} x.npy -k 2 --then avg -k 2"
-    command.__doc__ = "\n\n".join([summary, *(f"Example: {e}" for e in examples), chain])
+    command.__doc__ = "\n\n".join([info.summary, *(f"Example: {e}" for e in info.examples), chain])
     command.__name__ = reduction.value
     app.command(reduction.value)(command)
 

@@ -15,7 +15,7 @@ import typer
 
 from poolcli.engine.devices import resolve_device
 from poolcli.errors import PoolError, UsageError
-from poolcli.model.window import Reduction
+from poolcli.model.reductions import Reduction
 
 SHOW = "Analysis"
 
@@ -520,7 +520,6 @@ def _grad_picture(loaded, result, name: str, unpool: bool):
     reduction commands. Unpooled images keep their own colours; gradients use viridis.
     """
     from poolcli.engine import ops
-    from poolcli.engine.grad import WINNER_REDUCTIONS
     from poolcli.render import pictures as visualize
 
     pooled = result.pooled if unpool else result
@@ -529,7 +528,7 @@ def _grad_picture(loaded, result, name: str, unpool: bool):
     unseen = pooled.reduction is Reduction.STOCHASTIC and (
         pooled.options.expectation or pooled.options.seed is None
     )
-    if pooled.reduction in WINNER_REDUCTIONS and not unseen:
+    if pooled.reduction.info.winner and not unseen:
         if len(spatial) == 2 and max(spatial) <= visualize.SMALL:
             winners = ops.window_winners(
                 loaded.array, pooled.reduction, pooled.windows, pooled.layout, pooled.options

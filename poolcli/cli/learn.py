@@ -13,7 +13,8 @@ import typer
 
 from poolcli.engine.devices import resolve_device
 from poolcli.errors import UsageError
-from poolcli.model.window import Reduction, WindowSpec, format_axes
+from poolcli.model.reductions import Reduction
+from poolcli.model.window import WindowSpec, format_axes
 
 SHOW = "Explanation"
 OUTPUT = "Output"

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from poolcli.errors import UsageError
 from poolcli.model.layout import Layout, default_layout
-from poolcli.model.window import AVERAGING, AxisWindow, Reduction, WindowSpec, resolve
+from poolcli.model.reductions import Reduction
+from poolcli.model.window import AxisWindow, WindowSpec, resolve
 
 if TYPE_CHECKING:
     import numpy as np
@@ -96,7 +97,7 @@ def run(
     reduction = Reduction(reduction)
     layout, guessed = resolve_layout(tuple(array.shape), layout)
     windows = resolve(spec, layout.spatial_shape(tuple(array.shape)), layout.spatial)
-    premultiply = alpha and reduction in AVERAGING and not options.straight_alpha
+    premultiply = alpha and reduction.info.weights_by_alpha and not options.straight_alpha
     output, device = ops.pool_array(
         array,
         reduction,

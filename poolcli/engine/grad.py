@@ -37,7 +37,8 @@ import numpy as np
 from poolcli.engine.core import PoolOptions, PoolResult, resolve_layout, run
 from poolcli.errors import UsageError
 from poolcli.model.layout import Layout
-from poolcli.model.window import AVERAGING, AxisWindow, Reduction, WindowSpec, format_axes, resolve
+from poolcli.model.reductions import Reduction
+from poolcli.model.window import AxisWindow, WindowSpec, format_axes, resolve
 
 if TYPE_CHECKING:
     import torch
@@ -65,22 +66,14 @@ EXPECTATION_RULE = (
 )
 OVERLAP_RULE = "where windows overlap, their contributions add up"
 
-#: Reductions whose result is one input cell, so that the output can be unpooled.
-WINNER_REDUCTIONS = frozenset(
-    {Reduction.MAX, Reduction.MIN, Reduction.MEDIAN, Reduction.MODE, Reduction.STOCHASTIC}
-)
-
-# The reductions whose gradient goes to chosen cells take the engine's gather path on every
-# windowing, so that where the gradient lands never depends on the input's shape: there max
-# and min send it to the first winning cell (the engine routes them so under autograd too),
-# and median and mode to the cell their value is gathered from. (The global path's mode, a
-# unique count, has no gradient at all.)
-_GATHER = frozenset({Reduction.MAX, Reduction.MIN, Reduction.MEDIAN, Reduction.MODE})
-
-
 def _path(reduction: Reduction, options: PoolOptions) -> str:
+    # The order-based reductions, whose gradient goes to chosen cells, take the engine's gather
+    # path on every windowing, so that where the gradient lands never depends on the input's
+    # shape: there max and min send it to the first winning cell (the engine routes them so
+    # under autograd too), and median and mode to the cell their value is gathered from. (The
+    # global path's mode, a unique count, has no gradient at all.)
     sampling = reduction is Reduction.STOCHASTIC and not options.expectation
-    return "gather" if reduction in _GATHER or sampling else "auto"
+    return "gather" if reduction.info.order_based or sampling else "auto"
 
 
 @dataclass
@@ -229,7 +222,7 @@ def differentiable_pool(
     from poolcli.engine import ops
 
     path = _path(reduction, options)
-    if alpha and reduction in AVERAGING and not options.straight_alpha:
+    if alpha and reduction.info.weights_by_alpha and not options.straight_alpha:
         return ops._pool_premultiplied(
             x, reduction, windows, layout, count_include_pad, options, path
         )
@@ -319,9 +312,7 @@ def unpool(
 
     reduction = Reduction(reduction)
     options = options or PoolOptions()
-    if reduction not in WINNER_REDUCTIONS or (
-        reduction is Reduction.STOCHASTIC and options.expectation
-    ):
+    if not reduction.info.winner or (reduction is Reduction.STOCHASTIC and options.expectation):
         raise UsageError(
             f"--unpool needs a reduction whose result is one input cell (max, min, median, mode "
             f"or sampled stochastic), not {reduction}"

@@ -43,7 +43,8 @@ import torch.nn.functional as F
 
 from poolcli.errors import PoolError, UsageError
 from poolcli.model.layout import Layout
-from poolcli.model.window import AxisWindow, Reduction
+from poolcli.model.reductions import Reduction
+from poolcli.model.window import AxisWindow
 
 #: Sliding windows with at most this many taps take the ``taps`` path (measured: taps beat
 #: gather and torch's max up to 8x8; benchmarks/README.md).
@@ -51,7 +52,6 @@ TAP_LIMIT = 64
 #: Medians of windows without padding and at most this many taps use a selection network.
 MEDIAN_TAP_LIMIT = 27
 
-ORDER_BASED = frozenset({Reduction.MAX, Reduction.MIN, Reduction.MEDIAN, Reduction.MODE})
 FLOAT_DTYPES = {
     "float16": torch.float16,
     "bfloat16": torch.bfloat16,
@@ -101,7 +101,7 @@ def resolve_device(name: str) -> torch.device:
 def output_dtype(input_dtype: torch.dtype | np.dtype, reduction: Reduction, dtype: str | None):
     """The output's numpy dtype for ``reduction`` of an input of ``input_dtype``."""
     in_np = _numpy_dtype(input_dtype)
-    if reduction in ORDER_BASED:
+    if reduction.info.order_based:
         return in_np
     if reduction is Reduction.SUM:
         return in_np if in_np.kind == "f" or in_np == _BF16 else np.dtype(np.int64)
@@ -182,7 +182,7 @@ def _to_tensor(
         array = array.view(np.uint8)
         back = _back_to(np.bool_, reduction)
     elif kind == "u" and size == 8:
-        if reduction in ORDER_BASED:
+        if reduction.info.order_based:
             # Flipping the top bit maps uint64 order onto int64 order exactly.
             array = (array ^ _UINT64_FLIP).view(np.int64)
             back = _uint64_back
@@ -216,7 +216,7 @@ def _identity(t):
 
 
 def _back_to(dtype, reduction: Reduction):
-    if reduction not in ORDER_BASED:
+    if not reduction.info.order_based:
         return _identity
 
     def back(t):
@@ -297,7 +297,7 @@ def pool_tensor(
     spatial = layout.spatial_axes
     out_dtype = _torch_out_dtype(x.dtype, reduction, options.dtype)
     chosen = path if path != "auto" else _choose_path(x, reduction, windows, count_include_pad)
-    if x.requires_grad and reduction in ORDER_BASED:
+    if x.requires_grad and reduction.info.order_based:
         chosen = "gather"  # the one path whose gradient goes to a single winner per window
     _check_path(chosen, x, reduction, windows, count_include_pad)
     if chosen == "taps" and reduction is Reduction.MEDIAN:
@@ -353,7 +353,7 @@ def _check_path(path, x, reduction, windows, count_include_pad) -> None:
 
 
 def _torch_out_dtype(dtype: torch.dtype, reduction: Reduction, compute: str | None) -> torch.dtype:
-    if reduction in ORDER_BASED:
+    if reduction.info.order_based:
         return dtype
     if reduction is Reduction.SUM:
         return dtype if _is_float(dtype) else torch.int64
@@ -848,7 +848,7 @@ def _pool_gather(
 
 
 def _gather_dtype(dtype, reduction, options) -> torch.dtype:
-    if reduction in ORDER_BASED:
+    if reduction.info.order_based:
         return dtype
     if reduction in (Reduction.SUM,) and not _is_float(dtype):
         return torch.int64

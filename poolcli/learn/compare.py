@@ -21,7 +21,8 @@ import numpy as np
 from poolcli.engine.core import PoolOptions, PoolResult, run
 from poolcli.errors import PoolError, UsageError
 from poolcli.model.layout import Layout
-from poolcli.model.window import Reduction, WindowSpec
+from poolcli.model.reductions import Reduction
+from poolcli.model.window import WindowSpec
 
 #: The ops ``poolcli compare`` uses when ``--ops`` is not given.
 DEFAULT_OPS = (Reduction.MAX, Reduction.AVG, Reduction.MIN, Reduction.MEDIAN, Reduction.LP)

@@ -28,7 +28,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from poolcli.model.layout import Layout
-from poolcli.model.window import AxisWindow, Reduction, format_axes
+from poolcli.model.reductions import Reduction
+from poolcli.model.window import AxisWindow, format_axes
 
 if TYPE_CHECKING:
     import numpy as np

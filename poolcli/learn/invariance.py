@@ -37,7 +37,8 @@ import numpy as np
 from poolcli.engine.core import PoolOptions, resolve_layout, run
 from poolcli.errors import PoolError, UsageError
 from poolcli.model.layout import Layout
-from poolcli.model.window import AxisWindow, Reduction, WindowSpec, resolve
+from poolcli.model.reductions import Reduction
+from poolcli.model.window import AxisWindow, WindowSpec, resolve
 
 DEFAULT_SHIFTS = (1, 2, 3)
 DEFAULT_NOISE = 0.01

@@ -34,10 +34,10 @@ import re
 from dataclasses import dataclass
 
 from poolcli.errors import UsageError
+from poolcli.model.reductions import Reduction
 from poolcli.model.window import (
     SPATIAL_LETTERS,
     AxisWindow,
-    Reduction,
     WindowSpec,
     format_axes,
     output_size,

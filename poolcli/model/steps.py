@@ -29,7 +29,8 @@ from typing import TYPE_CHECKING
 from poolcli.engine.core import PoolOptions
 from poolcli.errors import UsageError
 from poolcli.model.layout import Layout
-from poolcli.model.window import Reduction, WindowSpec, format_axes
+from poolcli.model.reductions import Reduction, parse_reduction
+from poolcli.model.window import WindowSpec, format_axes
 
 if TYPE_CHECKING:
     from poolcli.engine.core import PoolResult
@@ -169,11 +170,7 @@ def make_step(
 
 
 def _reduction(name: Reduction | str) -> Reduction:
-    try:
-        return Reduction(str(name).strip().lower())
-    except ValueError:
-        names = ", ".join(r.value for r in Reduction)
-        raise UsageError(f"{name} is not a reduction: use one of {names}.", option=THEN) from None
+    return parse_reduction(name, THEN)
 
 
 def _check_reduction_options(reduction, norm_type, seed, expectation) -> None:

@@ -24,31 +24,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from enum import Enum
 
 from poolcli.errors import UsageError
 
 SPATIAL_LETTERS = "DHW"
 
-
-class Reduction(str, Enum):
-    """What each window is reduced to."""
-
-    MAX = "max"
-    AVG = "avg"
-    MIN = "min"
-    SUM = "sum"
-    LP = "lp"
-    MEDIAN = "median"
-    STOCHASTIC = "stochastic"
-    MODE = "mode"
-
-    def __str__(self) -> str:
-        return self.value
-
-
-#: Reductions that weight colour by alpha on RGBA images (they mix cell values).
-AVERAGING = frozenset({Reduction.AVG, Reduction.SUM, Reduction.LP, Reduction.STOCHASTIC})
 
 Pads = tuple[tuple[int, int], ...]
 

@@ -45,7 +45,8 @@ from PIL import Image, ImageDraw, ImageFont
 
 from poolcli.errors import UsageError
 from poolcli.model.layout import Layout
-from poolcli.model.window import AxisWindow, Reduction, format_axes
+from poolcli.model.reductions import Reduction
+from poolcli.model.window import AxisWindow, format_axes
 
 if TYPE_CHECKING:
     from poolcli.engine.core import PoolResult
@@ -115,9 +116,6 @@ SERIES = (
     (127, 127, 127),
     (188, 189, 34),
     (23, 190, 207),
-)
-WINNER_REDUCTIONS = frozenset(
-    {Reduction.MAX, Reduction.MIN, Reduction.MEDIAN, Reduction.MODE, Reduction.STOCHASTIC}
 )
 
 Box = tuple[int, int, int, int]
@@ -698,7 +696,7 @@ def _source(source) -> tuple[np.ndarray, str | None, ImageInfo | None]:
 def _winners(array, result: PoolResult, notes: list[str]) -> np.ndarray | None:
     """Each window's winning tap from the engine, or None when the op has no single winner."""
     reduction = result.reduction
-    if reduction not in WINNER_REDUCTIONS:
+    if not reduction.info.winner:
         return None
     if reduction is Reduction.STOCHASTIC:
         if result.options.expectation:

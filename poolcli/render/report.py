@@ -32,7 +32,8 @@ from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
-from poolcli.model.window import Reduction, format_axes
+from poolcli.model.reductions import Reduction
+from poolcli.model.window import format_axes
 
 if TYPE_CHECKING:
     from poolcli.engine.core import PoolResult

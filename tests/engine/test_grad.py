@@ -18,7 +18,8 @@ from poolcli.engine import grad, ops
 from poolcli.engine.core import PoolOptions, pool, run
 from poolcli.errors import PoolError, UsageError
 from poolcli.model.layout import Layout
-from poolcli.model.window import Reduction, WindowSpec, resolve
+from poolcli.model.reductions import Reduction
+from poolcli.model.window import WindowSpec, resolve
 
 # The 4x4 feature map of seed article 000, section 3.1.
 SEED = np.array([[1, 3, 2, 4], [5, 6, 7, 8], [9, 10, 11, 12], [13, 14, 15, 16]])

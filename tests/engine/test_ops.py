@@ -23,7 +23,8 @@ from poolcli.engine import ops
 from poolcli.engine.core import PoolOptions, pool, run
 from poolcli.errors import PoolError
 from poolcli.model.layout import Layout
-from poolcli.model.window import Reduction, WindowSpec, resolve
+from poolcli.model.reductions import Reduction
+from poolcli.model.window import WindowSpec, resolve
 
 CANONICAL = {1: "NCW", 2: "NCHW", 3: "NCDHW"}
 SHAPES = {1: (2, 3, 7), 2: (1, 2, 5, 6), 3: (1, 2, 4, 4, 5)}

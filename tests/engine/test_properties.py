@@ -13,7 +13,8 @@ from poolcli.engine import ops
 from poolcli.engine.core import PoolOptions
 from poolcli.errors import UsageError
 from poolcli.model.layout import Layout
-from poolcli.model.window import Reduction, WindowSpec, resolve
+from poolcli.model.reductions import Reduction
+from poolcli.model.window import WindowSpec, resolve
 
 CANONICAL = {1: "NCW", 2: "NCHW", 3: "NCDHW"}
 MAX_SIZE = {1: 12, 2: 7, 3: 5}

@@ -12,7 +12,8 @@ from test_grad import cli_fixture  # noqa: F401  (the ``cli`` runner of the comm
 from poolcli.engine.core import PoolOptions, pool
 from poolcli.errors import PoolError, UsageError
 from poolcli.learn import compare as cmp
-from poolcli.model.window import Reduction, WindowSpec
+from poolcli.model.reductions import Reduction
+from poolcli.model.window import WindowSpec
 
 SEED = np.array([[1, 3, 2, 4], [5, 6, 7, 8], [9, 10, 11, 12], [13, 14, 15, 16]])
 

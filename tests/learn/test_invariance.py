@@ -11,7 +11,8 @@ from test_grad import cli_fixture  # noqa: F401  (the ``cli`` runner of the comm
 from poolcli.engine.core import PoolOptions, pool
 from poolcli.errors import PoolError, UsageError
 from poolcli.learn import invariance as inv
-from poolcli.model.window import Reduction, WindowSpec
+from poolcli.model.reductions import Reduction
+from poolcli.model.window import WindowSpec
 
 ALL = tuple(Reduction)
 

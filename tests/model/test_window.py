@@ -13,9 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from poolcli.errors import PoolError, UsageError
+from poolcli.model.reductions import Reduction
 from poolcli.model.window import (
     AxisWindow,
-    Reduction,
     WindowSpec,
     adaptive_bins,
     format_axes,

@@ -13,7 +13,8 @@ from rich.console import Console
 
 from poolcli.engine.core import PoolOptions, PoolResult
 from poolcli.model.layout import Layout
-from poolcli.model.window import Reduction, WindowSpec, resolve
+from poolcli.model.reductions import Reduction
+from poolcli.model.window import WindowSpec, resolve
 from poolcli.render import report
 
 SEED = np.array([[1, 3, 2, 4], [5, 6, 7, 8], [9, 10, 11, 12], [13, 14, 15, 16]])
