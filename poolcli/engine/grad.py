@@ -66,6 +66,7 @@ EXPECTATION_RULE = (
 )
 OVERLAP_RULE = "where windows overlap, their contributions add up"
 
+
 def _path(reduction: Reduction, options: PoolOptions) -> str:
     # The order-based reductions, whose gradient goes to chosen cells, take the engine's gather
     # path on every windowing, so that where the gradient lands never depends on the input's
