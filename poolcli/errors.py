@@ -1,6 +1,31 @@
-"""The one error type poolcli raises for problems a user can fix."""
+"""How poolcli fails: the error types, the exit statuses, and the one wording of a failure.
+
+Everything that can go wrong for a user is a :class:`PoolError` (a :class:`UsageError` when
+the call itself is wrong). :func:`failure` turns any exception met while handling one input
+into the message and exit status every front end prints; only the command line's edge
+(``poolcli.cli``) decides the process's exit status from them.
+"""
 
 from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from enum import IntEnum
+
+STDIN = "-"
+STDIN_NAME = "<stdin>"
+
+
+class ExitStatus(IntEnum):
+    """The process's exit status (see the contract's "Exit status" sections)."""
+
+    OK = 0
+    #: At least one input failed; the others were still processed.
+    ERROR = 1
+    #: The call is wrong whatever the inputs (an unknown option, an invalid kernel).
+    USAGE = 2
+    #: Ctrl-C (SIGINT); SIGTERM and SIGHUP give 128 + their number.
+    INTERRUPTED = 130
 
 
 class PoolError(Exception):
@@ -34,3 +59,50 @@ class UsageError(PoolError):
     def __init__(self, message: str, path: str | None = None, option: str | None = None):
         super().__init__(message, path)
         self.option = option
+
+
+def display_path(path: str | os.PathLike) -> str:
+    """A path as every message and report shows it: ``<stdin>`` for ``-``, control characters
+    escaped, undecodable bytes replaced."""
+    if path == STDIN:
+        return STDIN_NAME
+    text = os.fsdecode(path).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in text)
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One input's failure as the user sees it: ``message`` is ``FILE: reason``."""
+
+    message: str
+    status: ExitStatus = ExitStatus.ERROR
+
+
+def internal_error(name: str | None, error: BaseException) -> str:
+    """The message for an exception poolcli did not expect: a bug, and how to see more."""
+    where = f"{name}: " if name else ""
+    detail = f"{type(error).__name__}: {error}".strip().rstrip(":")
+    return (
+        f"{where}unexpected error ({detail}). This is a bug in poolcli; run again with --debug "
+        "to see the traceback."
+    )
+
+
+def failure(error: Exception, name: str) -> Failure:
+    """What handling the input ``name`` raised, worded for the user.
+
+    A :class:`UsageError` keeps exit status 2 (the options cannot apply to any input); every
+    other problem fails the input with 1. Anything that is not a PoolError, MemoryError or
+    OSError is a bug in poolcli: callers that run with ``--debug`` re-raise it instead.
+    """
+    if isinstance(error, PoolError):
+        status = ExitStatus.USAGE if isinstance(error, UsageError) else ExitStatus.ERROR
+        if error.path in (None, name):
+            error.path = name
+        return Failure(str(error), status)
+    if isinstance(error, MemoryError):
+        return Failure(f"{name}: not enough memory to pool this input.")
+    if isinstance(error, OSError):
+        where = display_path(error.filename) if error.filename else name
+        return Failure(f"{where}: {error.strerror or error}.")
+    return Failure(internal_error(name, error))

@@ -52,7 +52,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from poolcli.engine.devices import resolve_device
-from poolcli.errors import PoolError, UsageError
+from poolcli.errors import ExitStatus, PoolError, UsageError, display_path, failure
 from poolcli.model.reductions import Reduction
 from poolcli.model.steps import Step, as_steps, chain_label, padding_text
 from poolcli.model.window import format_axes
@@ -543,12 +543,6 @@ class Plan:
         }
 
 
-def display_path(path: str) -> str:
-    """A path as messages show it: control characters escaped, undecodable bytes replaced."""
-    text = os.fsdecode(path).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    return "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in text)
-
-
 def plan_batch(
     inputs: Iterable[str] | Expansion,
     steps: Step | Sequence[Step],
@@ -800,8 +794,8 @@ class Summary:
     def exit_status(self) -> int:
         """130 after Ctrl-C, else 1 when an input failed, else 0."""
         if self.interrupted:
-            return 130
-        return 1 if self.failed else 0
+            return ExitStatus.INTERRUPTED
+        return ExitStatus.ERROR if self.failed else ExitStatus.OK
 
     def add(self, result: FileResult) -> None:
         if result.status == DONE:
@@ -910,23 +904,11 @@ def _guarded(task: Task, job: Job, work, start: float) -> FileResult:
     values: dict[str, Any] = {}
     try:
         work(values)
-    except UsageError as error:
-        values.update(error=str(error.with_path(name)), usage=True)
-    except PoolError as error:
-        values["error"] = str(error.with_path(name))
-    except MemoryError:
-        values["error"] = f"{name}: not enough memory to pool this input."
-    except OSError as error:
-        where = display_path(error.filename) if error.filename else name
-        values["error"] = f"{where}: {error.strerror or error}."
     except Exception as error:
-        if job.debug:
+        if job.debug and not isinstance(error, (PoolError, MemoryError, OSError)):
             raise
-        detail = f"{type(error).__name__}: {error}".strip().rstrip(":")
-        values["error"] = (
-            f"{name}: unexpected error ({detail}). This is a bug in poolcli; run again with "
-            "--debug to see the traceback."
-        )
+        failed = failure(error, name)
+        values.update(error=failed.message, usage=failed.status == ExitStatus.USAGE)
     values["seconds"] = time.perf_counter() - start
     if values.get("status") == SKIPPED:
         return _result(task, **values)
@@ -1545,7 +1527,7 @@ def iter_batch(
     >>> batch = iter_batch(["sample_data/seed_4x4.npy"], make_step("max", kernel_size=2))
     >>> [(r.status, r.input_shape, r.output_shape) for r in batch]
     [('done', (4, 4), (2, 2))]
-    >>> batch.summary.done, batch.summary.exit_status
+    >>> batch.summary.done, int(batch.summary.exit_status)
     (1, 0)
     """
     if not 0 <= png_compression <= 9:

@@ -19,7 +19,7 @@ import sys
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from enum import Enum, IntEnum
+from enum import Enum
 from typing import Annotated, Any, NoReturn
 
 import typer
@@ -29,21 +29,19 @@ from poolcli import __version__
 from poolcli.cli import analysis as analysis_cli
 from poolcli.cli import learn as learn_cli
 from poolcli.engine.devices import resolve_device
-from poolcli.errors import PoolError, UsageError
+from poolcli.errors import (
+    STDIN,
+    ExitStatus,
+    PoolError,
+    UsageError,
+    display_path,
+    failure,
+    internal_error,
+)
 from poolcli.model.layout import Layout
 from poolcli.model.reductions import Reduction
 from poolcli.model.window import WindowSpec
 
-
-class ExitStatus(IntEnum):
-    OK = 0
-    ERROR = 1
-    USAGE = 2
-    INTERRUPTED = 130
-
-
-STDIN = "-"
-STDIN_NAME = "<stdin>"
 THEN = "--then"
 
 
@@ -681,14 +679,6 @@ def make_call(reduction: Reduction, args: dict[str, Any], then=()) -> Call:
 # Running: one input at a time.
 
 
-def display_name(path: str) -> str:
-    """A path as messages show it: ``<stdin>`` for ``-``, control characters escaped."""
-    if path == STDIN:
-        return STDIN_NAME
-    text = os.fsdecode(path).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    return "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in text)
-
-
 @dataclass
 class Outcome:
     """What became of one input: a result, or an error with its exit status."""
@@ -703,15 +693,6 @@ class Outcome:
     warnings: list[str] = field(default_factory=list)
     error: str | None = None
     status: ExitStatus = ExitStatus.OK
-
-
-def internal_error(name: str | None, error: BaseException) -> str:
-    where = f"{name}: " if name else ""
-    detail = f"{type(error).__name__}: {error}".strip().rstrip(":")
-    return (
-        f"{where}unexpected error ({detail}). This is a bug in poolcli; run again with --debug "
-        "to see the traceback."
-    )
 
 
 class _Stream:
@@ -756,7 +737,7 @@ def process_input(path: str, call: Call, device: str) -> Outcome:
     Python warnings raised on the way (numpy, torch, Pillow) become the outcome's warnings, so
     they print as one ``poolcli: warning: FILE: ...`` line each, not as source locations.
     """
-    name = display_name(path)
+    name = display_path(path)
     outcome = Outcome(path=path, name=name)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("default")
@@ -823,32 +804,19 @@ def _process(path: str, call: Call, device: str, outcome: Outcome) -> None:
             notes = io.write_output(
                 call.output, outcome.result.output, loaded, layout=str(outcome.result.layout)
             )
-            outcome.warnings += [f"{display_name(call.output)}: {note}" for note in notes]
+            outcome.warnings += [f"{display_path(call.output)}: {note}" for note in notes]
             outcome.written = call.output
         if call.viz is not None:
             from poolcli.render import pictures as visualize
 
             visualize.write_viz(call.viz, loaded, outcome.result)
-    except PoolError as error:
-        if error.path in (None, path):
-            error.path = name
-        outcome.error = str(error)
-        usage = isinstance(error, UsageError)
-        outcome.status = ExitStatus.USAGE if usage else ExitStatus.ERROR
     except (KeyboardInterrupt, BrokenPipeError, typer.Exit):
         raise
-    except MemoryError:
-        outcome.error = f"{name}: not enough memory to pool this input."
-        outcome.status = ExitStatus.ERROR
-    except OSError as error:
-        reason = error.strerror or str(error)
-        outcome.error = f"{name}: {reason}."
-        outcome.status = ExitStatus.ERROR
     except Exception as error:
-        if call.debug:
+        if call.debug and not isinstance(error, (PoolError, MemoryError, OSError)):
             raise
-        outcome.error = internal_error(name, error)
-        outcome.status = ExitStatus.ERROR
+        failed = failure(error, name)
+        outcome.error, outcome.status = failed.message, failed.status
 
 
 # --------------------------------------------------------------------------------------------
@@ -924,7 +892,7 @@ def show_outcome(printer: Printer, call: Call, outcome: Outcome) -> None:
     if outcome.written is not None:
         if not call.quiet:
             target = (
-                "standard output" if outcome.written == STDIN else display_name(outcome.written)
+                "standard output" if outcome.written == STDIN else display_path(outcome.written)
             )
             first = outcome.steps[0]
             layout = f"layout {first.layout}" + (" (guessed)" if first.layout_guessed else "")
@@ -1016,7 +984,7 @@ def execute_batch(call: Call, device: str) -> int:
         viz_dir=call.viz,
     )
     if not run.plan.tasks:
-        where = ", ".join(display_name(path) for path in call.inputs) or options["files_from"]
+        where = ", ".join(display_path(path) for path in call.inputs) or options["files_from"]
         hint = "" if options["recursive"] else " (sub-folders need --recursive)"
         typer.echo(f"poolcli: error: {where}: holds no images or .npy files{hint}.", err=True)
         return ExitStatus.ERROR

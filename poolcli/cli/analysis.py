@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import typer
 
 from poolcli.engine.devices import resolve_device
-from poolcli.errors import PoolError, UsageError
+from poolcli.errors import ExitStatus, PoolError, UsageError, display_path
 from poolcli.model.reductions import Reduction
 
 SHOW = "Analysis"
@@ -320,7 +320,7 @@ def _failed(cli, printer, error: PoolError, name: str):
     if error.path is None:
         error.path = name
     printer.error(str(error))
-    return cli.ExitStatus.USAGE if isinstance(error, UsageError) else cli.ExitStatus.ERROR
+    return ExitStatus.USAGE if isinstance(error, UsageError) else ExitStatus.ERROR
 
 
 # --------------------------------------------------------------------------------------------
@@ -427,17 +427,17 @@ def _grad(cli, call, device: str, *, upstream: str | None, unpool: bool, viz: st
     except PoolError as error:
         return _failed(cli, printer, error, outcome.name)
     for note in notes:
-        printer.warning(f"{cli.display_name(call.output)}: {note}")
+        printer.warning(f"{display_path(call.output)}: {note}")
     if call.output is not None:
         what = "what pooling kept" if unpool else "the gradient"
-        printer.message(f"wrote {cli.display_name(call.output)}: {what} of {outcome.name}")
+        printer.message(f"wrote {display_path(call.output)}: {what} of {outcome.name}")
     elif unpool:
         printer.report(_unpool_report(loaded.array, result, outcome.name))
     else:
         printer.report(_grad_report(loaded.array, result, outcome.name))
     if viz is not None:
-        printer.message(f"wrote {cli.display_name(viz)}")
-    return cli.ExitStatus.OK
+        printer.message(f"wrote {display_path(viz)}")
+    return ExitStatus.OK
 
 
 def _write_grad(io, path, result, loaded, unpool: bool) -> list[str]:
@@ -582,8 +582,8 @@ def _compare(cli, call, device: str, *, ops, viz: str | None):
     else:
         printer.report(_compare_report(result, outcome.name, loaded.array))
     if viz is not None:
-        printer.message(f"wrote {cli.display_name(viz)}")
-    return cli.ExitStatus.OK
+        printer.message(f"wrote {display_path(viz)}")
+    return ExitStatus.OK
 
 
 def _compare_report(result, name: str, array):
@@ -693,8 +693,8 @@ def _invariance(cli, call, device: str, *, ops, shifts, noise: float, viz: str |
     else:
         printer.report(_invariance_report(result, outcome.name, loaded.array, outcome.result))
     if viz is not None:
-        printer.message(f"wrote {cli.display_name(viz)}")
-    return cli.ExitStatus.OK
+        printer.message(f"wrote {display_path(viz)}")
+    return ExitStatus.OK
 
 
 def _invariance_report(result, name: str, array, pooled):

@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from poolcli.engine.devices import resolve_device
-from poolcli.errors import UsageError
+from poolcli.errors import ExitStatus, UsageError
 from poolcli.model.reductions import Reduction
 from poolcli.model.window import WindowSpec, format_axes
 
@@ -328,4 +328,4 @@ def _explain(cli, call, device: str, windows: int, slices: int):
     )
     printer.out.print(outcome.name, style="bold")
     printer.out.print(explanation.renderable(), soft_wrap=True)
-    return cli.ExitStatus.OK
+    return ExitStatus.OK
