@@ -410,7 +410,7 @@ def engine_cases(quick: bool):
 
 
 def path_calls(ops, tensor, reduction, windows, layout, paths):
-    from poolcli.engine.core import PoolOptions
+    from poolcli.model.options import PoolOptions
 
     return {
         path: partial(

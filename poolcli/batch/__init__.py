@@ -920,7 +920,7 @@ def _guarded(task: Task, job: Job, work, start: float) -> FileResult:
 
 
 def _process(task: Task, job: Job, values: dict[str, Any]) -> None:
-    from poolcli.model.steps import run_chain
+    from poolcli.engine.chain import run_chain
 
     loaded = _read(task, job, values)
     if loaded is None:
@@ -1353,8 +1353,8 @@ def _stackable(job: Job) -> bool:
 
 def _run_group(group: list[Task], job: Job, pool) -> list[FileResult]:
     """One group of a stacked run: results in task order."""
-    from poolcli.engine.core import resolve_layout
-    from poolcli.model.steps import run_chain
+    from poolcli.engine.chain import run_chain
+    from poolcli.model.options import resolve_layout
 
     start = time.perf_counter()
     results: dict[int, FileResult] = {}
@@ -1431,7 +1431,7 @@ def _run_group(group: list[Task], job: Job, pool) -> list[FileResult]:
 
 
 def _layout_of(loaded, job: Job) -> str:
-    from poolcli.engine.core import resolve_layout
+    from poolcli.model.options import resolve_layout
 
     given = loaded.layout if loaded.layout is not None else job.layout
     return str(resolve_layout(tuple(loaded.array.shape), given)[0])

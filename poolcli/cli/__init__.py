@@ -478,7 +478,7 @@ class Call:
         )
 
     def pool_options(self, device: str):
-        from poolcli.engine.core import PoolOptions
+        from poolcli.model.options import PoolOptions
 
         return PoolOptions(
             norm_type=self.norm_type,
@@ -776,7 +776,7 @@ def _process(path: str, call: Call, device: str, outcome: Outcome) -> None:
                 )
             layout = image_layout
         if call.then:
-            from poolcli.model.steps import run_chain
+            from poolcli.engine.chain import run_chain
 
             chain = run_chain(
                 loaded.array, call.steps(device), layout, device=device, alpha=loaded.has_alpha

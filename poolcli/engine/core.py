@@ -8,72 +8,10 @@ applies the alpha rule for RGBA images, calls the engine in :mod:`poolcli.engine
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
-
-from poolcli.errors import UsageError
-from poolcli.model.layout import Layout, default_layout
+from poolcli.model.layout import Layout
+from poolcli.model.options import PoolOptions, PoolResult, resolve_layout
 from poolcli.model.reductions import Reduction
-from poolcli.model.window import AxisWindow, WindowSpec, resolve
-
-if TYPE_CHECKING:
-    import numpy as np
-
-DEFAULT_MEMORY_LIMIT = 512 * 2**20
-
-
-@dataclass(frozen=True)
-class PoolOptions:
-    """Options of a reduction that are not about the windows.
-
-    ``dtype`` is the compute precision for avg, lp and stochastic (``None``: float32, or
-    float64 for float64 inputs); integer inputs to those reductions come out in it.
-    ``memory_limit`` bounds the extra memory of median, mode and stochastic (bytes).
-    """
-
-    norm_type: float = 2.0
-    seed: int | None = None
-    expectation: bool = False
-    device: str = "cpu"
-    dtype: str | None = None
-    straight_alpha: bool = False
-    memory_limit: int = DEFAULT_MEMORY_LIMIT
-
-
-@dataclass
-class PoolResult:
-    """An input pooled: the output array and everything the report says about it.
-
-    ``output`` is a numpy array for numpy input and a tensor (on ``device``) for tensor input.
-    """
-
-    output: np.ndarray
-    input_shape: tuple[int, ...]
-    input_dtype: str
-    layout: Layout
-    layout_guessed: bool
-    reduction: Reduction
-    spec: WindowSpec
-    windows: tuple[AxisWindow, ...]
-    options: PoolOptions
-    device: str
-    premultiplied: bool = False
-    input_stats: dict[str, Any] = field(default_factory=dict)
-
-
-def resolve_layout(shape: tuple[int, ...], layout: str | Layout | None) -> tuple[Layout, bool]:
-    """The layout to use and whether it was guessed (no ``layout`` given)."""
-    if layout is None:
-        return default_layout(shape), True
-    if isinstance(layout, str):
-        layout = Layout.parse(layout)
-    if len(layout.letters) != len(shape):
-        raise UsageError(
-            f"--layout {layout} names {len(layout.letters)} axes but the array has "
-            f"{len(shape)} (shape {'x'.join(map(str, shape))}).",
-            option="--layout",
-        )
-    return layout, False
+from poolcli.model.window import WindowSpec, resolve
 
 
 def run(

@@ -34,9 +34,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from poolcli.engine.core import PoolOptions, PoolResult, resolve_layout, run
+from poolcli.engine.core import run
 from poolcli.errors import UsageError
 from poolcli.model.layout import Layout
+from poolcli.model.options import PoolOptions, PoolResult, resolve_layout
 from poolcli.model.reductions import Reduction
 from poolcli.model.window import AxisWindow, WindowSpec, format_axes, resolve
 

@@ -251,7 +251,7 @@ def pool_array(
     ``premultiplied_alpha``: the last channel is straight alpha; colour is weighted by it
     before pooling and divided by the pooled alpha afterwards.
     """
-    from poolcli.engine.core import PoolOptions
+    from poolcli.model.options import PoolOptions
 
     options = options or PoolOptions()
     device = resolve_device(options.device)
@@ -287,7 +287,7 @@ def pool_tensor(
     ``path`` forces one engine path (``taps``, ``torch``, ``global``, ``gather``) for tests;
     ``auto`` picks the fastest exact one.
     """
-    from poolcli.engine.core import PoolOptions
+    from poolcli.model.options import PoolOptions
 
     options = options or PoolOptions()
     if path not in _PATHS:
@@ -326,7 +326,7 @@ def window_winners(x, reduction, windows, layout: Layout, options=None) -> torch
     real cell holding the result.
     Same gather machinery and random numbers as the pooling itself, so it always agrees.
     """
-    from poolcli.engine.core import PoolOptions
+    from poolcli.model.options import PoolOptions
 
     options = options or PoolOptions()
     x, _ = _to_tensor(x, Reduction(reduction))

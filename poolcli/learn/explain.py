@@ -34,7 +34,7 @@ from poolcli.model.window import AxisWindow, format_axes
 if TYPE_CHECKING:
     import numpy as np
 
-    from poolcli.engine.core import PoolResult
+    from poolcli.model.options import PoolResult
 
 #: Marks for cells that are not input cells.
 PAD = "·"
@@ -481,7 +481,7 @@ def explain_result(
     max_slices: int = MAX_SLICES,
     max_cells: int = MAX_CELLS,
 ) -> Explanation:
-    """:func:`explain` for a :class:`poolcli.engine.core.PoolResult` of ``array``."""
+    """:func:`explain` for a :class:`poolcli.model.options.PoolResult` of ``array``."""
     notes = []
     reduction = Reduction(result.reduction)
     options = result.options

@@ -34,9 +34,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from poolcli.engine.core import PoolOptions, resolve_layout, run
+from poolcli.engine.core import run
 from poolcli.errors import PoolError, UsageError
 from poolcli.model.layout import Layout
+from poolcli.model.options import PoolOptions, resolve_layout
 from poolcli.model.reductions import Reduction
 from poolcli.model.window import AxisWindow, WindowSpec, resolve
 

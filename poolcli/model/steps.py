@@ -1,10 +1,8 @@
 """Chained pooling ops: several reductions applied one after another in one process.
 
 A chain is a list of :class:`Step` (a reduction, its :class:`~poolcli.model.window.WindowSpec` and
-its :class:`~poolcli.engine.core.PoolOptions`). :func:`run_chain` applies the steps in order to one
-array; the output of a step is the input of the next, in the layout the previous step kept. Running
-a chain gives exactly what running the steps one after another gives (``core.run`` on the previous
-output, with the same layout), with no start-up cost or file in between.
+its :class:`~poolcli.model.options.PoolOptions`); :func:`poolcli.engine.chain.run_chain` applies
+the steps in order to one array, the output of a step being the input of the next.
 
 * :func:`make_step` builds a step from Python values (the keyword names of :func:`poolcli.pool`).
 * :func:`parse_step` builds one from the command-line words of a reduction, e.g.
@@ -20,20 +18,18 @@ Pure Python at import time: torch loads only when a chain runs.
 
 from __future__ import annotations
 
-import dataclasses
 import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from poolcli.engine.core import PoolOptions
 from poolcli.errors import UsageError
-from poolcli.model.layout import Layout
+from poolcli.model.options import PoolOptions
 from poolcli.model.reductions import Reduction, parse_reduction
 from poolcli.model.window import WindowSpec, format_axes
 
 if TYPE_CHECKING:
-    from poolcli.engine.core import PoolResult
+    pass
 
 THEN = "--then"
 
@@ -352,84 +348,3 @@ def as_steps(steps: Step | Sequence[Step]) -> tuple[Step, ...]:
     if not steps or not all(isinstance(s, Step) for s in steps):
         raise UsageError("A chain needs at least one step.", option=THEN)
     return steps
-
-
-# --------------------------------------------------------------------------------------------
-# Running
-
-
-@dataclass
-class ChainResult:
-    """A chain applied to one array: the final output and every step's :class:`PoolResult`.
-
-    ``results[i].output`` is the input of step ``i + 1``.
-    """
-
-    results: list[PoolResult]
-
-    @property
-    def final(self) -> PoolResult:
-        return self.results[-1]
-
-    @property
-    def output(self):
-        return self.results[-1].output
-
-    @property
-    def layout(self) -> Layout:
-        return self.results[-1].layout
-
-    @property
-    def input_shape(self) -> tuple[int, ...]:
-        return self.results[0].input_shape
-
-    @property
-    def input_dtype(self) -> str:
-        return self.results[0].input_dtype
-
-
-def run_chain(
-    array,
-    steps: Step | Sequence[Step],
-    layout: str | Layout | None = None,
-    *,
-    device: str = "cpu",
-    alpha: bool = False,
-) -> ChainResult:
-    """Apply ``steps`` to ``array`` one after another.
-
-    Parameters
-    ----------
-    array : numpy.ndarray or torch.Tensor
-        The input, laid out as ``layout`` (default: the default-layout rule).
-    steps : Step or sequence of Step
-        The ops, first to last.
-    layout : str or Layout, optional
-        Layout of ``array``; later steps use the layout the previous step kept.
-    device : str
-        Where every step runs (``cpu``, ``cuda``...).
-    alpha : bool
-        The last channel is an image's straight alpha (see :func:`poolcli.engine.core.run`); it
-        stays so through the chain.
-
-    Returns
-    -------
-    ChainResult
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> x = np.arange(16).reshape(4, 4)
-    >>> run_chain(x, [make_step("max", kernel_size=2), make_step("sum", kernel_size=2)]).output
-    array([[40]])
-    """
-    from poolcli.engine import core
-
-    results: list[PoolResult] = []
-    current = array
-    for step in as_steps(steps):
-        options = dataclasses.replace(step.options, device=device)
-        result = core.run(current, step.reduction, step.spec, layout, options, alpha=alpha)
-        results.append(result)
-        current, layout = result.output, result.layout
-    return ChainResult(results)

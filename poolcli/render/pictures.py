@@ -1,6 +1,6 @@
 """Pictures of a pooling, drawn from the real result: input and output side by side.
 
-* :func:`render_pool` draws one :class:`~poolcli.engine.core.PoolResult`: the input and the output
+* :func:`render_pool` draws one :class:`~poolcli.model.options.PoolResult`: the input and the output
   at the same displayed size (the output enlarged by nearest neighbour, so every output cell is a
   visible block), titled with the op, its parameters and the shapes.
 * :func:`render_compare` draws one input and several results of the same windows (one panel
@@ -49,8 +49,8 @@ from poolcli.model.reductions import Reduction
 from poolcli.model.window import AxisWindow, format_axes
 
 if TYPE_CHECKING:
-    from poolcli.engine.core import PoolResult
     from poolcli.io import ImageInfo
+    from poolcli.model.options import PoolResult
 
 # The viridis colour map (Stefan van der Walt, Nathaniel Smith and Eric Firing; CC0), its
 # 256 entries rounded to 8 bits: viridis(0) is #440154, viridis(1) is #fde725.
@@ -564,7 +564,7 @@ def render_pool(
     ----------
     source : poolcli.io.LoadedInput or numpy.ndarray
         The input that was pooled (a loaded image is drawn in its own colours).
-    result : poolcli.engine.core.PoolResult
+    result : poolcli.model.options.PoolResult
         What :func:`poolcli.engine.core.run` returned for it.
     title : str, optional
         Default: :func:`describe` of the result, with the file name.

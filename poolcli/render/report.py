@@ -36,8 +36,8 @@ from poolcli.model.reductions import Reduction
 from poolcli.model.window import format_axes
 
 if TYPE_CHECKING:
-    from poolcli.engine.core import PoolResult
     from poolcli.model.layout import Layout
+    from poolcli.model.options import PoolResult
 
 #: Outputs at most this big are shown in full: rows and columns per matrix, channels, matrices.
 SMALL_ROWS = 16

@@ -20,8 +20,9 @@ from PIL import Image
 from poolcli import batch
 from poolcli import io as pio
 from poolcli.engine import core
+from poolcli.engine.chain import run_chain
 from poolcli.errors import UsageError
-from poolcli.model.steps import make_step, parse_step, run_chain, split_then
+from poolcli.model.steps import make_step, parse_step, split_then
 from poolcli.model.window import WindowSpec
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

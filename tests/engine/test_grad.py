@@ -15,9 +15,10 @@ import torch
 import torch.nn.functional as F
 
 from poolcli.engine import grad, ops
-from poolcli.engine.core import PoolOptions, pool, run
+from poolcli.engine.core import pool, run
 from poolcli.errors import PoolError, UsageError
 from poolcli.model.layout import Layout
+from poolcli.model.options import PoolOptions
 from poolcli.model.reductions import Reduction
 from poolcli.model.window import WindowSpec, resolve
 

@@ -20,9 +20,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from poolcli.engine import ops
-from poolcli.engine.core import PoolOptions, pool, run
+from poolcli.engine.core import pool, run
 from poolcli.errors import PoolError
 from poolcli.model.layout import Layout
+from poolcli.model.options import PoolOptions
 from poolcli.model.reductions import Reduction
 from poolcli.model.window import WindowSpec, resolve
 

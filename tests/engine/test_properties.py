@@ -10,9 +10,9 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from poolcli.engine import ops
-from poolcli.engine.core import PoolOptions
 from poolcli.errors import UsageError
 from poolcli.model.layout import Layout
+from poolcli.model.options import PoolOptions
 from poolcli.model.reductions import Reduction
 from poolcli.model.window import WindowSpec, resolve
 

@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 from test_grad import cli_fixture  # noqa: F401  (the ``cli`` runner of the commands)
 
-from poolcli.engine.core import PoolOptions, pool
+from poolcli.engine.core import pool
 from poolcli.errors import PoolError, UsageError
 from poolcli.learn import compare as cmp
+from poolcli.model.options import PoolOptions
 from poolcli.model.reductions import Reduction
 from poolcli.model.window import WindowSpec
 

@@ -16,10 +16,11 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from poolcli.engine.core import PoolOptions, pool, run
+from poolcli.engine.core import pool, run
 from poolcli.errors import UsageError
 from poolcli.learn.explain import explain, explain_result, render_explanation
 from poolcli.model.layout import Layout
+from poolcli.model.options import PoolOptions
 from poolcli.model.window import WindowSpec
 
 # --------------------------------------------------------------------------------------

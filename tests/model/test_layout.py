@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from poolcli.engine.core import resolve_layout
 from poolcli.errors import UsageError
 from poolcli.model.layout import Layout, default_layout
+from poolcli.model.options import resolve_layout
 
 CONTRACT_EXAMPLES = ["HW", "CHW", "HWC", "NCHW", "NHWC", "W", "NCW", "NWC", "DHW", "NCDHW", "NDHWC"]
 

@@ -15,6 +15,7 @@ from PIL import Image
 from poolcli import io as pio
 from poolcli.engine import core, ops
 from poolcli.errors import PoolError, UsageError
+from poolcli.model.options import PoolOptions
 from poolcli.model.window import WindowSpec
 from poolcli.render import pictures as viz
 
@@ -27,7 +28,7 @@ VIRIDIS_1 = (0xFD, 0xE7, 0x25)
 
 
 def pool(array, reduction, layout=None, seed=None, alpha=False, **window):
-    options = core.PoolOptions(seed=seed)
+    options = PoolOptions(seed=seed)
     return core.run(array, reduction, WindowSpec.make(**window), layout, options, alpha=alpha)
 
 

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from rich.console import Console
 
-from poolcli.engine.core import PoolOptions, PoolResult
 from poolcli.model.layout import Layout
+from poolcli.model.options import PoolOptions, PoolResult
 from poolcli.model.reductions import Reduction
 from poolcli.model.window import WindowSpec, resolve
 from poolcli.render import report
