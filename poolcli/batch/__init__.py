@@ -48,7 +48,7 @@ import sys
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import IO, Any
 
 from poolcli.engine.devices import resolve_device
@@ -493,6 +493,8 @@ class Task:
     output: str | None
     action: str = "run"
     reason: str | None = None
+    #: Where ``--viz DIR/`` draws this input (``None``: no picture, or it exists already).
+    picture: str | None = None
 
 
 @dataclass
@@ -556,6 +558,7 @@ def plan_batch(
     null: bool = False,
     include: Sequence[str] = (),
     exclude: Sequence[str] = (),
+    viz_dir: str | None = None,
 ) -> Plan:
     """Find the inputs and map each to its output; refuse a batch that would go wrong.
 
@@ -576,7 +579,10 @@ def plan_batch(
     name : str
         The output name template, default ``"{stem}{ext}"``.
     overwrite : bool
-        Replace existing outputs; without it they are skipped (so a rerun resumes).
+        Replace existing outputs and pictures; without it they are skipped (so a rerun
+        resumes).
+    viz_dir : str, optional
+        Also draw every input into this folder (``--viz DIR/``), mirroring relative paths.
 
     Returns
     -------
@@ -587,7 +593,8 @@ def plan_batch(
     UsageError
         An unknown format or template field; a template that leaves the folder or gives no
         output suffix; two inputs mapped to one output; an output that is one of the inputs
-        (refused even with ``overwrite``); an output folder that is a file.
+        (refused even with ``overwrite``); a picture that is an input or an output; an
+        output folder that is a file.
     """
     steps = as_steps(steps)
     if format not in FORMATS:
@@ -615,19 +622,19 @@ def plan_batch(
             null=null,
             include=include,
             exclude=exclude,
-            skip_dirs=[output_dir] if output_dir is not None else (),
+            skip_dirs=[d for d in (output_dir, viz_dir) if d is not None],
         )
     tasks = [
         _task(i, source, steps, output_dir, format, name, overwrite)
         for i, source in enumerate(found.sources)
     ]
+    tasks = [_with_picture(task, viz_dir, overwrite) for task in tasks]
     start = len(tasks)
     for i, (item, reason) in enumerate(found.missing):
         tasks.append(
             Task(start + i, Source(item, posixpath.basename(item), "file"), None, "fail", reason)
         )
-    if output_dir is not None:
-        _check_outputs(tasks, output_dir)
+    _check_writes(tasks, overwrite)
     return Plan(tasks, steps, output_dir, found.ignored, found.folders_not_searched)
 
 
@@ -659,6 +666,21 @@ def _task(index, source, steps, output_dir, format, template, overwrite) -> Task
     return Task(index, source, output, "run")
 
 
+def _with_picture(task: Task, viz_dir: str | None, overwrite: bool) -> Task:
+    """``task`` with the picture ``--viz DIR/`` draws of its input."""
+    if viz_dir is None or task.action == "fail":
+        return task
+    picture = viz_path(task.source, viz_dir)
+    if task.output is None and task.action == "run":
+        # The picture is all this input writes: it is planned as outputs are.
+        if os.path.lexists(picture) and not overwrite:
+            return replace(task, picture=picture, action="skip", reason=PICTURE_EXISTS)
+    return replace(task, picture=picture)
+
+
+PICTURE_EXISTS = "picture exists (overwrite replaces it)"
+
+
 def _outside_reason(output_dir: str) -> str:
     return (
         f"its output would be written outside the output folder {output_dir} through a "
@@ -666,42 +688,47 @@ def _outside_reason(output_dir: str) -> str:
     )
 
 
-def _check_outputs(tasks: list[Task], output_dir: str) -> None:
-    """Two inputs -> one output, or an output that is an input: refuse the whole batch."""
-    inputs: dict[str, Task] = {}
-    inodes: dict[tuple[int, int], Task] = {}
+def _check_writes(tasks: list[Task], overwrite: bool) -> None:
+    """Refuse the whole batch when a file it writes is an input, or is written twice."""
+    from poolcli.io.guard import WriteGuard  # the io package loads numpy
+
+    guard = WriteGuard()
     for t in tasks:
-        inputs[os.path.normcase(os.path.realpath(t.source.path))] = t
-        with contextlib.suppress(OSError):
-            info = os.stat(t.source.path)
-            inodes[(info.st_dev, info.st_ino)] = t
-    outputs: dict[str, Task] = {}
+        guard.add_input(t.source.path, owner=t)
     for t in tasks:
-        if t.output is None:
-            continue
-        key = os.path.normcase(os.path.realpath(t.output))
-        same = inputs.get(key)
-        if same is None:
-            with contextlib.suppress(OSError):
-                info = os.stat(t.output)
-                same = inodes.get((info.st_dev, info.st_ino))
-        if same is not None:
-            hint = "Choose another -o folder or --name."
-            if same is not t:  # typically the output of an earlier run into the input folder
-                hint = "Choose another -o folder or --name, or leave such files out with --exclude."
+        for role, path in (("-o", t.output), ("--viz", t.picture)):
+            if path is None:
+                continue
+            clash = guard.claim(path, role, owner=t)
+            if clash is None:
+                continue
+            option = "-o" if role == "-o" else "--viz"
+            if clash.role == "input":
+                hint = f"Choose another {option} folder or --name."
+                if clash.owner is not t:  # typically the output of an earlier run
+                    hint = (
+                        f"Choose another {option} folder or --name, or leave such files out "
+                        "with --exclude."
+                    )
+                raise UsageError(
+                    f"{display_path(t.source.path)} would be written to {display_path(path)}, "
+                    f"which is the input {display_path(clash.path)}; poolcli never writes "
+                    f"over its inputs, even with --overwrite. {hint}",
+                    option=option,
+                )
+            first = clash.owner.source.path if isinstance(clash.owner, Task) else clash.path
+            if clash.role == role == "-o":
+                raise UsageError(
+                    f"{display_path(first)} and {display_path(t.source.path)} would "
+                    f"both be written to {display_path(path)}. Use a --name template that "
+                    'tells them apart, such as "{stem}{in_ext}{ext}".',
+                    option="--name",
+                )
             raise UsageError(
-                f"{display_path(t.source.path)} would be written to {display_path(t.output)}, "
-                f"which is the input {display_path(same.source.path)}; poolcli never writes "
-                f"over its inputs, even with --overwrite. {hint}",
-                option="-o",
-            )
-        first = outputs.setdefault(key, t)
-        if first is not t:
-            raise UsageError(
-                f"{display_path(first.source.path)} and {display_path(t.source.path)} would "
-                f"both be written to {display_path(t.output)}. Use a --name template that "
-                'tells them apart, such as "{stem}{in_ext}{ext}".',
-                option="--name",
+                f"{display_path(path)} would be written twice: as the {clash.role} file of "
+                f"{display_path(first)} and the {role} file of {display_path(t.source.path)}. "
+                "Give --viz a folder of its own.",
+                option="--viz",
             )
 
 
@@ -949,18 +976,26 @@ def _read(task: Task, job: Job, values: dict[str, Any]):
 def _finish(task: Task, job: Job, values: dict[str, Any], loaded, final, out, layout: str):
     """Record the output's facts, draw ``--viz`` and write the output of one input."""
     values.update(output_shape=tuple(out.shape), output_dtype=str(out.dtype), layout=layout)
-    if job.viz_dir is not None:
-        from poolcli.render import pictures as visualize
-
-        picture = viz_path(task.source, job.viz_dir)
-        if not is_inside(os.path.dirname(picture), job.viz_dir):
-            raise PoolError(_outside_reason(job.viz_dir), path=display_path(picture))
-        os.makedirs(os.path.dirname(picture), exist_ok=True)
-        visualize.write_viz(picture, loaded, final)
+    if task.picture is not None:
+        _draw(task, job, values, loaded, final)
     if task.output is None:
         return
     values["warnings"] += _write_safely(task.output, out, loaded, layout, job)
     values["bytes_out"] = os.stat(task.output).st_size
+
+
+def _draw(task: Task, job: Job, values: dict[str, Any], loaded, final) -> None:
+    """Draw ``--viz DIR/``'s picture of one input; an existing one stays (unless overwrite)."""
+    from poolcli.render import pictures
+
+    picture = task.picture
+    if not job.overwrite and os.path.lexists(picture):
+        values["warnings"].append(f"{display_path(picture)}: {PICTURE_EXISTS}.")
+        return
+    if not is_inside(os.path.dirname(picture), job.viz_dir):
+        raise PoolError(_outside_reason(job.viz_dir), path=display_path(picture))
+    os.makedirs(os.path.dirname(picture), exist_ok=True)
+    pictures.write_viz(picture, loaded, final)
 
 
 def _write_safely(output: str, array, loaded, layout: str, job: Job) -> list[str]:
@@ -1559,6 +1594,7 @@ def iter_batch(
             null=null,
             include=include,
             exclude=exclude,
+            viz_dir=os.path.abspath(viz_dir) if viz_dir is not None else None,
         )
     if layout is not None:
         from poolcli.model.layout import Layout

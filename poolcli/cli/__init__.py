@@ -514,13 +514,32 @@ def _check_device(name: str) -> str:
     )
 
 
-def _same_file(a: str, b: str) -> bool:
-    try:
-        if os.path.exists(a) and os.path.exists(b):
-            return os.path.samefile(a, b)
-    except OSError:
-        pass
-    return os.path.realpath(a) == os.path.realpath(b)
+def check_writes(inputs: tuple[str, ...], files: dict[str, str | None]) -> None:
+    """Refuse a call that would write over one of its inputs, or write one file twice.
+
+    ``files`` maps each writing option (``-o``, ``--viz``) to its file (``None``: not given).
+    """
+    from poolcli.io.guard import WriteGuard
+
+    guard = WriteGuard()
+    for path in inputs:
+        if path != STDIN:
+            guard.add_input(path)
+    for option, path in files.items():
+        if path is None or path == STDIN:
+            continue
+        clash = guard.claim(path, option)
+        if clash is not None and clash.role == "input":
+            raise UsageError(
+                f"{option} {path} is the input file; poolcli never overwrites its input. "
+                "Choose another name.",
+                option=option,
+            )
+        if clash is not None:
+            raise UsageError(
+                f"{option} {path} is also the file {clash.role} writes; give each its own name.",
+                option=option,
+            )
 
 
 def _check_output(output: str | None, inputs: tuple[str, ...], json: bool) -> None:
@@ -555,13 +574,6 @@ def _check_output(output: str | None, inputs: tuple[str, ...], json: bool) -> No
         output_format(output)
     except PoolError as error:
         raise UsageError(f"-o {output} {error.message}", option="-o") from None
-    for path in inputs:
-        if path != STDIN and _same_file(path, output):
-            raise UsageError(
-                f"-o {output} is the input file; poolcli never overwrites its input. "
-                "Choose another name.",
-                option="-o",
-            )
 
 
 def make_call(reduction: Reduction, args: dict[str, Any], then=()) -> Call:
@@ -650,6 +662,8 @@ def make_call(reduction: Reduction, args: dict[str, Any], then=()) -> Call:
             from poolcli.render.pictures import check_viz_path
 
             check_viz_path(viz)
+    if not probe.is_batch:
+        check_writes(inputs, {"-o": args["output"], "--viz": viz})
     if args.get("explain") and args["json"]:
         raise UsageError("--explain prints text; it cannot go with --json.", option="--explain")
     dtype = args["dtype"]

@@ -394,6 +394,7 @@ def _grad(cli, call, device: str, *, upstream: str | None, unpool: bool, viz: st
 
     if viz is not None:
         _check_viz(viz)
+    cli.check_writes(call.inputs, {"-o": call.output, "--viz": viz})
     if upstream is not None and unpool:
         raise UsageError(
             "--upstream and --unpool do not go together: unpooling has no gradient.",
@@ -557,6 +558,7 @@ def _compare(cli, call, device: str, *, ops, viz: str | None):
 
     if viz is not None:
         _check_viz(viz)
+    cli.check_writes(call.inputs, {"-o": call.output, "--viz": viz})
     outcome, printer = _load(cli, call, device)
     if outcome.error:
         return outcome.status
@@ -668,6 +670,7 @@ def _invariance(cli, call, device: str, *, ops, shifts, noise: float, viz: str |
 
     if viz is not None:
         _check_viz(viz)
+    cli.check_writes(call.inputs, {"-o": call.output, "--viz": viz})
     outcome, printer = _load(cli, call, device)
     if outcome.error:
         return outcome.status
