@@ -70,6 +70,34 @@ def display_path(path: str | os.PathLike) -> str:
     return "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in text)
 
 
+class Interrupted(KeyboardInterrupt):
+    """A stop asked for by a signal (SIGTERM, SIGHUP), handled as Ctrl-C is: the files being
+    written are removed, finished work is summarised, and the exit status is 128 + the signal.
+    """
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def interrupted_status(error: KeyboardInterrupt) -> int:
+    """The exit status of a stop: 130 for Ctrl-C, 128 + the signal for :class:`Interrupted`."""
+    return 128 + error.signum if isinstance(error, Interrupted) else ExitStatus.INTERRUPTED
+
+
+def stop_on_signals() -> None:
+    """Make SIGTERM and SIGHUP raise :class:`Interrupted` in the main thread, as Ctrl-C raises
+    KeyboardInterrupt, so that every stop cleans up the same way."""
+    import signal
+
+    def stop(signum, frame):
+        raise Interrupted(signum)
+
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), stop)
+
+
 @dataclass(frozen=True)
 class Failure:
     """One input's failure as the user sees it: ``message`` is ``FILE: reason``."""

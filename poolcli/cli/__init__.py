@@ -37,6 +37,8 @@ from poolcli.errors import (
     display_path,
     failure,
     internal_error,
+    interrupted_status,
+    stop_on_signals,
 )
 from poolcli.model.layout import Layout
 from poolcli.model.reductions import Reduction
@@ -1030,9 +1032,9 @@ def run_guarded(ctx: typer.Context, debug: bool, body: Callable[[], int]) -> NoR
             status = body()
         except UsageError as error:
             raise usage_error(ctx, error) from None
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as stop:
         typer.echo("poolcli: interrupted.", err=True)
-        raise typer.Exit(ExitStatus.INTERRUPTED) from None
+        raise typer.Exit(interrupted_status(stop)) from None
     except BrokenPipeError:
         # The reader of standard output went away (| head): nothing more to say to it.
         _drop_stdout()
@@ -1166,11 +1168,12 @@ analysis_cli.register(app)
 
 def main() -> None:
     """Entry point of the ``poolcli`` script and ``python -m poolcli``."""
+    stop_on_signals()
     try:
         _app_for(sys.argv[1:])(prog_name="poolcli")
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as stop:
         typer.echo("poolcli: interrupted.", err=True)
-        sys.exit(ExitStatus.INTERRUPTED)
+        sys.exit(interrupted_status(stop))
 
 
 def _app_for(argv: list[str]) -> typer.Typer:
