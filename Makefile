@@ -8,7 +8,7 @@ TORCH_PIN := torch==2.13.0
 TYPER_PIN := typer==0.28.0
 STAMP := $(VENV)/.installed
 
-.PHONY: install test demo bench lint clean
+.PHONY: install test test-quick demo bench lint clean
 
 install: $(STAMP)
 
@@ -20,6 +20,10 @@ $(STAMP): pyproject.toml Makefile
 
 test: install
 	$(PY) -m pytest -q
+
+# Everything but the tests that start real processes: for the edit-test loop (under a minute).
+test-quick: install
+	$(PY) -m pytest -q -m "not slow"
 
 demo: install
 	mkdir -p demo-out

@@ -60,8 +60,10 @@ def rgba_png(image) -> str:
     return image(pixels, "rgba.png")
 
 
-def _check_clean(text: str) -> None:
+def _check_clean(text: str, bug: bool = False) -> None:
+    """No traceback, and no message owning up to a bug unless ``bug`` (a test that asks)."""
     assert "Traceback" not in text, text
+    assert bug or "This is a bug in poolcli" not in text, text
 
 
 @pytest.fixture
@@ -69,13 +71,13 @@ def cli():
     """``cli(*args, code=0, input=None, env=None) -> Result`` through Typer's CliRunner.
 
     Fails showing stdout and stderr when the exit status is not ``code``, and whenever a
-    traceback was printed.
+    traceback or a bug message was printed (``bug=True`` expects the bug message).
     """
     from typer.testing import CliRunner
 
     from poolcli.cli import app
 
-    def invoke(*args, code: int = 0, input=None, env=None):
+    def invoke(*args, code: int = 0, input=None, env=None, bug: bool = False):
         # The terminal settings of whoever runs the tests must not change what poolcli prints.
         clean = {name: None for name in TERMINAL_SETTINGS}
         result = CliRunner().invoke(
@@ -87,8 +89,8 @@ def cli():
                 f"expected {code}\n--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}\n"
                 f"--- exception\n{result.exception!r}"
             )
-        _check_clean(result.stderr)
-        _check_clean(result.stdout)
+        _check_clean(result.stderr, bug)
+        _check_clean(result.stdout, bug)
         return result
 
     return invoke
@@ -155,3 +157,47 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+def devices_under_test() -> list[str]:
+    """The devices the engine tests run on: the CPU, every GPU torch sees, and the device
+    ``POOLCLI_TEST_DEVICE`` names (``cuda``, ``cuda:1``, ``mps``)."""
+    import torch
+
+    found = ["cpu"]
+    if torch.cuda.is_available():
+        found.append("cuda")
+    if torch.backends.mps.is_available():
+        found.append("mps")
+    asked = os.environ.get("POOLCLI_TEST_DEVICE")
+    if asked and asked not in found:
+        found.append(asked)
+    return found
+
+
+def pytest_configure(config):
+    """A device asked for with POOLCLI_TEST_DEVICE that is not there fails the whole run at
+    once: a GPU check that silently ran on the CPU would prove nothing."""
+    asked = os.environ.get("POOLCLI_TEST_DEVICE")
+    if not asked or asked == "cpu":
+        return
+    import torch
+
+    try:
+        torch.empty(1, device=asked)
+    except (RuntimeError, AssertionError) as error:
+        raise pytest.UsageError(
+            f"POOLCLI_TEST_DEVICE={asked}, but torch cannot use that device here ({error})."
+        ) from None
+
+
+#: Test modules that are about real processes: signals, subprocess pipelines, import costs.
+SLOW_MODULES = ("test_imports.py", "test_signals.py", "test_processes.py")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark as slow every test that starts a real poolcli process (the ``run`` fixture) or
+    lives in a module about processes, so that ``make test-quick`` can leave them out."""
+    for item in items:
+        if "run" in getattr(item, "fixturenames", ()) or item.path.name in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)

@@ -1,23 +1,27 @@
-"""The ``grad``, ``compare`` and ``invariance`` commands, added to the main app by :func:`register`.
+"""The ``grad``, ``compare`` and ``invariance`` commands, added to the app by :func:`add_commands`.
 
-Kept thin, like the reduction commands: each reads its one input exactly as ``poolcli REDUCTION``
-does (:func:`poolcli.cli.process_input`), calls :mod:`poolcli.engine.grad`,
+Each reads its one input exactly as ``poolcli REDUCTION`` does
+(:func:`poolcli.cli.single.process_input`), calls :mod:`poolcli.engine.grad`,
 :mod:`poolcli.learn.compare` or :mod:`poolcli.learn.invariance`, and prints what they return;
-pictures come from :mod:`poolcli.render.pictures`. The window, layout and device options are the
-ones :mod:`poolcli.cli` defines once for every command, so the commands are built when
-:func:`register` is called, not at import.
+pictures come from :mod:`poolcli.render.pictures`. Their options come from the one option table.
 """
 
 import dataclasses
-from typing import Annotated, Any
+from typing import Any
 
 import typer
 
+from poolcli.cli.call import make_call
+from poolcli.cli.options import add_command
+from poolcli.cli.single import Printer, process_input
 from poolcli.engine.devices import resolve_device
 from poolcli.errors import ExitStatus, PoolError, UsageError, display_path
+from poolcli.model.flag import LEARN
+from poolcli.model.flags import FLAGS, WINDOW_OPTIONS
 from poolcli.model.reductions import Reduction
 
-SHOW = "Analysis"
+SHOW = LEARN
+PANEL = "Learning"
 
 GRAD_HELP = (
     "Show the gradient of a pooling op with respect to its input.\n\n"
@@ -72,237 +76,67 @@ INVARIANCE_HELP = (
 )
 
 
-def register(app: typer.Typer) -> None:
-    """Add ``grad``, ``compare`` and ``invariance`` to ``app`` (``poolcli.cli`` calls this)."""
-    from poolcli import cli
+def add_commands(app: typer.Typer) -> None:
+    """Add ``grad``, ``compare`` and ``invariance`` to ``app``."""
+    window = [*WINDOW_OPTIONS, "norm_type", "seed", "expectation"]
+    grad_output = FLAGS["output"].but(
+        help="Write the gradient (FILE.npy, float64), or with --unpool what was kept (.npy, or "
+        "an image suffix for image inputs)."
+    )
+    viz = FLAGS["viz"].but(help="Also draw a picture to FILE.png.")
+    ending = ["layout", "straight_alpha", viz, "json", "device", "dtype", "debug"]
+    grad = ["input_path", "op", *window, "upstream", "unpool", "layout", "straight_alpha"]
+    grad += [grad_output, viz, "quiet", "device", "debug"]
+    add_command(app, "grad", grad, _grad_command, help=GRAD_HELP, panel=PANEL)
+    compare = ["input_path", "ops", *window, *ending]
+    add_command(app, "compare", compare, _compare_command, help=COMPARE_HELP, panel=PANEL)
+    seed = FLAGS["seed"].but(
+        type=int, default=0, panel=SHOW, help="Seed of the noise and of stochastic sampling."
+    )
+    invariance = ["input_path", "ops", "shifts", "noise", seed]
+    invariance += [name for name in window if name != "seed"] + ending
+    add_command(
+        app, "invariance", invariance, _invariance_command, help=INVARIANCE_HELP, panel=PANEL
+    )
 
-    grad, compare, invariance = _commands(cli)
-    app.command("grad", help=GRAD_HELP, no_args_is_help=True)(grad)
-    app.command("compare", help=COMPARE_HELP, no_args_is_help=True)(compare)
-    app.command("invariance", help=INVARIANCE_HELP, no_args_is_help=True)(invariance)
 
-
-def _commands(cli):
-    """The three command functions, annotated with the shared options of ``cli``."""
-    Input = Annotated[
-        str,
-        typer.Argument(
-            metavar="INPUT",
-            help="Image or .npy file; - reads one from standard input.",
-            show_default=False,
-        ),
-    ]
-    Ops = Annotated[
-        str | None,
-        typer.Option(
-            "--ops",
-            metavar="OP,OP,...",
-            rich_help_panel=SHOW,
-            help="Reductions, comma-separated (max,avg,min,sum,lp,median,stochastic,mode), "
-            "or all. Default: max,avg,min,median,lp.",
-            show_default=False,
-        ),
-    ]
-    Viz = Annotated[
-        str | None,
-        typer.Option(
-            "--viz",
-            metavar="FILE.png",
-            rich_help_panel=cli.OUTPUT,
-            help="Also draw a picture to FILE.png.",
-        ),
-    ]
-
-    def grad(
-        ctx: typer.Context,
-        input_path: Input,
-        op: Annotated[
-            Reduction,
-            typer.Option("--op", case_sensitive=False, rich_help_panel=SHOW, help="The reduction."),
-        ] = Reduction.MAX,
-        kernel: cli.Kernel = None,
-        stride: cli.Stride = None,
-        padding: cli.Padding = None,
-        dilation: cli.Dilation = None,
-        ceil: cli.Ceil = False,
-        count_include_pad: cli.CountIncludePad = False,
-        global_pool: cli.GlobalPool = False,
-        output_size: cli.OutputSize = None,
-        norm_type: cli.NormType = 2.0,
-        seed: cli.Seed = None,
-        expectation: cli.Expectation = False,
-        upstream: Annotated[
-            str | None,
-            typer.Option(
-                "--upstream",
-                metavar="FILE.npy",
-                rich_help_panel=SHOW,
-                help="dL/d(output): an array with the pooled output's shape. Default: ones.",
-            ),
-        ] = None,
-        unpool: Annotated[
-            bool,
-            typer.Option(
-                "--unpool",
-                rich_help_panel=SHOW,
-                help="Put each output value back on its winning cell instead (max, min, "
-                "median, mode, sampled stochastic): what pooling kept.",
-            ),
-        ] = False,
-        layout: cli.LayoutOption = None,
-        straight_alpha: cli.StraightAlpha = False,
-        output: Annotated[
-            str | None,
-            typer.Option(
-                "-o",
-                "--output",
-                metavar="FILE",
-                rich_help_panel=cli.OUTPUT,
-                help="Write the gradient (FILE.npy, float64), or with --unpool what was kept "
-                "(.npy, or an image suffix for image inputs).",
-            ),
-        ] = None,
-        viz: Viz = None,
-        device: cli.Device = "auto",
-        debug: cli.Debug = False,
-    ) -> None:
-        args = _call_args(locals(), own=("op", "upstream", "unpool", "viz"))
-        extra = {"upstream": upstream, "unpool": unpool, "viz": viz}
-        _run(ctx, cli, op, args, lambda call, device: _grad(cli, call, device, **extra))
-
-    def compare(
-        ctx: typer.Context,
-        input_path: Input,
-        ops: Ops = None,
-        kernel: cli.Kernel = None,
-        stride: cli.Stride = None,
-        padding: cli.Padding = None,
-        dilation: cli.Dilation = None,
-        ceil: cli.Ceil = False,
-        count_include_pad: cli.CountIncludePad = False,
-        global_pool: cli.GlobalPool = False,
-        output_size: cli.OutputSize = None,
-        norm_type: cli.NormType = 2.0,
-        seed: cli.Seed = None,
-        expectation: cli.Expectation = False,
-        layout: cli.LayoutOption = None,
-        straight_alpha: cli.StraightAlpha = False,
-        viz: Viz = None,
-        json: cli.Json = False,
-        device: cli.Device = "auto",
-        dtype: cli.DTypeOption = None,
-        debug: cli.Debug = False,
-    ) -> None:
-        args = _call_args(locals(), own=("ops", "viz"))
-        from poolcli.learn.compare import parse_ops
-
-        chosen = _checked(ctx, cli, lambda: parse_ops(ops))
-        extra = {"ops": chosen, "viz": viz}
-        _run(ctx, cli, chosen[0], args, lambda call, device: _compare(cli, call, device, **extra))
-
-    def invariance(
-        ctx: typer.Context,
-        input_path: Input,
-        ops: Ops = None,
-        shifts: Annotated[
-            str,
-            typer.Option(
-                "--shifts",
-                metavar="S,S,...",
-                rich_help_panel=SHOW,
-                help="Shifts in cells, each tried along every spatial axis.",
-            ),
-        ] = "1,2,3",
-        noise: Annotated[
-            float,
-            typer.Option(
-                "--noise",
-                metavar="F",
-                rich_help_panel=SHOW,
-                help="Noise sigma as a fraction of the input's range; 0 leaves noise out.",
-            ),
-        ] = 0.01,
-        seed: Annotated[
-            int,
-            typer.Option(
-                "--seed",
-                metavar="N",
-                rich_help_panel=SHOW,
-                help="Seed of the noise and of stochastic sampling.",
-            ),
-        ] = 0,
-        kernel: cli.Kernel = None,
-        stride: cli.Stride = None,
-        padding: cli.Padding = None,
-        dilation: cli.Dilation = None,
-        ceil: cli.Ceil = False,
-        count_include_pad: cli.CountIncludePad = False,
-        global_pool: cli.GlobalPool = False,
-        output_size: cli.OutputSize = None,
-        norm_type: cli.NormType = 2.0,
-        expectation: cli.Expectation = False,
-        layout: cli.LayoutOption = None,
-        straight_alpha: cli.StraightAlpha = False,
-        viz: Viz = None,
-        json: cli.Json = False,
-        device: cli.Device = "auto",
-        dtype: cli.DTypeOption = None,
-        debug: cli.Debug = False,
-    ) -> None:
-        args = _call_args(locals(), own=("ops", "shifts", "noise", "viz"))
-        from poolcli.learn.compare import parse_ops
-        from poolcli.learn.invariance import check_noise
-        from poolcli.model.window import parse_ints
-
-        chosen = _checked(ctx, cli, lambda: parse_ops(ops))
-        amounts = _checked(ctx, cli, lambda: parse_ints(shifts, "--shifts"))
-        _checked(ctx, cli, lambda: check_noise(noise))
-        extra = {"ops": chosen, "shifts": amounts, "noise": noise, "viz": viz}
-        _run(
-            ctx, cli, chosen[0], args, lambda call, device: _invariance(cli, call, device, **extra)
+def _grad_command(ctx: typer.Context, args: dict[str, Any]) -> int:
+    if args["upstream"] is not None and args["unpool"]:
+        raise UsageError(
+            "--upstream and --unpool do not go together: unpooling has no gradient.",
+            option="--upstream",
         )
-
-    return grad, compare, invariance
-
-
-# --------------------------------------------------------------------------------------------
-# The edge: options -> Call, errors -> exit status
+    call = make_call(args["op"], args)
+    device = resolve_device(call.device)
+    return _grad(call, device, upstream=args["upstream"], unpool=args["unpool"])
 
 
-def _call_args(params: dict[str, Any], own: tuple[str, ...]) -> dict[str, Any]:
-    """The arguments :func:`poolcli.cli.make_call` reads, from a command's parameters
-    (its ``locals()`` on entry) less the command's ``own`` options."""
-    skip = {"ctx", "cli", "input_path", *own}
-    args = {k: v for k, v in params.items() if k not in skip}
-    args.setdefault("output", None)
-    args.setdefault("json", False)
-    args.setdefault("dtype", None)
-    args.update(inputs=[params["input_path"]], quiet=False)
-    return args
+def _compare_command(ctx: typer.Context, args: dict[str, Any]) -> int:
+    from poolcli.learn.compare import parse_ops
+
+    ops = parse_ops(args["ops"])
+    call = make_call(ops[0], args)
+    return _compare(call, resolve_device(call.device), ops=ops)
 
 
-def _checked(ctx, cli, check):
-    """Run an option check; its UsageError becomes Typer's usage error (exit status 2)."""
-    try:
-        return check()
-    except UsageError as error:
-        raise cli.usage_error(ctx, error) from None
+def _invariance_command(ctx: typer.Context, args: dict[str, Any]) -> int:
+    from poolcli.learn.compare import parse_ops
+    from poolcli.learn.invariance import check_noise
+    from poolcli.model.window import parse_ints
+
+    ops = parse_ops(args["ops"])
+    shifts = parse_ints(args["shifts"], "--shifts")
+    check_noise(args["noise"])
+    call = make_call(ops[0], args)
+    device = resolve_device(call.device)
+    return _invariance(call, device, ops=ops, shifts=shifts, noise=args["noise"])
 
 
-def _run(ctx, cli, op: Reduction, args: dict[str, Any], body) -> None:
-    """Check the call, run ``body(call, device)`` and turn what happens into the exit status."""
-    cli.run_guarded(ctx, args.get("debug", False), lambda: body(*_prepared(cli, op, args)))
-
-
-def _prepared(cli, op: Reduction, args: dict[str, Any]):
-    call = cli.make_call(op, args)
-    return call, resolve_device(call.device)
-
-
-def _load(cli, call, device):
+def _load(call, device):
     """Read the one input as the reduction commands do; returns (outcome, printer)."""
-    printer = cli.Printer()
-    outcome = cli.process_input(call.inputs[0], dataclasses.replace(call, output=None), device)
+    printer = Printer()
+    reading = dataclasses.replace(call, output=None, viz=None, json=False)
+    outcome = process_input(call.inputs[0], reading, device)
     for warning in outcome.warnings:
         printer.warning(warning)
     if outcome.error:
@@ -315,7 +149,7 @@ def _layout(call, loaded):
     return loaded.layout or call.layout
 
 
-def _failed(cli, printer, error: PoolError, name: str):
+def _failed(printer, error: PoolError, name: str):
     """Report an error found after the input was read; returns the exit status."""
     if error.path is None:
         error.path = name
@@ -372,12 +206,6 @@ def _number(value: float) -> str:
     return "nan" if value != value else f"{value:.6g}"
 
 
-def _check_viz(path: str) -> None:
-    from poolcli.render import pictures as visualize
-
-    visualize.check_viz_path(path)
-
-
 def _save_viz(path: str, picture) -> None:
     from poolcli.render import pictures as visualize
 
@@ -388,19 +216,12 @@ def _save_viz(path: str, picture) -> None:
 # grad
 
 
-def _grad(cli, call, device: str, *, upstream: str | None, unpool: bool, viz: str | None):
+def _grad(call, device: str, *, upstream: str | None, unpool: bool):
     from poolcli import io
     from poolcli.engine import grad
 
-    if viz is not None:
-        _check_viz(viz)
-    cli.check_writes(call.inputs, {"-o": call.output, "--viz": viz})
-    if upstream is not None and unpool:
-        raise UsageError(
-            "--upstream and --unpool do not go together: unpooling has no gradient.",
-            option="--upstream",
-        )
-    outcome, printer = _load(cli, call, device)
+    viz = call.viz
+    outcome, printer = _load(call, device)
     if outcome.error:
         return outcome.status
     loaded = outcome.loaded
@@ -426,7 +247,7 @@ def _grad(cli, call, device: str, *, upstream: str | None, unpool: bool, viz: st
         if viz is not None:
             _save_viz(viz, _grad_picture(loaded, result, outcome.name, unpool))
     except PoolError as error:
-        return _failed(cli, printer, error, outcome.name)
+        return _failed(printer, error, outcome.name)
     for note in notes:
         printer.warning(f"{display_path(call.output)}: {note}")
     if call.output is not None:
@@ -553,13 +374,11 @@ def _grad_picture(loaded, result, name: str, unpool: bool):
 # compare
 
 
-def _compare(cli, call, device: str, *, ops, viz: str | None):
+def _compare(call, device: str, *, ops):
     from poolcli.learn import compare
 
-    if viz is not None:
-        _check_viz(viz)
-    cli.check_writes(call.inputs, {"-o": call.output, "--viz": viz})
-    outcome, printer = _load(cli, call, device)
+    viz = call.viz
+    outcome, printer = _load(call, device)
     if outcome.error:
         return outcome.status
     loaded = outcome.loaded
@@ -578,7 +397,7 @@ def _compare(cli, call, device: str, *, ops, viz: str | None):
             picture = visualize.render_compare(loaded, list(result.results.values()))
             _save_viz(viz, picture)
     except PoolError as error:
-        return _failed(cli, printer, error, outcome.name)
+        return _failed(printer, error, outcome.name)
     if call.json:
         _print_json(compare_document(result, outcome.name, loaded.array))
     else:
@@ -665,13 +484,11 @@ def _print_json(document: dict) -> None:
 # invariance
 
 
-def _invariance(cli, call, device: str, *, ops, shifts, noise: float, viz: str | None):
+def _invariance(call, device: str, *, ops, shifts, noise: float):
     from poolcli.learn import invariance
 
-    if viz is not None:
-        _check_viz(viz)
-    cli.check_writes(call.inputs, {"-o": call.output, "--viz": viz})
-    outcome, printer = _load(cli, call, device)
+    viz = call.viz
+    outcome, printer = _load(call, device)
     if outcome.error:
         return outcome.status
     loaded = outcome.loaded
@@ -690,7 +507,7 @@ def _invariance(cli, call, device: str, *, ops, shifts, noise: float, viz: str |
         if viz is not None:
             _save_viz(viz, _invariance_chart(result, outcome.name))
     except PoolError as error:
-        return _failed(cli, printer, error, outcome.name)
+        return _failed(printer, error, outcome.name)
     if call.json:
         _print_json(invariance_document(result, outcome.name, loaded.array))
     else:

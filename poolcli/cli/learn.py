@@ -1,23 +1,24 @@
-"""The ``shape`` and ``explain`` commands, added to the main Typer app by :func:`register`.
+"""The ``shape`` and ``explain`` commands, added to the app by :func:`add_commands`.
 
-Kept thin, like the reduction commands: ``shape`` is :mod:`poolcli.learn.shapes` (pure Python; torch
-is never imported), and ``explain`` reads and pools its input exactly as ``poolcli REDUCTION``
-does (:func:`poolcli.cli.process_input`) and prints :func:`poolcli.learn.explain.explain_result`.
-The window, layout and device options are the ones :mod:`poolcli.cli` defines once for every
-command, so the commands are built when :func:`register` is called, not at import.
+``shape`` is :mod:`poolcli.learn.shapes` (pure Python; torch is never imported); ``explain``
+reads and pools its input exactly as ``poolcli REDUCTION`` does
+(:func:`poolcli.cli.single.process_input`) and prints
+:func:`poolcli.learn.explain.explain_result`. Their options come from the one option table.
 """
 
-from typing import Annotated
+from typing import Any
 
 import typer
 
+from poolcli.cli.call import make_call
+from poolcli.cli.options import add_command
+from poolcli.cli.single import Printer, process_input
 from poolcli.engine.devices import resolve_device
 from poolcli.errors import ExitStatus, UsageError
-from poolcli.model.reductions import Reduction
+from poolcli.model.flags import FLAGS, WINDOW_OPTIONS
 from poolcli.model.window import WindowSpec, format_axes
 
-SHOW = "Explanation"
-OUTPUT = "Output"
+PANEL = "Learning"
 
 SHAPE_HELP = (
     "Work out output sizes, step by step, without running anything.\n\n"
@@ -55,146 +56,48 @@ EXPLAIN_HELP = (
 )
 
 
-def register(app: typer.Typer) -> None:
-    """Add ``shape`` and ``explain`` to ``app`` (``poolcli.cli`` calls this for its app)."""
-    from poolcli import cli
+def add_commands(app: typer.Typer) -> None:
+    """Add ``shape`` and ``explain`` to ``app``."""
+    shape = [
+        "size",
+        "steps",
+        *(name for name in WINDOW_OPTIONS if name != "count_include_pad"),
+        "channels",
+        FLAGS["json"].but(help="Print one JSON document instead of the table."),
+        "debug",
+    ]
+    add_command(app, "shape", shape, _shape, help=SHAPE_HELP, panel=PANEL)
+    explain = [
+        "input_path",
+        "op",
+        *WINDOW_OPTIONS,
+        "norm_type",
+        "seed",
+        "expectation",
+        "layout",
+        "straight_alpha",
+        "windows",
+        "slices",
+        "device",
+        "dtype",
+        "debug",
+    ]
+    add_command(app, "explain", explain, _explain_command, help=EXPLAIN_HELP, panel=PANEL)
 
-    shape, explain = _commands(cli)
-    app.command("shape", help=SHAPE_HELP, no_args_is_help=True)(shape)
-    app.command("explain", help=EXPLAIN_HELP, no_args_is_help=True)(explain)
+
+def _shape(ctx: typer.Context, args: dict[str, Any]) -> int:
+    window = [args[name] for name in WINDOW_OPTIONS if name != "count_include_pad"]
+    spatial, results = _shape_results(args["size"], args["steps"], args["channels"], *window)
+    if args["json"]:
+        _print_shape_json(spatial, args["channels"], results)
+    else:
+        _print_shape_table(spatial, args["channels"], results)
+    return ExitStatus.OK
 
 
-def _commands(cli):
-    """The two command functions, annotated with the shared options of ``cli``."""
-
-    def shape(
-        ctx: typer.Context,
-        size: Annotated[
-            str,
-            typer.Argument(
-                metavar="SIZE",
-                help="Input size per spatial axis: 100, 28x28 or 16x28x28.",
-                show_default=False,
-            ),
-        ],
-        steps: Annotated[
-            list[str] | None,
-            typer.Argument(
-                metavar="STEP...", help="Layers, in order (syntax above).", show_default=False
-            ),
-        ] = None,
-        kernel: cli.Kernel = None,
-        stride: cli.Stride = None,
-        padding: cli.Padding = None,
-        dilation: cli.Dilation = None,
-        ceil: cli.Ceil = False,
-        global_pool: cli.GlobalPool = False,
-        output_size: cli.OutputSize = None,
-        channels: Annotated[
-            int | None,
-            typer.Option(
-                "-c",
-                "--channels",
-                min=1,
-                metavar="C",
-                help="Channels of the input, followed through conv c= to the flattened size.",
-                rich_help_panel=OUTPUT,
-            ),
-        ] = None,
-        json: Annotated[
-            bool,
-            typer.Option(
-                "--json",
-                help="Print one JSON document instead of the table.",
-                rich_help_panel=OUTPUT,
-            ),
-        ] = False,
-    ) -> None:
-        try:
-            spatial, results = _shape_results(
-                size,
-                steps,
-                channels,
-                kernel,
-                stride,
-                padding,
-                dilation,
-                ceil,
-                global_pool,
-                output_size,
-            )
-        except UsageError as error:
-            raise cli.usage_error(ctx, error) from None
-        if json:
-            _print_shape_json(spatial, channels, results)
-        else:
-            _print_shape_table(spatial, channels, results)
-
-    def explain(
-        ctx: typer.Context,
-        input_path: Annotated[
-            str,
-            typer.Argument(
-                metavar="INPUT",
-                help="Image or .npy file; - reads one from standard input.",
-                show_default=False,
-            ),
-        ],
-        op: Annotated[
-            Reduction,
-            typer.Option("--op", help="The reduction to explain.", case_sensitive=False),
-        ] = Reduction.MAX,
-        kernel: cli.Kernel = None,
-        stride: cli.Stride = None,
-        padding: cli.Padding = None,
-        dilation: cli.Dilation = None,
-        ceil: cli.Ceil = False,
-        count_include_pad: cli.CountIncludePad = False,
-        global_pool: cli.GlobalPool = False,
-        output_size: cli.OutputSize = None,
-        norm_type: cli.NormType = 2.0,
-        seed: cli.Seed = None,
-        expectation: cli.Expectation = False,
-        layout: cli.LayoutOption = None,
-        straight_alpha: cli.StraightAlpha = False,
-        windows: Annotated[
-            int,
-            typer.Option(
-                "--windows",
-                min=1,
-                metavar="N",
-                rich_help_panel=SHOW,
-                help="List at most N windows per channel / batch item.",
-            ),
-        ] = 32,
-        slices: Annotated[
-            int,
-            typer.Option(
-                "--slices",
-                min=1,
-                metavar="N",
-                rich_help_panel=SHOW,
-                help="Explain at most N channels / batch items (one index of each).",
-            ),
-        ] = 3,
-        device: cli.Device = "auto",
-        dtype: cli.DTypeOption = None,
-        debug: cli.Debug = False,
-    ) -> None:
-        args = {
-            k: v
-            for k, v in locals().items()
-            if k not in ("ctx", "cli", "op", "input_path", "windows", "slices")
-        }
-        args.update(inputs=[input_path], output=None, json=False, quiet=False)
-
-        def body() -> int:
-            call = cli.make_call(op, args)
-            return _explain(cli, call, resolve_device(call.device), windows, slices)
-
-        cli.run_guarded(ctx, debug, body)
-
-    return shape, explain
+def _explain_command(ctx: typer.Context, args: dict[str, Any]) -> int:
+    call = make_call(args["op"], args)
+    return _explain(call, resolve_device(call.device), args["windows"], args["slices"])
 
 
 def _shape_results(
@@ -311,13 +214,13 @@ def _channels(value) -> str:
 # explain
 
 
-def _explain(cli, call, device: str, windows: int, slices: int):
+def _explain(call, device: str, windows: int, slices: int):
     """Pool the one input as the reduction command would, then print its explanation."""
     from poolcli.learn.explain import explain_result
 
     path = call.inputs[0]
-    outcome = cli.process_input(path, call, device)
-    printer = cli.Printer()
+    outcome = process_input(path, call, device)
+    printer = Printer()
     for warning in outcome.warnings:
         printer.warning(warning)
     if outcome.error:

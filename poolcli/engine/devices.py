@@ -32,3 +32,19 @@ def resolve_device(name: str | None) -> str:
     from poolcli.engine import ops
 
     return str(ops.resolve_device(name))
+
+
+DEVICES = ("auto", "cpu", "cuda", "mps")
+
+
+def check_device_name(name: str) -> str:
+    """``name`` lower-cased when it names a device (``cuda:1`` too), else a UsageError."""
+    from poolcli.errors import UsageError
+
+    text = name.strip().lower()
+    base, _, index = text.partition(":")
+    if base in DEVICES and (not index or (base == "cuda" and index.isdigit())):
+        return text
+    raise UsageError(
+        f"--device {name} is not a device: use cpu, cuda, cuda:N, mps or auto.", option="--device"
+    )

@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from poolcli.errors import UsageError
+from poolcli.model.flag import Flag
+from poolcli.model.flags import STEP_FLAGS
 from poolcli.model.options import PoolOptions
 from poolcli.model.reductions import Reduction, parse_reduction
 from poolcli.model.window import WindowSpec, format_axes
@@ -189,42 +191,20 @@ def _check_reduction_options(reduction, norm_type, seed, expectation) -> None:
 # --------------------------------------------------------------------------------------------
 # Parsing steps from command-line words
 
-#: Step options that take a value: option word -> make_step keyword.
-_VALUE_OPTIONS = {
-    "-k": "kernel_size",
-    "--kernel": "kernel_size",
-    "-s": "stride",
-    "--stride": "stride",
-    "-p": "padding",
-    "--padding": "padding",
-    "-d": "dilation",
-    "--dilation": "dilation",
-    "--output-size": "output_size",
-    "--norm-type": "norm_type",
-    "--seed": "seed",
-    "--dtype": "dtype",
-}
-#: Step options without a value: option word -> (make_step keyword, value).
-_FLAG_OPTIONS = {
-    "--ceil": ("ceil_mode", True),
-    "--count-include-pad": ("count_include_pad", True),
-    "--no-count-include-pad": ("count_include_pad", False),
-    "--global": ("global_pool", True),
-    "--expectation": ("expectation", True),
-    "--straight-alpha": ("straight_alpha", True),
-}
-DTYPES = ("float32", "float64", "float16", "bfloat16")
-
 
 def _take_step_words(words: Sequence[str]) -> tuple[dict, list[str]]:
-    """Step keywords from ``words``, and the words that are not step options (in order)."""
+    """Step keywords from ``words``, and the words that are not step options (in order).
+
+    The keywords map to ``(spelling, value)``; a value is still the word as written.
+    """
     found: dict = {}
     rest: list[str] = []
     i = 0
     while i < len(words):
         word = words[i]
         name, eq, inline = word.partition("=") if word.startswith("--") else (word, "", "")
-        if name in _VALUE_OPTIONS:
+        flag = STEP_FLAGS.get(name)
+        if flag is not None and flag.takes_value:
             if eq:
                 value = inline
             elif i + 1 < len(words):
@@ -232,39 +212,51 @@ def _take_step_words(words: Sequence[str]) -> tuple[dict, list[str]]:
                 value = words[i]
             else:
                 raise UsageError(f"{name} needs a value.", option=name)
-            found[_VALUE_OPTIONS[name]] = (name, value)
-        elif not eq and word in _FLAG_OPTIONS:
-            key, value = _FLAG_OPTIONS[word]
-            found[key] = (word, value)
-        elif len(word) > 2 and word[0] == "-" and word[1] != "-" and word[:2] in _VALUE_OPTIONS:
-            # -k2 style
-            found[_VALUE_OPTIONS[word[:2]]] = (word[:2], word[2:])
+            found[flag.step_key] = (name, value)
+        elif flag is not None and not eq:
+            found[flag.step_key] = (word, word != flag.negative)
+        elif len(word) > 2 and word[1] != "-" and STEP_FLAGS.get(word[:2], _BOOL).takes_value:
+            flag = STEP_FLAGS[word[:2]]  # -k2 style
+            found[flag.step_key] = (word[:2], word[2:])
         else:
             rest.append(word)
         i += 1
     return found, rest
 
 
+_BOOL = Flag("", (), bool, False, "")
+
+
+def _step_value(spelling: str, text, flag: Flag):
+    """The value of one step option, converted as its declaration says."""
+    kind = flag.value_type
+    if kind in (bool, str):
+        return text
+    if kind is float:
+        converted, what = _number(float, text), "a number"
+    elif kind is int:
+        converted, what = _number(int, text), "a whole number"
+    else:  # an Enum of choices
+        choices = [choice.value for choice in kind]
+        converted = text if text in choices else None
+        what = f"one of {', '.join(choices)}"
+    if converted is None:
+        raise UsageError(f"{spelling} {text} is not {what}.", option=spelling)
+    return converted
+
+
+def _number(kind, text):
+    try:
+        return kind(text)
+    except ValueError:
+        return None
+
+
 def _step_from_words(reduction: str, found: dict) -> Step:
-    kwargs = {key: value for key, (_, value) in found.items()}
-    if "norm_type" in kwargs:
-        try:
-            kwargs["norm_type"] = float(kwargs["norm_type"])
-        except ValueError:
-            raise UsageError(
-                f"--norm-type {kwargs['norm_type']} is not a number.", option="--norm-type"
-            ) from None
-    if "seed" in kwargs:
-        try:
-            kwargs["seed"] = int(kwargs["seed"])
-        except ValueError:
-            raise UsageError(
-                f"--seed {kwargs['seed']} is not a whole number.", option="--seed"
-            ) from None
-    if "dtype" in kwargs and kwargs["dtype"] not in DTYPES:
-        raise UsageError(
-            f"--dtype {kwargs['dtype']} is not one of {', '.join(DTYPES)}.", option="--dtype"
-        )
+    flags = {flag.step_key: flag for flag in STEP_FLAGS.values()}
+    kwargs = {
+        key: _step_value(spelling, value, flags[key]) for key, (spelling, value) in found.items()
+    }
     return make_step(reduction, **kwargs)
 
 

@@ -32,11 +32,7 @@ REDUCTIONS = ["max", "avg", "min", "sum", "lp", "median", "stochastic", "mode"]
 
 def usage(command: str, message: str) -> str:
     """The whole standard error of a usage error (exit status 2)."""
-    return (
-        f"Usage: poolcli {command} [OPTIONS] [INPUT...]\n"
-        f"Try 'poolcli {command} -h' for help.\n\n"
-        f"Error: {message}\n"
-    )
+    return f"poolcli: error: {message}\nTry 'poolcli {command} --help' for its options.\n"
 
 
 def load_json(text: str):
@@ -691,7 +687,7 @@ def test_unexpected_errors_are_reported_as_bugs(cli, seed_npy, monkeypatch):
         raise ValueError("boom")
 
     monkeypatch.setattr(core, "run", broken)
-    result = cli("max", seed_npy, "-k", "2", code=1)
+    result = cli("max", seed_npy, "-k", "2", code=1, bug=True)
     assert result.stderr == (
         f"poolcli: error: {seed_npy}: unexpected error (ValueError: boom). This is a bug in "
         "poolcli; run again with --debug to see the traceback.\n"
@@ -744,7 +740,8 @@ def test_unexpected_errors_are_reported_as_bugs(cli, seed_npy, monkeypatch):
             ["-k", "2", "--device", "tpu"],
             "--device tpu is not a device: use cpu, cuda, cuda:N, mps or auto.",
         ),
-        (["--qqqqqq"], "No such option: --qqqqqq"),
+        (["--qqqqqq"], "no such option --qqqqqq."),
+        (["--kernal", "2"], "no such option --kernal; did you mean --kernel?"),
     ],
 )
 def test_usage_errors(cli, seed_npy, args, message):
@@ -818,9 +815,10 @@ def test_missing_device_in_a_subprocess(run, seed_npy):
         env=subprocess_env(CUDA_VISIBLE_DEVICES=""),
     )
     assert process.stdout == b""
-    assert process.stderr.decode().endswith(
-        "Error: --device cuda is not available on this machine (torch sees no such device). "
-        "Use --device cpu or --device auto.\n"
+    assert process.stderr.decode() == usage(
+        "max",
+        "--device cuda is not available on this machine (torch sees no such device). "
+        "Use --device cpu or --device auto.",
     )
 
 

@@ -376,29 +376,7 @@ def test_ops_module_is_the_engine_used():
 
 
 # --------------------------------------------------------------------------------------------
-# The grad command, registered on a throwaway app
-
-
-@pytest.fixture(name="cli")
-def cli_fixture():
-    """``cli(*args, code=0)``: invoke the command on an app holding only poolcli's analysis
-    commands; fails showing both streams when the exit status is not ``code``."""
-    import typer
-    from typer.testing import CliRunner
-
-    from poolcli.cli import PoolcliGroup
-    from poolcli.cli import analysis as analysis_cli
-
-    app = typer.Typer(cls=PoolcliGroup)
-    analysis_cli.register(app)
-
-    def invoke(*args, code=0):
-        result = CliRunner().invoke(app, [str(a) for a in args])
-        assert result.exit_code == code, f"{result.stdout}\n{result.stderr}"
-        assert "Traceback" not in result.stdout + result.stderr
-        return result
-
-    return invoke
+# The grad command
 
 
 def test_cli_prints_the_seed_gradient(cli, seed_npy):
@@ -461,9 +439,9 @@ def test_cli_usage_errors(cli, seed_npy):
     result = cli("grad", seed_npy, "--op", "avg", "-k", "2", "--unpool", code=2)
     assert "--unpool needs a reduction whose result is one input cell" in result.stderr
     result = cli("grad", seed_npy, "-k", "2", "--unpool", "--upstream", seed_npy, code=2)
-    assert "Error: --upstream and --unpool do not go together" in result.stderr
+    assert "poolcli: error: --upstream and --unpool do not go together" in result.stderr
     result = cli("grad", seed_npy, "-k", "2", "--viz", "g.txt", code=2)
-    assert "Error: --viz g.txt: give a picture file name ending in .png" in result.stderr
+    assert "poolcli: error: --viz g.txt: give a picture file name ending in .png" in result.stderr
     result = cli("grad", seed_npy, "-k", "5", code=2)
     assert "poolcli: error: seed.npy: --kernel 5x5 is larger than the padded input 4x4." in (
         result.stderr

@@ -16,6 +16,7 @@ import pytest
 import reference as ref
 import torch
 import torch.nn.functional as F
+from conftest import devices_under_test
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -944,7 +945,7 @@ def test_wide_unsigned_tensors_stay_tensors(dtype):
         assert got.tolist() == [3, 2 * big - 1]
 
 
-DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+DEVICES = devices_under_test()
 
 
 @pytest.mark.parametrize("device", DEVICES)

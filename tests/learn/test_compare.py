@@ -7,7 +7,6 @@ import json
 
 import numpy as np
 import pytest
-from test_grad import cli_fixture  # noqa: F401  (the ``cli`` runner of the commands)
 
 from poolcli.engine.core import pool
 from poolcli.errors import PoolError, UsageError
@@ -116,7 +115,7 @@ def test_windows_that_do_not_fit_are_a_usage_error():
 
 
 # --------------------------------------------------------------------------------------------
-# The compare command, registered on a throwaway app (the ``cli`` fixture of test_grad)
+# The compare command
 
 
 def test_cli_table(cli, seed_npy):
@@ -150,7 +149,7 @@ def test_cli_json_matches_the_library(cli, npy):
 
 def test_cli_errors(cli, seed_npy, npy):
     result = cli("compare", seed_npy, "-k", "2", "--ops", "max,mean", code=2)
-    assert "Error: --ops max,mean: mean is not a reduction" in result.stderr
+    assert "poolcli: error: --ops max,mean: mean is not a reduction" in result.stderr
     negative = npy(-np.ones((4, 4)), "neg.npy")
     result = cli("compare", negative, "-k", "2", "--ops", "max,stochastic", code=1)
     assert result.stderr.startswith("poolcli: error: neg.npy: stochastic: holds negative values")

@@ -6,7 +6,6 @@ import json
 
 import numpy as np
 import pytest
-from test_grad import cli_fixture  # noqa: F401  (the ``cli`` runner of the commands)
 
 from poolcli.engine.core import pool
 from poolcli.errors import PoolError, UsageError
@@ -143,7 +142,7 @@ def test_options_reach_the_ops():
 
 
 # --------------------------------------------------------------------------------------------
-# The invariance command, registered on a throwaway app (the ``cli`` fixture of test_grad)
+# The invariance command
 
 
 def test_cli_constant_image_table(cli, image):
@@ -177,9 +176,9 @@ def test_cli_json_matches_the_library(cli, npy):
 
 def test_cli_usage_errors(cli, seed_npy):
     result = cli("invariance", seed_npy, "-k", "2", "--shifts", "0", code=2)
-    assert "Error: --shifts must be positive, got 0." in result.stderr
+    assert "poolcli: error: --shifts must be positive, got 0." in result.stderr
     result = cli("invariance", seed_npy, "-k", "2", "--noise", "-0.1", code=2)
-    assert "Error: --noise must be 0 or more, got -0.1." in result.stderr
+    assert "poolcli: error: --noise must be 0 or more, got -0.1." in result.stderr
     result = cli("invariance", seed_npy, "-k", "2", "--shifts", "4", code=2)
     assert result.stderr == (
         "poolcli: error: seed.npy: --shifts 4 is not smaller than the input along H (4 cells).\n"

@@ -30,8 +30,8 @@ def invoke(*args: str, width: int = 120):
 
 
 def plain(text: str) -> str:
-    """The error line of a usage error (after Typer's usage lines)."""
-    (line,) = [line for line in text.splitlines() if line.startswith("Error: ")]
+    """The error line of a usage error, without its hint."""
+    (line,) = [line for line in text.splitlines() if line.startswith("poolcli: error: ")]
     return line
 
 
@@ -404,11 +404,9 @@ def test_usage_error_text():
     result = invoke("shape", "28x28", "conv:5", "pool:k=0")
     assert result.exit_code == 2
     assert result.stderr == (
-        "Usage: poolcli shape [OPTIONS] {SIZE} [STEP...]\n"
-        "Try 'poolcli shape -h' for help.\n"
-        "\n"
-        'Error: step "pool:k=0": k=0 is not valid: use a positive whole number, or one per '
-        "axis joined with x, such as 3x2.\n"
+        'poolcli: error: step "pool:k=0": k=0 is not valid: use a positive whole number, or one '
+        "per axis joined with x, such as 3x2.\n"
+        "Try 'poolcli shape --help' for its options.\n"
     )
     assert result.stdout == ""
 

@@ -1,0 +1,78 @@
+"""The ``poolcli`` Typer app: every command, ``--version``, and the entry point."""
+
+import sys
+from typing import Annotated
+
+import typer
+
+from poolcli import __version__
+from poolcli.cli import analysis, learn
+from poolcli.cli.edge import PoolcliGroup
+from poolcli.cli.reduce import add_reduction_commands
+from poolcli.errors import interrupted_status, stop_on_signals
+
+APP_SETTINGS = dict(
+    cls=PoolcliGroup,
+    name="poolcli",
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app = typer.Typer(**APP_SETTINGS)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"poolcli {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Pool images and .npy arrays: max, avg, min, sum, lp, median, stochastic, mode.
+
+    Example: poolcli max photo.png -k 2 -o half.png
+
+    Example: poolcli avg x.npy -k 3 -s 1 -p same
+    """
+
+
+add_reduction_commands(app)
+learn.add_commands(app)
+analysis.add_commands(app)
+
+
+def main() -> None:
+    """Entry point of the ``poolcli`` script and ``python -m poolcli``."""
+    stop_on_signals()
+    try:
+        _app_for(sys.argv[1:])(prog_name="poolcli")
+    except KeyboardInterrupt as stop:
+        typer.echo("poolcli: interrupted.", err=True)
+        sys.exit(interrupted_status(stop))
+
+
+def _app_for(argv: list[str]) -> typer.Typer:
+    """The app, holding only the command that ``argv`` names when it names one.
+
+    Typer builds every command's options before running one; with a single command it builds
+    a thirteenth of them, which takes about 0.1 s off every call. Help, errors and behaviour
+    are the same.
+    """
+    name = argv[0] if argv else None
+    chosen = [info for info in app.registered_commands if info.name == name]
+    if not chosen:
+        return app
+    single = typer.Typer(**APP_SETTINGS)
+    single.registered_callback = app.registered_callback
+    single.registered_commands = chosen
+    return single
