@@ -161,36 +161,10 @@ class WindowSpec:
         output_size=None,
     ) -> WindowSpec:
         """Build and check a spec from ints, tuples or command-line strings."""
-        modes = [kernel_size is not None, bool(global_pool), output_size is not None]
-        if sum(modes) > 1:
-            raise UsageError(
-                "--kernel, --global and --output-size are different windowings: give only one.",
-                option="--kernel",
-            )
-        if sum(modes) == 0:
-            raise UsageError(
-                "No window given: use --kernel K, --global or --output-size O.",
-                option="--kernel",
-            )
         sliding = kernel_size is not None
+        _check_windowing(sliding, global_pool, output_size)
         if not sliding:
-            given = [
-                name
-                for name, value in (
-                    ("--stride", stride),
-                    ("--padding", padding),
-                    ("--dilation", dilation),
-                    ("--ceil", ceil_mode or None),
-                )
-                if value is not None
-            ]
-            if given:
-                what = "--global" if global_pool else "--output-size"
-                verb = "applies" if len(given) == 1 else "apply"
-                raise UsageError(
-                    f"{', '.join(given)} {verb} only to sliding windows (--kernel), not {what}.",
-                    option=given[0],
-                )
+            _check_sliding_only(global_pool, stride, padding, dilation, ceil_mode)
         pads = parse_padding(padding if padding is not None else 0)
         if ceil_mode and pads in ("same", "valid"):
             raise UsageError(
@@ -383,6 +357,38 @@ def _check_real_cells(axis: AxisWindow) -> None:
             )
 
 
+def _check_windowing(sliding: bool, global_pool: bool, output_size) -> None:
+    """Exactly one windowing: sliding (--kernel), --global or --output-size."""
+    given = sliding + bool(global_pool) + (output_size is not None)
+    if given > 1:
+        raise UsageError(
+            "--kernel, --global and --output-size are different windowings: give only one.",
+            option="--kernel",
+        )
+    if given == 0:
+        raise UsageError(
+            "No window given: use --kernel K, --global or --output-size O.", option="--kernel"
+        )
+
+
+def _check_sliding_only(global_pool: bool, stride, padding, dilation, ceil_mode) -> None:
+    """Refuse the options of sliding windows with --global or --output-size."""
+    options = (
+        ("--stride", stride),
+        ("--padding", padding),
+        ("--dilation", dilation),
+        ("--ceil", ceil_mode or None),
+    )
+    given = [name for name, value in options if value is not None]
+    if given:
+        what = "--global" if global_pool else "--output-size"
+        verb = "applies" if len(given) == 1 else "apply"
+        raise UsageError(
+            f"{', '.join(given)} {verb} only to sliding windows (--kernel), not {what}.",
+            option=given[0],
+        )
+
+
 def resolve(
     spec: WindowSpec, spatial_shape: tuple[int, ...], names: str | None = None
 ) -> tuple[AxisWindow, ...]:
@@ -408,7 +414,11 @@ def resolve(
             longest = max(end - start for start, end in bins)
             axes.append(AxisWindow(name=n, size=s, out=o, kernel=longest, bins=bins))
         return tuple(axes)
+    return _resolve_sliding(spec, spatial_shape, names)
 
+
+def _resolve_sliding(spec: WindowSpec, spatial_shape, names: str) -> tuple[AxisWindow, ...]:
+    """:func:`resolve` for sliding windows: per-axis values, padding, checks, output sizes."""
     kernels = _per_axis(spec.kernel_size, "--kernel", names)
     strides = _per_axis(spec.stride or spec.kernel_size, "--stride", names)
     dilations = _per_axis(spec.dilation, "--dilation", names)
