@@ -53,6 +53,11 @@ def _tick_label(value: float, decimals: int) -> str:
     return "0" if float(text) == 0 else text
 
 
+#: Legend: the length of a series' line sample, and the space after each entry.
+_SWATCH = 22
+_ENTRY_GAP = 18
+
+
 @dataclass
 class _Series:
     label: str
@@ -63,23 +68,59 @@ class _Series:
     width: int = 2
 
 
+@dataclass
+class _Axes:
+    """A chart's plot area and the value ranges it spans, with their ticks."""
+
+    plot: Box
+    xspan: tuple[float, float]
+    yspan: tuple[float, float]
+    x_ticks: list[float]
+    x_decimals: int
+    y_ticks: list[float]
+    y_labels: list[str]
+
+    def px(self, x: float) -> float:
+        left, _, right, _ = self.plot
+        return left + (x - self.xspan[0]) / (self.xspan[1] - self.xspan[0]) * (right - left)
+
+    def py(self, y: float) -> float:
+        _, top, _, bottom = self.plot
+        return bottom - (y - self.yspan[0]) / (self.yspan[1] - self.yspan[0]) * (bottom - top)
+
+
 def _draw_chart(canvas, box, series: Sequence[_Series], font, x_label="", y_label="") -> Box:
     """Axes, ticks, a legend and the series; returns the plot area."""
+    legend_rows = _legend_rows(font, series, box[2] - box[0])
+    _, line_h = _line_metrics(font)
+    legend_h = len(legend_rows) * (line_h + 6)
+    axes = _chart_axes(series, font, box, legend_h, bool(x_label), bool(y_label))
+    _draw_axes(canvas, axes, font, box, x_label, y_label)
+    left, _, right, _ = axes.plot
+    for s in series:
+        _draw_series(canvas.draw, axes, s, right - left)
+    _draw_legend(canvas, legend_rows, left, box[1], font)
+    return axes.plot
+
+
+def _legend_rows(font, series: Sequence[_Series], width: int) -> list[list[tuple[str, tuple]]]:
+    """Legend entries (label, colour), wrapped into lines that fit ``width``."""
+    rows: list[list[tuple[str, tuple]]] = [[]]
+    used = 0
+    for s in series:
+        need = _SWATCH + 6 + _text_width(font, s.label) + _ENTRY_GAP
+        if rows[-1] and used + need > width:
+            rows.append([])
+            used = 0
+        rows[-1].append((s.label, s.colour))
+        used += need
+    return rows
+
+
+def _chart_axes(series, font, box, legend_h: int, x_label: bool, y_label: bool) -> _Axes:
+    """Round ticks over the finite values, and a plot area that leaves room for their labels."""
     x0, y0, x1, y1 = box
     _, line_h = _line_metrics(font)
-    # Legend entries, wrapped into lines that fit the box.
-    entries = [(s.label, s.colour) for s in series]
-    swatch = 22
-    legend_rows: list[list[tuple[str, tuple]]] = [[]]
-    used = 0
-    for text, colour in entries:
-        need = swatch + 6 + _text_width(font, text) + 18
-        if legend_rows[-1] and used + need > x1 - x0:
-            legend_rows.append([])
-            used = 0
-        legend_rows[-1].append((text, colour))
-        used += need
-    legend_h = len(legend_rows) * (line_h + 6)
     ys = [v for s in series for v in np.asarray(s.y, dtype=np.float64).tolist() if math.isfinite(v)]
     xs_all = [v for s in series for v in np.asarray(s.x, dtype=np.float64).tolist()]
     low, high = (min(ys), max(ys)) if ys else (0.0, 1.0)
@@ -98,62 +139,66 @@ def _draw_chart(canvas, box, series: Sequence[_Series], font, x_label="", y_labe
     top = y0 + legend_h + 4
     bottom = y1 - line_h - 8 - (line_h + 4 if x_label else 0)
     right = x1 - max(8, _text_width(font, _tick_label(x_ticks[-1], x_dec)) // 2 + 2)
-    plot = (left, top, right, bottom)
     xspan = (x_low - (x_high - x_low) * 0.02, x_high + (x_high - x_low) * 0.02)
     yspan = (low - pad, high + pad)
+    return _Axes((left, top, right, bottom), xspan, yspan, x_ticks, x_dec, y_ticks, y_labels)
 
-    def px(x):
-        return left + (x - xspan[0]) / (xspan[1] - xspan[0]) * (right - left)
 
-    def py(y):
-        return bottom - (y - yspan[0]) / (yspan[1] - yspan[0]) * (bottom - top)
-
+def _draw_axes(canvas, axes: _Axes, font, box, x_label: str, y_label: str) -> None:
+    """Grid lines, tick labels, the frame and the axis labels."""
+    left, top, right, bottom = axes.plot
+    _, line_h = _line_metrics(font)
     draw = canvas.draw
-    for value, text in zip(y_ticks, y_labels):
-        yy = round(py(value))
+    for value, text in zip(axes.y_ticks, axes.y_labels):
+        yy = round(axes.py(value))
         if top <= yy <= bottom:
             draw.line((left, yy, right, yy), fill=(232, 232, 232))
             canvas.text(left - 6, yy, text, font, align="right", valign="middle")
-    for value in x_ticks:
-        xx = round(px(value))
+    for value in axes.x_ticks:
+        xx = round(axes.px(value))
         if left <= xx <= right:
             draw.line((xx, top, xx, bottom), fill=(240, 240, 240))
             draw.line((xx, bottom, xx, bottom + 4), fill=FRAME)
-            canvas.text(xx, bottom + 6, _tick_label(value, x_dec), font, align="center")
+            canvas.text(xx, bottom + 6, _tick_label(value, axes.x_decimals), font, align="center")
     draw.rectangle((left, top, right, bottom), outline=FRAME, width=1)
     if x_label:
-        canvas.text((left + right) / 2, y1 - line_h, x_label, font, fill=MUTED, align="center")
+        canvas.text((left + right) / 2, box[3] - line_h, x_label, font, fill=MUTED, align="center")
     if y_label:
-        _vertical_text(canvas, x0, (top + bottom) / 2, y_label, font)
-    for s in series:
-        xs = np.asarray(s.x, dtype=np.float64)
-        ys = np.asarray(s.y, dtype=np.float64)
-        if len(xs) > 2 * (right - left):
-            xs, ys = _envelope(xs, ys, right - left)
-        points = [(px(x), py(y)) for x, y in zip(xs.tolist(), ys.tolist())]
-        run: list[tuple[float, float]] = []
-        for point, value in zip(points, ys.tolist()):
+        _vertical_text(canvas, box[0], (top + bottom) / 2, y_label, font)
+
+
+def _draw_series(draw, axes: _Axes, s: _Series, columns: int) -> None:
+    """One series: lines broken at non-finite values, and square markers when asked."""
+    xs = np.asarray(s.x, dtype=np.float64)
+    ys = np.asarray(s.y, dtype=np.float64)
+    if len(xs) > 2 * columns:
+        xs, ys = _envelope(xs, ys, columns)
+    points = [(axes.px(x), axes.py(y)) for x, y in zip(xs.tolist(), ys.tolist())]
+    run: list[tuple[float, float]] = []
+    for point, value in zip(points, ys.tolist()):
+        if math.isfinite(value):
+            run.append(point)
+        else:
+            _polyline(draw, run, s)
+            run = []
+    _polyline(draw, run, s)
+    if s.markers:
+        r = s.width + 1
+        for (x, y), value in zip(points, ys.tolist()):
             if math.isfinite(value):
-                run.append(point)
-            else:
-                _polyline(draw, run, s)
-                run = []
-        _polyline(draw, run, s)
-        if s.markers:
-            r = s.width + 1
-            for (x, y), value in zip(points, ys.tolist()):
-                if math.isfinite(value):
-                    draw.rectangle((x - r, y - r, x + r, y + r), fill=s.colour)
-    ly = y0
+                draw.rectangle((x - r, y - r, x + r, y + r), fill=s.colour)
+
+
+def _draw_legend(canvas, legend_rows, left: int, y: int, font) -> None:
+    _, line_h = _line_metrics(font)
     for entries_row in legend_rows:
         lx = left
         for text, colour in entries_row:
-            mid = ly + line_h // 2
-            draw.line((lx, mid, lx + swatch, mid), fill=colour, width=3)
-            canvas.text(lx + swatch + 6, ly, text, font)
-            lx += swatch + 6 + _text_width(font, text) + 18
-        ly += line_h + 6
-    return plot
+            mid = y + line_h // 2
+            canvas.draw.line((lx, mid, lx + _SWATCH, mid), fill=colour, width=3)
+            canvas.text(lx + _SWATCH + 6, y, text, font)
+            lx += _SWATCH + 6 + _text_width(font, text) + _ENTRY_GAP
+        y += line_h + 6
 
 
 def _envelope(xs, ys, columns: int) -> tuple[np.ndarray, np.ndarray]:
@@ -198,13 +243,7 @@ def _render_signals(columns, datas, title, max_rows, notes) -> Picture:
             f"Channels {shown}-{channels - 1} are not shown ({channels - shown} more; "
             f"channels count from 0)."
         )
-    groups: list[list[int]] = []
-    names: list[str] = []
-    for k, column in enumerate(columns):
-        if column.scale not in names:
-            names.append(column.scale)
-            groups.append([])
-        groups[names.index(column.scale)].append(k)
+    groups = _scale_groups(columns)
     chart_w = max(560, min(960, 3 * length))
     chart_h = 300
     base = 14
@@ -232,26 +271,39 @@ def _render_signals(columns, datas, title, max_rows, notes) -> Picture:
             canvas.text(margin, label_y, f"channel {ch}", font, fill=MUTED)
         for g, members in enumerate(groups):
             x0 = margin + g * (chart_w + gap)
-            series = []
-            for k in members:
-                values = datas[k][0, ch]
-                column = columns[k]
-                if k == 0 or column.windows is None:
-                    x = np.arange(values.shape[0], dtype=np.float64)
-                    if values.shape[0] != length and k != 0:
-                        x = np.linspace(0, length - 1, values.shape[0])
-                else:
-                    x = _centres(column.windows[0])
-                colour = SERIES[k % len(SERIES)]
-                markers = values.shape[0] <= 64
-                series.append(_Series(column.title, x, values, colour, markers, 2 if k else 3))
-                picture.series_colours[column.title] = colour
+            series = [_signal_series(columns[k], k, datas[k][0, ch], length) for k in members]
+            picture.series_colours.update((s.label, s.colour) for s in series)
             box = (x0, top, x0 + chart_w, top + chart_h)
             plot = _draw_chart(canvas, box, series, font, x_label="cell index (W)")
             picture.panels[f"r{ch}g{g}"] = plot
     canvas.lines(margin, notes_y, note_lines, font, fill=MUTED)
     picture.texts = canvas.texts
     return picture
+
+
+def _scale_groups(columns) -> list[list[int]]:
+    """The column indices of each colour scale, in order of first appearance: one chart each."""
+    groups: list[list[int]] = []
+    names: list[str] = []
+    for k, column in enumerate(columns):
+        if column.scale not in names:
+            names.append(column.scale)
+            groups.append([])
+        groups[names.index(column.scale)].append(k)
+    return groups
+
+
+def _signal_series(column, k: int, values, length: int) -> _Series:
+    """Column ``k`` of a 1-D picture as a series: outputs at the centres of their windows."""
+    if k == 0 or column.windows is None:
+        x = np.arange(values.shape[0], dtype=np.float64)
+        if values.shape[0] != length and k != 0:
+            x = np.linspace(0, length - 1, values.shape[0])
+    else:
+        x = _centres(column.windows[0])
+    colour = SERIES[k % len(SERIES)]
+    markers = values.shape[0] <= 64
+    return _Series(column.title, x, values, colour, markers, 2 if k else 3)
 
 
 def line_chart(

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -74,118 +76,168 @@ def _outline_width(cell: int) -> int:
     return max(2, round(cell / 22))
 
 
+@dataclass
+class _GridLayout:
+    """Where everything of a grid goes: fonts, column and bar positions, rows, text lines."""
+
+    font: Any
+    title_font: Any
+    margin: int
+    gap: int
+    ring: tuple[int, int, int, int]  # pixels of padding cells around the input panel
+    spatial2: bool = False  # 2-D panels of a 2-D input (not slices of a volume)
+    col_w: list[int] = field(default_factory=list)
+    xs: list[int] = field(default_factory=list)
+    bars: dict = field(default_factory=dict)
+    bar_x: dict[str, int] = field(default_factory=dict)
+    bar_w: int = 0
+    width: int = 0
+    height: int = 0
+    title_lines: list[str] = field(default_factory=list)
+    header_lines: list[list[str]] = field(default_factory=list)
+    note_lines: list[str] = field(default_factory=list)
+    title_y: int = 0
+    header_y: int = 0
+    row_boxes: list[tuple[int, int]] = field(default_factory=list)
+    notes_y: int = 0
+
+
 def _draw_grid(columns, datas, rows, fields, mappings, sizes, title, windows, notes) -> Picture:
-    ncols = len(columns)
-    box_w, box_h, cell = sizes.box_w, sizes.box_h, sizes.cell
-    base = max(12, min(20, round(max(box_w, box_h) / 24)))
-    font, title_font = _font(base), _font(base + 4)
-    _, line_h = _line_metrics(font)
-    margin, gap = base + 4, max(24, base * 2)
-    ring = tuple(r * cell for r in sizes.ring) if cell else (0, 0, 0, 0)
     spatial2 = len(datas[0].shape) == 4
     legend = _legend(columns, windows, sizes, spatial2, rows, fields[0][0].shape)
+    grid = _grid_layout(columns, rows, mappings, sizes, title, legend + list(notes))
+    grid.spatial2 = spatial2
+    canvas = _Canvas(grid.width, grid.height)
+    picture = Picture(canvas.image, notes=list(notes))
+    canvas.lines(grid.margin, grid.title_y, grid.title_lines, grid.title_font)
+    for k in range(len(columns)):
+        centre = grid.xs[k] + grid.col_w[k] / 2
+        canvas.lines(centre, grid.header_y, grid.header_lines[k], grid.font, align="center")
+    winner_column = next((k for k, c in enumerate(columns) if c.winners is not None), None)
+    for r, row in enumerate(rows):
+        _draw_row(canvas, picture, grid, r, row, columns, fields[r], mappings, sizes, windows)
+        cell, first = sizes.cell, picture.panels[f"r{r}c0"]
+        if spatial2 and windows is not None:
+            if cell is not None:
+                _draw_windows(canvas, first, cell, windows)
+            else:
+                _draw_first_window(canvas, first, fields[r][0], windows)
+        if cell is not None and row.channel is not None and spatial2 and winner_column:
+            _draw_winners(canvas, picture, r, row, fields[r], columns, winner_column, cell)
+        if cell is not None and row.channel is not None:
+            reserve = 2 * (_outline_width(cell) + 4)
+            for k in range(len(columns)):
+                _draw_values(canvas, picture.panels[f"r{r}c{k}"], fields[r][k], reserve)
+    _draw_scales(canvas, picture, grid, rows, mappings)
+    canvas.lines(grid.margin, grid.notes_y, grid.note_lines, grid.font, fill=MUTED)
+    picture.texts = canvas.texts
+    return picture
 
+
+def _grid_layout(columns, rows, mappings, sizes, title, notes) -> _GridLayout:
+    """Fonts and spacing from the panel size, then the columns across and the rows down."""
+    box_w, box_h, cell = sizes.box_w, sizes.box_h, sizes.cell
+    base = max(12, min(20, round(max(box_w, box_h) / 24)))
+    ring = tuple(r * cell for r in sizes.ring) if cell else (0, 0, 0, 0)
+    grid = _GridLayout(_font(base), _font(base + 4), base + 4, max(24, base * 2), ring)
+    grid.bars = {name: _bar_labels(m) for name, m in mappings.items() if name != "colour"}
+    grid.bar_w = max(14, base)
+    x = _place_columns(grid, columns, box_w)
+    widest_label = max((_text_width(grid.font, row.label) for row in rows), default=0)
+    grid.width = max(x - grid.gap + grid.margin, widest_label + 2 * grid.margin)
+    text_width = grid.width - 2 * grid.margin
+    grid.title_lines = _wrap(grid.title_font, title, text_width) if title else []
+    grid.header_lines = [_wrap(grid.font, c.title, grid.col_w[k]) for k, c in enumerate(columns)]
+    grid.note_lines = _wrap(grid.font, "\n".join(notes), text_width) if notes else []
+    _place_rows(grid, rows, box_h)
+    return grid
+
+
+def _place_columns(grid: _GridLayout, columns, box_w: int) -> int:
+    """Column widths and x positions, with a colour bar after the last column of each scale;
+    returns the x after the last column."""
+    font, gap, ring = grid.font, grid.gap, grid.ring
     # Column widths: the panel (and the padding ring of the input), or the widest title word.
-    col_w = []
     for k, column in enumerate(columns):
         width = box_w + (ring[0] + ring[2] if k == 0 else 0)
         widest_word = max(_text_width(font, word) for word in column.title.split(" "))
-        col_w.append(max(width, widest_word))
+        grid.col_w.append(max(width, widest_word))
     group_end = {}
     for k, column in enumerate(columns):
         group_end[column.scale] = k
-    bars = {name: _bar_labels(mapping) for name, mapping in mappings.items() if name != "colour"}
-    bar_w = max(14, base)
     bar_block = {
-        name: gap // 2 + bar_w + 6 + max(_text_width(font, t) for _, t in labels.values())
-        for name, labels in bars.items()
+        name: gap // 2 + grid.bar_w + 6 + max(_text_width(font, t) for _, t in labels.values())
+        for name, labels in grid.bars.items()
     }
-    xs, x = [], margin
-    bar_x = {}
+    x = grid.margin
     for k, column in enumerate(columns):
-        xs.append(x)
-        x += col_w[k]
-        if group_end.get(column.scale) == k and column.scale in bars:
-            bar_x[column.scale] = x + gap // 2
+        grid.xs.append(x)
+        x += grid.col_w[k]
+        if group_end.get(column.scale) == k and column.scale in grid.bars:
+            grid.bar_x[column.scale] = x + gap // 2
             x += bar_block[column.scale]
         x += gap
-    widest_label = max((_text_width(font, row.label) for row in rows), default=0)
-    width = max(x - gap + margin, widest_label + 2 * margin)
-    text_width = width - 2 * margin
-    title_lines = _wrap(title_font, title, text_width) if title else []
-    header_lines = [_wrap(font, c.title, col_w[k]) for k, c in enumerate(columns)]
-    note_lines = _wrap(font, "\n".join(legend + notes), text_width) if legend or notes else []
+    return x
 
-    # Heights.
-    y = margin
-    title_y = y
-    y += _lines_height(title_font, len(title_lines)) + (gap // 2 if title_lines else 0)
-    header_y = y
-    y += _lines_height(font, max(len(h) for h in header_lines)) + 4
-    row_boxes = []
+
+def _place_rows(grid: _GridLayout, rows, box_h: int) -> None:
+    """The y of the title, the column headers, each row (label and panel top) and the notes."""
+    font, gap, ring = grid.font, grid.gap, grid.ring
+    y = grid.margin
+    grid.title_y = y
+    y += _lines_height(grid.title_font, len(grid.title_lines))
+    y += gap // 2 if grid.title_lines else 0
+    grid.header_y = y
+    y += _lines_height(font, max(len(h) for h in grid.header_lines)) + 4
     for row in rows:
         label_y = y
         if row.label:
             y += _lines_height(font, 1)
         top = y + ring[1]
-        row_boxes.append((label_y, top))
+        grid.row_boxes.append((label_y, top))
         y = top + box_h + ring[3] + gap
     y -= gap
     y += gap // 2
-    notes_y = y
-    y += _lines_height(font, len(note_lines))
-    height = y + margin - (4 if note_lines else 0)
+    grid.notes_y = y
+    y += _lines_height(font, len(grid.note_lines))
+    grid.height = y + grid.margin - (4 if grid.note_lines else 0)
 
-    canvas = _Canvas(width, height)
-    picture = Picture(canvas.image, notes=list(notes))
-    canvas.lines(margin, title_y, title_lines, title_font)
-    for k in range(ncols):
-        centre = xs[k] + col_w[k] / 2
-        canvas.lines(centre, header_y, header_lines[k], font, align="center")
-    winner_column = next((k for k, c in enumerate(columns) if c.winners is not None), None)
-    for r, (row, (label_y, top)) in enumerate(zip(rows, row_boxes)):
-        if row.label:
-            canvas.text(margin, label_y, row.label, font, fill=MUTED)
-        for k, column in enumerate(columns):
-            x0 = xs[k] + (col_w[k] - box_w - (ring[0] + ring[2] if k == 0 else 0)) // 2
-            x0 += ring[0] if k == 0 else 0
-            box = (x0, top, x0 + box_w, top + box_h)
-            picture.panels[f"r{r}c{k}"] = box
-            f = fields[r][k]
-            if row.channel is None:
-                _draw_colour(canvas, box, f, mappings["colour"])
-            elif cell is not None:
-                mapping = mappings[column.scale]
-                picture.grids[f"r{r}c{k}"] = f.shape[:2]
-                if k == 0 and spatial2 and windows is not None and any(sizes.ring):
-                    _draw_ring(canvas, box, cell, sizes.ring)
-                _draw_cells(canvas, box, f, mapping)
-            else:
-                _draw_field(canvas, box, f, mappings[column.scale])
-            canvas.draw.rectangle((box[0] - 1, box[1] - 1, box[2], box[3]), outline=FRAME, width=1)
-        if spatial2 and windows is not None:
-            if cell is not None:
-                _draw_windows(canvas, picture.panels[f"r{r}c0"], cell, windows)
-            else:
-                _draw_first_window(canvas, picture.panels[f"r{r}c0"], fields[r][0], windows)
-        if cell is not None and row.channel is not None and spatial2 and winner_column:
-            _draw_winners(canvas, picture, r, row, fields[r], columns, winner_column, cell)
-        if cell is not None and row.channel is not None:
-            reserve = 2 * (_outline_width(cell) + 4)
-            for k in range(ncols):
-                _draw_values(canvas, picture.panels[f"r{r}c{k}"], fields[r][k], reserve)
 
-    # Colour scales: the same scale next to every row of values, so each row reads alone.
+def _draw_row(canvas, picture, grid, r, row, columns, row_fields, mappings, sizes, windows):
+    """The panels of one row: colours, cells or a scaled field, each in a thin frame."""
+    box_w, box_h, cell = sizes.box_w, sizes.box_h, sizes.cell
+    ring = grid.ring
+    label_y, top = grid.row_boxes[r]
+    if row.label:
+        canvas.text(grid.margin, label_y, row.label, grid.font, fill=MUTED)
+    for k, column in enumerate(columns):
+        x0 = grid.xs[k] + (grid.col_w[k] - box_w - (ring[0] + ring[2] if k == 0 else 0)) // 2
+        x0 += ring[0] if k == 0 else 0
+        box = (x0, top, x0 + box_w, top + box_h)
+        picture.panels[f"r{r}c{k}"] = box
+        f = row_fields[k]
+        if row.channel is None:
+            _draw_colour(canvas, box, f, mappings["colour"])
+        elif cell is not None:
+            mapping = mappings[column.scale]
+            picture.grids[f"r{r}c{k}"] = f.shape[:2]
+            if k == 0 and grid.spatial2 and windows is not None and any(sizes.ring):
+                _draw_ring(canvas, box, cell, sizes.ring)
+            _draw_cells(canvas, box, f, mapping)
+        else:
+            _draw_field(canvas, box, f, mappings[column.scale])
+        canvas.draw.rectangle((box[0] - 1, box[1] - 1, box[2], box[3]), outline=FRAME, width=1)
+
+
+def _draw_scales(canvas, picture, grid: _GridLayout, rows, mappings) -> None:
+    """Colour scales: the same scale next to every row of values, so each row reads alone."""
     scalar_rows = [r for r, row in enumerate(rows) if row.channel is not None]
     for n, r in enumerate(scalar_rows):
         _, top, _, bottom = picture.panels[f"r{r}c0"]
-        for name, x_bar in bar_x.items():
-            box = (x_bar, top, x_bar + bar_w, bottom)
-            scale = _draw_scale(canvas, box, mappings[name], bars[name], font)
+        for name, x_bar in grid.bar_x.items():
+            box = (x_bar, top, x_bar + grid.bar_w, bottom)
+            scale = _draw_scale(canvas, box, mappings[name], grid.bars[name], grid.font)
             picture.scales[name if n == 0 else f"{name}@r{r}"] = scale
-    canvas.lines(margin, notes_y, note_lines, font, fill=MUTED)
-    picture.texts = canvas.texts
-    return picture
 
 
 def _legend(columns, windows, sizes, spatial2, rows, shape) -> list[str]:
