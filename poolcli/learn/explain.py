@@ -27,6 +27,7 @@ import itertools
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from poolcli.learn.winners import result_winners
 from poolcli.model.layout import Layout
 from poolcli.model.reductions import Reduction
 from poolcli.model.window import AxisWindow, format_axes
@@ -533,29 +534,6 @@ def _has_winner(reduction: Reduction, options) -> bool:
         # Without a seed the samples of a second run differ from the result shown.
         return not options.expectation and options.seed is not None
     return reduction in (Reduction.MAX, Reduction.MIN, Reduction.MEDIAN, Reduction.MODE)
-
-
-def result_winners(array: np.ndarray, result: PoolResult) -> np.ndarray:
-    """Per window, the kernel tap its result came from, shaped and laid out like the output.
-
-    From :func:`poolcli.engine.ops.window_winners` (the engine's own gather, same random
-    numbers), which answers in ``(N, C, *out)``; this puts the axes back in the result's layout.
-    """
-    from poolcli.engine import ops
-
-    taps = ops.window_winners(
-        array, result.reduction, result.windows, result.layout, result.options
-    )
-    taps = taps.cpu().numpy()
-    letters = result.layout.letters
-    spatial = result.layout.spatial
-    if "N" in letters and "C" in letters:
-        have = "NC" + spatial
-    elif "N" in letters or "C" in letters:
-        taps, have = taps[0], ("N" if "N" in letters else "C") + spatial
-    else:
-        taps, have = taps[0, 0], spatial
-    return taps.transpose([have.index(c) for c in letters])
 
 
 def render_explanation(
