@@ -27,7 +27,7 @@ import itertools
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from poolcli.learn.winners import result_winners
+from poolcli.learn.winners import has_winner, result_winners
 from poolcli.model.layout import Layout
 from poolcli.model.reductions import Reduction
 from poolcli.model.window import AxisWindow, format_axes
@@ -507,7 +507,7 @@ def explain_result(
             "shown (--straight-alpha turns this off)."
         )
     winners = None
-    if _has_winner(reduction, options) and not result.premultiplied:
+    if has_winner(result) and not result.premultiplied:
         if array.size <= MAX_WINNER_CELLS:
             winners = result_winners(array, result)
         else:
@@ -527,13 +527,6 @@ def explain_result(
         max_slices=max_slices,
         max_cells=max_cells,
     )
-
-
-def _has_winner(reduction: Reduction, options) -> bool:
-    if reduction is Reduction.STOCHASTIC:
-        # Without a seed the samples of a second run differ from the result shown.
-        return not options.expectation and options.seed is not None
-    return reduction in (Reduction.MAX, Reduction.MIN, Reduction.MEDIAN, Reduction.MODE)
 
 
 def render_explanation(

@@ -9,24 +9,49 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from poolcli.model.reductions import Reduction
+
 if TYPE_CHECKING:
     import numpy as np
 
     from poolcli.model.options import PoolResult
 
 
-def result_winners(array: np.ndarray, result: PoolResult) -> np.ndarray:
-    """Per window, the kernel tap its result came from, shaped and laid out like the output.
+def has_winner(result: PoolResult) -> bool:
+    """Whether each window's result is one of its cells, the same one every run.
 
-    From :func:`poolcli.engine.ops.window_winners` (the engine's own gather, same random
-    numbers), which answers in ``(N, C, *out)``; this puts the axes back in the result's layout.
+    max, min, median and mode; stochastic sampling only with a seed (the cells of an unseeded
+    run differ from the result shown) and never its expectation.
     """
+    if not result.reduction.info.winner:
+        return False
+    if result.reduction is Reduction.STOCHASTIC:
+        return not result.options.expectation and result.options.seed is not None
+    return True
+
+
+def window_winners(array: np.ndarray, result: PoolResult) -> np.ndarray | None:
+    """Per window, the kernel tap its result came from, in ``(N, C, *out)``; None without one.
+
+    From :func:`poolcli.engine.ops.window_winners`: row-major over the kernel taps
+    (``AxisWindow.cells`` order), ties to the first real cell holding the result. ``array`` is
+    the input ``result`` was pooled from.
+    """
+    if not has_winner(result):
+        return None
     from poolcli.engine import ops
 
     taps = ops.window_winners(
         array, result.reduction, result.windows, result.layout, result.options
     )
-    taps = taps.cpu().numpy()
+    return taps.cpu().numpy()
+
+
+def result_winners(array: np.ndarray, result: PoolResult) -> np.ndarray | None:
+    """:func:`window_winners` shaped and laid out like the output (None without winners)."""
+    taps = window_winners(array, result)
+    if taps is None:
+        return None
     letters = result.layout.letters
     spatial = result.layout.spatial
     if "N" in letters and "C" in letters:

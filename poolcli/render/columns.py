@@ -16,7 +16,8 @@ What is drawn
 - Small inputs (at most 16x16 cells): every cell shows its value, window boundaries are drawn
   on the input, padding as hatched cells, and for max, min, median, mode and stochastic
   sampling each window's winning cell is outlined in the same colour as its output cell. The
-  winners come from :func:`poolcli.engine.ops.window_winners`, the engine's own answer.
+  winners are data the caller gives (:func:`poolcli.learn.winners.window_winners`, the
+  engine's own answer); nothing here computes them.
 """
 
 from __future__ import annotations
@@ -67,9 +68,9 @@ class Column:
     ``windows``: the windows that made this array from the first column (``None`` when it
     has the first column's own shape, like a gradient); it places 1-D output values and pairs
     3-D slices. ``winners``: the (N, C, *out) winning taps of
-    :func:`poolcli.engine.ops.window_winners`; on small inputs they are outlined on the first column
-    and on this one (only the first column that has them). Columns with the same ``scale``
-    share one colour scale.
+    :func:`poolcli.learn.winners.window_winners`; on small inputs they are outlined on the
+    first column and on this one (only the first column that has them). Columns with the same
+    ``scale`` share one colour scale.
     """
 
     title: str

@@ -4,9 +4,12 @@
   and several results over the same windows (:mod:`poolcli.render.pool_picture`);
   :func:`render_columns` is the general form behind both (:mod:`poolcli.render.columns`);
 * :func:`line_chart` draws a few named series on one axis (:mod:`poolcli.render.chart`);
-* :func:`write_viz` renders and writes a picture (atomically); :func:`save_viz` writes any
-  picture (:mod:`poolcli.render.viz_files`); :func:`viridis` is the colour map
-  (:mod:`poolcli.render.colours`).
+* :func:`write_viz` draws a result with the winners :mod:`poolcli.learn.winners` finds and
+  writes it (atomically); :func:`save_viz` writes any picture (:mod:`poolcli.render.viz_files`);
+  :func:`viridis` is the colour map (:mod:`poolcli.render.colours`).
+
+The drawing modules take everything they draw as data and import nothing from the engine;
+:func:`write_viz` is the one place here that asks :mod:`poolcli.learn` for the winners.
 
 Pillow and numpy only.
 """
@@ -40,8 +43,16 @@ from poolcli.render.columns import (
     Column,
     render_columns,
 )
-from poolcli.render.pool_picture import describe, op_text, render_compare, render_pool, window_text
-from poolcli.render.viz_files import check_viz_path, save_viz, write_viz
+from poolcli.render.pool_picture import (
+    describe,
+    frames_winners,
+    op_text,
+    picture_source,
+    render_compare,
+    render_pool,
+    window_text,
+)
+from poolcli.render.viz_files import check_viz_path, save_viz
 
 __all__ = [
     "BACKGROUND",
@@ -69,6 +80,7 @@ __all__ = [
     "Scale",
     "check_viz_path",
     "describe",
+    "frames_winners",
     "line_chart",
     "op_text",
     "render_columns",
@@ -80,3 +92,24 @@ __all__ = [
     "window_text",
     "write_viz",
 ]
+
+
+def write_viz(path: str, source, result) -> None:
+    """Draw ``result`` with :func:`render_pool` and write the picture to ``path`` atomically.
+
+    Where the picture shows cells, each window's winner is framed: the winners come from
+    :func:`poolcli.learn.winners.window_winners`, the engine's own answer (the drawing itself
+    never computes). ``source`` is the input ``result`` was pooled from (a LoadedInput or an
+    array).
+
+    Raises
+    ------
+    PoolError
+        When ``path`` is not a picture file name or cannot be written.
+    """
+    winners = None
+    if frames_winners(result):
+        from poolcli.learn.winners import window_winners
+
+        winners = window_winners(picture_source(source)[0], result)
+    save_viz(path, render_pool(source, result, winners=winners).image)

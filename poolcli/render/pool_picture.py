@@ -86,6 +86,7 @@ def render_pool(
     source,
     result: PoolResult,
     *,
+    winners=None,
     title: str | None = None,
     max_rows: int = MAX_ROWS,
 ) -> Picture:
@@ -97,6 +98,10 @@ def render_pool(
         The input that was pooled (a loaded image is drawn in its own colours).
     result : poolcli.model.options.PoolResult
         What :func:`poolcli.engine.core.run` returned for it.
+    winners : numpy.ndarray, optional
+        Each window's winning tap, ``(N, C, *out)`` as
+        :func:`poolcli.learn.winners.window_winners` gives it. Where :func:`frames_winners`
+        holds, each winner and its output cell are framed in the window's colour.
     title : str, optional
         Default: :func:`describe` of the result, with the file name.
     max_rows : int
@@ -106,16 +111,13 @@ def render_pool(
     -------
     Picture
     """
-    array, name, image = _source(source)
+    array, name, image = picture_source(source)
     output = _numpy(result.output)
     spatial_in = result.layout.spatial_shape(tuple(array.shape))
     spatial_out = result.layout.spatial_shape(tuple(output.shape))
     notes: list[str] = []
-    winners = None
-    if len(spatial_in) == 2 and max(spatial_in) <= SMALL:
-        winners = _winners(array, result, notes)
-    if len(spatial_in) == 2 and max(spatial_in) <= SMALL:
-        notes += _padding_notes(result)
+    if frames_winners(result):
+        notes += _unseeded_notes(result) + _padding_notes(result)
     if result.premultiplied:
         notes.append("Colour was weighted by alpha (premultiplied) while pooling.")
     columns = [
@@ -150,7 +152,7 @@ def render_compare(
     """
     if not results:
         raise ValueError("render_compare needs at least one result")
-    array, name, image = _source(source)
+    array, name, image = picture_source(source)
     first = results[0]
     spatial_in = first.layout.spatial_shape(tuple(array.shape))
     columns = [Column(f"input {_shape_text(spatial_in)}", array)]
@@ -163,6 +165,22 @@ def render_compare(
         ops = ", ".join(str(r.reduction) for r in results)
         title = f"{name + ': ' if name else ''}{ops}, {window_text(first)}"
     return render_columns(columns, first.layout, title=title, image=image, max_rows=max_rows)
+
+
+def frames_winners(result: PoolResult) -> bool:
+    """Whether :func:`render_pool` frames each window's winner: on inputs it draws cell by cell
+    (two spatial axes, at most SMALL cells each)."""
+    spatial = result.layout.spatial_shape(tuple(result.input_shape))
+    return len(spatial) == 2 and max(spatial) <= SMALL
+
+
+def _unseeded_notes(result: PoolResult) -> list[str]:
+    """Why the cells a sampling run chose are not framed."""
+    options = result.options
+    if result.reduction is Reduction.STOCHASTIC and not options.expectation:
+        if options.seed is None:
+            return ["The sampled cells are not outlined: give --seed N to see them."]
+    return []
 
 
 def _padding_notes(result: PoolResult) -> list[str]:
@@ -183,26 +201,9 @@ def _padding_notes(result: PoolResult) -> list[str]:
     return notes
 
 
-def _source(source) -> tuple[np.ndarray, str | None, ImageInfo | None]:
+def picture_source(source) -> tuple[np.ndarray, str | None, ImageInfo | None]:
     """(array, display name, image info) of a LoadedInput or a plain array."""
     if hasattr(source, "array") and hasattr(source, "kind"):
         image = source.image if source.kind == "image" else None
         return source.array, os.path.basename(source.path) or source.path, image
     return _numpy(source), None, None
-
-
-def _winners(array, result: PoolResult, notes: list[str]) -> np.ndarray | None:
-    """Each window's winning tap from the engine, or None when the op has no single winner."""
-    reduction = result.reduction
-    if not reduction.info.winner:
-        return None
-    if reduction is Reduction.STOCHASTIC:
-        if result.options.expectation:
-            return None
-        if result.options.seed is None:
-            notes.append("The sampled cells are not outlined: give --seed N to see them.")
-            return None
-    from poolcli.engine import ops
-
-    winners = ops.window_winners(array, reduction, result.windows, result.layout, result.options)
-    return _numpy(winners)

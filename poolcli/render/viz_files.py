@@ -1,5 +1,5 @@
 """Picture files: :func:`check_viz_path` checks a ``--viz`` name, :func:`save_viz` writes any
-picture atomically, :func:`write_viz` renders a result and writes it.
+picture atomically.
 """
 
 from __future__ import annotations
@@ -10,21 +10,9 @@ from typing import TYPE_CHECKING
 from PIL import Image
 
 from poolcli.errors import UsageError
-from poolcli.render.pool_picture import render_pool
 
 if TYPE_CHECKING:
-    from poolcli.model.options import PoolResult
-
-
-def write_viz(path: str, source, result: PoolResult) -> None:
-    """Render ``result`` (see :func:`render_pool`) and write the picture to ``path`` atomically.
-
-    Raises
-    ------
-    PoolError
-        When ``path`` is not a picture file name or cannot be written.
-    """
-    save_viz(path, render_pool(source, result).image)
+    pass
 
 
 def check_viz_path(path: str) -> str:
