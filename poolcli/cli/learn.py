@@ -313,7 +313,7 @@ def _channels(value) -> str:
 
 def _explain(cli, call, device: str, windows: int, slices: int):
     """Pool the one input as the reduction command would, then print its explanation."""
-    from poolcli.learn.explain import explain_result
+    from poolcli.learn.explain import explain_result, explanation_renderable
 
     path = call.inputs[0]
     outcome = cli.process_input(path, call, device)
@@ -327,5 +327,5 @@ def _explain(cli, call, device: str, windows: int, slices: int):
         outcome.loaded.array, outcome.result, max_windows=windows, max_slices=slices
     )
     printer.out.print(outcome.name, style="bold")
-    printer.out.print(explanation.renderable(), soft_wrap=True)
+    printer.out.print(explanation_renderable(explanation), soft_wrap=True)
     return ExitStatus.OK

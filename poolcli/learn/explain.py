@@ -58,14 +58,6 @@ class Cell:
     value: Any = None
     winner: bool = False
 
-    @property
-    def text(self) -> str:
-        if self.kind == "pad":
-            return PAD
-        if self.kind == "ceil":
-            return CEIL
-        return format_value(self.value) + (WINNER if self.winner else "")
-
 
 @dataclass(frozen=True)
 class WindowExplanation:
@@ -99,7 +91,8 @@ class SliceExplanation:
 
 @dataclass(frozen=True)
 class Explanation:
-    """Everything :func:`explain` found; :meth:`lines` and :meth:`renderable` print it."""
+    """Everything :func:`explain` found; :func:`explanation_lines` and
+    :func:`explanation_renderable` put it in words."""
 
     reduction: Reduction
     layout: Layout
@@ -116,110 +109,114 @@ class Explanation:
     winners: bool = False
     global_pool: bool = False
 
-    # ---- text -------------------------------------------------------------------------
 
-    def segments(self) -> list[list[tuple[str, str]]]:
-        """The explanation as lines of ``(text, style)`` pieces (style names rich understands)."""
-        lines: list[list[tuple[str, str]]] = []
-        shape_in = format_axes(self.input_shape)
-        shape_out = format_axes(self.output_shape)
-        guessed = ", guessed" if self.layout_guessed else ""
+def explanation_segments(explanation: Explanation) -> list[list[tuple[str, str]]]:
+    """The explanation as lines of ``(text, style)`` pieces (style names rich understands)."""
+    e = explanation
+    lines: list[list[tuple[str, str]]] = []
+    shape_in = format_axes(e.input_shape)
+    shape_out = format_axes(e.output_shape)
+    guessed = ", guessed" if e.layout_guessed else ""
+    lines.append(
+        [
+            (f"{e.reduction.value} pooling", "bold"),
+            (
+                f": input {shape_in} ({e.layout}{guessed}, {e.input_dtype}) → output "
+                f"{shape_out} ({e.output_dtype})",
+                "",
+            ),
+        ]
+    )
+    for axis in e.axes:
+        lines.extend(_axis_segments(axis, e.global_pool))
+    for note in e.notes:
+        lines.append([(note, "italic")])
+    lines.append([(_legend(e), "dim")])
+    for piece in e.slices:
+        lines.extend(_slice_segments(e, piece))
+    left = e.total_slices - len(e.slices)
+    if left:
         lines.append(
             [
-                (f"{self.reduction.value} pooling", "bold"),
                 (
-                    f": input {shape_in} ({self.layout}{guessed}, {self.input_dtype}) → output "
-                    f"{shape_out} ({self.output_dtype})",
-                    "",
-                ),
+                    f"{left} more slice{'s' if left > 1 else ''} (channels / batch items) "
+                    "not shown.",
+                    "italic",
+                )
             ]
         )
-        for axis in self.axes:
-            lines.extend(_axis_segments(axis, self.global_pool))
-        for note in self.notes:
-            lines.append([(note, "italic")])
-        lines.append([(self._legend(), "dim")])
-        for piece in self.slices:
-            lines.extend(self._slice_segments(piece))
-        left = self.total_slices - len(self.slices)
-        if left:
-            lines.append(
-                [
-                    (
-                        f"{left} more slice{'s' if left > 1 else ''} (channels / batch items) "
-                        "not shown.",
-                        "italic",
-                    )
-                ]
-            )
-        return lines
+    return lines
 
-    def lines(self) -> list[str]:
-        """The explanation as plain text lines."""
-        return ["".join(text for text, _ in line) for line in self.segments()]
 
-    def text(self) -> str:
-        return "\n".join(self.lines()) + "\n"
+def explanation_lines(explanation: Explanation) -> list[str]:
+    """The explanation as plain text lines."""
+    return ["".join(text for text, _ in line) for line in explanation_segments(explanation)]
 
-    def renderable(self):
-        """A rich renderable (a Group of Text lines; no markup is parsed)."""
-        from rich.console import Group
-        from rich.text import Text
 
-        return Group(*(Text.assemble(*line) for line in self.segments()))
+def explanation_renderable(explanation: Explanation):
+    """A rich renderable (a Group of Text lines; no markup is parsed)."""
+    from rich.console import Group
+    from rich.text import Text
 
-    def _legend(self) -> str:
-        mean = self.reduction is Reduction.AVG
-        if self.count_include_pad:
-            pad = "padding (a 0, counted in the mean)" if mean else "padding"
-        else:
-            pad = "padding (never counted)" if mean else "padding (never counted or chosen)"
-        if self.reduction in (Reduction.SUM, Reduction.LP):
-            pad = "padding (adds nothing)"
-        text = f"cells: {PAD} {pad}"
-        if any(axis.extra_end for axis in self.axes):
-            text += f"; {CEIL} past the padded input, reached only in ceil mode (never counted)"
-        if self.winners:
-            which = {
-                Reduction.STOCHASTIC: "the sampled cell",
-                Reduction.MODE: "the first cell holding the result",
-            }.get(self.reduction, "the cell the result comes from (ties: the first)")
-            text += f"; {WINNER} {which}"
-        return text
+    return Group(*(Text.assemble(*line) for line in explanation_segments(explanation)))
 
-    def _slice_segments(self, piece: SliceExplanation) -> list[list[tuple[str, str]]]:
-        lines = []
-        shown = len(piece.windows)
-        count = f"{piece.total_windows} window{'s' if piece.total_windows != 1 else ''}"
-        if shown < piece.total_windows:
-            count += f", the first {shown} shown"
-        head = f"{piece.label}: " if piece.label else ""
-        lines.append([(f"{head}{count}", "bold")])
-        for window in piece.windows:
-            lines.append(self._window_segments(window))
-        if shown < piece.total_windows:
-            lines.append([(f"  … {piece.total_windows - shown} more windows not shown.", "italic")])
-        return lines
 
-    def _window_segments(self, window: WindowExplanation) -> list[tuple[str, str]]:
-        position = "(" + ", ".join(map(str, window.position)) + ")"
-        where = ", ".join(
-            f"{axis.name} {_index_text(cells)}"
-            for axis, cells in zip(self.axes, window.axis_cells, strict=True)
-        )
-        line = [("  ", ""), (position, "bold"), (f" ← {where}: ", "")]
-        if window.cells is None:
-            line.append((f"[{window.size} cells, not listed]", "dim"))
-        else:
-            line.append(("[", ""))
-            line.extend(_grid_segments(window))
-            line.append(("]", ""))
-        line.append((" → ", ""))
-        line.append((format_value(window.result), "bold green"))
-        if self.reduction is Reduction.AVG and window.padding:
-            counted = window.real + (window.padding if self.count_include_pad else 0)
-            line.append((f"  (mean over {counted} cells)", "dim"))
-        return line
+def _legend(explanation: Explanation) -> str:
+    mean = explanation.reduction is Reduction.AVG
+    if explanation.count_include_pad:
+        pad = "padding (a 0, counted in the mean)" if mean else "padding"
+    else:
+        pad = "padding (never counted)" if mean else "padding (never counted or chosen)"
+    if explanation.reduction in (Reduction.SUM, Reduction.LP):
+        pad = "padding (adds nothing)"
+    text = f"cells: {PAD} {pad}"
+    if any(axis.extra_end for axis in explanation.axes):
+        text += f"; {CEIL} past the padded input, reached only in ceil mode (never counted)"
+    if explanation.winners:
+        which = {
+            Reduction.STOCHASTIC: "the sampled cell",
+            Reduction.MODE: "the first cell holding the result",
+        }.get(explanation.reduction, "the cell the result comes from (ties: the first)")
+        text += f"; {WINNER} {which}"
+    return text
+
+
+def _slice_segments(
+    explanation: Explanation, piece: SliceExplanation
+) -> list[list[tuple[str, str]]]:
+    lines = []
+    shown = len(piece.windows)
+    count = f"{piece.total_windows} window{'s' if piece.total_windows != 1 else ''}"
+    if shown < piece.total_windows:
+        count += f", the first {shown} shown"
+    head = f"{piece.label}: " if piece.label else ""
+    lines.append([(f"{head}{count}", "bold")])
+    for window in piece.windows:
+        lines.append(_window_segments(explanation, window))
+    if shown < piece.total_windows:
+        lines.append([(f"  … {piece.total_windows - shown} more windows not shown.", "italic")])
+    return lines
+
+
+def _window_segments(explanation: Explanation, window: WindowExplanation) -> list[tuple[str, str]]:
+    position = "(" + ", ".join(map(str, window.position)) + ")"
+    where = ", ".join(
+        f"{axis.name} {_index_text(cells)}"
+        for axis, cells in zip(explanation.axes, window.axis_cells, strict=True)
+    )
+    line = [("  ", ""), (position, "bold"), (f" ← {where}: ", "")]
+    if window.cells is None:
+        line.append((f"[{window.size} cells, not listed]", "dim"))
+    else:
+        line.append(("[", ""))
+        line.extend(_grid_segments(window))
+        line.append(("]", ""))
+    line.append((" → ", ""))
+    line.append((format_value(window.result), "bold green"))
+    if explanation.reduction is Reduction.AVG and window.padding:
+        counted = window.real + (window.padding if explanation.count_include_pad else 0)
+        line.append((f"  (mean over {counted} cells)", "dim"))
+    return line
 
 
 def _axis_segments(axis: AxisWindow, global_pool: bool) -> list[list[tuple[str, str]]]:
@@ -294,8 +291,16 @@ def _grid_segments(window: WindowExplanation) -> list[tuple[str, str]]:
                 wraps += 1
                 rest //= length
             pieces.append(({0: " ", 1: " | "}.get(wraps, " || "), "dim" if wraps else ""))
-        pieces.append((cell.text, "dim" if cell.kind != "in" else ""))
+        pieces.append((_cell_text(cell), "dim" if cell.kind != "in" else ""))
     return pieces
+
+
+def _cell_text(cell: Cell) -> str:
+    if cell.kind == "pad":
+        return PAD
+    if cell.kind == "ceil":
+        return CEIL
+    return format_value(cell.value) + (WINNER if cell.winner else "")
 
 
 def format_value(value) -> str:
@@ -537,6 +542,5 @@ def render_explanation(
     max_slices: int = MAX_SLICES,
 ):
     """A rich renderable explaining ``result`` (for ``--explain``; print it before the report)."""
-    return explain_result(
-        array, result, max_windows=max_windows, max_slices=max_slices
-    ).renderable()
+    explanation = explain_result(array, result, max_windows=max_windows, max_slices=max_slices)
+    return explanation_renderable(explanation)
