@@ -313,7 +313,8 @@ def _channels(value) -> str:
 
 def _explain(cli, call, device: str, windows: int, slices: int):
     """Pool the one input as the reduction command would, then print its explanation."""
-    from poolcli.learn.explain import explain_result, explanation_renderable
+    from poolcli.learn.explain import explain_result
+    from poolcli.render.explanation import explanation_renderable
 
     path = call.inputs[0]
     outcome = cli.process_input(path, call, device)

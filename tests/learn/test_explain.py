@@ -18,15 +18,11 @@ from typer.testing import CliRunner
 
 from poolcli.engine.core import pool, run
 from poolcli.errors import UsageError
-from poolcli.learn.explain import (
-    explain,
-    explain_result,
-    explanation_lines,
-    render_explanation,
-)
+from poolcli.learn.explain import explain, explain_result
 from poolcli.model.layout import Layout
 from poolcli.model.options import PoolOptions
 from poolcli.model.window import WindowSpec
+from poolcli.render.explanation import explanation_lines, render_explanation
 
 # --------------------------------------------------------------------------------------
 # Parsing the text back
