@@ -6,17 +6,11 @@ its input cells and with the value the engine wrote to the output array. Nothing
 reduces a window itself: every result shown is read from the engine's output, so the
 explanation cannot disagree with the op.
 
-What it says, per axis: the output-size formula with the numbers put in, the effective
-kernel with dilation, the padding ``begin:end``, floor or ceil and the windows the ceil rule
-dropped; for adaptive pooling, the bin edges. Then, for the first few channels / batch items
-(a *slice*: one index of every non-spatial axis), every window in order::
-
-    (0, 1) ← H 0..1, W 2..3: [2 4 | 7 8] → 8
-
-the output position, the input indices per axis (``a..b`` for a run, ``a,c,e`` with
-dilation), the covered cells (the last axis varies fastest; ``|`` separates rows and ``||``
-depth slices; ``·`` marks padding, ``×`` a cell past the padded input that only ceil mode
-reaches), and the result. Large inputs list only the first windows and say so.
+It returns an :class:`Explanation`: per axis the resolved window, then for the first few
+channels / batch items (a *slice*: one index of every non-spatial axis) every window in order,
+with the cells it covers (input, padding, or past the padded input in ceil mode), the winning
+cell where the op has one, and the result. Large inputs keep only the first windows and say
+so. :mod:`poolcli.render.explanation` puts it in words.
 
 Pure Python apart from numpy, which is imported where an array is read.
 """
@@ -132,34 +126,13 @@ def explain(
 ) -> Explanation:
     """Pair every window of a pooling call with its input cells and its result.
 
-    Parameters
-    ----------
-    array : numpy.ndarray
-        The input, laid out as ``layout``.
-    layout : Layout or str
-        Axis letters of ``array`` (and of ``output``).
-    windows : tuple of AxisWindow
-        The resolved windows, one per spatial axis (:func:`poolcli.model.window.resolve`).
-    reduction : Reduction or str
-        The op, for the wording.
-    output : numpy.ndarray
-        The engine's result for ``array``; every value shown is read from it.
-    count_include_pad : bool
-        Whether padding counted in the mean (wording only).
-    global_pool : bool
-        The windows come from ``--global`` (worded as one window, not as sliding arithmetic).
-    winners : numpy.ndarray, optional
-        Shaped like ``output``: per window, the index of the cell the result was taken from,
-        row-major over the kernel taps (``axis.kernel`` per axis, as
-        :func:`poolcli.engine.ops.window_winners` gives it). That cell is marked ``*``.
-    max_windows, max_slices, max_cells
-        Show at most this many windows per slice, slices (channel / batch indices) and cells
-        per window.
-
-    Returns
-    -------
-    Explanation
-        Structured lines; ``.lines()`` gives plain text.
+    ``array`` and ``output`` (the engine's result for it, where every value shown is read) are
+    laid out as ``layout``; ``windows`` are the resolved windows, one per spatial axis.
+    ``count_include_pad`` and ``global_pool`` are kept for the wording. ``winners``, shaped like
+    ``output``, gives per window the kernel tap its result came from, as
+    :func:`poolcli.learn.winners.result_winners` does. At most ``max_windows`` windows per
+    slice, ``max_slices`` slices (channel / batch indices) and ``max_cells`` cells per window
+    are kept. :func:`poolcli.render.explanation.explanation_lines` puts the result in words.
     """
     import numpy as np
 
@@ -167,30 +140,11 @@ def explain(
     array = np.asarray(array)
     output = np.asarray(output)
     reduction = Reduction(reduction)
-    spatial_axes = layout.spatial_axes
     expected = layout.with_spatial(tuple(array.shape), tuple(a.out for a in windows))
     if tuple(output.shape) != expected:
         raise ValueError(f"output shape {output.shape} does not match the windows ({expected})")
-    other = tuple(i for i in range(array.ndim) if i not in spatial_axes)
-    order = other + spatial_axes
-    source = array.transpose(order)
-    result = output.transpose(order)
-    chosen = np.asarray(winners).transpose(order) if winners is not None else None
-    other_shape = source.shape[: len(other)]
-    total_slices = int(np.prod(other_shape, dtype=np.int64)) if other else 1
-
-    outs = tuple(axis.out for axis in windows)
-    total_windows = int(np.prod(outs, dtype=np.int64))
-    slices = []
-    for index in itertools.islice(np.ndindex(*other_shape), max_slices):
-        label = " ".join(f"{layout.letters[a]}={i}" for a, i in zip(other, index, strict=True))
-        src, res = source[index], result[index]
-        won = chosen[index] if chosen is not None else None
-        items = []
-        for position in itertools.islice(itertools.product(*map(range, outs)), max_windows):
-            tap = int(won[position]) if won is not None else None
-            items.append(_window(src, res, windows, position, max_cells, tap))
-        slices.append(SliceExplanation(label, tuple(index), tuple(items), total_windows))
+    limits = (max_windows, max_slices, max_cells)
+    slices, total_slices, total_windows = _slices(array, output, layout, windows, winners, limits)
 
     notes = tuple(notes)
     if total_windows > max_windows:
@@ -213,6 +167,36 @@ def explain(
         winners=winners is not None,
         global_pool=global_pool,
     )
+
+
+def _slices(array, output, layout: Layout, windows, winners, limits):
+    """The first slices (one index of every non-spatial axis), each with its first windows;
+    and how many slices and windows per slice there are in all."""
+    import numpy as np
+
+    max_windows, max_slices, max_cells = limits
+    spatial_axes = layout.spatial_axes
+    other = tuple(i for i in range(array.ndim) if i not in spatial_axes)
+    order = other + spatial_axes
+    source = array.transpose(order)
+    result = output.transpose(order)
+    chosen = np.asarray(winners).transpose(order) if winners is not None else None
+    other_shape = source.shape[: len(other)]
+    total_slices = int(np.prod(other_shape, dtype=np.int64)) if other else 1
+
+    outs = tuple(axis.out for axis in windows)
+    total_windows = int(np.prod(outs, dtype=np.int64))
+    slices = []
+    for index in itertools.islice(np.ndindex(*other_shape), max_slices):
+        label = " ".join(f"{layout.letters[a]}={i}" for a, i in zip(other, index, strict=True))
+        src, res = source[index], result[index]
+        won = chosen[index] if chosen is not None else None
+        items = []
+        for position in itertools.islice(itertools.product(*map(range, outs)), max_windows):
+            tap = int(won[position]) if won is not None else None
+            items.append(_window(src, res, windows, position, max_cells, tap))
+        slices.append(SliceExplanation(label, tuple(index), tuple(items), total_windows))
+    return slices, total_slices, total_windows
 
 
 def _winner(windows, axis_cells, tap: int | None) -> tuple[int, ...] | None:
