@@ -15,7 +15,7 @@ from poolcli.model.layout import Layout
 from poolcli.model.options import PoolOptions, PoolResult
 from poolcli.model.reductions import Reduction
 from poolcli.model.window import WindowSpec, resolve
-from poolcli.render import report
+from poolcli.render import numbers, report
 
 SEED = np.array([[1, 3, 2, 4], [5, 6, 7, 8], [9, 10, 11, 12], [13, 14, 15, 16]])
 
@@ -122,7 +122,7 @@ def test_json_value_kinds():
 
 def test_json_values_keep_the_shape():
     array = np.arange(12, dtype=np.int16).reshape(2, 3, 2)
-    assert report.json_values(array) == array.tolist()
+    assert numbers.json_values(array) == array.tolist()
 
 
 # --------------------------------------------------------------------------------------------

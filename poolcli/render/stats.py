@@ -1,0 +1,88 @@
+"""Statistics of arrays: min, max, mean and NaN count, read in bounded memory."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from poolcli.render.numbers import json_value
+
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class Stats:
+    """Summary of an array. ``min``/``max`` are in the array's dtype (exact for integers),
+    ``mean`` is float64; all three ignore NaN and are NaN when every value is NaN."""
+
+    dtype: str
+    count: int
+    nan: int
+    min: Any
+    max: Any
+    mean: float
+
+    def as_json(self) -> dict:
+        dtype = np.dtype(self.dtype) if self.dtype != "bfloat16" else np.dtype(np.float32)
+        return {
+            "min": None if self.min is None else json_value(self.min, dtype),
+            "max": None if self.max is None else json_value(self.max, dtype),
+            "mean": None if self.mean is None else json_value(np.float64(self.mean)),
+            "nan": self.nan,
+        }
+
+
+def array_stats(array) -> Stats:
+    """Min, max, mean and NaN count of ``array``, reading it in chunks (memory stays bounded).
+
+    >>> s = array_stats(np.array([[1, 3], [5, np.nan]]))
+    >>> (s.min, s.max, s.mean, s.nan)
+    (np.float64(1.0), np.float64(5.0), np.float64(3.0), 1)
+    """
+    if not isinstance(array, np.ndarray):  # a torch tensor
+        array = array.detach().cpu().numpy()
+    dtype_name = str(array.dtype)
+    if array.dtype.kind == "b":
+        array = array.view(np.uint8)
+    elif array.dtype.kind == "f" and array.dtype.itemsize == 2 and array.dtype != np.float16:
+        array = array.astype(np.float32)  # bfloat16 (ml_dtypes): numpy cannot reduce it
+    if array.size == 0:
+        return Stats(dtype_name, 0, 0, None, None, None)
+    with np.errstate(all="ignore"):  # inf - inf in a sum is NaN, which is the right mean
+        return _reduce_chunks(array, dtype_name)
+
+
+def _reduce_chunks(array: np.ndarray, dtype_name: str) -> Stats:
+    floating = array.dtype.kind == "f"
+    lo = hi = None
+    total = np.float64(0)
+    count = nans = 0
+    chunks = np.nditer(
+        array,
+        flags=["external_loop", "buffered", "zerosize_ok"],
+        op_flags=[["readonly"]],
+        buffersize=_CHUNK,
+        order="K",
+    )
+    for chunk in chunks:
+        if floating:
+            missing = np.isnan(chunk)
+            n_missing = int(np.count_nonzero(missing))
+            if n_missing:
+                nans += n_missing
+                chunk = chunk[~missing]
+            if chunk.size == 0:
+                continue
+        cmin, cmax = chunk.min(), chunk.max()
+        lo = cmin if lo is None or cmin < lo else lo
+        hi = cmax if hi is None or cmax > hi else hi
+        total += chunk.sum(dtype=np.float64)
+        count += chunk.size
+    if lo is None:  # every value is NaN
+        nan = array.dtype.type("nan")
+        return Stats(dtype_name, array.size, nans, nan, nan, np.float64("nan"))
+    if array.dtype.kind in "iu":
+        lo, hi = array.dtype.type(lo), array.dtype.type(hi)
+    return Stats(dtype_name, array.size, nans, lo, hi, total / count)
