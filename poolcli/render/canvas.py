@@ -139,10 +139,6 @@ def _tidy_exponent(text: str) -> str:
     return f"{mantissa}e{int(exponent)}"
 
 
-def _shape_text(shape) -> str:
-    return "x".join(str(s) for s in shape)
-
-
 class _Canvas:
     """An RGB image being drawn, recording every text and its box."""
 

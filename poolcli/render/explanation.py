@@ -25,8 +25,9 @@ from poolcli.learn.explain import (
     WindowExplanation,
     explain_result,
 )
+from poolcli.model.display import format_shape, format_value
 from poolcli.model.reductions import Reduction
-from poolcli.model.window import AxisWindow, format_axes
+from poolcli.model.window import AxisWindow
 
 if TYPE_CHECKING:
     import numpy as np
@@ -48,8 +49,8 @@ def explanation_segments(explanation: Explanation) -> list[list[tuple[str, str]]
     """The explanation as lines of ``(text, style)`` pieces (style names rich understands)."""
     e = explanation
     lines: list[list[tuple[str, str]]] = []
-    shape_in = format_axes(e.input_shape)
-    shape_out = format_axes(e.output_shape)
+    shape_in = format_shape(e.input_shape, ascii=True)
+    shape_out = format_shape(e.output_shape, ascii=True)
     guessed = ", guessed" if e.layout_guessed else ""
     lines.append(
         [
@@ -146,7 +147,7 @@ def _window_segments(explanation: Explanation, window: WindowExplanation) -> lis
         line.extend(_grid_segments(window))
         line.append(("]", ""))
     line.append((" → ", ""))
-    line.append((format_value(window.result), "bold green"))
+    line.append((_value_text(window.result), "bold green"))
     if explanation.reduction is Reduction.AVG and window.padding:
         counted = window.real + (window.padding if explanation.count_include_pad else 0)
         line.append((f"  (mean over {counted} cells)", "dim"))
@@ -234,17 +235,7 @@ def _cell_text(cell: Cell) -> str:
         return PAD
     if cell.kind == "ceil":
         return CEIL
-    return format_value(cell.value) + (WINNER if cell.winner else "")
-
-
-def format_value(value) -> str:
-    """A value as the report prints it (:func:`poolcli.render.report.format_value`): ``6``,
-    ``3.75``."""
-    if value is None:
-        return "?"
-    from poolcli.render.report import format_value as report_format
-
-    return report_format(value)
+    return _value_text(cell.value) + (WINNER if cell.winner else "")
 
 
 def render_explanation(
@@ -257,3 +248,8 @@ def render_explanation(
     """A rich renderable explaining ``result`` (for ``--explain``; print it before the report)."""
     explanation = explain_result(array, result, max_windows=max_windows, max_slices=max_slices)
     return explanation_renderable(explanation)
+
+
+def _value_text(value) -> str:
+    """A cell's value or a window's result as the report prints it; ``?`` when unknown."""
+    return "?" if value is None else format_value(value)

@@ -9,7 +9,7 @@ from rich.console import Console, ConsoleOptions, RenderResult
 from rich.measure import Measurement
 from rich.text import Text
 
-from poolcli.render.numbers import _shape, format_value
+from poolcli.model.display import format_shape, format_value
 
 if TYPE_CHECKING:
     from poolcli.model.layout import Layout
@@ -180,7 +180,7 @@ def values_block(result: PoolResult, channel_names=None) -> list:
         heading = "output, top-left corner" + (f" · {title}" if title else "")
         blocks.append(Matrix(corner, heading, matrix.shape[0], matrix.shape[1]))
         shown.append(corner)
-        shape = _shape(result.output.shape)
+        shape = format_shape(result.output.shape)
         blocks.append(
             Text(
                 f"The output ({shape}) is too large to show in full; write it with "

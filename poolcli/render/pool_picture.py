@@ -15,10 +15,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from poolcli.model.display import format_shape
 from poolcli.model.reductions import Reduction
 from poolcli.model.window import format_axes
 from poolcli.render.arrays import _numpy
-from poolcli.render.canvas import Picture, _shape_text
+from poolcli.render.canvas import Picture
 from poolcli.render.columns import MAX_ROWS, SMALL, Column, render_columns
 
 if TYPE_CHECKING:
@@ -75,9 +76,11 @@ def describe(result: PoolResult, name: str | None = None) -> str:
     if name:
         head = f"{name}: {head}"
     output = _numpy(result.output)
+    shape_in = format_shape(result.input_shape, ascii=True)
+    shape_out = format_shape(output.shape, ascii=True)
     shapes = (
-        f"input {_shape_text(result.input_shape)} ({result.layout}, {result.input_dtype})"
-        f" -> output {_shape_text(output.shape)} ({output.dtype})"
+        f"input {shape_in} ({result.layout}, {result.input_dtype})"
+        f" -> output {shape_out} ({output.dtype})"
     )
     return f"{head}\n{shapes}"
 
@@ -121,9 +124,9 @@ def render_pool(
     if result.premultiplied:
         notes.append("Colour was weighted by alpha (premultiplied) while pooling.")
     columns = [
-        Column(f"input {_shape_text(spatial_in)}", array),
+        Column(f"input {format_shape(spatial_in, ascii=True)}", array),
         Column(
-            f"{result.reduction} output {_shape_text(spatial_out)}",
+            f"{result.reduction} output {format_shape(spatial_out, ascii=True)}",
             output,
             windows=result.windows,
             winners=winners,
@@ -155,11 +158,11 @@ def render_compare(
     array, name, image = picture_source(source)
     first = results[0]
     spatial_in = first.layout.spatial_shape(tuple(array.shape))
-    columns = [Column(f"input {_shape_text(spatial_in)}", array)]
+    columns = [Column(f"input {format_shape(spatial_in, ascii=True)}", array)]
     for result in results:
         output = _numpy(result.output)
         label = op_text(result).replace(" pooling", "")
-        shape = _shape_text(result.layout.spatial_shape(tuple(output.shape)))
+        shape = format_shape(result.layout.spatial_shape(tuple(output.shape)), ascii=True)
         columns.append(Column(f"{label} {shape}", output, windows=result.windows))
     if title is None:
         ops = ", ".join(str(r.reduction) for r in results)

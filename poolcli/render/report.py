@@ -18,6 +18,7 @@ from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
+from poolcli.model.display import format_shape, format_value
 from poolcli.model.reductions import Reduction
 from poolcli.model.window import format_axes
 from poolcli.render.matrices import (
@@ -28,7 +29,7 @@ from poolcli.render.matrices import (
     matrix_slices,
     values_block,
 )
-from poolcli.render.numbers import _shape, format_mean, format_value, json_value
+from poolcli.render.numbers import format_mean, json_value
 from poolcli.render.schema import dumps, json_document, json_entry, json_error, json_parameters
 from poolcli.render.stats import Stats, array_stats
 
@@ -244,7 +245,8 @@ def summary_table(
         reason = f": {layout_reason}" if layout_reason else ""
         layout.append(f" (guessed{reason}; set --layout)", style="yellow")
     table.add_row("layout", layout)
-    table.add_row("shape", _shape(result.input_shape) + _ARROW + _shape(result.output.shape))
+    shapes = format_shape(result.input_shape) + _ARROW + format_shape(result.output.shape)
+    table.add_row("shape", shapes)
     table.add_row("dtype", f"{result.input_dtype}{_ARROW}{result.output.dtype}")
     table.add_row("op", describe_op(result))
     table.add_row("window", describe_window(result))
