@@ -14,17 +14,6 @@ import numpy as np
 from poolcli.model.display import format_value
 
 
-def format_mean(value: float) -> str:
-    """A mean (float64) for the report: exact when short (8.5, 3.3125), else 7 digits.
-
-    >>> format_mean(8.5), format_mean(1 / 3), format_mean(121.63916015625)
-    ('8.5', '0.3333333', '121.6392')
-    """
-    text = format_value(float(value))
-    digits = len(text.split("e")[0].replace("-", "").replace(".", "").lstrip("0"))
-    return text if digits <= 7 else format_value(float(f"{value:.7g}"))
-
-
 def json_value(value, dtype=None):
     """One value for the JSON document: int, bool, float or one of "NaN", "Infinity", "-Infinity".
 

@@ -29,9 +29,9 @@ from poolcli.render.matrices import (
     matrix_slices,
     values_block,
 )
-from poolcli.render.numbers import format_mean, json_value
+from poolcli.render.numbers import json_value
 from poolcli.render.schema import dumps, json_document, json_entry, json_error, json_parameters
-from poolcli.render.stats import Stats, array_stats
+from poolcli.render.stats import Stats, array_stats, format_mean
 
 if TYPE_CHECKING:
     from poolcli.model.options import PoolResult

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from poolcli.model.display import format_value
 from poolcli.render.numbers import json_value
 
 _CHUNK = 1 << 20
@@ -86,3 +87,14 @@ def _reduce_chunks(array: np.ndarray, dtype_name: str) -> Stats:
     if array.dtype.kind in "iu":
         lo, hi = array.dtype.type(lo), array.dtype.type(hi)
     return Stats(dtype_name, array.size, nans, lo, hi, total / count)
+
+
+def format_mean(value: float) -> str:
+    """A mean (float64) for the report: exact when short (8.5, 3.3125), else 7 digits.
+
+    >>> format_mean(8.5), format_mean(1 / 3), format_mean(121.63916015625)
+    ('8.5', '0.3333333', '121.6392')
+    """
+    text = format_value(float(value))
+    digits = len(text.split("e")[0].replace("-", "").replace(".", "").lstrip("0"))
+    return text if digits <= 7 else format_value(float(f"{value:.7g}"))
