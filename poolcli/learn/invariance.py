@@ -90,6 +90,7 @@ class InvarianceResult:
     layout_guessed: bool
     windows: tuple[AxisWindow, ...]
     seed: int
+    spec: WindowSpec | None = None
 
     def for_op(self, op: Reduction | None) -> list[Change]:
         return [c for c in self.changes if c.op == op]
@@ -261,4 +262,5 @@ def measure(
         layout_guessed=guessed,
         windows=windows,
         seed=seed,
+        spec=spec,
     )

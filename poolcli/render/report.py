@@ -3,7 +3,7 @@
 Everything here *builds* things (rich renderables); :mod:`poolcli.cli` prints them.
 :func:`build_report` puts together a summary table, the resolved window per spatial axis with
 its output-size arithmetic, statistics of input and output (:mod:`poolcli.render.stats`), and
-the output values (:mod:`poolcli.render.matrices`). The ``--json`` document is built in
+the output values (:mod:`poolcli.render.matrices`). The ``--json`` document is built from
 :mod:`poolcli.render.schema`.
 """
 
@@ -21,6 +21,7 @@ from rich.text import Text
 from poolcli.model.display import format_shape, format_value
 from poolcli.model.reductions import Reduction
 from poolcli.model.window import format_axes
+from poolcli.render.documents import json_document, json_parameters
 from poolcli.render.matrices import (
     PREVIEW_COLS,
     PREVIEW_ROWS,
@@ -29,8 +30,7 @@ from poolcli.render.matrices import (
     matrix_slices,
     values_block,
 )
-from poolcli.render.numbers import json_value
-from poolcli.render.schema import dumps, json_document, json_entry, json_error, json_parameters
+from poolcli.render.schema import dumps, failure_json, json_value, result_json
 from poolcli.render.stats import Stats, array_stats, format_mean
 
 if TYPE_CHECKING:
@@ -62,6 +62,10 @@ __all__ = [
     "summary_table",
     "window_table",
 ]
+
+# The names the commands call for the --json document's entries.
+json_entry = result_json
+json_error = failure_json
 
 _ARROW = " → "
 

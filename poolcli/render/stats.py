@@ -1,4 +1,5 @@
-"""Statistics of arrays: min, max, mean and NaN count, read in bounded memory."""
+"""Statistics of arrays: min, max, mean and NaN count, read in bounded memory, and how the
+report writes a mean."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ from typing import Any
 import numpy as np
 
 from poolcli.model.display import format_value
-from poolcli.render.numbers import json_value
 
 _CHUNK = 1 << 20
 
@@ -24,15 +24,6 @@ class Stats:
     min: Any
     max: Any
     mean: float
-
-    def as_json(self) -> dict:
-        dtype = np.dtype(self.dtype) if self.dtype != "bfloat16" else np.dtype(np.float32)
-        return {
-            "min": None if self.min is None else json_value(self.min, dtype),
-            "max": None if self.max is None else json_value(self.max, dtype),
-            "mean": None if self.mean is None else json_value(np.float64(self.mean)),
-            "nan": self.nan,
-        }
 
 
 def array_stats(array) -> Stats:
