@@ -525,8 +525,10 @@ class Plan:
 
     def to_dict(self) -> dict:
         """The plan as JSON-ready values (for ``--dry-run --json``)."""
+        from poolcli.render.schema import step_json
+
         return {
-            "steps": [s.to_dict() for s in self.steps],
+            "steps": [step_json(s) for s in self.steps],
             "chain": chain_label(self.steps),
             "output_dir": self.output_dir,
             "files": [
@@ -863,12 +865,13 @@ def json_document(
 ) -> dict[str, Any]:
     """The ``--json`` document of a batch: the chain, every file, the summary."""
     from poolcli import __version__
+    from poolcli.render.schema import step_json
 
     steps = tuple(steps)
     return {
         "poolcli": __version__,
         "chain": chain_label(steps) if steps else None,
-        "steps": [s.to_dict() for s in steps],
+        "steps": [step_json(s) for s in steps],
         "files": [r.to_dict() for r in results],
         "summary": summary.to_dict(),
     }

@@ -85,8 +85,14 @@ class PoolcliGroup(TyperGroup):
         except ClickException as error:
             error.show()
             status = error.exit_code
-        except typer.Abort:
+        except typer.Abort as abort:
+            # Click turns a stop that comes while it parses (before the command's body runs)
+            # into Abort; it is still a stop.
+            stop = abort.__cause__
             status = ExitStatus.ERROR
+            if isinstance(stop, KeyboardInterrupt):
+                typer.echo("poolcli: interrupted.", err=True)
+                status = interrupted_status(stop)
         sys.exit(int(status or 0))
 
 

@@ -217,6 +217,7 @@ def _channels(value) -> str:
 def _explain(call, device: str, windows: int, slices: int):
     """Pool the one input as the reduction command would, then print its explanation."""
     from poolcli.learn.explain import explain_result
+    from poolcli.render.explanation import explanation_renderable
 
     path = call.inputs[0]
     outcome = process_input(path, call, device)
@@ -230,5 +231,5 @@ def _explain(call, device: str, windows: int, slices: int):
         outcome.loaded.array, outcome.result, max_windows=windows, max_slices=slices
     )
     printer.out.print(outcome.name, style="bold")
-    printer.out.print(explanation.renderable(), soft_wrap=True)
+    printer.out.print(explanation_renderable(explanation), soft_wrap=True)
     return ExitStatus.OK

@@ -219,7 +219,7 @@ def show_outcome(printer: Printer, call: Call, outcome: Outcome) -> None:
     if call.json:
         return
     if call.explain:
-        from poolcli.learn.explain import render_explanation
+        from poolcli.render.explanation import render_explanation
 
         # With -o -, standard output carries the .npy bytes.
         console = printer.err if call.output == STDIN else printer.out

@@ -6,17 +6,11 @@ its input cells and with the value the engine wrote to the output array. Nothing
 reduces a window itself: every result shown is read from the engine's output, so the
 explanation cannot disagree with the op.
 
-What it says, per axis: the output-size formula with the numbers put in, the effective
-kernel with dilation, the padding ``begin:end``, floor or ceil and the windows the ceil rule
-dropped; for adaptive pooling, the bin edges. Then, for the first few channels / batch items
-(a *slice*: one index of every non-spatial axis), every window in order::
-
-    (0, 1) ← H 0..1, W 2..3: [2 4 | 7 8] → 8
-
-the output position, the input indices per axis (``a..b`` for a run, ``a,c,e`` with
-dilation), the covered cells (the last axis varies fastest; ``|`` separates rows and ``||``
-depth slices; ``·`` marks padding, ``×`` a cell past the padded input that only ceil mode
-reaches), and the result. Large inputs list only the first windows and say so.
+It returns an :class:`Explanation`: per axis the resolved window, then for the first few
+channels / batch items (a *slice*: one index of every non-spatial axis) every window in order,
+with the cells it covers (input, padding, or past the padded input in ceil mode), the winning
+cell where the op has one, and the result. Large inputs keep only the first windows and say
+so. :mod:`poolcli.render.explanation` puts it in words.
 
 Pure Python apart from numpy, which is imported where an array is read.
 """
@@ -27,19 +21,16 @@ import itertools
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from poolcli.learn.winners import has_winner, result_winners
 from poolcli.model.layout import Layout
 from poolcli.model.reductions import Reduction
-from poolcli.model.window import AxisWindow, format_axes
+from poolcli.model.window import AxisWindow
 
 if TYPE_CHECKING:
     import numpy as np
 
     from poolcli.model.options import PoolResult
 
-#: Marks for cells that are not input cells.
-PAD = "·"
-CEIL = "×"
-WINNER = "*"
 
 MAX_WINDOWS = 32
 MAX_SLICES = 3
@@ -56,14 +47,6 @@ class Cell:
     kind: str
     value: Any = None
     winner: bool = False
-
-    @property
-    def text(self) -> str:
-        if self.kind == "pad":
-            return PAD
-        if self.kind == "ceil":
-            return CEIL
-        return format_value(self.value) + (WINNER if self.winner else "")
 
 
 @dataclass(frozen=True)
@@ -98,7 +81,8 @@ class SliceExplanation:
 
 @dataclass(frozen=True)
 class Explanation:
-    """Everything :func:`explain` found; :meth:`lines` and :meth:`renderable` print it."""
+    """Everything :func:`explain` found; :func:`explanation_lines` and
+    :func:`explanation_renderable` put it in words."""
 
     reduction: Reduction
     layout: Layout
@@ -114,197 +98,6 @@ class Explanation:
     notes: tuple[str, ...] = field(default_factory=tuple)
     winners: bool = False
     global_pool: bool = False
-
-    # ---- text -------------------------------------------------------------------------
-
-    def segments(self) -> list[list[tuple[str, str]]]:
-        """The explanation as lines of ``(text, style)`` pieces (style names rich understands)."""
-        lines: list[list[tuple[str, str]]] = []
-        shape_in = format_axes(self.input_shape)
-        shape_out = format_axes(self.output_shape)
-        guessed = ", guessed" if self.layout_guessed else ""
-        lines.append(
-            [
-                (f"{self.reduction.value} pooling", "bold"),
-                (
-                    f": input {shape_in} ({self.layout}{guessed}, {self.input_dtype}) → output "
-                    f"{shape_out} ({self.output_dtype})",
-                    "",
-                ),
-            ]
-        )
-        for axis in self.axes:
-            lines.extend(_axis_segments(axis, self.global_pool))
-        for note in self.notes:
-            lines.append([(note, "italic")])
-        lines.append([(self._legend(), "dim")])
-        for piece in self.slices:
-            lines.extend(self._slice_segments(piece))
-        left = self.total_slices - len(self.slices)
-        if left:
-            lines.append(
-                [
-                    (
-                        f"{left} more slice{'s' if left > 1 else ''} (channels / batch items) "
-                        "not shown.",
-                        "italic",
-                    )
-                ]
-            )
-        return lines
-
-    def lines(self) -> list[str]:
-        """The explanation as plain text lines."""
-        return ["".join(text for text, _ in line) for line in self.segments()]
-
-    def text(self) -> str:
-        return "\n".join(self.lines()) + "\n"
-
-    def renderable(self):
-        """A rich renderable (a Group of Text lines; no markup is parsed)."""
-        from rich.console import Group
-        from rich.text import Text
-
-        return Group(*(Text.assemble(*line) for line in self.segments()))
-
-    def _legend(self) -> str:
-        mean = self.reduction is Reduction.AVG
-        if self.count_include_pad:
-            pad = "padding (a 0, counted in the mean)" if mean else "padding"
-        else:
-            pad = "padding (never counted)" if mean else "padding (never counted or chosen)"
-        if self.reduction in (Reduction.SUM, Reduction.LP):
-            pad = "padding (adds nothing)"
-        text = f"cells: {PAD} {pad}"
-        if any(axis.extra_end for axis in self.axes):
-            text += f"; {CEIL} past the padded input, reached only in ceil mode (never counted)"
-        if self.winners:
-            which = {
-                Reduction.STOCHASTIC: "the sampled cell",
-                Reduction.MODE: "the first cell holding the result",
-            }.get(self.reduction, "the cell the result comes from (ties: the first)")
-            text += f"; {WINNER} {which}"
-        return text
-
-    def _slice_segments(self, piece: SliceExplanation) -> list[list[tuple[str, str]]]:
-        lines = []
-        shown = len(piece.windows)
-        count = f"{piece.total_windows} window{'s' if piece.total_windows != 1 else ''}"
-        if shown < piece.total_windows:
-            count += f", the first {shown} shown"
-        head = f"{piece.label}: " if piece.label else ""
-        lines.append([(f"{head}{count}", "bold")])
-        for window in piece.windows:
-            lines.append(self._window_segments(window))
-        if shown < piece.total_windows:
-            lines.append([(f"  … {piece.total_windows - shown} more windows not shown.", "italic")])
-        return lines
-
-    def _window_segments(self, window: WindowExplanation) -> list[tuple[str, str]]:
-        position = "(" + ", ".join(map(str, window.position)) + ")"
-        where = ", ".join(
-            f"{axis.name} {_index_text(cells)}"
-            for axis, cells in zip(self.axes, window.axis_cells, strict=True)
-        )
-        line = [("  ", ""), (position, "bold"), (f" ← {where}: ", "")]
-        if window.cells is None:
-            line.append((f"[{window.size} cells, not listed]", "dim"))
-        else:
-            line.append(("[", ""))
-            line.extend(_grid_segments(window))
-            line.append(("]", ""))
-        line.append((" → ", ""))
-        line.append((format_value(window.result), "bold green"))
-        if self.reduction is Reduction.AVG and window.padding:
-            counted = window.real + (window.padding if self.count_include_pad else 0)
-            line.append((f"  (mean over {counted} cells)", "dim"))
-        return line
-
-
-def _axis_segments(axis: AxisWindow, global_pool: bool) -> list[list[tuple[str, str]]]:
-    name = f"{axis.name}: "
-    if axis.bins is not None:
-        edges = " ".join(f"[{start},{end})" for start, end in axis.bins)
-        return [
-            [
-                (name, "bold"),
-                (f"adaptive, {axis.size} cells into {axis.out} bins: ", ""),
-                (edges, ""),
-            ],
-            [
-                (
-                    f"   bin i covers [floor(i·{axis.size}/{axis.out}), "
-                    f"ceil((i+1)·{axis.size}/{axis.out}))",
-                    "dim",
-                )
-            ],
-        ]
-    if global_pool:
-        cells = f"{axis.size} cell{'s' if axis.size != 1 else ''}"
-        return [[(name, "bold"), (f"global, one window over all {cells} → 1", "")]]
-    parts = [f"kernel {axis.kernel}"]
-    if axis.dilation != 1:
-        parts.append(f"dilation {axis.dilation} → effective kernel {axis.effective_kernel}")
-    parts.append(f"stride {axis.stride}")
-    parts.append(f"padding {axis.pad_begin}:{axis.pad_end}")
-    parts.append("ceil" if axis.ceil_mode else "floor")
-    lines = [[(name, "bold"), (axis.formula(), ""), (f"   ({', '.join(parts)})", "dim")]]
-    if axis.dropped_by_ceil:
-        start = axis.out * axis.stride - axis.pad_begin
-        lines.append(
-            [
-                (
-                    f"   ceil rule: {axis.dropped_by_ceil} more window (starting at {start}) would "
-                    "begin in the end padding, so it is dropped",
-                    "",
-                )
-            ]
-        )
-    if axis.extra_end:
-        lines.append(
-            [
-                (
-                    f"   ceil mode: the last window reaches {axis.extra_end} "
-                    f"cell{'s' if axis.extra_end > 1 else ''} past the padded input ({CEIL})",
-                    "",
-                )
-            ]
-        )
-    return lines
-
-
-def _index_text(cells: tuple[int, ...]) -> str:
-    """``(0, 1, 2)`` -> ``0..2``; ``(0, 2)`` -> ``0,2``; ``(3,)`` -> ``3``."""
-    if len(cells) > 1 and all(b - a == 1 for a, b in zip(cells, cells[1:], strict=False)):
-        return f"{cells[0]}..{cells[-1]}"
-    return ",".join(map(str, cells))
-
-
-def _grid_segments(window: WindowExplanation) -> list[tuple[str, str]]:
-    lengths = [len(c) for c in window.axis_cells]
-    pieces: list[tuple[str, str]] = []
-    for n, cell in enumerate(window.cells):
-        if n:
-            # How many trailing axes wrap at this cell decides the separator.
-            wraps, rest = 0, n
-            for length in reversed(lengths[1:]):
-                if rest % length:
-                    break
-                wraps += 1
-                rest //= length
-            pieces.append(({0: " ", 1: " | "}.get(wraps, " || "), "dim" if wraps else ""))
-        pieces.append((cell.text, "dim" if cell.kind != "in" else ""))
-    return pieces
-
-
-def format_value(value) -> str:
-    """A value as the report prints it (:func:`poolcli.render.report.format_value`): ``6``,
-    ``3.75``."""
-    if value is None:
-        return "?"
-    from poolcli.render.report import format_value as report_format
-
-    return report_format(value)
 
 
 def _cell_kind(axis: AxisWindow, i: int) -> str:
@@ -333,34 +126,13 @@ def explain(
 ) -> Explanation:
     """Pair every window of a pooling call with its input cells and its result.
 
-    Parameters
-    ----------
-    array : numpy.ndarray
-        The input, laid out as ``layout``.
-    layout : Layout or str
-        Axis letters of ``array`` (and of ``output``).
-    windows : tuple of AxisWindow
-        The resolved windows, one per spatial axis (:func:`poolcli.model.window.resolve`).
-    reduction : Reduction or str
-        The op, for the wording.
-    output : numpy.ndarray
-        The engine's result for ``array``; every value shown is read from it.
-    count_include_pad : bool
-        Whether padding counted in the mean (wording only).
-    global_pool : bool
-        The windows come from ``--global`` (worded as one window, not as sliding arithmetic).
-    winners : numpy.ndarray, optional
-        Shaped like ``output``: per window, the index of the cell the result was taken from,
-        row-major over the kernel taps (``axis.kernel`` per axis, as
-        :func:`poolcli.engine.ops.window_winners` gives it). That cell is marked ``*``.
-    max_windows, max_slices, max_cells
-        Show at most this many windows per slice, slices (channel / batch indices) and cells
-        per window.
-
-    Returns
-    -------
-    Explanation
-        Structured lines; ``.lines()`` gives plain text.
+    ``array`` and ``output`` (the engine's result for it, where every value shown is read) are
+    laid out as ``layout``; ``windows`` are the resolved windows, one per spatial axis.
+    ``count_include_pad`` and ``global_pool`` are kept for the wording. ``winners``, shaped like
+    ``output``, gives per window the kernel tap its result came from, as
+    :func:`poolcli.learn.winners.result_winners` does. At most ``max_windows`` windows per
+    slice, ``max_slices`` slices (channel / batch indices) and ``max_cells`` cells per window
+    are kept. :func:`poolcli.render.explanation.explanation_lines` puts the result in words.
     """
     import numpy as np
 
@@ -368,30 +140,11 @@ def explain(
     array = np.asarray(array)
     output = np.asarray(output)
     reduction = Reduction(reduction)
-    spatial_axes = layout.spatial_axes
     expected = layout.with_spatial(tuple(array.shape), tuple(a.out for a in windows))
     if tuple(output.shape) != expected:
         raise ValueError(f"output shape {output.shape} does not match the windows ({expected})")
-    other = tuple(i for i in range(array.ndim) if i not in spatial_axes)
-    order = other + spatial_axes
-    source = array.transpose(order)
-    result = output.transpose(order)
-    chosen = np.asarray(winners).transpose(order) if winners is not None else None
-    other_shape = source.shape[: len(other)]
-    total_slices = int(np.prod(other_shape, dtype=np.int64)) if other else 1
-
-    outs = tuple(axis.out for axis in windows)
-    total_windows = int(np.prod(outs, dtype=np.int64))
-    slices = []
-    for index in itertools.islice(np.ndindex(*other_shape), max_slices):
-        label = " ".join(f"{layout.letters[a]}={i}" for a, i in zip(other, index, strict=True))
-        src, res = source[index], result[index]
-        won = chosen[index] if chosen is not None else None
-        items = []
-        for position in itertools.islice(itertools.product(*map(range, outs)), max_windows):
-            tap = int(won[position]) if won is not None else None
-            items.append(_window(src, res, windows, position, max_cells, tap))
-        slices.append(SliceExplanation(label, tuple(index), tuple(items), total_windows))
+    limits = (max_windows, max_slices, max_cells)
+    slices, total_slices, total_windows = _slices(array, output, layout, windows, winners, limits)
 
     notes = tuple(notes)
     if total_windows > max_windows:
@@ -414,6 +167,36 @@ def explain(
         winners=winners is not None,
         global_pool=global_pool,
     )
+
+
+def _slices(array, output, layout: Layout, windows, winners, limits):
+    """The first slices (one index of every non-spatial axis), each with its first windows;
+    and how many slices and windows per slice there are in all."""
+    import numpy as np
+
+    max_windows, max_slices, max_cells = limits
+    spatial_axes = layout.spatial_axes
+    other = tuple(i for i in range(array.ndim) if i not in spatial_axes)
+    order = other + spatial_axes
+    source = array.transpose(order)
+    result = output.transpose(order)
+    chosen = np.asarray(winners).transpose(order) if winners is not None else None
+    other_shape = source.shape[: len(other)]
+    total_slices = int(np.prod(other_shape, dtype=np.int64)) if other else 1
+
+    outs = tuple(axis.out for axis in windows)
+    total_windows = int(np.prod(outs, dtype=np.int64))
+    slices = []
+    for index in itertools.islice(np.ndindex(*other_shape), max_slices):
+        label = " ".join(f"{layout.letters[a]}={i}" for a, i in zip(other, index, strict=True))
+        src, res = source[index], result[index]
+        won = chosen[index] if chosen is not None else None
+        items = []
+        for position in itertools.islice(itertools.product(*map(range, outs)), max_windows):
+            tap = int(won[position]) if won is not None else None
+            items.append(_window(src, res, windows, position, max_cells, tap))
+        slices.append(SliceExplanation(label, tuple(index), tuple(items), total_windows))
+    return slices, total_slices, total_windows
 
 
 def _winner(windows, axis_cells, tap: int | None) -> tuple[int, ...] | None:
@@ -506,7 +289,7 @@ def explain_result(
             "shown (--straight-alpha turns this off)."
         )
     winners = None
-    if _has_winner(reduction, options) and not result.premultiplied:
+    if has_winner(result) and not result.premultiplied:
         if array.size <= MAX_WINNER_CELLS:
             winners = result_winners(array, result)
         else:
@@ -526,46 +309,3 @@ def explain_result(
         max_slices=max_slices,
         max_cells=max_cells,
     )
-
-
-def _has_winner(reduction: Reduction, options) -> bool:
-    if reduction is Reduction.STOCHASTIC:
-        # Without a seed the samples of a second run differ from the result shown.
-        return not options.expectation and options.seed is not None
-    return reduction in (Reduction.MAX, Reduction.MIN, Reduction.MEDIAN, Reduction.MODE)
-
-
-def result_winners(array: np.ndarray, result: PoolResult) -> np.ndarray:
-    """Per window, the kernel tap its result came from, shaped and laid out like the output.
-
-    From :func:`poolcli.engine.ops.window_winners` (the engine's own gather, same random
-    numbers), which answers in ``(N, C, *out)``; this puts the axes back in the result's layout.
-    """
-    from poolcli.engine import ops
-
-    taps = ops.window_winners(
-        array, result.reduction, result.windows, result.layout, result.options
-    )
-    taps = taps.cpu().numpy()
-    letters = result.layout.letters
-    spatial = result.layout.spatial
-    if "N" in letters and "C" in letters:
-        have = "NC" + spatial
-    elif "N" in letters or "C" in letters:
-        taps, have = taps[0], ("N" if "N" in letters else "C") + spatial
-    else:
-        taps, have = taps[0, 0], spatial
-    return taps.transpose([have.index(c) for c in letters])
-
-
-def render_explanation(
-    array: np.ndarray,
-    result: PoolResult,
-    *,
-    max_windows: int = MAX_WINDOWS,
-    max_slices: int = MAX_SLICES,
-):
-    """A rich renderable explaining ``result`` (for ``--explain``; print it before the report)."""
-    return explain_result(
-        array, result, max_windows=max_windows, max_slices=max_slices
-    ).renderable()

@@ -90,6 +90,7 @@ class InvarianceResult:
     layout_guessed: bool
     windows: tuple[AxisWindow, ...]
     seed: int
+    spec: WindowSpec | None = None
 
     def for_op(self, op: Reduction | None) -> list[Change]:
         return [c for c in self.changes if c.op == op]
@@ -177,6 +178,34 @@ def _pool(array, op, spec, layout, options, alpha, shift: Perturbation | None):
         raise PoolError(f"{op}: {error.message}", error.path) from None
 
 
+def _op_changes(op, pairs, spec, layout, options, alpha, scale) -> list[Change]:
+    """How ``op``'s output changes under each perturbation of ``pairs``."""
+    changes = []
+    for p, a, b in pairs:
+        shift = p if p.kind == "shift" else None
+        out_a = _pool(a, op, spec, layout, options, alpha, shift)
+        out_b = _pool(b, op, spec, layout, options, alpha, shift)
+        changes.append(Change(op, p, *change(out_a, out_b, scale)))
+    return changes
+
+
+def _perturbed_pairs(array, layout: Layout, shifts, noise: float, sigma: float, seed: int):
+    """(perturbation, before, after) for every shift along every spatial axis, then noise."""
+    pairs: list[tuple[Perturbation, np.ndarray, np.ndarray]] = []
+    for shift in shifts:
+        for name, axis in zip(layout.spatial, layout.spatial_axes):
+            if shift >= array.shape[axis]:
+                raise UsageError(
+                    f"--shifts {shift} is not smaller than the input along {name} "
+                    f"({array.shape[axis]} cells).",
+                    option="--shifts",
+                )
+            pairs.append((Perturbation("shift", shift, name), *shifted_pair(array, axis, shift)))
+    if noise > 0:
+        pairs.append((Perturbation("noise", noise), array, noised(array, sigma, seed)))
+    return pairs
+
+
 def measure(
     array,
     ops: tuple[Reduction | str, ...],
@@ -191,28 +220,13 @@ def measure(
 ) -> InvarianceResult:
     """Measure how each op's output changes under small shifts and noise.
 
-    Parameters
-    ----------
-    array : numpy.ndarray
-        The input, laid out as ``layout`` (default: the command line's rule).
-    ops : sequence of Reduction or str
-        The reductions to measure.
-    spec, layout, options, alpha
-        As for :func:`poolcli.engine.core.run`. Stochastic sampling uses ``options.seed``, or
-        ``seed`` when that is None, so an unchanged window samples the same cell.
-    shifts : tuple of int
-        Shifts in cells, each tried along every spatial axis.
-    noise : float
-        Noise sigma as a fraction of the input's range; 0 leaves the noise test out.
-    seed : int
-        Seed of the noise.
+    ``array`` is laid out as ``layout`` (default: the command line's rule); ``spec``,
+    ``options`` and ``alpha`` are as for :func:`poolcli.engine.core.run`. Stochastic sampling
+    uses ``options.seed``, or ``seed`` when that is None, so an unchanged window samples the
+    same cell. Each of ``shifts`` (in cells) is tried along every spatial axis; ``noise`` is a
+    sigma as a fraction of the input's range (0 leaves the noise test out), seeded with
+    ``seed``.
 
-    Returns
-    -------
-    InvarianceResult
-
-    Examples
-    --------
     A bright cell that stays inside its 2x2 window when shifted leaves max pooling unchanged:
 
     >>> x = np.zeros((4, 4)); x[1, 1] = 1
@@ -231,26 +245,10 @@ def measure(
     scale = input_range(array)
     sigma = noise * scale
 
-    pairs: list[tuple[Perturbation, np.ndarray, np.ndarray]] = []
-    for shift in shifts:
-        for name, axis in zip(layout.spatial, layout.spatial_axes):
-            if shift >= array.shape[axis]:
-                raise UsageError(
-                    f"--shifts {shift} is not smaller than the input along {name} "
-                    f"({array.shape[axis]} cells).",
-                    option="--shifts",
-                )
-            pairs.append((Perturbation("shift", shift, name), *shifted_pair(array, axis, shift)))
-    if noise > 0:
-        pairs.append((Perturbation("noise", noise), array, noised(array, sigma, seed)))
-
+    pairs = _perturbed_pairs(array, layout, shifts, noise, sigma, seed)
     changes = [Change(None, p, *change(a, b, scale)) for p, a, b in pairs]
     for op in ops:
-        for p, a, b in pairs:
-            shift = p if p.kind == "shift" else None
-            out_a = _pool(a, op, spec, layout, options, alpha, shift)
-            out_b = _pool(b, op, spec, layout, options, alpha, shift)
-            changes.append(Change(op, p, *change(out_a, out_b, scale)))
+        changes += _op_changes(op, pairs, spec, layout, options, alpha, scale)
     return InvarianceResult(
         ops=ops,
         changes=changes,
@@ -261,4 +259,5 @@ def measure(
         layout_guessed=guessed,
         windows=windows,
         seed=seed,
+        spec=spec,
     )

@@ -278,9 +278,21 @@ def parse_step(text: str) -> Step:
             syntax=True,
         )
     kind = "pool" if label in POOL_KINDS else label
+    values = _step_values(text, label, kind, rest.split(",") if colon else [])
+
+    if kind == "global":
+        return Step(kind, raw, label)
+    if kind == "adaptive":
+        if "output" not in values:
+            raise _step_error(text, "adaptive steps need an output size, such as adaptive:o=7.")
+        return Step(kind, raw, label, output_size=_ints(values["output"], raw, "o"))
+    return _windowed_step(text, raw, label, kind, values)
+
+
+def _step_values(text: str, label: str, kind: str, args: list[str]) -> dict[str, str | bool]:
+    """The arguments of a step by name: ``KEY=VALUE``, ``ceil``, or a leading bare value."""
     values: dict[str, str | bool] = {}
-    args = [a.strip() for a in rest.split(",")] if colon else []
-    for position, arg in enumerate(args):
+    for position, arg in enumerate(a.strip() for a in args):
         if not arg:
             raise _step_error(text, "has an empty argument.", syntax=True)
         if "=" in arg:
@@ -305,13 +317,11 @@ def parse_step(text: str) -> Step:
         if name in values:
             raise _step_error(text, f"{name} is given twice.")
         values[name] = value
+    return values
 
-    if kind == "global":
-        return Step(kind, raw, label)
-    if kind == "adaptive":
-        if "output" not in values:
-            raise _step_error(text, "adaptive steps need an output size, such as adaptive:o=7.")
-        return Step(kind, raw, label, output_size=_ints(values["output"], raw, "o"))
+
+def _windowed_step(text: str, raw: str, label: str, kind: str, values: dict) -> Step:
+    """A pool or conv step from its arguments: a kernel, and what else was given."""
     if "kernel" not in values:
         raise _step_error(text, f"{label} steps need a kernel, such as {label}:k=2.")
     channels = None

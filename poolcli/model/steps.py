@@ -71,26 +71,6 @@ class Step:
             words.append("--straight-alpha")
         return words
 
-    def to_dict(self) -> dict:
-        """The step as JSON-ready values."""
-        s = self.spec
-        return {
-            "reduction": str(self.reduction),
-            "windowing": s.mode,
-            "kernel_size": list(s.kernel_size) if s.kernel_size else None,
-            "stride": list(s.stride or s.kernel_size) if s.kernel_size else None,
-            "padding": s.padding if isinstance(s.padding, str) else [list(p) for p in s.padding],
-            "dilation": list(s.dilation),
-            "ceil_mode": s.ceil_mode,
-            "count_include_pad": s.count_include_pad,
-            "output_size": list(s.output_size) if s.output_size else None,
-            "norm_type": self.options.norm_type,
-            "seed": self.options.seed,
-            "expectation": self.options.expectation,
-            "dtype": self.options.dtype,
-            "straight_alpha": self.options.straight_alpha,
-        }
-
 
 def window_words(spec: WindowSpec) -> list[str]:
     """The window options of ``spec`` as command-line words (defaults left out)."""

@@ -47,7 +47,7 @@ def load_json(text: str):
 def values(cli, *args):
     """The output values of ``poolcli ARGS --json`` for the first input."""
     document = load_json(cli(*args, "--json").stdout)
-    return document["inputs"][0]["output"]["values"]
+    return document["files"][0]["values"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -88,9 +88,9 @@ def test_every_reduction_on_the_seed_example(cli, seed_npy, reduction, extra, ex
 def test_dtypes_in_the_json_document(cli, seed_npy):
     for reduction, dtype in [("max", "int64"), ("avg", "float32"), ("sum", "int64")]:
         document = load_json(cli(reduction, seed_npy, "-k", "2", "--json").stdout)
-        assert document["inputs"][0]["output"]["dtype"] == dtype
+        assert document["files"][0]["output_dtype"] == dtype
     document = load_json(cli("avg", seed_npy, "-k", "2", "--dtype", "float64", "--json").stdout)
-    assert document["inputs"][0]["output"]["dtype"] == "float64"
+    assert document["files"][0]["output_dtype"] == "float64"
 
 
 def test_window_options_that_are_not_given_stay_unset(cli, seed_npy):
@@ -126,34 +126,33 @@ def test_json_document(cli, seed_npy):
     result = cli("avg", seed_npy, "-k", "2", "--json")
     document = load_json(result.stdout)
     assert result.stderr == ""
-    assert document["op"] == "avg"
-    assert document["parameters"]["kernel_size"] == [2]
-    assert document["parameters"]["count_include_pad"] is False
-    entry = document["inputs"][0]
-    assert entry["path"] == seed_npy and entry["ok"] is True
+    (step,) = document["steps"]
+    assert step["reduction"] == "avg"
+    assert step["window"]["kernel_size"] == [2]
+    assert step["window"]["count_include_pad"] is False
+    entry = document["files"][0]
+    assert entry["input"] == seed_npy and entry["status"] == "done"
     assert entry["layout"] == "HW" and entry["layout_guessed"] is True
-    assert entry["input"] == {
-        "shape": [4, 4],
-        "dtype": "int64",
-        "stats": {"min": 1, "max": 16, "mean": 8.5, "nan": 0},
-    }
-    assert entry["output"]["shape"] == [2, 2]
-    assert entry["output"]["values"] == [[3.75, 5.25], [11.5, 13.5]]
-    assert entry["windows"][0]["formula"] == "floor((4 + 0 + 0 − 2) / 2) + 1 = 2"
+    assert (entry["input_shape"], entry["input_dtype"]) == ([4, 4], "int64")
+    assert entry["input_stats"] == {"min": 1, "max": 16, "mean": 8.5, "nan": 0, "nonfinite": {}}
+    assert entry["output_shape"] == [2, 2]
+    assert entry["values"] == [[3.75, 5.25], [11.5, 13.5]]
+    assert entry["window"]["axes"][0]["formula"] == "floor((4 + 0 + 0 − 2) / 2) + 1 = 2"
 
 
-def test_json_encodes_nan_and_infinity_as_strings(cli, npy):
+def test_json_writes_nan_and_infinity_as_null_and_says_which(cli, npy):
     path = npy(np.array([[np.nan, 1.0], [np.inf, -np.inf]], np.float32))
-    document = load_json(cli("max", path, "-k", "1", "--json").stdout)
-    assert document["inputs"][0]["output"]["values"] == [["NaN", 1.0], ["Infinity", "-Infinity"]]
-    assert document["inputs"][0]["input"]["stats"]["nan"] == 1
+    entry = load_json(cli("max", path, "-k", "1", "--json").stdout)["files"][0]
+    assert entry["values"] == [[None, 1.0], [None, None]]
+    assert entry["nonfinite"] == {"values": {"nan": [[0, 0]], "inf": [[1, 0]], "-inf": [[1, 1]]}}
+    assert entry["input_stats"]["nan"] == 1
 
 
 def test_json_leaves_out_the_values_of_large_outputs(cli, npy):
     path = npy(np.zeros((40, 40), np.uint8))
     document = load_json(cli("max", path, "-k", "2", "--json").stdout)
-    assert document["inputs"][0]["output"]["values"] is None  # 400 values > 256
-    assert document["inputs"][0]["output"]["shape"] == [20, 20]
+    assert document["files"][0]["values"] is None  # 400 values > 256
+    assert document["files"][0]["output_shape"] == [20, 20]
 
 
 def test_images_report_their_source_and_channels(cli, rgba_png):
@@ -524,12 +523,19 @@ def test_one_bad_input_among_good_ones(cli, seed_npy, npy, tmp_path):
 def test_one_bad_input_in_the_json_document(cli, seed_npy, tmp_path):
     missing = str(tmp_path / "missing.npy")
     result = cli("max", seed_npy, missing, "-k", "2", "--json", code=1)
-    entries = load_json(result.stdout)["inputs"]
-    assert entries[0]["ok"] is True and entries[0]["output"]["values"] == [[6, 8], [14, 16]]
+    entries = load_json(result.stdout)["files"]
+    assert entries[0]["status"] == "done" and entries[0]["values"] == [[6, 8], [14, 16]]
     assert entries[1] == {
-        "path": missing,
-        "ok": False,
+        "input": missing,
+        "output": None,
+        "status": "failed",
         "error": f"{missing}: No such file.",
+        "reason": None,
+        "layout": None,
+        "input_shape": None,
+        "input_dtype": None,
+        "output_shape": None,
+        "output_dtype": None,
         "exit_status": 1,
     }
 

@@ -18,10 +18,11 @@ from typer.testing import CliRunner
 
 from poolcli.engine.core import pool, run
 from poolcli.errors import UsageError
-from poolcli.learn.explain import explain, explain_result, render_explanation
+from poolcli.learn.explain import explain, explain_result
 from poolcli.model.layout import Layout
 from poolcli.model.options import PoolOptions
 from poolcli.model.window import WindowSpec
+from poolcli.render.explanation import explanation_lines, render_explanation
 
 # --------------------------------------------------------------------------------------
 # Parsing the text back
@@ -212,7 +213,7 @@ def test_explanation_matches_the_engine(data):
     result = run(x, op, WindowSpec.make(**window), str(layout), PoolOptions(**options))
     np.testing.assert_array_equal(result.output, expected)  # the same engine, run twice
     explanation = explain_result(x, result, max_windows=max_windows, max_slices=max_slices)
-    lines = explanation.lines()
+    lines = explanation_lines(explanation)
     text = "\n".join(lines)
     check_axis_lines(text, result)
 
@@ -330,7 +331,9 @@ SEED = np.array([[1, 3, 2, 4], [5, 6, 7, 8], [9, 10, 11, 12], [13, 14, 15, 16]])
 
 def explain_text(x, op, layout=None, max_windows=32, max_slices=3, **window):
     result = run(x, op, WindowSpec.make(**window), layout)
-    return explain_result(x, result, max_windows=max_windows, max_slices=max_slices).lines()
+    return explanation_lines(
+        explain_result(x, result, max_windows=max_windows, max_slices=max_slices)
+    )
 
 
 def test_seed_matrix_max_2x2():
@@ -402,7 +405,7 @@ def test_results_are_read_from_the_output_array():
     # Not recomputed: a doctored output array shows up as it is.
     result = run(SEED, "max", WindowSpec.make(kernel_size=2))
     doctored = result.output + 100
-    lines = explain(SEED, "HW", result.windows, "max", doctored).lines()
+    lines = explanation_lines(explain(SEED, "HW", result.windows, "max", doctored))
     assert "  (0, 0) ← H 0..1, W 0..1: [1 3 | 5 6] → 106" in lines
     with pytest.raises(ValueError, match="does not match"):
         explain(SEED, "HW", result.windows, "max", result.output[:1])
@@ -435,13 +438,13 @@ def test_channels_one_at_a_time():
 def test_stochastic_marks_the_sampled_cell_only_with_a_seed():
     x = np.array([[1.0, 2.0], [3.0, 4.0]], dtype=np.float32)
     result = run(x, "stochastic", WindowSpec.make(kernel_size=2), None, PoolOptions(seed=7))
-    lines = explain_result(x, result).lines()
+    lines = explanation_lines(explain_result(x, result))
     (window,) = [line for line in lines if line.startswith("  (")]
     starred = re.search(r"(\S+)\*", window)[1]
     assert window.endswith(f"→ {starred}")
     assert "* the sampled cell" in "\n".join(lines)
     result = run(x, "stochastic", WindowSpec.make(kernel_size=2))
-    lines = explain_result(x, result).lines()
+    lines = explanation_lines(explain_result(x, result))
     assert not any("*" in line for line in lines if line.startswith("  ("))
     assert any("(no --seed)" in line for line in lines)
 
@@ -459,7 +462,7 @@ def test_winner_beside_padding(op, value):
     result = run(
         x, op, WindowSpec.make(kernel_size=2, stride=1, padding="1:0"), "W", PoolOptions(seed=1)
     )
-    lines = explain_result(x, result).lines()
+    lines = explanation_lines(explain_result(x, result))
     assert f"  (0) ← W -1..0: [· {value}*] → {value}" in lines
 
 
@@ -479,7 +482,7 @@ def test_nan_wins_max_and_is_marked():
 def test_rgba_premultiplied_note():
     x = np.zeros((2, 2, 4), dtype=np.uint8)
     result = run(x, "avg", WindowSpec.make(kernel_size=2), "HWC", alpha=True)
-    text = "\n".join(explain_result(x, result).lines())
+    text = "\n".join(explanation_lines(explain_result(x, result)))
     assert "colour was weighted by alpha (premultiplied)" in text
 
 
@@ -489,7 +492,7 @@ def test_render_explanation_is_the_same_text():
     result = run(SEED, "max", WindowSpec.make(kernel_size=2))
     console = Console(record=True, width=200, color_system=None)
     console.print(render_explanation(SEED, result))
-    assert console.export_text().splitlines() == explain_result(SEED, result).lines()
+    assert console.export_text().splitlines() == explanation_lines(explain_result(SEED, result))
 
 
 # --------------------------------------------------------------------------------------

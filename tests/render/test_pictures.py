@@ -3,10 +3,14 @@
 The panels' boxes come from ``Picture.panels``; everything else (where each cell lies, which
 cell won each window, which colours a bar ends with) is worked out here from the geometry of
 equal cells, :func:`poolcli.engine.ops.window_winners` and the published viridis values.
+Pictures are drawn as ``write_viz`` draws them: with the winners of
+:func:`poolcli.learn.winners.window_winners`.
 """
 
+import ast
 import io as stdio
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,6 +19,7 @@ from PIL import Image
 from poolcli import io as pio
 from poolcli.engine import core, ops
 from poolcli.errors import PoolError, UsageError
+from poolcli.learn.winners import window_winners
 from poolcli.model.options import PoolOptions
 from poolcli.model.window import WindowSpec
 from poolcli.render import pictures as viz
@@ -30,6 +35,12 @@ VIRIDIS_1 = (0xFD, 0xE7, 0x25)
 def pool(array, reduction, layout=None, seed=None, alpha=False, **window):
     options = PoolOptions(seed=seed)
     return core.run(array, reduction, WindowSpec.make(**window), layout, options, alpha=alpha)
+
+
+def drawn(source, result, **options):
+    """:func:`render_pool` with the winners :func:`write_viz` gives it."""
+    array = source.array if hasattr(source, "array") else source
+    return viz.render_pool(source, result, winners=window_winners(array, result), **options)
 
 
 def decoded(picture) -> np.ndarray:
@@ -109,7 +120,7 @@ def test_viridis_maps_ends_clips_and_marks_nan():
 @pytest.fixture(scope="module")
 def seed_max():
     result = pool(SEED, "max", kernel_size=2)
-    picture = viz.render_pool(SEED, result)
+    picture = drawn(SEED, result)
     return result, picture, decoded(picture)
 
 
@@ -205,7 +216,7 @@ def test_title_names_op_parameters_and_shapes(seed_max):
 
 def test_padding_is_hatched_and_overlapping_winners_are_outlined():
     result = pool(SEED, "max", kernel_size=3, stride=1, padding="same")
-    picture = viz.render_pool(SEED, result)
+    picture = drawn(SEED, result)
     pixels = decoded(picture)
     panel = picture.panels["r0c0"]
     cell = (panel[2] - panel[0]) // 4
@@ -239,7 +250,7 @@ def test_padding_is_hatched_and_overlapping_winners_are_outlined():
 def test_winners_outlined_where_the_engine_says(reduction, window, seed):
     array = np.random.default_rng(3).integers(0, 4, (6, 6))
     result = pool(array, reduction, seed=seed, **window)
-    picture = viz.render_pool(array, result)
+    picture = drawn(array, result)
     pixels = decoded(picture)
     winners = winner_cells(array, result)
     output = result.output
@@ -256,14 +267,14 @@ def test_winners_outlined_where_the_engine_says(reduction, window, seed):
 def test_reductions_without_a_winner_outline_nothing():
     for reduction, seed in (("avg", None), ("lp", None), ("stochastic", None)):
         result = pool(SEED.astype(float), reduction, seed=seed, kernel_size=2)
-        picture = viz.render_pool(SEED, result)
+        picture = drawn(SEED, result)
         assert picture.window_colours == {}
     assert any("--seed" in note for note in picture.notes)
 
 
 def test_constant_input_has_a_one_value_scale():
     result = pool(np.full((4, 4), 7), "avg", kernel_size=2)
-    picture = viz.render_pool(np.full((4, 4), 7), result)
+    picture = drawn(np.full((4, 4), 7), result)
     scale = picture.scales["values"]
     assert scale.low_label == scale.high_label == "all 7"
     pixels = decoded(picture)
@@ -278,7 +289,7 @@ def test_constant_input_has_a_one_value_scale():
 def test_rgba_image_shows_the_checkerboard_under_transparency():
     loaded = pio.read_input(os.path.join(SAMPLES, "rgba.png"))
     result = pool(loaded.array, "avg", layout="HWC", alpha=True, kernel_size=8)
-    picture = viz.render_pool(loaded, result)
+    picture = drawn(loaded, result)
     pixels = decoded(picture)
     for panel in ("r0c0", "r0c1"):
         x0, y0, x1, y1 = picture.panels[panel]
@@ -293,7 +304,7 @@ def test_rgba_image_shows_the_checkerboard_under_transparency():
 def test_large_output_is_enlarged_by_nearest_neighbour():
     array = np.arange(48 * 64, dtype=np.float32).reshape(48, 64)
     result = pool(array, "max", kernel_size=4)
-    picture = viz.render_pool(array, result)
+    picture = drawn(array, result)
     pixels = decoded(picture)
     left, right = picture.panels["r0c0"], picture.panels["r0c1"]
     assert right[2] - right[0] == left[2] - left[0] == 64 * 6  # a whole factor, one row
@@ -314,7 +325,7 @@ def test_large_output_is_enlarged_by_nearest_neighbour():
 def test_grayscale_image_goes_through_viridis_over_its_data_range():
     loaded = pio.read_input(os.path.join(SAMPLES, "gray16.png"))
     result = pool(loaded.array, "max", layout="HW", kernel_size=4)
-    picture = viz.render_pool(loaded, result)
+    picture = drawn(loaded, result)
     pixels = decoded(picture)
     scale = picture.scales["values"]
     assert (scale.low_label, scale.high_label) == ("0", "65535")
@@ -326,14 +337,14 @@ def test_grayscale_image_goes_through_viridis_over_its_data_range():
     # A label map (values 0-4 in an 8-bit image) spreads over the whole colour map.
     labels = pio.read_input(os.path.join(SAMPLES, "labels.png"))
     result = pool(labels.array, "mode", layout="HW", kernel_size=4)
-    scale = viz.render_pool(labels, result).scales["values"]
+    scale = drawn(labels, result).scales["values"]
     assert (scale.low_label, scale.high_label) == ("0", "4")
 
 
 def test_many_channels_one_row_each_and_the_rest_counted():
     array = np.random.default_rng(0).random((64, 8, 8)).astype(np.float32)
     result = pool(array, "max", kernel_size=2)
-    picture = viz.render_pool(array, result, max_rows=3)
+    picture = drawn(array, result, max_rows=3)
     assert {key for key in picture.panels} == {f"r{r}c{c}" for r in range(3) for c in range(2)}
     assert any("61 more" in note for note in picture.notes)
     texts = [text for text, _ in picture.texts]
@@ -350,7 +361,7 @@ def test_channel_rows_follow_the_layout():
     array = np.zeros((1, 4, 4, 2), np.int64)  # NHWC
     array[0, :, :, 1] = 9
     result = pool(array, "max", layout="NHWC", kernel_size=2)
-    picture = viz.render_pool(array, result)
+    picture = drawn(array, result)
     pixels = decoded(picture)
     for row, value in ((0, 0), (1, 9)):
         x0, y0, x1, y1 = cell_box(picture.panels[f"r{row}c0"], (4, 4), 0, 0)
@@ -360,7 +371,7 @@ def test_channel_rows_follow_the_layout():
 def test_volume_shows_output_slices_next_to_their_input_slices():
     volume = np.arange(6 * 20 * 20, dtype=np.float32).reshape(6, 20, 20)
     result = pool(volume, "max", layout="DHW", kernel_size=2)
-    picture = viz.render_pool(volume, result, max_rows=2)
+    picture = drawn(volume, result, max_rows=2)
     labels = [text for text, _ in picture.texts if text.startswith("output slice")]
     assert labels == [
         "output slice D=0 pools input D=0-1; input slice D=1 shown",
@@ -377,7 +388,7 @@ def test_volume_shows_output_slices_next_to_their_input_slices():
 def test_signal_is_a_line_plot_with_output_at_window_centres():
     signal = np.sin(np.arange(64) / 5.0)
     result = pool(signal, "max", kernel_size=4)
-    picture = viz.render_pool(signal, result)
+    picture = drawn(signal, result)
     pixels = decoded(picture)
     plot = picture.panels["r0g0"]
     colours = picture.series_colours
@@ -436,7 +447,7 @@ def test_write_viz_writes_a_png(tmp_path):
     viz.write_viz(path, loaded, result)
     with Image.open(path) as written:
         assert written.format == "PNG"
-        assert written.size == viz.render_pool(loaded, result).image.size
+        assert written.size == drawn(loaded, result).image.size
     assert os.listdir(tmp_path) == ["seed.png"]  # no temporary file left behind
 
 
@@ -478,6 +489,43 @@ def test_long_names_and_labels_stay_inside_the_picture(tmp_path):
     np.save(tmp_path / name, np.arange(2 * 2 * 2, dtype=np.float32).reshape(2, 2, 2))
     loaded = pio.read_input(str(tmp_path / name))
     result = pool(loaded.array, "max", layout="DHW", kernel_size=1)
-    picture = viz.render_pool(loaded, result)
+    picture = drawn(loaded, result)
     check_texts_inside(picture)
     assert any(text.startswith("a_very_long") for text, _ in picture.texts)
+
+
+def test_winners_are_data_drawn_where_the_caller_says():
+    # On a constant input every cell holds the result, so any tap is a winner: the picture
+    # frames the taps it is given, and none without them.
+    array = np.full((4, 4), 5)
+    result = pool(array, "max", kernel_size=2)
+    assert viz.render_pool(array, result).window_colours == {}
+    last_tap = np.full((1, 1, 2, 2), 3)  # the bottom-right cell of every 2x2 window
+    picture = viz.render_pool(array, result, winners=last_tap)
+    pixels = decoded(picture)
+    assert set(picture.window_colours) == {(0, 0), (0, 1), (1, 0), (1, 1)}
+    for (i, j), colour in picture.window_colours.items():
+        framed = cell_box(picture.panels["r0c0"], (4, 4), 2 * i + 1, 2 * j + 1)
+        other = cell_box(picture.panels["r0c0"], (4, 4), 2 * i, 2 * j)
+        assert has_colour(pixels, top_band(framed), colour)
+        assert not has_colour(pixels, top_band(other), colour)
+
+
+def test_winners_are_framed_only_where_cells_are_drawn():
+    assert viz.frames_winners(pool(SEED, "max", kernel_size=2))
+    assert not viz.frames_winners(pool(np.zeros((17, 4)), "max", kernel_size=2))
+    assert not viz.frames_winners(pool(np.zeros((2, 4, 4)), "max", layout="DHW", kernel_size=2))
+
+
+def test_the_drawing_imports_nothing_from_the_engine():
+    render = Path(viz.__file__).parent
+    for path in sorted(render.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            else:
+                continue
+            for name in names:
+                assert not name.startswith(("poolcli.engine", "torch")), (path.name, name)

@@ -1,11 +1,10 @@
-"""The report, the statistics and the --json document, on results built by hand.
+"""The report and the statistics, on results built by hand (the JSON: test_schema.py).
 
 No pooling runs here: each PoolResult is assembled from an output array and resolved windows,
 so these tests check only what report.py makes of them.
 """
 
 import io
-import json
 
 import numpy as np
 import pytest
@@ -101,30 +100,6 @@ def test_format_value_rounds_only_when_asked():
     assert report.format_value(np.int64(12345), decimals=1) == "12345"
 
 
-@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
-def test_json_values_read_back_exactly(dtype):
-    rng = np.random.default_rng(1)
-    exponents = rng.integers(-3, 4, 300) if dtype is np.float16 else rng.integers(-9, 9, 300)
-    values = (rng.standard_normal(300) * 10.0**exponents).astype(dtype)
-    for value in values:
-        encoded = json.loads(json.dumps(report.json_value(value)))
-        assert dtype(encoded) == value
-
-
-def test_json_value_kinds():
-    assert report.json_value(np.uint64(2**64 - 1)) == 2**64 - 1
-    assert report.json_value(np.bool_(False)) is False
-    assert report.json_value(np.float32(0.1)) == 0.1  # the short decimal, not 0.100000001...
-    assert report.json_value(np.float64("nan")) == "NaN"
-    assert report.json_value(np.float32("inf")) == "Infinity"
-    assert report.json_value(np.float32("-inf")) == "-Infinity"
-
-
-def test_json_values_keep_the_shape():
-    array = np.arange(12, dtype=np.int16).reshape(2, 3, 2)
-    assert report.json_values(array) == array.tolist()
-
-
 # --------------------------------------------------------------------------------------------
 # Statistics
 
@@ -142,13 +117,11 @@ def test_stats_of_integers_are_exact():
 def test_stats_ignore_nan_and_count_it():
     stats = report.array_stats(np.array([[1.0, np.nan], [3.0, np.nan]], np.float32))
     assert (float(stats.min), float(stats.max), stats.mean, stats.nan) == (1.0, 3.0, 2.0, 2)
-    assert stats.as_json() == {"min": 1.0, "max": 3.0, "mean": 2.0, "nan": 2}
 
 
 def test_stats_all_nan():
     stats = report.array_stats(np.full((2, 2), np.nan))
     assert stats.nan == 4 and np.isnan(stats.min) and np.isnan(stats.mean)
-    assert stats.as_json() == {"min": "NaN", "max": "NaN", "mean": "NaN", "nan": 4}
 
 
 def test_stats_with_infinities_of_both_signs():
@@ -238,8 +211,6 @@ def test_adaptive_and_global_windows():
     assert "adaptive to 3x2" in text
     assert "0:2, 1:4, 3:5" in text
     assert "adaptive: 5 cells into 3 bins" in text
-    entry = report.json_entry(adaptive, "x.npy")
-    assert entry["windows"][0]["bins"] == [[0, 2], [1, 4], [3, 5]]
     glob = make_result(np.zeros((1, 1)), (5, 4), "HW", spec=WindowSpec.make(global_pool=True))
     assert "global: one window over H, W" in render(report.build_report(glob, "x.npy"), 100)
 
@@ -408,77 +379,3 @@ def test_describe_op(reduction, options, spec, text):
 )
 def test_layout_reason(shape, layout, reason):
     assert report.layout_reason(shape, layout) == reason
-
-
-# --------------------------------------------------------------------------------------------
-# JSON
-
-
-def test_json_entry():
-    stats = report.array_stats(SEED)
-    entry = report.json_entry(seed_avg(), "seed.npy", input_stats=stats, output_path="o.npy")
-    assert entry["input"] == {
-        "shape": [4, 4],
-        "dtype": "int64",
-        "stats": {"min": 1, "max": 16, "mean": 8.5, "nan": 0},
-    }
-    assert entry["output"] == {
-        "path": "o.npy",
-        "shape": [2, 2],
-        "dtype": "float32",
-        "stats": {"min": 3.75, "max": 13.5, "mean": 8.5, "nan": 0},
-        "values": [[3.75, 5.25], [11.5, 13.5]],
-    }
-    assert entry["layout_guessed"] is True
-    assert entry["windows"][1] == {
-        "axis": "W",
-        "size": 4,
-        "out": 2,
-        "kernel": 2,
-        "formula": "floor((4 + 0 + 0 − 2) / 2) + 1 = 2",
-        "effective_kernel": 2,
-        "stride": 2,
-        "dilation": 1,
-        "padding": [0, 0],
-        "ceil_mode": False,
-        "ceil_extra_cells": 0,
-    }
-
-
-def test_json_values_only_for_small_outputs():
-    at_limit = make_result(np.zeros((16, 16)), (32, 32), "HW")
-    over = make_result(np.zeros((16, 17)), (32, 34), "HW")
-    assert len(report.json_entry(at_limit, "x")["output"]["values"]) == 16
-    assert report.json_entry(over, "x")["output"]["values"] is None
-
-
-def test_json_document_and_parameters():
-    spec = WindowSpec.make(kernel_size="3x2", padding="same")
-    params = report.json_parameters(spec, PoolOptions(norm_type=3, dtype="float64"))
-    assert params["kernel_size"] == [3, 2] and params["padding"] == "same"
-    assert params["stride"] is None and params["dilation"] == [1]
-    assert params["norm_type"] == 3 and params["dtype"] == "float64"
-    document = report.json_document(
-        "lp", params, [report.json_error("x", "x: No such file.", 1)], device="cpu", version="9"
-    )
-    assert document == {
-        "poolcli": "9",
-        "op": "lp",
-        "parameters": params,
-        "device": "cpu",
-        "inputs": [{"path": "x", "ok": False, "error": "x: No such file.", "exit_status": 1}],
-    }
-
-
-def test_dumps_puts_lists_of_values_on_one_line():
-    document = {
-        "path": "a[1,   2].npy",
-        "values": [[1, 2], [3, "NaN"]],
-        "empty": [],
-        "nested": {"shape": [2, 2]},
-    }
-    text = report.dumps(document)
-    assert json.loads(text) == document
-    assert '"path": "a[1,   2].npy"' in text
-    assert '    [1, 2],\n    [3, "NaN"]\n' in text
-    assert '"shape": [2, 2]' in text

@@ -1,0 +1,106 @@
+"""Whole JSON documents, made of the pieces of :mod:`poolcli.render.schema`.
+
+* :func:`json_document` -- a reduction command's ``--json``: ``{"poolcli", "steps", "device",
+  "files"}``, one :func:`~poolcli.render.schema.result_json` (or
+  :func:`~poolcli.render.schema.failure_json`) per input, as a batch's document lists its files;
+* :func:`compare_json` -- ``compare --json``: the input, the window, per-op statistics and the
+  pairwise differences;
+* :func:`invariance_json` -- ``invariance --json``: the input, the window and every change.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from poolcli.model.reductions import Reduction
+from poolcli.render.schema import numbers_json, options_json, window_json
+
+if TYPE_CHECKING:
+    from poolcli.learn.compare import Comparison
+    from poolcli.learn.invariance import InvarianceResult
+    from poolcli.model.options import PoolOptions
+    from poolcli.model.window import WindowSpec
+
+
+def json_parameters(spec: WindowSpec, options: PoolOptions) -> dict:
+    """A call's window and options as given: its step, less the reduction."""
+    return {"window": window_json(spec), "options": options_json(options)}
+
+
+def json_document(
+    reduction: Reduction | str,
+    parameters: dict,
+    entries: list[dict],
+    *,
+    device: str | None,
+    version: str,
+) -> dict:
+    """A reduction command's ``--json`` document: the step it ran and one entry per input."""
+    return {
+        "poolcli": version,
+        "steps": [{"reduction": str(Reduction(reduction)), **parameters}],
+        "device": device,
+        "files": entries,
+    }
+
+
+def compare_json(comparison: Comparison, name: str, array) -> dict:
+    """The ``compare --json`` document of ``comparison``, run on ``array`` (named ``name``)."""
+    first = comparison.first
+    return {
+        **_input_json(name, array, str(first.layout)),
+        "output_shape": list(first.output.shape),
+        "window": window_json(first.spec, first.windows),
+        "ops": [str(op) for op in comparison.ops],
+        "stats": [
+            {"op": str(s.op), **_floats(min=s.min, max=s.max, mean=s.mean, std=s.std, nan=s.nan)}
+            for s in comparison.stats
+        ],
+        "pairs": [
+            {"a": str(p.a), "b": str(p.b), **_floats(mean_abs=p.mean_abs, max_abs=p.max_abs)}
+            for p in comparison.pairs
+        ],
+    }
+
+
+def invariance_json(result: InvarianceResult, name: str, array) -> dict:
+    """The ``invariance --json`` document of ``result``, measured on ``array``."""
+    return {
+        **_input_json(name, array, str(result.layout)),
+        "window": window_json(result.spec, result.windows) if result.spec else None,
+        **_floats(input_range=result.input_range, sigma=result.sigma, seed=result.seed),
+        "changes": [
+            {
+                "op": None if c.op is None else str(c.op),
+                "kind": c.perturbation.kind,
+                "axis": c.perturbation.axis,
+                "amount": c.perturbation.amount,
+                **_floats(
+                    unchanged=c.unchanged,
+                    mean_change=c.mean_change,
+                    max_change=c.max_change,
+                    cells=c.cells,
+                ),
+            }
+            for c in result.changes
+        ],
+    }
+
+
+def _input_json(name: str, array, layout: str) -> dict:
+    return {
+        "input": name,
+        "layout": layout,
+        "input_shape": list(array.shape),
+        "input_dtype": str(array.dtype),
+    }
+
+
+def _floats(**numbers) -> dict:
+    """Float members (ints kept whole), then the ``nonfinite`` member that names the nulls."""
+    floats = {k: v for k, v in numbers.items() if not isinstance(v, (int, np.integer))}
+    written = numbers_json(floats, np.float64)
+    nonfinite = written.pop("nonfinite")
+    return {**{k: written.get(k, v) for k, v in numbers.items()}, "nonfinite": nonfinite}

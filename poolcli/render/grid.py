@@ -1,0 +1,453 @@
+"""The grid of 2-D panels that :func:`~poolcli.render.columns.render_columns` draws: cells and
+their values, window boundaries, winners, padding and the colour scales.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from poolcli.model.window import AxisWindow
+from poolcli.render.arrays import (
+    _canonical,
+    _disjoint,
+    _layout_of,
+    _numpy,
+    _reduce_for_display,
+    _span,
+    _tap_cell,
+)
+from poolcli.render.canvas import (
+    Box,
+    Picture,
+    Scale,
+    _Canvas,
+    _checkerboard,
+    _edges,
+    _font,
+    _label,
+    _line_metrics,
+    _lines_height,
+    _resize,
+    _short,
+    _text_width,
+    _wrap,
+)
+from poolcli.render.colours import (
+    BOUNDARY,
+    FIRST_WINDOW,
+    FRAME,
+    HATCH_BACK,
+    HATCH_LINE,
+    MUTED,
+    SEPARATOR,
+    _colour_pixels,
+    _Mapping,
+    _text_colour,
+    viridis,
+    window_colour,
+)
+
+#: Smallest and largest size of the values written in cells.
+VALUE_FONT = (10, 24)
+
+
+def _value_font(cell_w: float, cell_h: float, labels: Sequence[str], reserve: int):
+    """The largest font (within VALUE_FONT, and about a third of the cell) that fits ``labels``."""
+    probe = _font(20)
+    widest = max(labels, key=lambda t: _text_width(probe, t))
+    size = min(VALUE_FONT[1], round(min(cell_w, cell_h) * 0.32))
+    while size > VALUE_FONT[0]:
+        font = _font(size)
+        fits_w = _text_width(font, widest) + reserve <= cell_w
+        fits_h = _line_metrics(font)[1] + reserve <= cell_h
+        if fits_w and fits_h:
+            break
+        size -= 1
+    return _font(max(size, VALUE_FONT[0]))
+
+
+def _outline_width(cell: int) -> int:
+    return max(2, round(cell / 22))
+
+
+@dataclass
+class _GridLayout:
+    """Where everything of a grid goes: fonts, column and bar positions, rows, text lines."""
+
+    font: Any
+    title_font: Any
+    margin: int
+    gap: int
+    ring: tuple[int, int, int, int]  # pixels of padding cells around the input panel
+    spatial2: bool = False  # 2-D panels of a 2-D input (not slices of a volume)
+    col_w: list[int] = field(default_factory=list)
+    xs: list[int] = field(default_factory=list)
+    bars: dict = field(default_factory=dict)
+    bar_x: dict[str, int] = field(default_factory=dict)
+    bar_w: int = 0
+    width: int = 0
+    height: int = 0
+    title_lines: list[str] = field(default_factory=list)
+    header_lines: list[list[str]] = field(default_factory=list)
+    note_lines: list[str] = field(default_factory=list)
+    title_y: int = 0
+    header_y: int = 0
+    row_boxes: list[tuple[int, int]] = field(default_factory=list)
+    notes_y: int = 0
+
+
+def _draw_grid(columns, datas, rows, fields, mappings, sizes, title, windows, notes) -> Picture:
+    spatial2 = len(datas[0].shape) == 4
+    legend = _legend(columns, windows, sizes, spatial2, rows, fields[0][0].shape)
+    grid = _grid_layout(columns, rows, mappings, sizes, title, legend + list(notes))
+    grid.spatial2 = spatial2
+    canvas = _Canvas(grid.width, grid.height)
+    picture = Picture(canvas.image, notes=list(notes))
+    canvas.lines(grid.margin, grid.title_y, grid.title_lines, grid.title_font)
+    for k in range(len(columns)):
+        centre = grid.xs[k] + grid.col_w[k] / 2
+        canvas.lines(centre, grid.header_y, grid.header_lines[k], grid.font, align="center")
+    winner_column = next((k for k, c in enumerate(columns) if c.winners is not None), None)
+    for r, row in enumerate(rows):
+        _draw_row(canvas, picture, grid, r, row, columns, fields[r], mappings, sizes, windows)
+        cell, first = sizes.cell, picture.panels[f"r{r}c0"]
+        if spatial2 and windows is not None:
+            if cell is not None:
+                _draw_windows(canvas, first, cell, windows)
+            else:
+                _draw_first_window(canvas, first, fields[r][0], windows)
+        if cell is not None and row.channel is not None and spatial2 and winner_column:
+            _draw_winners(canvas, picture, r, row, fields[r], columns, winner_column, cell)
+        if cell is not None and row.channel is not None:
+            reserve = 2 * (_outline_width(cell) + 4)
+            for k in range(len(columns)):
+                _draw_values(canvas, picture.panels[f"r{r}c{k}"], fields[r][k], reserve)
+    _draw_scales(canvas, picture, grid, rows, mappings)
+    canvas.lines(grid.margin, grid.notes_y, grid.note_lines, grid.font, fill=MUTED)
+    picture.texts = canvas.texts
+    return picture
+
+
+def _grid_layout(columns, rows, mappings, sizes, title, notes) -> _GridLayout:
+    """Fonts and spacing from the panel size, then the columns across and the rows down."""
+    box_w, box_h, cell = sizes.box_w, sizes.box_h, sizes.cell
+    base = max(12, min(20, round(max(box_w, box_h) / 24)))
+    ring = tuple(r * cell for r in sizes.ring) if cell else (0, 0, 0, 0)
+    grid = _GridLayout(_font(base), _font(base + 4), base + 4, max(24, base * 2), ring)
+    grid.bars = {name: _bar_labels(m) for name, m in mappings.items() if name != "colour"}
+    grid.bar_w = max(14, base)
+    x = _place_columns(grid, columns, box_w)
+    widest_label = max((_text_width(grid.font, row.label) for row in rows), default=0)
+    grid.width = max(x - grid.gap + grid.margin, widest_label + 2 * grid.margin)
+    text_width = grid.width - 2 * grid.margin
+    grid.title_lines = _wrap(grid.title_font, title, text_width) if title else []
+    grid.header_lines = [_wrap(grid.font, c.title, grid.col_w[k]) for k, c in enumerate(columns)]
+    grid.note_lines = _wrap(grid.font, "\n".join(notes), text_width) if notes else []
+    _place_rows(grid, rows, box_h)
+    return grid
+
+
+def _place_columns(grid: _GridLayout, columns, box_w: int) -> int:
+    """Column widths and x positions, with a colour bar after the last column of each scale;
+    returns the x after the last column."""
+    font, gap, ring = grid.font, grid.gap, grid.ring
+    # Column widths: the panel (and the padding ring of the input), or the widest title word.
+    for k, column in enumerate(columns):
+        width = box_w + (ring[0] + ring[2] if k == 0 else 0)
+        widest_word = max(_text_width(font, word) for word in column.title.split(" "))
+        grid.col_w.append(max(width, widest_word))
+    group_end = {}
+    for k, column in enumerate(columns):
+        group_end[column.scale] = k
+    bar_block = {
+        name: gap // 2 + grid.bar_w + 6 + max(_text_width(font, t) for _, t in labels.values())
+        for name, labels in grid.bars.items()
+    }
+    x = grid.margin
+    for k, column in enumerate(columns):
+        grid.xs.append(x)
+        x += grid.col_w[k]
+        if group_end.get(column.scale) == k and column.scale in grid.bars:
+            grid.bar_x[column.scale] = x + gap // 2
+            x += bar_block[column.scale]
+        x += gap
+    return x
+
+
+def _place_rows(grid: _GridLayout, rows, box_h: int) -> None:
+    """The y of the title, the column headers, each row (label and panel top) and the notes."""
+    font, gap, ring = grid.font, grid.gap, grid.ring
+    y = grid.margin
+    grid.title_y = y
+    y += _lines_height(grid.title_font, len(grid.title_lines))
+    y += gap // 2 if grid.title_lines else 0
+    grid.header_y = y
+    y += _lines_height(font, max(len(h) for h in grid.header_lines)) + 4
+    for row in rows:
+        label_y = y
+        if row.label:
+            y += _lines_height(font, 1)
+        top = y + ring[1]
+        grid.row_boxes.append((label_y, top))
+        y = top + box_h + ring[3] + gap
+    y -= gap
+    y += gap // 2
+    grid.notes_y = y
+    y += _lines_height(font, len(grid.note_lines))
+    grid.height = y + grid.margin - (4 if grid.note_lines else 0)
+
+
+def _draw_row(canvas, picture, grid, r, row, columns, row_fields, mappings, sizes, windows):
+    """The panels of one row: colours, cells or a scaled field, each in a thin frame."""
+    box_w, box_h, cell = sizes.box_w, sizes.box_h, sizes.cell
+    ring = grid.ring
+    label_y, top = grid.row_boxes[r]
+    if row.label:
+        canvas.text(grid.margin, label_y, row.label, grid.font, fill=MUTED)
+    for k, column in enumerate(columns):
+        x0 = grid.xs[k] + (grid.col_w[k] - box_w - (ring[0] + ring[2] if k == 0 else 0)) // 2
+        x0 += ring[0] if k == 0 else 0
+        box = (x0, top, x0 + box_w, top + box_h)
+        picture.panels[f"r{r}c{k}"] = box
+        f = row_fields[k]
+        if row.channel is None:
+            _draw_colour(canvas, box, f, mappings["colour"])
+        elif cell is not None:
+            mapping = mappings[column.scale]
+            picture.grids[f"r{r}c{k}"] = f.shape[:2]
+            if k == 0 and grid.spatial2 and windows is not None and any(sizes.ring):
+                _draw_ring(canvas, box, cell, sizes.ring)
+            _draw_cells(canvas, box, f, mapping)
+        else:
+            _draw_field(canvas, box, f, mappings[column.scale])
+        canvas.draw.rectangle((box[0] - 1, box[1] - 1, box[2], box[3]), outline=FRAME, width=1)
+
+
+def _draw_scales(canvas, picture, grid: _GridLayout, rows, mappings) -> None:
+    """Colour scales: the same scale next to every row of values, so each row reads alone."""
+    scalar_rows = [r for r, row in enumerate(rows) if row.channel is not None]
+    for n, r in enumerate(scalar_rows):
+        _, top, _, bottom = picture.panels[f"r{r}c0"]
+        for name, x_bar in grid.bar_x.items():
+            box = (x_bar, top, x_bar + grid.bar_w, bottom)
+            scale = _draw_scale(canvas, box, mappings[name], grid.bars[name], grid.font)
+            picture.scales[name if n == 0 else f"{name}@r{r}"] = scale
+
+
+def _legend(columns, windows, sizes, spatial2, rows, shape) -> list[str]:
+    """The sentences that explain the marks drawn on the panels."""
+    lines: list[str] = []
+    if not spatial2 or windows is None or len(windows) != 2:
+        return lines
+    if sizes.cell is None:
+        if _first_window_rect((0, 0, sizes.box_w, sizes.box_h), shape, windows) is not None:
+            lines.append("Red box: the first window.")
+        return lines
+    if all(_disjoint(a) for a in windows):
+        lines.append("Black lines: window boundaries.")
+    else:
+        lines.append("Windows overlap: only the first window is framed.")
+    if any(a.dilation > 1 for a in windows):
+        lines.append("Triangles: the cells a dilated window reads.")
+    if any(sizes.ring):
+        lines.append("Hatched: padding cells.")
+    if any(c.winners is not None for c in columns) and any(r.channel is not None for r in rows):
+        lines.append(
+            "Coloured frames: each window's winning input cell and its output cell share a colour."
+        )
+    return lines
+
+
+def _bar_labels(mapping: _Mapping) -> dict[str, tuple[float, str]]:
+    """The labels of a colour scale: its ends (the data's minimum and maximum) and a middle."""
+    low, high = mapping.low, mapping.high
+    if high <= low:
+        return {"mid": (low, f"all {_label(low)}")}
+    mid = (low + high) / 2
+    if mapping.integral:
+        mid = math.floor(mid)
+    return {"high": (high, _label(high)), "mid": (mid, _label(mid)), "low": (low, _label(low))}
+
+
+def _draw_scale(canvas, box, mapping: _Mapping, labels, font) -> Scale:
+    """A vertical colour bar: the top row is colour(1), the bottom row colour(0)."""
+    x0, y0, x1, y1 = box
+    height = y1 - y0
+    if mapping.high > mapping.low and height > 1:
+        column = viridis(1.0 - np.arange(height) / (height - 1))
+    else:
+        column = viridis(np.full(height, 0.5))
+    strip = np.repeat(column[:, None, :], x1 - x0, axis=1)
+    canvas.image.paste(Image.fromarray(strip), (x0, y0))
+    canvas.draw.rectangle((x0 - 1, y0 - 1, x1, y1), outline=FRAME, width=1)
+    tx = x1 + 6
+    _, line_h = _line_metrics(font)
+    if "high" in labels:
+        canvas.text(tx, y0, labels["high"][1], font)
+        canvas.text(tx, y1 - line_h, labels["low"][1], font)
+        value, text = labels["mid"]
+        y = y1 - 1 - (value - mapping.low) / (mapping.high - mapping.low) * (height - 1)
+        if y0 + 1.5 * line_h < y < y1 - 1.5 * line_h:
+            canvas.text(tx, y, text, font, valign="middle")
+            canvas.draw.line((x1, round(y), x1 + 3, round(y)), fill=FRAME)
+    else:
+        canvas.text(tx, (y0 + y1) / 2, labels["mid"][1], font, valign="middle")
+    ends = labels.get("low", labels["mid"])[1], labels.get("high", labels["mid"])[1]
+    return Scale(box, mapping.low, mapping.high, ends[0], ends[1])
+
+
+def _draw_colour(canvas, box, values, mapping: _Mapping) -> None:
+    """An image's colours (transparency over a checkerboard), scaled to the box."""
+    x0, y0, x1, y1 = box
+    values = _reduce_for_display(values, x1 - x0, y1 - y0)
+    rgba = Image.fromarray(_colour_pixels(values, mapping.high))
+    rgba = _resize(rgba, x1 - x0, y1 - y0)
+    under = _checkerboard(x1 - x0, y1 - y0).convert("RGBA")
+    canvas.image.paste(Image.alpha_composite(under, rgba).convert("RGB"), (x0, y0))
+
+
+def _draw_field(canvas, box, values, mapping: _Mapping) -> None:
+    """A scalar field through its colour map, scaled to the box."""
+    x0, y0, x1, y1 = box
+    values = _reduce_for_display(values, x1 - x0, y1 - y0)
+    rgb = Image.fromarray(mapping(values))
+    canvas.image.paste(_resize(rgb, x1 - x0, y1 - y0), (x0, y0))
+
+
+def _draw_cells(canvas, box, values, mapping: _Mapping) -> None:
+    """A small field cell by cell, with thin lines between the cells."""
+    x0, y0, x1, y1 = box
+    fh, fw = values.shape
+    xs, ys = _edges(x0, x1 - x0, fw), _edges(y0, y1 - y0, fh)
+    rgb = mapping(values)
+    draw = canvas.draw
+    for i in range(fh):
+        for j in range(fw):
+            draw.rectangle((xs[j], ys[i], xs[j + 1] - 1, ys[i + 1] - 1), fill=tuple(rgb[i, j]))
+    for x in xs[1:-1]:
+        draw.line((x, y0, x, y1 - 1), fill=SEPARATOR)
+    for y in ys[1:-1]:
+        draw.line((x0, y, x1 - 1, y), fill=SEPARATOR)
+
+
+def _draw_values(canvas, box, values, reserve: int) -> None:
+    """Each cell's value in its middle, black or white by the cell's brightness."""
+    x0, y0, x1, y1 = box
+    fh, fw = values.shape[:2]
+    xs, ys = _edges(x0, x1 - x0, fw), _edges(y0, y1 - y0, fh)
+    integer = values.dtype.kind in "biu"
+    labels = [[_short(v, integer) for v in line] for line in values.tolist()]
+    flat = [t for line in labels for t in line]
+    font = _value_font((x1 - x0) / fw, (y1 - y0) / fh, flat, reserve)
+    pixels = canvas.image.load()
+    for i in range(fh):
+        for j in range(fw):
+            cx, cy = (xs[j] + xs[j + 1]) / 2, (ys[i] + ys[i + 1]) / 2
+            fill = _text_colour(pixels[int(cx), int(cy)])
+            canvas.text(cx, cy, labels[i][j], font, fill, "center", "middle")
+
+
+def _draw_ring(canvas, box, cell, ring_cells) -> None:
+    """Hatched padding cells around the input panel."""
+    left, top, right, bottom = (r * cell for r in ring_cells)
+    x0, y0, x1, y1 = box[0] - left, box[1] - top, box[2] + right, box[3] + bottom
+    w, h = x1 - x0, y1 - y0
+    hatch = Image.new("RGB", (w, h), HATCH_BACK)
+    draw = ImageDraw.Draw(hatch)
+    for k in range(-h, w, 7):
+        draw.line((k, h, k + h, 0), fill=HATCH_LINE, width=1)
+    for x in range(0, w + 1, cell):
+        draw.line((x, 0, x, h), fill=(200, 200, 200))
+    for y in range(0, h + 1, cell):
+        draw.line((0, y, w, y), fill=(200, 200, 200))
+    canvas.image.paste(hatch, (x0, y0))
+    canvas.draw.rectangle((x0, y0, x1 - 1, y1 - 1), outline=(200, 200, 200), width=1)
+
+
+def _window_box(box, cell, wy: AxisWindow, wx: AxisWindow, i: int, j: int) -> Box:
+    (r0, r1), (c0, c1) = _span(wy, i), _span(wx, j)
+    x0, y0 = box[0] + c0 * cell, box[1] + r0 * cell
+    return x0, y0, box[0] + (c1 + 1) * cell, box[1] + (r1 + 1) * cell
+
+
+def _draw_windows(canvas, box, cell, windows) -> None:
+    """Window boundaries on a small input: all of them when they tile, else the first."""
+    wy, wx = windows
+    disjoint = _disjoint(wy) and _disjoint(wx)
+    chosen = [(i, j) for i in range(wy.out) for j in range(wx.out)] if disjoint else [(0, 0)]
+    for i, j in chosen:
+        x0, y0, x1, y1 = _window_box(box, cell, wy, wx, i, j)
+        colour = BOUNDARY if disjoint else window_colour((i, j))
+        canvas.draw.rectangle((x0 - 1, y0 - 1, x1 + 1, y1 + 1), outline=colour, width=3)
+        if wy.dilation > 1 or wx.dilation > 1:
+            size = max(4, cell // 5)
+            for r in wy.cells(i):
+                for c in wx.cells(j):
+                    tx, ty = box[0] + c * cell + 2, box[1] + r * cell + 2
+                    canvas.draw.polygon([(tx, ty), (tx + size, ty), (tx, ty + size)], fill=colour)
+
+
+def _first_window_rect(box, shape, windows) -> Box | None:
+    """Where the first window lies on a large input panel; None when too small to see."""
+    if len(windows) != 2 or all(a.out == 1 for a in windows):
+        return None
+    h, w = shape[:2]
+    sx, sy = (box[2] - box[0]) / w, (box[3] - box[1]) / h
+    (r0, r1), (c0, c1) = _span(windows[0], 0), _span(windows[1], 0)
+    r0, c0, r1, c1 = max(r0, 0), max(c0, 0), min(r1, h - 1), min(c1, w - 1)
+    x0, y0 = box[0] + round(c0 * sx), box[1] + round(r0 * sy)
+    x1, y1 = box[0] + round((c1 + 1) * sx), box[1] + round((r1 + 1) * sy)
+    if x1 - x0 < 6 or y1 - y0 < 6:
+        return None
+    return x0, y0, x1, y1
+
+
+def _draw_first_window(canvas, box, values, windows) -> None:
+    """On a large input: frame the first window, when it is big enough to see."""
+    rect = _first_window_rect(box, values.shape, windows)
+    if rect is not None:
+        x0, y0, x1, y1 = rect
+        canvas.draw.rectangle((x0, y0, x1 - 1, y1 - 1), outline=FIRST_WINDOW, width=2)
+
+
+def _draw_winners(canvas, picture, r, row, row_fields, columns, k, cell) -> None:
+    """Frame each window's winning input cell and its output cell in the window's colour."""
+    column = columns[k]
+    wy, wx = column.windows
+    winners = _canonical(_numpy(column.winners), _layout_of(column.winners))[0, row.channel]
+    values_in, values_out = row_fields[0], row_fields[k]
+    in_box, out_box = picture.panels[f"r{r}c0"], picture.panels[f"r{r}c{k}"]
+    lw = _outline_width(cell)
+    stacked: dict[tuple[int, int], int] = {}
+    oxs = _edges(out_box[0], out_box[2] - out_box[0], wx.out)
+    oys = _edges(out_box[1], out_box[3] - out_box[1], wy.out)
+    for i in range(wy.out):
+        for j in range(wx.out):
+            ti, tj = divmod(int(winners[i, j]), wx.kernel)
+            cy, cx = _tap_cell(wy, i, ti), _tap_cell(wx, j, tj)
+            if cy is None or cx is None or not (0 <= cy < wy.size and 0 <= cx < wx.size):
+                continue
+            a, b = values_in[cy, cx], values_out[i, j]
+            if not (a == b or (a != a and b != b)):
+                continue
+            colour = window_colour((i, j))
+            picture.window_colours[(i, j)] = colour
+            level = stacked.get((cy, cx), 0)
+            stacked[(cy, cx)] = level + 1
+            inset = 2 + level * (lw + 1)
+            if inset + lw < cell // 2:
+                x0, y0 = in_box[0] + cx * cell, in_box[1] + cy * cell
+                canvas.draw.rectangle(
+                    (x0 + inset, y0 + inset, x0 + cell - 1 - inset, y0 + cell - 1 - inset),
+                    outline=colour,
+                    width=lw,
+                )
+            canvas.draw.rectangle(
+                (oxs[j] + 2, oys[i] + 2, oxs[j + 1] - 3, oys[i + 1] - 3), outline=colour, width=lw
+            )

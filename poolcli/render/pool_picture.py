@@ -1,0 +1,212 @@
+"""Pictures of a pooling, drawn from the real result.
+
+* :func:`render_pool` draws one :class:`~poolcli.model.options.PoolResult`: the input and the output
+  at the same displayed size (the output enlarged by nearest neighbour, so every output cell is a
+  visible block), titled with the op, its parameters and the shapes (:func:`describe`).
+* :func:`render_compare` draws one input and several results of the same windows (one panel
+  per op).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from poolcli.model.display import format_shape
+from poolcli.model.reductions import Reduction
+from poolcli.model.window import format_axes
+from poolcli.render.arrays import _numpy
+from poolcli.render.canvas import Picture
+from poolcli.render.columns import MAX_ROWS, SMALL, Column, render_columns
+
+if TYPE_CHECKING:
+    from poolcli.io import ImageInfo
+    from poolcli.model.options import PoolResult
+
+
+def window_text(result: PoolResult) -> str:
+    """The windowing of ``result`` in words, e.g. ``kernel 2x2, stride 2x2, padding 1``."""
+    spec, windows = result.spec, result.windows
+    if spec.mode == "global":
+        return "global window"
+    if spec.mode == "adaptive":
+        return f"adaptive, output size {format_axes(tuple(a.out for a in windows))}"
+    parts = [
+        f"kernel {format_axes(tuple(a.kernel for a in windows))}",
+        f"stride {format_axes(tuple(a.stride for a in windows))}",
+    ]
+    pads = tuple(
+        a.pad_begin if a.pad_begin == a.pad_end else (a.pad_begin, a.pad_end) for a in windows
+    )
+    if spec.padding == "same":
+        parts.append(f"padding same ({format_axes(pads)})")
+    elif any(a.pad_begin or a.pad_end for a in windows):
+        parts.append(f"padding {format_axes(pads)}")
+    if any(a.dilation != 1 for a in windows):
+        parts.append(f"dilation {format_axes(tuple(a.dilation for a in windows))}")
+    if spec.ceil_mode:
+        parts.append("ceil mode")
+    if spec.count_include_pad and result.reduction is Reduction.AVG:
+        parts.append("count-include-pad")
+    return ", ".join(parts)
+
+
+def op_text(result: PoolResult) -> str:
+    """``max pooling``, ``lp pooling (p=3)``, ``stochastic pooling (sampled, seed 1)``..."""
+    text = f"{result.reduction} pooling"
+    options = result.options
+    if result.reduction is Reduction.LP:
+        text += f" (p={options.norm_type:g})"
+    elif result.reduction is Reduction.STOCHASTIC:
+        if options.expectation:
+            text += " (expectation)"
+        elif options.seed is not None:
+            text += f" (sampled, seed {options.seed})"
+        else:
+            text += " (sampled)"
+    return text
+
+
+def describe(result: PoolResult, name: str | None = None) -> str:
+    """A picture's title: the op, its windows, and the shapes in and out (two lines)."""
+    head = f"{op_text(result)}, {window_text(result)}"
+    if name:
+        head = f"{name}: {head}"
+    output = _numpy(result.output)
+    shape_in = format_shape(result.input_shape, ascii=True)
+    shape_out = format_shape(output.shape, ascii=True)
+    shapes = (
+        f"input {shape_in} ({result.layout}, {result.input_dtype})"
+        f" -> output {shape_out} ({output.dtype})"
+    )
+    return f"{head}\n{shapes}"
+
+
+def render_pool(
+    source,
+    result: PoolResult,
+    *,
+    winners=None,
+    title: str | None = None,
+    max_rows: int = MAX_ROWS,
+) -> Picture:
+    """Draw the input of ``result`` next to its output.
+
+    Parameters
+    ----------
+    source : poolcli.io.LoadedInput or numpy.ndarray
+        The input that was pooled (a loaded image is drawn in its own colours).
+    result : poolcli.model.options.PoolResult
+        What :func:`poolcli.engine.core.run` returned for it.
+    winners : numpy.ndarray, optional
+        Each window's winning tap, ``(N, C, *out)`` as
+        :func:`poolcli.learn.winners.window_winners` gives it. Where :func:`frames_winners`
+        holds, each winner and its output cell are framed in the window's colour.
+    title : str, optional
+        Default: :func:`describe` of the result, with the file name.
+    max_rows : int
+        Channels (or depth slices) drawn at most.
+
+    Returns
+    -------
+    Picture
+    """
+    array, name, image = picture_source(source)
+    output = _numpy(result.output)
+    spatial_in = result.layout.spatial_shape(tuple(array.shape))
+    spatial_out = result.layout.spatial_shape(tuple(output.shape))
+    notes: list[str] = []
+    if frames_winners(result):
+        notes += _unseeded_notes(result) + _padding_notes(result)
+    if result.premultiplied:
+        notes.append("Colour was weighted by alpha (premultiplied) while pooling.")
+    columns = [
+        Column(f"input {format_shape(spatial_in, ascii=True)}", array),
+        Column(
+            f"{result.reduction} output {format_shape(spatial_out, ascii=True)}",
+            output,
+            windows=result.windows,
+            winners=winners,
+        ),
+    ]
+    return render_columns(
+        columns,
+        result.layout,
+        title=describe(result, name) if title is None else title,
+        image=image,
+        max_rows=max_rows,
+        notes=notes,
+    )
+
+
+def render_compare(
+    source,
+    results: Sequence[PoolResult],
+    *,
+    title: str | None = None,
+    max_rows: int = MAX_ROWS,
+) -> Picture:
+    """Draw one input and the outputs of several ops over the same windows, one panel each.
+
+    All panels share one colour scale, so equal colours mean equal values across ops.
+    """
+    if not results:
+        raise ValueError("render_compare needs at least one result")
+    array, name, image = picture_source(source)
+    first = results[0]
+    spatial_in = first.layout.spatial_shape(tuple(array.shape))
+    columns = [Column(f"input {format_shape(spatial_in, ascii=True)}", array)]
+    for result in results:
+        output = _numpy(result.output)
+        label = op_text(result).replace(" pooling", "")
+        shape = format_shape(result.layout.spatial_shape(tuple(output.shape)), ascii=True)
+        columns.append(Column(f"{label} {shape}", output, windows=result.windows))
+    if title is None:
+        ops = ", ".join(str(r.reduction) for r in results)
+        title = f"{name + ': ' if name else ''}{ops}, {window_text(first)}"
+    return render_columns(columns, first.layout, title=title, image=image, max_rows=max_rows)
+
+
+def frames_winners(result: PoolResult) -> bool:
+    """Whether :func:`render_pool` frames each window's winner: on inputs it draws cell by cell
+    (two spatial axes, at most SMALL cells each)."""
+    spatial = result.layout.spatial_shape(tuple(result.input_shape))
+    return len(spatial) == 2 and max(spatial) <= SMALL
+
+
+def _unseeded_notes(result: PoolResult) -> list[str]:
+    """Why the cells a sampling run chose are not framed."""
+    options = result.options
+    if result.reduction is Reduction.STOCHASTIC and not options.expectation:
+        if options.seed is None:
+            return ["The sampled cells are not outlined: give --seed N to see them."]
+    return []
+
+
+def _padding_notes(result: PoolResult) -> list[str]:
+    """What the hatched padding cells mean for this reduction."""
+    windows = result.windows
+    notes = []
+    if any(a.pad_begin or a.pad_end for a in windows):
+        if result.reduction is Reduction.AVG and result.spec.count_include_pad:
+            notes.append("Padding counts as 0 in each mean (--count-include-pad).")
+        elif result.reduction is Reduction.AVG:
+            notes.append("Padding is left out of each mean.")
+        elif result.reduction in (Reduction.SUM, Reduction.LP):
+            notes.append("Padding adds nothing.")
+        else:
+            notes.append("Padding is never chosen.")
+    if any(a.extra_end for a in windows):
+        notes.append("Cells past the end padding exist only through --ceil; they never count.")
+    return notes
+
+
+def picture_source(source) -> tuple[np.ndarray, str | None, ImageInfo | None]:
+    """(array, display name, image info) of a LoadedInput or a plain array."""
+    if hasattr(source, "array") and hasattr(source, "kind"):
+        image = source.image if source.kind == "image" else None
+        return source.array, os.path.basename(source.path) or source.path, image
+    return _numpy(source), None, None

@@ -1,0 +1,345 @@
+"""The one JSON schema: how every command writes a window, a step, a result and a file.
+
+``--json``, ``--jsonl``, ``--dry-run --json``, ``compare --json`` and ``invariance --json``
+write their documents from these pieces, so a field means the same everywhere:
+
+* :func:`window_json` -- a window as ``"windowing"`` (``sliding``, ``adaptive`` or ``global``)
+  and per-axis lists: ``kernel_size``, ``stride``, ``padding`` (``[begin, end]`` pairs),
+  ``padding_rule`` (``same``/``valid``, else null), ``dilation``, ``ceil_mode``,
+  ``count_include_pad``, ``output_size``. Before an input is known the lists are the options as
+  given (one entry means every axis; the stride defaults to the kernel); resolved against an
+  input they have one entry per spatial axis, and ``axes`` adds what each axis works out to
+  (its size, output-size formula, reach with dilation, adaptive bins).
+* :func:`step_json` -- ``{"reduction", "window", "options"}``; a chain is a list of steps.
+* :func:`file_json` -- the fields of every per-input object: ``input`` (its name as given),
+  ``output`` (the path written or null), ``status`` (``done``, ``skipped``, ``failed``),
+  ``error``, ``reason``, ``layout`` and the shapes and dtypes in and out. :func:`result_json`
+  (a ``--json`` entry) adds statistics, the values of small outputs and the resolved window;
+  :func:`failure_json` the exit status; :func:`batch_line_json` (a ``--jsonl`` line) the time
+  and bytes.
+
+Numbers that are not finite
+---------------------------
+JSON has no NaN or infinity. Every non-finite number is written as ``null`` -- which
+``json.loads``, jq and ``numpy.asarray(values, dtype=float)`` (where it becomes NaN) all read
+without error or strings in numeric arrays -- and the object that holds it says what it was in
+its ``"nonfinite"`` member, present in every object with such numbers and ``{}`` when all are
+finite: a number's member name maps to ``"nan"``, ``"inf"`` or ``"-inf"``; an array's name maps
+to ``{"nan": [...], "inf": [...], "-inf": [...]}``, the index of every such cell (kinds that do
+not occur are left out). :func:`read_values` puts the infinities back. A ``null`` that
+``nonfinite`` does not name has no value (the statistics of an empty array).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from poolcli.model.display import format_value
+from poolcli.render.stats import Stats, array_stats
+
+if TYPE_CHECKING:
+    from poolcli.model.options import PoolOptions, PoolResult
+    from poolcli.model.steps import Step
+    from poolcli.model.window import AxisWindow, WindowSpec
+
+#: A result includes the values of outputs with at most this many elements.
+JSON_MAX_VALUES = 256
+_KINDS = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
+
+
+# --------------------------------------------------------------------------------------------
+# Numbers
+
+
+def json_value(value, dtype=None):
+    """One value as a JSON number (int, bool or float), or None when it is not finite.
+
+    A float is the shortest decimal that reads back to the same value in its dtype.
+
+    >>> json_value(np.float32(0.1)), json_value(np.uint8(255)), json_value(np.float64("-inf"))
+    (0.1, 255, None)
+    """
+    dtype = np.dtype(dtype if dtype is not None else getattr(value, "dtype", type(value)))
+    if dtype.kind == "b":
+        return bool(value)
+    if dtype.kind in "iu":
+        return int(value)
+    number = float(format_value(value, dtype))
+    return number if math.isfinite(number) else None
+
+
+def nonfinite_kind(value) -> str | None:
+    """``"nan"``, ``"inf"`` or ``"-inf"`` for a non-finite number, else None."""
+    if isinstance(value, (bool, np.bool_)) or value is None:
+        return None
+    number = float(value)
+    if math.isnan(number):
+        return "nan"
+    if math.isinf(number):
+        return "inf" if number > 0 else "-inf"
+    return None
+
+
+def numbers_json(numbers: dict, dtype=None) -> dict:
+    """``{name: value}`` as JSON numbers, with the ``nonfinite`` member that names the nulls.
+
+    >>> numbers_json({"low": 1.5, "high": float("inf")})
+    {'low': 1.5, 'high': None, 'nonfinite': {'high': 'inf'}}
+    """
+    out: dict = {}
+    nonfinite = {}
+    for name, value in numbers.items():
+        out[name] = None if value is None else json_value(value, dtype)
+        kind = nonfinite_kind(value)
+        if kind:
+            nonfinite[name] = kind
+    out["nonfinite"] = nonfinite
+    return out
+
+
+def values_json(array) -> tuple[list, dict]:
+    """The values of a (small) array as nested lists in its own layout (non-finite as null),
+    and where the non-finite cells are: ``{"nan": [[i, j], ...], ...}``."""
+    array = np.asarray(array)
+    values = _nested(array, array.dtype)
+    where = {}
+    if array.dtype.kind == "f":
+        with np.errstate(invalid="ignore"):
+            masks = {"nan": np.isnan(array), "inf": array == np.inf, "-inf": array == -np.inf}
+        for kind, mask in masks.items():
+            if mask.any():
+                where[kind] = np.argwhere(mask).tolist()
+    return values, where
+
+
+def _nested(array: np.ndarray, dtype):
+    if array.ndim == 0:
+        return json_value(array[()], dtype)
+    return [_nested(part, dtype) for part in array]
+
+
+def read_values(document: dict, name: str = "values") -> np.ndarray:
+    """The float array a document holds under ``name``, its non-finite cells put back.
+
+    >>> entry = {"values": [[None, 1.0]], "nonfinite": {"values": {"-inf": [[0, 0]]}}}
+    >>> read_values(entry).tolist()
+    [[-inf, 1.0]]
+    """
+    array = np.asarray(document[name], dtype=float)  # null reads as NaN
+    for kind, cells in document.get("nonfinite", {}).get(name, {}).items():
+        for index in cells:
+            array[tuple(index)] = _KINDS[kind]
+    return array
+
+
+def stats_json(stats: Stats | None) -> dict | None:
+    """min / max / mean (null when the array is empty) and the NaN count of an array."""
+    if stats is None:
+        return None
+    dtype = np.dtype(stats.dtype) if stats.dtype != "bfloat16" else np.dtype(np.float32)
+    out = numbers_json({"min": stats.min, "max": stats.max}, dtype)
+    nonfinite = out.pop("nonfinite")
+    mean = numbers_json({"mean": stats.mean}, np.float64)
+    out["mean"] = mean["mean"]
+    out["nan"] = stats.nan
+    out["nonfinite"] = {**nonfinite, **mean["nonfinite"]}
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Windows and steps
+
+
+def window_json(spec: WindowSpec, windows: tuple[AxisWindow, ...] | None = None) -> dict:
+    """A window as given (``windows`` None), or resolved against an input: one value per axis."""
+    if windows is not None:
+        return _resolved_window(spec, windows)
+    sliding = spec.mode == "sliding"
+    rule = spec.padding if isinstance(spec.padding, str) else None
+    return {
+        "windowing": spec.mode,
+        "kernel_size": list(spec.kernel_size) if sliding else None,
+        "stride": list(spec.stride or spec.kernel_size) if sliding else None,
+        "padding": [list(p) for p in spec.padding] if sliding and rule is None else None,
+        "padding_rule": rule if sliding else None,
+        "dilation": list(spec.dilation) if sliding else None,
+        "ceil_mode": spec.ceil_mode,
+        "count_include_pad": spec.count_include_pad,
+        "output_size": list(spec.output_size) if spec.mode == "adaptive" else None,
+        "axes": None,
+    }
+
+
+def _resolved_window(spec: WindowSpec, windows: tuple[AxisWindow, ...]) -> dict:
+    binned = spec.mode == "adaptive"
+    rule = spec.padding if isinstance(spec.padding, str) and spec.mode == "sliding" else None
+    return {
+        "windowing": spec.mode,
+        "kernel_size": None if binned else [w.kernel for w in windows],
+        "stride": None if binned else [w.stride for w in windows],
+        "padding": None if binned else [[w.pad_begin, w.pad_end] for w in windows],
+        "padding_rule": rule,
+        "dilation": None if binned else [w.dilation for w in windows],
+        "ceil_mode": spec.ceil_mode,
+        "count_include_pad": spec.count_include_pad,
+        "output_size": [w.out for w in windows],
+        "axes": [_axis_json(w) for w in windows],
+    }
+
+
+def _axis_json(axis: AxisWindow) -> dict:
+    return {
+        "axis": axis.name,
+        "size": axis.size,
+        "out": axis.out,
+        "formula": axis.formula(),
+        "effective_kernel": None if axis.bins is not None else axis.effective_kernel,
+        "ceil_extra_cells": axis.extra_end,
+        "dropped_by_ceil": axis.dropped_by_ceil,
+        "bins": None if axis.bins is None else [list(b) for b in axis.bins],
+    }
+
+
+def options_json(options: PoolOptions) -> dict:
+    """The options of a reduction that are not about its window."""
+    return {
+        "norm_type": options.norm_type,
+        "seed": options.seed,
+        "expectation": options.expectation,
+        "dtype": options.dtype,
+        "straight_alpha": options.straight_alpha,
+    }
+
+
+def step_json(step: Step) -> dict:
+    """One step of a chain: its reduction, its window as given and its options."""
+    return {
+        "reduction": str(step.reduction),
+        "window": window_json(step.spec),
+        "options": options_json(step.options),
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# Files and results
+
+
+def file_json(
+    name: str,
+    output: str | None = None,
+    *,
+    status: str,
+    error: str | None = None,
+    reason: str | None = None,
+    layout: str | None = None,
+    input_shape=None,
+    input_dtype: str | None = None,
+    output_shape=None,
+    output_dtype: str | None = None,
+) -> dict:
+    """The fields every per-input object has, in this order (unknown ones null)."""
+    return {
+        "input": name,
+        "output": output,
+        "status": status,
+        "error": error,
+        "reason": reason,
+        "layout": layout,
+        "input_shape": None if input_shape is None else list(input_shape),
+        "input_dtype": input_dtype,
+        "output_shape": None if output_shape is None else list(output_shape),
+        "output_dtype": output_dtype,
+    }
+
+
+def result_json(
+    result: PoolResult,
+    name: str,
+    *,
+    input_stats: Stats | None = None,
+    output_path: str | None = None,
+) -> dict:
+    """One pooled input: its file fields, statistics, resolved window and, when the output has
+    at most JSON_MAX_VALUES elements, its values (else null)."""
+    output = result.output
+    entry = file_json(
+        name,
+        output_path,
+        status="done",
+        layout=str(result.layout),
+        input_shape=result.input_shape,
+        input_dtype=result.input_dtype,
+        output_shape=output.shape,
+        output_dtype=str(output.dtype),
+    )
+    values, where = values_json(output) if output.size <= JSON_MAX_VALUES else (None, {})
+    entry.update(
+        layout_guessed=result.layout_guessed,
+        input_stats=stats_json(input_stats),
+        output_stats=stats_json(array_stats(output)),
+        values=values,
+        nonfinite={"values": where} if where else {},
+        window=window_json(result.spec, result.windows),
+        device=str(result.device),
+        premultiplied_alpha=result.premultiplied,
+    )
+    return entry
+
+
+def failure_json(name: str, message: str, exit_status: int) -> dict:
+    """One input that failed: its file fields with the error, and the exit status it set."""
+    return {**file_json(name, status="failed", error=message), "exit_status": exit_status}
+
+
+def batch_line_json(
+    name: str,
+    output: str | None,
+    *,
+    seconds: float | None = None,
+    bytes_in: int | None = None,
+    bytes_out: int | None = None,
+    warnings: list[str] = (),
+    **fields,
+) -> dict:
+    """One file of a batch (a ``--jsonl`` line): its file fields, the time and the bytes."""
+    return {
+        **file_json(name, output, **fields),
+        "seconds": seconds,
+        "bytes_in": bytes_in,
+        "bytes_out": bytes_out,
+        "warnings": list(warnings),
+    }
+
+
+def dumps(document: dict) -> str:
+    """JSON text with two-space indents, but every list of plain values on one line.
+
+    >>> print(dumps({"values": [[1, 2], [3, None]]}))
+    {
+      "values": [
+        [1, 2],
+        [3, null]
+      ]
+    }
+    """
+    leaves: list[str] = []
+
+    def mark(node):
+        if isinstance(node, dict):
+            return {k: mark(v) for k, v in node.items()}
+        if isinstance(node, list):
+            if node and all(not isinstance(v, (list, dict)) for v in node):
+                leaves.append(json.dumps(node, ensure_ascii=False, allow_nan=False))
+                # NUL cannot occur in a path or message, so the marker is unambiguous.
+                return f"\0{len(leaves) - 1}\0"
+            return [mark(v) for v in node]
+        return node
+
+    text = json.dumps(mark(document), indent=2, ensure_ascii=False, allow_nan=False)
+    for i, leaf in enumerate(leaves):
+        text = text.replace(json.dumps(f"\0{i}\0"), leaf, 1)
+    return text

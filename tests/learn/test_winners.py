@@ -1,0 +1,59 @@
+"""poolcli.learn.winners: which cell each window's result came from, against the output."""
+
+import numpy as np
+import pytest
+
+from poolcli.engine.core import run
+from poolcli.learn.winners import has_winner, result_winners, window_winners
+from poolcli.model.options import PoolOptions
+from poolcli.model.window import WindowSpec
+
+SEED = np.array([[1, 3, 2, 4], [5, 6, 7, 8], [9, 10, 11, 12], [13, 14, 15, 16]])
+
+
+def pooled(array, reduction, layout=None, **options):
+    return run(array, reduction, WindowSpec.make(kernel_size=2), layout, PoolOptions(**options))
+
+
+@pytest.mark.parametrize(
+    "reduction, options, expected",
+    [
+        ("max", {}, True),
+        ("min", {}, True),
+        ("median", {}, True),
+        ("mode", {}, True),
+        ("stochastic", {"seed": 1}, True),
+        ("stochastic", {}, False),  # another run would sample other cells
+        ("stochastic", {"seed": 1, "expectation": True}, False),
+        ("avg", {}, False),
+        ("sum", {}, False),
+        ("lp", {}, False),
+    ],
+)
+def test_which_ops_have_a_winner(reduction, options, expected):
+    result = pooled(SEED.astype(np.float32), reduction, **options)
+    assert has_winner(result) is expected
+    taps = window_winners(SEED.astype(np.float32), result)
+    assert (taps is not None) is expected
+
+
+@pytest.mark.parametrize("reduction, seed", [("max", None), ("median", None), ("stochastic", 4)])
+def test_each_winner_holds_the_result(reduction, seed):
+    array = np.random.default_rng(0).integers(1, 9, (6, 4)).astype(np.float32)
+    result = pooled(array, reduction, seed=seed)
+    taps = window_winners(array, result)
+    assert taps.shape == (1, 1, 3, 2) and taps.dtype == np.int64
+    for i in range(3):
+        for j in range(2):
+            ti, tj = divmod(int(taps[0, 0, i, j]), 2)
+            assert array[2 * i + ti, 2 * j + tj] == result.output[i, j]
+
+
+def test_result_winners_are_laid_out_like_the_output():
+    array = np.random.default_rng(1).integers(0, 50, (4, 6, 3)).astype(np.float32)
+    result = pooled(array, "max", layout="HWC")
+    taps = result_winners(array, result)
+    assert taps.shape == result.output.shape == (2, 3, 3)
+    canonical = window_winners(array, result)[0]  # (C, H, W)
+    assert np.array_equal(taps, canonical.transpose(1, 2, 0))
+    assert result_winners(array, pooled(array, "avg", layout="HWC")) is None
