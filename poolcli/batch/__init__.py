@@ -1,23 +1,26 @@
 """Batches: many inputs, one chain of ops, outputs mirrored into a folder, in parallel and safely.
 
-The pieces, in the order a run uses them:
+The pieces, in the order a run uses them (each in its module):
 
-* :func:`expand_inputs` turns files, folders (``recursive`` to descend), glob patterns and a
-  ``files_from`` list into :class:`Source` entries; files in folders that are not inputs
-  (unsupported suffix, hidden, filtered out) are counted, unreadable ones are kept so the run
-  can report them as skipped.
-* :func:`plan_batch` maps every source to its output path (``output_dir`` mirroring the
-  sources' relative paths, ``format`` and the ``name`` template, see :data:`NAME_FIELDS`) and
-  refuses, before anything is written, outputs that collide, that are inputs, or that a
-  template would put outside the folder. The :class:`Plan` is also the ``--dry-run`` listing.
-* :func:`iter_batch` runs a plan: a :class:`Batch`, which is an iterator of
+* ``sources``: :func:`expand_inputs` turns files, folders (``recursive`` to descend), glob
+  patterns and a ``files_from`` list into :class:`Source` entries; files in folders that are
+  not inputs (unsupported suffix, hidden, filtered out) are counted, unreadable ones are kept
+  so the run can report them as skipped.
+* ``names``, ``plan``: :func:`plan_batch` maps every source to its output path
+  (``output_dir`` mirroring the sources' relative paths, ``format`` and the ``name``
+  template, see :data:`NAME_FIELDS`) and refuses, before anything is written, outputs that
+  collide, that are inputs, or that a template would put outside the folder. The
+  :class:`Plan` is also the ``--dry-run`` listing.
+* ``run``: :func:`iter_batch` runs a plan: a :class:`Batch`, which is an iterator of
   :class:`FileResult` (one per input, in input order) with a live :class:`Summary`. On the
-  CPU, work runs in ``jobs`` worker processes (read -> pool -> write one file each, at most
-  ``2 * jobs`` files in flight), or serially for ``jobs=1``. On a GPU, this process owns the
-  device: threads read and write, and same-shape files are pooled as one stack
-  (``batch_size``). Outputs are byte-identical whatever ``jobs`` is.
-* :func:`json_document` and :func:`jsonl_line` turn results into ``--json`` / ``--jsonl``
-  text; :class:`Progress` is a progress bar on standard error (a no-op off a terminal).
+  CPU, work runs in ``jobs`` worker processes (``workers``; read -> pool -> write one file
+  each, as ``task`` does it, at most ``2 * jobs`` files in flight), or serially for
+  ``jobs=1``. On a GPU, this process owns the device: threads read and write, and
+  same-shape files are pooled as one stack (``stacked``, ``batch_size``). Outputs are
+  byte-identical whatever ``jobs`` is.
+* ``results``: :func:`json_document` and :func:`jsonl_line` turn results into ``--json`` /
+  ``--jsonl`` text. The summary table and progress bar are drawn by
+  :mod:`poolcli.render.batch_report`, and told by :mod:`poolcli.cli.batch_report`.
 
 Safety: every output is written by :func:`poolcli.io.atomic_write`, to a temporary name in its
 own folder (``.NAME.poolcli-tmp-PID-XXXXXXXX.SUFFIX``), and renamed over the final name only

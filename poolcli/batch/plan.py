@@ -1,5 +1,11 @@
 """The plan of a batch: every input with its output, its picture and what the run will do
 with it, checked before anything is written (no output is an input or written twice).
+
+Outputs go to the output folder / (the source's relative folder) / (the ``name`` template
+rendered, see :data:`~poolcli.batch.names.NAME_FIELDS`): a file named on the command line
+lands at the top of the folder, a file found in folder ``F`` at its path below ``F``, a glob
+match at its path below the pattern's fixed part, a ``files_from`` entry at its own relative
+path (its name only when the path is absolute or climbs with ``..``).
 """
 
 from __future__ import annotations
@@ -103,13 +109,8 @@ def plan_batch(
     exclude: Sequence[str] = (),
     viz_dir: str | None = None,
 ) -> Plan:
-    """Find the inputs and map each to its output; refuse a batch that would go wrong.
-
-    Outputs go to ``output_dir`` / (the source's relative folder) / (``name`` rendered, see
-    :data:`NAME_FIELDS`): a file named on the command line lands at the top of the folder, a
-    file found in folder ``F`` at its path below ``F``, a glob match at its path below the
-    pattern's fixed part, a ``files_from`` entry at its own relative path (its name only when
-    the path is absolute or climbs with ``..``). Without ``output_dir`` nothing is written.
+    """Find the inputs and map each to its output (see the module's notes); refuse a batch
+    that would go wrong. Without ``output_dir`` nothing is written.
 
     Parameters
     ----------
@@ -117,44 +118,22 @@ def plan_batch(
         Items for :func:`expand_inputs`, or an :class:`Expansion` already made.
     steps
         The op or chain (used by the ``{op}``, ``{k}``... fields).
-    format : str
-        ``png``, ``tiff``, ``npy`` or ``same`` (the input's own suffix); sets ``{ext}``.
-    name : str
-        The output name template, default ``"{stem}{ext}"``.
+    format, name : str
+        The outputs' suffix: ``png``, ``tiff``, ``npy`` or ``same`` (the input's own), and
+        their name template, default ``"{stem}{ext}"``.
     overwrite : bool
-        Replace existing outputs and pictures; without it they are skipped (so a rerun
-        resumes).
+        Replace existing outputs and pictures; else they are skipped (so a rerun resumes).
     viz_dir : str, optional
         Also draw every input into this folder (``--viz DIR/``), mirroring relative paths.
-
-    Returns
-    -------
-    Plan
 
     Raises
     ------
     UsageError
-        An unknown format or template field; a template that leaves the folder or gives no
-        output suffix; two inputs mapped to one output; an output that is one of the inputs
-        (refused even with ``overwrite``); a picture that is an input or an output; an
-        output folder that is a file.
+        A bad format or template; outputs or pictures that collide with each other, leave the
+        folder or are inputs (refused even with ``overwrite``); an output folder that is a file.
     """
     steps = as_steps(steps)
-    if format not in FORMATS:
-        raise UsageError(
-            f"--format {format} is not one of {', '.join(FORMATS)}.", option="--format"
-        )
-    if output_dir is None and (format != "same" or name != DEFAULT_NAME):
-        option = "--format" if format != "same" else "--name"
-        raise UsageError(f"{option} needs an output folder (-o DIR/).", option=option)
-    if output_dir is not None:
-        check_name_template(name)
-        if os.path.exists(output_dir) and not os.path.isdir(output_dir):
-            raise UsageError(
-                f"-o {output_dir} is a file, but a batch writes into a folder. "
-                "Give a folder name (it is created when missing).",
-                option="-o",
-            )
+    _check_output_options(output_dir, format, name)
     if isinstance(inputs, Expansion):
         found = inputs
     else:
@@ -172,13 +151,35 @@ def plan_batch(
         for i, source in enumerate(found.sources)
     ]
     tasks = [_with_picture(task, viz_dir, overwrite) for task in tasks]
-    start = len(tasks)
-    for i, (item, reason) in enumerate(found.missing):
-        tasks.append(
-            Task(start + i, Source(item, posixpath.basename(item), "file"), None, "fail", reason)
-        )
+    tasks += _missing_tasks(found.missing, start=len(tasks))
     _check_writes(tasks, overwrite)
     return Plan(tasks, steps, output_dir, found.ignored, found.folders_not_searched)
+
+
+def _check_output_options(output_dir: str | None, format: str, name: str) -> None:
+    if format not in FORMATS:
+        raise UsageError(
+            f"--format {format} is not one of {', '.join(FORMATS)}.", option="--format"
+        )
+    if output_dir is None and (format != "same" or name != DEFAULT_NAME):
+        option = "--format" if format != "same" else "--name"
+        raise UsageError(f"{option} needs an output folder (-o DIR/).", option=option)
+    if output_dir is not None:
+        check_name_template(name)
+        if os.path.exists(output_dir) and not os.path.isdir(output_dir):
+            raise UsageError(
+                f"-o {output_dir} is a file, but a batch writes into a folder. "
+                "Give a folder name (it is created when missing).",
+                option="-o",
+            )
+
+
+def _missing_tasks(missing: list[tuple[str, str]], start: int) -> list[Task]:
+    """Named inputs that do not exist and patterns that match nothing: failed tasks."""
+    return [
+        Task(start + i, Source(item, posixpath.basename(item), "file"), None, "fail", reason)
+        for i, (item, reason) in enumerate(missing)
+    ]
 
 
 def _task(index, source, steps, output_dir, format, template, overwrite) -> Task:
@@ -201,7 +202,7 @@ def _task(index, source, steps, output_dir, format, template, overwrite) -> Task
     if source.unreadable:
         return Task(index, source, output, "skip", source.unreadable)
     if not is_inside(os.path.dirname(output), output_dir):
-        return Task(index, source, output, "fail", _outside_reason(output_dir))
+        return Task(index, source, output, "fail", outside_reason(output_dir))
     if os.path.isdir(output):
         return Task(index, source, output, "fail", f"its output {output} is a folder.")
     if os.path.lexists(output) and not overwrite:
@@ -230,7 +231,7 @@ def _with_picture(task: Task, viz_dir: str | None, overwrite: bool) -> Task:
 PICTURE_EXISTS = "picture exists (overwrite replaces it)"
 
 
-def _outside_reason(output_dir: str) -> str:
+def outside_reason(output_dir: str) -> str:
     return (
         f"its output would be written outside the output folder {output_dir} through a "
         "symbolic link; refused."

@@ -1,23 +1,49 @@
 """Running a batch: :func:`iter_batch` plans, then :class:`Batch` yields one result per
 input, in input order, serially, in worker processes or threads, or in stacks on a GPU.
+
+The options of :func:`iter_batch`:
+
+* ``recursive``, ``files_from``, ``null``, ``include``, ``exclude``: which files are inputs,
+  as :func:`~poolcli.batch.sources.expand_inputs`; ``format``, ``name``, ``overwrite``: the
+  outputs, as :func:`~poolcli.batch.plan.plan_batch`.
+* ``png_compression``: zlib level 0-9 of PNG outputs (default 6, as Pillow and libpng):
+  lower is faster and bigger.
+* ``layout``: the layout of ``.npy`` inputs (images are always HW or HWC); default: from
+  the shape.
+* ``device``: ``cpu``, ``cuda``, ``cuda:N``, ``mps`` or ``auto``.
+* ``jobs``: files worked on at once (default: ``os.cpu_count()``). Outputs do not depend
+  on it.
+* ``executor``: ``auto`` (serial for one job or one file; worker processes on the CPU; on a
+  GPU, ``stacked`` groups of ``batch_size`` files in this process, so that one process owns
+  the device), or ``serial``, ``processes``, ``threads``, ``stacked``.
+* ``fail_fast``: stop at the first failed file: no file is started after it; the few
+  already handed to workers (at most ``2 * jobs``) finish and are reported.
+* ``torch_threads``: torch's intra-op threads per worker (and in this process while a
+  serial run lasts); default 1, so that workers do not compete for cores and results are
+  the same for every ``jobs``. ``None`` leaves torch's setting alone.
+* ``debug``: raise unexpected errors (with their traceback) instead of reporting them per
+  file.
+* ``viz_dir``: also draw every input and its output (``--viz DIR/``), mirroring relative
+  paths.
+* ``batch_size``: on a GPU (or with ``executor="stacked"``), files read together; those of
+  the same shape, dtype and layout are stacked and pooled in one call. Outputs are the same.
 """
 
 from __future__ import annotations
 
 import contextlib
-import itertools
 import os
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
-from typing import IO
+from typing import IO, Any
 
 from poolcli.batch.names import DEFAULT_NAME
 from poolcli.batch.plan import Plan, Task, plan_batch
 from poolcli.batch.results import FAILED, FileResult, Summary
-from poolcli.batch.stacked import _run_group
-from poolcli.batch.task import DEFAULT_PNG_COMPRESSION, Job, _result, process_task
-from poolcli.batch.workers import _init_worker, _process_context, _set_torch_threads, _worker_task
+from poolcli.batch.stacked import run_stacked
+from poolcli.batch.task import DEFAULT_PNG_COMPRESSION, Job, process_task, task_result
+from poolcli.batch.workers import init_worker, process_context, set_torch_threads, worker_task
 from poolcli.engine.devices import resolve_device
 from poolcli.errors import PoolError, UsageError, display_path
 from poolcli.model.steps import Step
@@ -118,30 +144,18 @@ class Batch:
         if kind == "serial":
             yield from self._serial()
         elif kind == "stacked":
-            yield from self._stacked()
+            yield from run_stacked(
+                self.plan.tasks,
+                self.job,
+                jobs=self.jobs,
+                batch_size=self.batch_size,
+                fail_fast=self.fail_fast,
+            )
         else:
             yield from self._pooled(kind)
 
-    def _stacked(self) -> Iterator[FileResult]:
-        """GPU runs: read ``batch_size`` files in threads, pool the same-shape ones as one
-        stack (one transfer each way instead of one per file), write in threads."""
-        from concurrent.futures import ThreadPoolExecutor
-
-        old = _set_torch_threads(self.job.torch_threads)
-        tasks = iter(self.plan.tasks)
-        try:
-            with ThreadPoolExecutor(max(1, self.jobs), thread_name_prefix="poolcli") as pool:
-                while group := list(itertools.islice(tasks, self.batch_size)):
-                    for result in _run_group(group, self.job, pool):
-                        yield result
-                        if self.fail_fast and result.status == FAILED:
-                            return
-        finally:
-            if old is not None:
-                _set_torch_threads(old)
-
     def _serial(self) -> Iterator[FileResult]:
-        old = _set_torch_threads(self.job.torch_threads) if self.plan.count("run") else None
+        old = set_torch_threads(self.job.torch_threads) if self.plan.count("run") else None
         try:
             for task in self.plan.tasks:
                 result = process_task(task, self.job)
@@ -150,7 +164,7 @@ class Batch:
                     return
         finally:
             if old is not None:
-                _set_torch_threads(old)
+                set_torch_threads(old)
 
     def _pooled(self, kind: str) -> Iterator[FileResult]:
         from concurrent.futures import FIRST_COMPLETED, Future, wait
@@ -160,7 +174,7 @@ class Batch:
         tasks = iter(self.plan.tasks)
         pending: deque[tuple[Task, Future | FileResult]] = deque()
         pool = self._pool = self._make_pool(kind, workers)
-        old = _set_torch_threads(self.job.torch_threads) if kind == "threads" else None
+        old = set_torch_threads(self.job.torch_threads) if kind == "threads" else None
         stop = False
         breaks = 0
         retries: dict[int, int] = {}
@@ -224,7 +238,7 @@ class Batch:
                         pool = self._restart(pool, kind, workers, pending, retries, retry)
                         if retry:
                             continue
-                        result = _result(
+                        result = task_result(
                             task,
                             FAILED,
                             error=f"{display_path(task.source.path)}: the worker process "
@@ -257,7 +271,7 @@ class Batch:
             if pool is not None:
                 pool.shutdown(wait=True)
             if old is not None:
-                _set_torch_threads(old)
+                set_torch_threads(old)
 
     def _make_pool(self, kind: str, workers: int):
         from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
@@ -265,13 +279,13 @@ class Batch:
         if kind == "threads":
             return ThreadPoolExecutor(workers, thread_name_prefix="poolcli")
         return ProcessPoolExecutor(
-            workers, mp_context=_process_context(), initializer=_init_worker, initargs=(self.job,)
+            workers, mp_context=process_context(), initializer=init_worker, initargs=(self.job,)
         )
 
     def _submit(self, pool, kind: str, task: Task):
         if kind == "threads":
             return pool.submit(process_task, task, self.job)
-        return pool.submit(_worker_task, task)
+        return pool.submit(worker_task, task)
 
     def _restart(self, pool, kind, workers, pending, retries, with_head: bool):
         """A worker died: start a new pool and resubmit the files in flight that did not
@@ -351,60 +365,13 @@ def iter_batch(
 ) -> Batch:
     """Pool many files: plan at once, then iterate to run, one :class:`FileResult` per input.
 
-    Parameters
-    ----------
-    inputs
-        Files, folders and glob patterns (see :func:`expand_inputs`), or a :class:`Plan`
-        from :func:`plan_batch` (then the planning options below are not used).
-    steps
-        One :class:`~poolcli.model.steps.Step` or a chain of them, applied to every input.
-    output_dir
-        Output folder (created when missing); ``None`` pools without writing.
-    recursive, files_from, null, include, exclude
-        As :func:`expand_inputs`.
-    format, name, overwrite
-        As :func:`plan_batch`.
-    png_compression : int
-        zlib level 0-9 of PNG outputs (default 6, as Pillow and libpng): lower is faster
-        and bigger.
-    layout : str, optional
-        Layout of ``.npy`` inputs (images are always HW or HWC); default: from the shape.
-    device : str
-        ``cpu``, ``cuda``, ``cuda:N``, ``mps`` or ``auto``.
-    jobs : int, optional
-        Files worked on at once (default: ``os.cpu_count()``). Outputs do not depend on it.
-    executor : str
-        ``auto`` (serial for one job or one file; worker processes on the CPU; on a GPU,
-        ``stacked`` groups of ``batch_size`` files in this process, so that one process owns
-        the device), or ``serial``, ``processes``, ``threads``, ``stacked``.
-    fail_fast : bool
-        Stop at the first failed file: no file is started after it; the few already handed
-        to workers (at most ``2 * jobs``) finish and are reported.
-    torch_threads : int or None
-        torch's intra-op threads per worker (and in this process while a serial run lasts);
-        default 1, so that workers do not compete for cores and results are the same for
-        every ``jobs``. ``None`` leaves torch's setting alone.
-    debug : bool
-        Raise unexpected errors (with their traceback) instead of reporting them per file.
-    viz_dir : str, optional
-        Also draw every input and its output (``--viz DIR/``), mirroring relative paths.
-    batch_size : int
-        On a GPU (or with ``executor="stacked"``), files read together; those of the same
-        shape, dtype and layout are stacked and pooled in one call. Outputs are the same.
+    ``inputs`` are files, folders and glob patterns (see :func:`expand_inputs`), or a
+    :class:`Plan` from :func:`plan_batch` (then the planning options are not used); ``steps``
+    one :class:`~poolcli.model.steps.Step` or a chain of them, applied to every input;
+    ``output_dir`` the output folder (created when missing; ``None`` pools without writing).
+    The other options are described in this module's notes. Raises :class:`UsageError`,
+    before any work, for a batch that cannot be done, a bad option or a missing device.
 
-    Returns
-    -------
-    Batch
-        An iterator of results with a live :attr:`Batch.summary`.
-
-    Raises
-    ------
-    UsageError
-        Before any work, for a batch that cannot be done (see :func:`plan_batch`), a bad
-        option value, or a device that is not there.
-
-    Examples
-    --------
     >>> from poolcli.model.steps import make_step
     >>> batch = iter_batch(["sample_data/seed_4x4.npy"], make_step("max", kernel_size=2))
     >>> [(r.status, r.input_shape, r.output_shape) for r in batch]
@@ -412,6 +379,21 @@ def iter_batch(
     >>> batch.summary.done, int(batch.summary.exit_status)
     (1, 0)
     """
+    options = dict(locals())  # the call's arguments, handed on by name
+    jobs = _checked_jobs(jobs, png_compression, executor, torch_threads)
+    plan = inputs if isinstance(inputs, Plan) else _plan(options)
+    job = _job(plan, options)
+    if batch_size < 1:
+        raise UsageError(
+            f"--batch-size must be at least 1, got {batch_size}.", option="--batch-size"
+        )
+    return Batch(
+        plan, job, jobs=jobs, executor=executor, fail_fast=fail_fast, batch_size=batch_size
+    )
+
+
+def _checked_jobs(jobs: int | None, png_compression: int, executor: str, torch_threads) -> int:
+    """``jobs`` (default: the number of cores), once the run's options are checked."""
     if not 0 <= png_compression <= 9:
         raise UsageError(
             f"--png-compression must be 0 to 9, got {png_compression}.",
@@ -424,47 +406,46 @@ def iter_batch(
         raise UsageError(f"--jobs must be at least 1, got {jobs}.", option="--jobs")
     if torch_threads is not None and torch_threads < 1:
         raise UsageError(f"torch_threads must be at least 1, got {torch_threads}.")
-    if isinstance(inputs, Plan):
-        plan = inputs
-    else:
-        if steps is None:
-            raise UsageError("A batch needs an op: give steps.")
-        plan = plan_batch(
-            inputs,
-            steps,
-            output_dir,
-            format=format,
-            name=name,
-            overwrite=overwrite,
-            recursive=recursive,
-            files_from=files_from,
-            null=null,
-            include=include,
-            exclude=exclude,
-            viz_dir=os.path.abspath(viz_dir) if viz_dir is not None else None,
-        )
+    return jobs
+
+
+#: The options of :func:`iter_batch` that :func:`plan_batch` takes.
+PLANNING = ("format", "name", "overwrite", "recursive", "files_from", "null", "include", "exclude")
+
+
+def _plan(options: dict[str, Any]) -> Plan:
+    if options["steps"] is None:
+        raise UsageError("A batch needs an op: give steps.")
+    return plan_batch(
+        options["inputs"],
+        options["steps"],
+        options["output_dir"],
+        viz_dir=_absolute(options["viz_dir"]),
+        **{name: options[name] for name in PLANNING},
+    )
+
+
+def _job(plan: Plan, options: dict[str, Any]) -> Job:
+    layout = options["layout"]
     if layout is not None:
         from poolcli.model.layout import Layout
 
         layout = str(Layout.parse(layout))
-    job = Job(
+    return Job(
         steps=plan.steps,
         layout=layout,
-        device=resolve_device(device),
-        overwrite=overwrite,
-        png_compression=png_compression,
+        device=resolve_device(options["device"]),
+        overwrite=options["overwrite"],
+        png_compression=options["png_compression"],
         output_dir=plan.output_dir,
-        debug=debug,
-        torch_threads=torch_threads,
-        viz_dir=os.path.abspath(viz_dir) if viz_dir is not None else None,
+        debug=options["debug"],
+        torch_threads=options["torch_threads"],
+        viz_dir=_absolute(options["viz_dir"]),
     )
-    if batch_size < 1:
-        raise UsageError(
-            f"--batch-size must be at least 1, got {batch_size}.", option="--batch-size"
-        )
-    return Batch(
-        plan, job, jobs=jobs, executor=executor, fail_fast=fail_fast, batch_size=batch_size
-    )
+
+
+def _absolute(path: str | None) -> str | None:
+    return os.path.abspath(path) if path is not None else None
 
 
 def run_batch(*args, **kwargs) -> tuple[list[FileResult], Summary]:

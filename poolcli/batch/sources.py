@@ -270,16 +270,20 @@ def expand_inputs(
         _expand_item(c, item)
     if files_from is not None:
         for path in read_file_list(files_from, null=null):
-            if os.path.isdir(path):
-                if recursive:
-                    c.walk(path, _list_rel(path))
-                else:
-                    c.out.folders_not_searched += 1
-            elif os.path.lexists(path):
-                c.add(path, _list_rel(path), "list")
-            else:
-                c.out.missing.append((path, "No such file."))
+            _expand_list_entry(c, path)
     return c.out
+
+
+def _expand_list_entry(c: _Collector, path: str) -> None:
+    if os.path.isdir(path):
+        if c.recursive:
+            c.walk(path, _list_rel(path))
+        else:
+            c.out.folders_not_searched += 1
+    elif os.path.lexists(path):
+        c.add(path, _list_rel(path), "list")
+    else:
+        c.out.missing.append((path, "No such file."))
 
 
 def _expand_item(c: _Collector, item: str) -> None:

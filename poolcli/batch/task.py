@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from poolcli.batch.plan import PICTURE_EXISTS, Task, _outside_reason, is_inside
+from poolcli.batch.plan import PICTURE_EXISTS, Task, is_inside, outside_reason
 from poolcli.batch.results import DONE, FAILED, SKIPPED, FileResult
 from poolcli.errors import ExitStatus, PoolError, display_path, failure
 from poolcli.model.steps import Step
@@ -39,7 +39,7 @@ def write_output(path: str, array, source, layout: str | None, png_compression: 
     return io.write_output(path, array, source, layout=layout, png_compression=png_compression)
 
 
-def _result(task: Task, status: str, **values) -> FileResult:
+def task_result(task: Task, status: str, **values) -> FileResult:
     return FileResult(input=task.source.path, output=task.output, status=status, **values)
 
 
@@ -52,13 +52,13 @@ def process_task(task: Task, job: Job) -> FileResult:
     start = time.perf_counter()
     name = display_path(task.source.path)
     if task.action == "skip":
-        return _result(task, SKIPPED, reason=task.reason)
+        return task_result(task, SKIPPED, reason=task.reason)
     if task.action == "fail":
-        return _result(task, FAILED, error=f"{name}: {task.reason}")
-    return _guarded(task, job, lambda values: _process(task, job, values), start)
+        return task_result(task, FAILED, error=f"{name}: {task.reason}")
+    return guarded(task, job, lambda values: _process(task, job, values), start)
 
 
-def _guarded(task: Task, job: Job, work, start: float) -> FileResult:
+def guarded(task: Task, job: Job, work, start: float) -> FileResult:
     """Run ``work(values)`` for one file; its problems become a failed :class:`FileResult`."""
     name = display_path(task.source.path)
     values: dict[str, Any] = {}
@@ -71,26 +71,26 @@ def _guarded(task: Task, job: Job, work, start: float) -> FileResult:
         values.update(error=failed.message, usage=failed.status == ExitStatus.USAGE)
     values["seconds"] = time.perf_counter() - start
     if values.get("status") == SKIPPED:
-        return _result(task, **values)
+        return task_result(task, **values)
     status = FAILED if "error" in values else DONE
     values.pop("status", None)
     if status == FAILED:
         values["bytes_out"] = 0
-    return _result(task, status, **values)
+    return task_result(task, status, **values)
 
 
 def _process(task: Task, job: Job, values: dict[str, Any]) -> None:
     from poolcli.engine.chain import run_chain
 
-    loaded = _read(task, job, values)
+    loaded = read_input(task, job, values)
     if loaded is None:
         return
     layout = loaded.layout if loaded.layout is not None else job.layout
     chain = run_chain(loaded.array, job.steps, layout, device=job.device, alpha=loaded.has_alpha)
-    _finish(task, job, values, loaded, chain.final, chain.output, str(chain.layout))
+    finish_output(task, job, values, loaded, chain.final, chain.output, str(chain.layout))
 
 
-def _read(task: Task, job: Job, values: dict[str, Any]):
+def read_input(task: Task, job: Job, values: dict[str, Any]):
     """Read one input (``None`` when its output appeared meanwhile and is skipped)."""
     from poolcli import io
 
@@ -106,7 +106,7 @@ def _read(task: Task, job: Job, values: dict[str, Any]):
     return loaded
 
 
-def _finish(task: Task, job: Job, values: dict[str, Any], loaded, final, out, layout: str):
+def finish_output(task: Task, job: Job, values: dict[str, Any], loaded, final, out, layout: str):
     """Record the output's facts, draw ``--viz`` and write the output of one input."""
     values.update(output_shape=tuple(out.shape), output_dtype=str(out.dtype), layout=layout)
     if task.picture is not None:
@@ -126,7 +126,7 @@ def _draw(task: Task, job: Job, values: dict[str, Any], loaded, final) -> None:
         values["warnings"].append(f"{display_path(picture)}: {PICTURE_EXISTS}.")
         return
     if not is_inside(os.path.dirname(picture), job.viz_dir):
-        raise PoolError(_outside_reason(job.viz_dir), path=display_path(picture))
+        raise PoolError(outside_reason(job.viz_dir), path=display_path(picture))
     os.makedirs(os.path.dirname(picture), exist_ok=True)
     pictures.write_viz(picture, loaded, final)
 
@@ -135,8 +135,8 @@ def _write_safely(output: str, array, loaded, layout: str, job: Job) -> list[str
     folder = os.path.dirname(output)
     root = job.output_dir
     if root is not None and not is_inside(folder, root):
-        raise PoolError(_outside_reason(root), path=display_path(output))
+        raise PoolError(outside_reason(root), path=display_path(output))
     os.makedirs(folder, exist_ok=True)
     if root is not None and not is_inside(folder, root):  # a link made meanwhile
-        raise PoolError(_outside_reason(root), path=display_path(output))
+        raise PoolError(outside_reason(root), path=display_path(output))
     return write_output(output, array, loaded, layout, job.png_compression)

@@ -15,7 +15,7 @@ _JOB: Job | None = None
 _BUSY = False
 
 
-def _set_torch_threads(threads: int | None) -> int | None:
+def set_torch_threads(threads: int | None) -> int | None:
     """Set torch's intra-op threads; returns the old count (``None``: left alone)."""
     if threads is None:
         return None
@@ -34,16 +34,16 @@ def _stop_signal(signum, frame):
     os._exit(0)  # idle: nothing to clean up
 
 
-def _init_worker(job: Job) -> None:
+def init_worker(job: Job) -> None:
     """Worker process set-up: Ctrl-C is the parent's business; SIGTERM stops the file cleanly."""
     global _JOB
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _stop_signal)
     _JOB = job
-    _set_torch_threads(job.torch_threads)
+    set_torch_threads(job.torch_threads)
 
 
-def _worker_task(task: Task) -> FileResult:
+def worker_task(task: Task) -> FileResult:
     global _BUSY
     if _JOB is None:
         raise RuntimeError("worker not initialised")
@@ -56,7 +56,7 @@ def _worker_task(task: Task) -> FileResult:
         _BUSY = False
 
 
-def _process_context():
+def process_context():
     import multiprocessing
 
     methods = multiprocessing.get_all_start_methods()
@@ -71,7 +71,7 @@ def _process_context():
 def start_workers_early() -> None:
     """Start the forkserver now: it imports torch (over a second) while this process is still
     starting up, instead of after it, so worker processes are ready sooner."""
-    context = _process_context()
+    context = process_context()
     if context.get_start_method() == "forkserver":
         from multiprocessing import forkserver
 

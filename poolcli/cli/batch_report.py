@@ -9,7 +9,7 @@ import sys
 from typing import IO
 
 from poolcli.batch.plan import Plan
-from poolcli.batch.results import FileResult, json_document, jsonl_line
+from poolcli.batch.results import FileResult, Summary, json_document, jsonl_line
 from poolcli.batch.run import Batch
 from poolcli.errors import PoolError, display_path
 from poolcli.render.batch_report import Progress, failure_lines, summary_table
@@ -60,17 +60,9 @@ def report_batch(
     Ctrl-C stops the run (workers stopped, no partial files), prints ``poolcli: interrupted.``
     and the summary of what was finished, and returns 130. Only the JSON goes to ``out``.
     """
-    from rich.console import Console
-
     out = out if out is not None else sys.stdout
     err = err if err is not None else sys.stderr
-    if progress is None:
-        progress = err.isatty()
-    show = Progress(
-        run.summary.total,
-        enabled=bool(progress) and not quiet,
-        console=Console(file=err, highlight=False) if progress and not quiet else None,
-    )
+    show = _progress(run, err, progress, quiet)
     results: list[FileResult] = []
     interrupted = False
     try:
@@ -79,33 +71,57 @@ def report_batch(
                 show.advance(result)
                 if json_output:
                     results.append(result)
-                if jsonl:
-                    out.write(jsonl_line(result) + "\n")
-                    out.flush()
-                for warning in result.warnings:
-                    where = display_path(result.input)
-                    show.message(f"poolcli: warning: {where}: {warning}", err)
-                if result.message:
-                    show.message(result.message, err)
+                _tell(result, show, out if jsonl else None, err)
     except KeyboardInterrupt:
         interrupted = True
     except PoolError as error:  # the run itself broke (worker processes that cannot start)
         err.write(f"poolcli: error: {error}\n")
         err.flush()
         return 1
-    summary = run.summary
     if interrupted:
         err.write("poolcli: interrupted.\n")
     if not quiet or interrupted:
-        console = Console(file=err, highlight=False, markup=False, emoji=False)
-        console.print(summary_table(summary))
-        if summary.failures and summary.total > 1:
-            err.write(f"{len(summary.failures)} failed:\n")
-            for line in failure_lines(summary):
-                err.write(f"  {line}\n")
+        _print_summary(run.summary, err)
     if json_output:
-        doc = json_document(results, summary, run.plan.steps)
+        doc = json_document(results, run.summary, run.plan.steps)
         out.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
     err.flush()
     out.flush()
-    return summary.exit_status
+    return run.summary.exit_status
+
+
+def _progress(run: Batch, err: IO[str], progress: bool | None, quiet: bool) -> Progress:
+    """A progress bar on ``err`` when it is a terminal (or ``progress``), never when ``quiet``."""
+    from rich.console import Console
+
+    if progress is None:
+        progress = err.isatty()
+    return Progress(
+        run.summary.total,
+        enabled=bool(progress) and not quiet,
+        console=Console(file=err, highlight=False) if progress and not quiet else None,
+    )
+
+
+def _tell(result: FileResult, show: Progress, jsonl: IO[str] | None, err: IO[str]) -> None:
+    """What one result says at once: its ``--jsonl`` line, its warnings, its failure."""
+    if jsonl is not None:
+        jsonl.write(jsonl_line(result) + "\n")
+        jsonl.flush()
+    for warning in result.warnings:
+        where = display_path(result.input)
+        show.message(f"poolcli: warning: {where}: {warning}", err)
+    if result.message:
+        show.message(result.message, err)
+
+
+def _print_summary(summary: Summary, err: IO[str]) -> None:
+    """The summary table, then every failure again when there were several inputs."""
+    from rich.console import Console
+
+    console = Console(file=err, highlight=False, markup=False, emoji=False)
+    console.print(summary_table(summary))
+    if summary.failures and summary.total > 1:
+        err.write(f"{len(summary.failures)} failed:\n")
+        for line in failure_lines(summary):
+            err.write(f"  {line}\n")
