@@ -85,15 +85,41 @@ def interrupted_status(error: KeyboardInterrupt) -> int:
     return 128 + error.signum if isinstance(error, Interrupted) else ExitStatus.INTERRUPTED
 
 
+_STOPS = ("SIGINT", "SIGTERM", "SIGHUP")
+_stopping_early = False
+
+
 def stop_on_signals() -> None:
-    """Make SIGTERM and SIGHUP raise :class:`Interrupted` in the main thread, as Ctrl-C raises
-    KeyboardInterrupt, so that every stop cleans up the same way."""
+    """Until :func:`raise_on_signals`, end the process at once on Ctrl-C, SIGTERM or SIGHUP:
+    nothing has been written yet, and the option parser would swallow an exception."""
     import signal
+
+    global _stopping_early
+    _stopping_early = True
+    for name in _STOPS:
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), _exit_now)
+
+
+def _exit_now(signum, frame):
+    os.write(2, b"poolcli: interrupted.\n")
+    os._exit(128 + signum)
+
+
+def raise_on_signals() -> None:
+    """From here on (a command's body), Ctrl-C raises KeyboardInterrupt and SIGTERM or SIGHUP
+    raise :class:`Interrupted`, so that every stop cleans up as Ctrl-C does. Only after
+    :func:`stop_on_signals`: a library caller's own handlers are left alone."""
+    import signal
+
+    if not _stopping_early:
+        return
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
     def stop(signum, frame):
         raise Interrupted(signum)
 
-    for name in ("SIGTERM", "SIGHUP"):
+    for name in _STOPS[1:]:
         if hasattr(signal, name):
             signal.signal(getattr(signal, name), stop)
 

@@ -20,7 +20,13 @@ from typing import NoReturn
 import typer
 from typer.core import TyperGroup
 
-from poolcli.errors import ExitStatus, UsageError, internal_error, interrupted_status
+from poolcli.errors import (
+    ExitStatus,
+    UsageError,
+    internal_error,
+    interrupted_status,
+    raise_on_signals,
+)
 
 THEN = "--then"
 
@@ -85,14 +91,8 @@ class PoolcliGroup(TyperGroup):
         except ClickException as error:
             error.show()
             status = error.exit_code
-        except typer.Abort as abort:
-            # Click turns a stop that comes while it parses (before the command's body runs)
-            # into Abort; it is still a stop.
-            stop = abort.__cause__
+        except typer.Abort:
             status = ExitStatus.ERROR
-            if isinstance(stop, KeyboardInterrupt):
-                typer.echo("poolcli: interrupted.", err=True)
-                status = interrupted_status(stop)
         sys.exit(int(status or 0))
 
 
@@ -108,6 +108,7 @@ def run_guarded(ctx: typer.Context, debug: bool, body: Callable[[], int]) -> NoR
     closed standard output ends quietly (1); anything unexpected is one line saying it is a
     bug (1), or its traceback with --debug.
     """
+    raise_on_signals()
     try:
         try:
             status = body()

@@ -53,6 +53,7 @@ def run_reduction(reduction: Reduction, args: dict[str, Any], then=()) -> int:
 def execute_batch(call: Call, device: str) -> int:
     """Run a batch (folders, globs, several files into -o DIR/) through poolcli.batch."""
     from poolcli import batch
+    from poolcli.cli.batch_report import report_batch, report_plan
 
     options = call.batch
     output_dir = call.output.rstrip("/" + os.sep) or call.output if call.output else None
@@ -83,8 +84,8 @@ def execute_batch(call: Call, device: str) -> int:
         typer.echo(f"poolcli: error: {where}: holds no images or .npy files{hint}.", err=True)
         return ExitStatus.ERROR
     if options["dry_run"]:
-        return batch.report_plan(run.plan, json_output=call.json)
+        return report_plan(run.plan, json_output=call.json)
     with run:
-        return batch.report_batch(
+        return report_batch(
             run, json_output=call.json, jsonl=bool(options["jsonl"]), quiet=call.quiet
         )

@@ -19,11 +19,14 @@ from PIL import Image
 
 from poolcli import batch
 from poolcli import io as pio
+from poolcli.batch import task
+from poolcli.cli import batch_report as cli_report
 from poolcli.engine import core
 from poolcli.engine.chain import run_chain
 from poolcli.errors import UsageError
 from poolcli.model.steps import make_step, parse_step, split_then
 from poolcli.model.window import WindowSpec
+from poolcli.render import batch_report
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MAX2 = make_step("max", kernel_size=2)
@@ -865,23 +868,23 @@ def test_summary_table_and_failure_lines(tree, tmp_path):
 
     run = batch.iter_batch([str(tree)], MAX2, str(tmp_path / "out"), recursive=True, jobs=1)
     list(run)
-    rows = dict(batch.summary_rows(run.summary))
+    rows = dict(batch_report.summary_rows(run.summary))
     assert (rows["processed"], rows["skipped"], rows["failed"]) == ("4", "0", "2")
     assert rows["ignored"].startswith("3 ")
     assert rows["bytes in / out"].endswith(" B") or "KiB" in rows["bytes in / out"]
     for width in (60, 120):
         console = Console(file=io.StringIO(), width=width, color_system=None)
-        console.print(batch.summary_table(run.summary))
+        console.print(batch_report.summary_table(run.summary))
         text = console.file.getvalue()
         assert "processed" in text and "files/s" in text
         assert max(len(line) for line in text.splitlines()) <= width
-    lines = batch.failure_lines(run.summary)
+    lines = batch_report.failure_lines(run.summary)
     assert len(lines) == 2 and all(line.startswith("poolcli: error: ") for line in lines)
 
 
 def test_progress_is_a_no_op_off_a_terminal(tree):
     result = batch.FileResult(input=str(tree / "a.png"), output=None, status="done")
-    with batch.Progress(3, enabled=False) as progress:
+    with batch_report.Progress(3, enabled=False) as progress:
         progress.advance(result)
     assert progress._progress is None
 
@@ -892,7 +895,7 @@ def test_progress_draws_on_a_terminal_console(tree):
     buffer = io.StringIO()
     console = Console(file=buffer, force_terminal=True, width=100)
     result = batch.FileResult(input=str(tree / "a.png"), output=None, status="done")
-    with batch.Progress(2, enabled=True, console=console) as progress:
+    with batch_report.Progress(2, enabled=True, console=console) as progress:
         progress.advance(result)
         progress.advance(result)
     text = buffer.getvalue()
@@ -1071,7 +1074,7 @@ def test_step_and_chain_labels():
 
 def run_report(run, **options):
     out, err = io.StringIO(), io.StringIO()
-    status = batch.report_batch(run, out=out, err=err, **options)
+    status = cli_report.report_batch(run, out=out, err=err, **options)
     return status, out.getvalue(), err.getvalue()
 
 
@@ -1104,14 +1107,14 @@ def test_report_batch_json_document_on_stdout_only(tree, tmp_path):
 
 
 def test_report_batch_after_ctrl_c_says_what_was_finished(tree, tmp_path, monkeypatch):
-    real = batch.write_output
+    real = task.write_output
 
     def interrupted(path, *args):
         if path.endswith(".npy"):
             raise KeyboardInterrupt
         return real(path, *args)
 
-    monkeypatch.setattr(batch, "write_output", interrupted)
+    monkeypatch.setattr(task, "write_output", interrupted)
     run = batch.iter_batch([str(tree)], MAX2, str(tmp_path / "out"), jobs=1)
     status, out, err = run_report(run, quiet=True)
     assert status == 130
@@ -1122,13 +1125,13 @@ def test_report_batch_after_ctrl_c_says_what_was_finished(tree, tmp_path, monkey
 def test_report_plan_lists_and_counts(tree, tmp_path):
     plan = batch.plan_batch([str(tree)], MAX2, str(tmp_path / "out"))
     out = io.StringIO()
-    assert batch.report_plan(plan, out=out) == 0
+    assert cli_report.report_plan(plan, out=out) == 0
     assert out.getvalue().splitlines()[-1] == (
         "dry run: 2 to pool, 0 to skip, 2 other files ignored, "
         "1 subfolders not searched (use --recursive); nothing written."
     )
     out = io.StringIO()
-    batch.report_plan(plan, json_output=True, out=out)
+    cli_report.report_plan(plan, json_output=True, out=out)
     assert json.loads(out.getvalue())["to_run"] == 2
     assert not (tmp_path / "out").exists()
 

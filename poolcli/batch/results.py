@@ -1,0 +1,154 @@
+"""What became of each input (:class:`FileResult`), the counts of a run (:class:`Summary`),
+and both as JSON (``--jsonl`` lines, the ``--json`` document).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from poolcli.errors import ExitStatus
+from poolcli.model.steps import Step, chain_label
+
+DONE, SKIPPED, FAILED = "done", "skipped", "failed"
+
+
+@dataclass
+class FileResult:
+    """What became of one input.
+
+    ``status`` is ``done``, ``skipped`` (``reason`` says why: the output exists, the file is
+    unreadable) or ``failed`` (``error`` is ``"PATH: reason"``; :attr:`message` adds the
+    ``poolcli: error:`` prefix). ``usage`` marks a failure caused by the options (windows
+    that do not fit this input). Shapes and dtypes are the chain's input and final output;
+    ``seconds`` is the time spent on this file, ``bytes_in`` / ``bytes_out`` the file sizes.
+    """
+
+    input: str
+    output: str | None
+    status: str
+    error: str | None = None
+    reason: str | None = None
+    input_shape: tuple[int, ...] | None = None
+    output_shape: tuple[int, ...] | None = None
+    input_dtype: str | None = None
+    output_dtype: str | None = None
+    layout: str | None = None
+    seconds: float = 0.0
+    bytes_in: int = 0
+    bytes_out: int = 0
+    warnings: list[str] = field(default_factory=list)
+    usage: bool = False
+
+    @property
+    def message(self) -> str | None:
+        """``poolcli: error: PATH: reason`` for a failure, else ``None``."""
+        return f"poolcli: error: {self.error}" if self.error else None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready values (shapes as lists)."""
+        return {
+            "input": self.input,
+            "output": self.output,
+            "status": self.status,
+            "error": self.error,
+            "reason": self.reason,
+            "input_shape": list(self.input_shape) if self.input_shape is not None else None,
+            "output_shape": list(self.output_shape) if self.output_shape is not None else None,
+            "input_dtype": self.input_dtype,
+            "output_dtype": self.output_dtype,
+            "layout": self.layout,
+            "seconds": round(self.seconds, 6),
+            "bytes_in": self.bytes_in,
+            "bytes_out": self.bytes_out,
+            "warnings": list(self.warnings),
+        }
+
+
+@dataclass
+class Summary:
+    """Counts of a batch so far (final once the iteration ends).
+
+    ``total`` inputs planned; ``done`` + ``skipped`` + ``failed`` of them reported;
+    ``not_started`` the rest (after Ctrl-C or ``fail_fast``). ``ignored`` counts files in
+    folders that were not inputs. ``seconds`` is the wall time from the first result asked.
+    """
+
+    total: int
+    ignored: int = 0
+    done: int = 0
+    skipped: int = 0
+    failed: int = 0
+    bytes_in: int = 0
+    bytes_out: int = 0
+    seconds: float = 0.0
+    interrupted: bool = False
+    stopped: bool = False
+    failures: list[FileResult] = field(default_factory=list)
+
+    @property
+    def not_started(self) -> int:
+        return self.total - self.done - self.skipped - self.failed
+
+    @property
+    def files_per_second(self) -> float:
+        return self.done / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def exit_status(self) -> int:
+        """130 after Ctrl-C, else 1 when an input failed, else 0."""
+        if self.interrupted:
+            return ExitStatus.INTERRUPTED
+        return ExitStatus.ERROR if self.failed else ExitStatus.OK
+
+    def add(self, result: FileResult) -> None:
+        if result.status == DONE:
+            self.done += 1
+        elif result.status == SKIPPED:
+            self.skipped += 1
+        else:
+            self.failed += 1
+            self.failures.append(result)
+        self.bytes_in += result.bytes_in
+        self.bytes_out += result.bytes_out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "total": self.total,
+            "processed": self.done,
+            "skipped": self.skipped,
+            "failed": self.failed,
+            "not_started": self.not_started,
+            "ignored": self.ignored,
+            "bytes_in": self.bytes_in,
+            "bytes_out": self.bytes_out,
+            "seconds": round(self.seconds, 6),
+            "files_per_second": round(self.files_per_second, 3),
+            "interrupted": self.interrupted,
+            "stopped_at_first_failure": self.stopped,
+            "exit_status": self.exit_status,
+        }
+
+
+def jsonl_line(result: FileResult) -> str:
+    """One ``--jsonl`` line (no newline): the result as compact JSON."""
+    return json.dumps(result.to_dict(), ensure_ascii=False, separators=(",", ":"))
+
+
+def json_document(
+    results: Iterable[FileResult], summary: Summary, steps: Sequence[Step] = ()
+) -> dict[str, Any]:
+    """The ``--json`` document of a batch: the chain, every file, the summary."""
+    from poolcli import __version__
+    from poolcli.render.schema import step_json
+
+    steps = tuple(steps)
+    return {
+        "poolcli": __version__,
+        "chain": chain_label(steps) if steps else None,
+        "steps": [step_json(s) for s in steps],
+        "files": [r.to_dict() for r in results],
+        "summary": summary.to_dict(),
+    }

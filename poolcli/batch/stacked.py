@@ -1,0 +1,147 @@
+"""GPU runs: ``batch_size`` files read in threads, the same-shape ones pooled as one stack (one
+transfer each way instead of one per file), outputs written in threads."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from poolcli.batch.plan import Task
+from poolcli.batch.results import DONE, FAILED, FileResult
+from poolcli.batch.task import Job, finish_output, guarded, process_task, read_input
+from poolcli.batch.workers import set_torch_threads
+from poolcli.errors import PoolError
+from poolcli.model.reductions import Reduction
+
+#: A file read and ready to pool: its task, its facts so far, the input, its layout.
+Ready = tuple[Task, dict[str, Any], Any, "str | None"]
+
+
+def run_stacked(
+    tasks: list[Task], job: Job, *, jobs: int, batch_size: int, fail_fast: bool
+) -> Iterator[FileResult]:
+    """The results of a stacked run, in task order."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    old = set_torch_threads(job.torch_threads)
+    remaining = iter(tasks)
+    try:
+        with ThreadPoolExecutor(max(1, jobs), thread_name_prefix="poolcli") as pool:
+            while group := list(itertools.islice(remaining, batch_size)):
+                for result in run_group(group, job, pool):
+                    yield result
+                    if fail_fast and result.status == FAILED:
+                        return
+    finally:
+        if old is not None:
+            set_torch_threads(old)
+
+
+def _stackable(job: Job) -> bool:
+    """Stacking changes nothing per file, except the random draws of stochastic sampling and
+    the per-file pictures of --viz, which are made one by one."""
+    sampling = any(
+        s.reduction is Reduction.STOCHASTIC and not s.options.expectation for s in job.steps
+    )
+    return job.viz_dir is None and not sampling
+
+
+def run_group(group: list[Task], job: Job, pool) -> list[FileResult]:
+    """One group of a stacked run: results in task order."""
+    start = time.perf_counter()
+    results: dict[int, FileResult] = {}
+    ready = _read_group(group, job, pool, start, results)
+    for task in group:
+        if task.action != "run":
+            results[task.index] = process_task(task, job)
+    writes = _pool_stacks(ready, job)
+    for task, result in pool.map(lambda item: _write(item, job, start), writes):
+        results[task.index] = result
+    return [results[t.index] for t in group]
+
+
+def _read_group(group, job: Job, pool, start: float, results: dict) -> list[Ready]:
+    """Read the group's files in threads; those that fail go to ``results``."""
+
+    def read(task: Task):
+        box: dict[str, Any] = {}
+
+        def work(values):
+            box.update(values=values, loaded=read_input(task, job, values))
+
+        return task, box, guarded(task, job, work, start)
+
+    ready = []
+    for task, box, result in pool.map(read, [t for t in group if t.action == "run"]):
+        loaded = box.get("loaded")
+        if result.status != DONE or loaded is None:
+            results[task.index] = result
+            continue
+        try:
+            layout = _layout_of(loaded, job)
+        except PoolError:
+            layout = None  # let the file's own run report it
+        ready.append((task, box["values"], loaded, layout))
+    return ready
+
+
+def _pool_stacks(ready: list[Ready], job: Job) -> list[tuple[Task, dict, Any, Any]]:
+    """Each file with its output, pooled in a stack with the files of its shape; ``None``
+    where it is to be pooled alone."""
+    by_shape: dict[tuple, list[Ready]] = {}
+    for item in ready:
+        task, values, loaded, layout = item
+        key = (loaded.array.shape, str(loaded.array.dtype), layout, loaded.has_alpha)
+        by_shape.setdefault(key, []).append(item)
+    writes = []
+    for (_, _, layout, alpha), items in by_shape.items():
+        stacked = _stack(items, layout, alpha, job) if len(items) > 1 else None
+        for i, (task, values, loaded, _) in enumerate(items):
+            out = stacked[i] if stacked is not None else None
+            writes.append((task, values, loaded, out))
+    return writes
+
+
+def _stack(items: list[Ready], layout: str | None, alpha: bool, job: Job):
+    """The outputs of ``items`` pooled as one stack, or ``None`` when they cannot be."""
+    if layout is None or "N" in layout or not _stackable(job):
+        return None
+    import numpy as np
+
+    from poolcli.engine.chain import run_chain
+
+    try:
+        arrays = np.stack([loaded.array for _, _, loaded, _ in items])
+        return run_chain(arrays, job.steps, "N" + layout, device=job.device, alpha=alpha).output
+    except PoolError:
+        return None  # pooled one by one, so each file gets its own error
+
+
+def _write(item: tuple[Task, dict, Any, Any], job: Job, start: float):
+    """Pool a file alone when it has no output yet, then draw and write it."""
+    from poolcli.engine.chain import run_chain
+
+    task, values, loaded, out = item
+
+    def work(v):
+        v.update(values)
+        if out is None:
+            layout = loaded.layout if loaded.layout is not None else job.layout
+            chain = run_chain(
+                loaded.array, job.steps, layout, device=job.device, alpha=loaded.has_alpha
+            )
+            finish_output(task, job, v, loaded, chain.final, chain.output, str(chain.layout))
+        else:
+            layout = v.get("layout") or _layout_of(loaded, job)
+            finish_output(task, job, v, loaded, None, out, layout)
+
+    return task, guarded(task, job, work, start)
+
+
+def _layout_of(loaded, job: Job) -> str:
+    from poolcli.model.options import resolve_layout
+
+    given = loaded.layout if loaded.layout is not None else job.layout
+    return str(resolve_layout(tuple(loaded.array.shape), given)[0])

@@ -1,0 +1,127 @@
+"""The command-line behaviour of a batch: the dry-run listing, and a run told as it goes
+(failures, warnings, ``--jsonl``, progress, the summary), ending in its exit status.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import IO
+
+from poolcli.batch.plan import Plan
+from poolcli.batch.results import FileResult, Summary, json_document, jsonl_line
+from poolcli.batch.run import Batch
+from poolcli.errors import PoolError, display_path
+from poolcli.render.batch_report import Progress, failure_lines, summary_table
+
+
+def report_plan(plan: Plan, *, json_output: bool = False, out: IO[str] | None = None) -> int:
+    """Print a dry run: ``INPUT -> OUTPUT`` lines, or the plan as JSON; returns exit status 0.
+
+    Folders not searched and ignored files are counted in a last line, with a hint.
+    """
+    out = out if out is not None else sys.stdout
+    if json_output:
+        out.write(json.dumps(plan.to_dict(), indent=2, ensure_ascii=False) + "\n")
+        return 0
+    for line in plan.lines():
+        out.write(line + "\n")
+    notes = [f"{plan.count('run')} to pool", f"{plan.count('skip')} to skip"]
+    if plan.count("fail"):
+        notes.append(f"{plan.count('fail')} failing")
+    if plan.ignored:
+        notes.append(f"{len(plan.ignored)} other files ignored")
+    if plan.folders_not_searched:
+        notes.append(f"{plan.folders_not_searched} subfolders not searched (use --recursive)")
+    out.write(f"dry run: {', '.join(notes)}; nothing written.\n")
+    return 0
+
+
+def report_batch(
+    run: Batch,
+    *,
+    json_output: bool = False,
+    jsonl: bool = False,
+    quiet: bool = False,
+    progress: bool | None = None,
+    out: IO[str] | None = None,
+    err: IO[str] | None = None,
+) -> int:
+    """Run ``run`` and tell the user as it goes; returns the exit status (0, 1 or 130).
+
+    * every failure at once on ``err`` as ``poolcli: error: PATH: reason``, and every warning
+      as ``poolcli: warning: PATH: text``;
+    * ``jsonl``: one JSON line per file on ``out`` as soon as it is finished;
+    * a progress bar on ``err`` when it is a terminal (``progress=None``), never with
+      ``quiet``, ``json_output`` or ``jsonl`` changing nothing about it;
+    * at the end, unless ``quiet``: the summary table on ``err`` and the failures again;
+    * ``json_output``: the :func:`json_document` on ``out`` at the end.
+
+    Ctrl-C stops the run (workers stopped, no partial files), prints ``poolcli: interrupted.``
+    and the summary of what was finished, and returns 130. Only the JSON goes to ``out``.
+    """
+    out = out if out is not None else sys.stdout
+    err = err if err is not None else sys.stderr
+    show = _progress(run, err, progress, quiet)
+    results: list[FileResult] = []
+    interrupted = False
+    try:
+        with run, show:
+            for result in run:
+                show.advance(result)
+                if json_output:
+                    results.append(result)
+                _tell(result, show, out if jsonl else None, err)
+    except KeyboardInterrupt:
+        interrupted = True
+    except PoolError as error:  # the run itself broke (worker processes that cannot start)
+        err.write(f"poolcli: error: {error}\n")
+        err.flush()
+        return 1
+    if interrupted:
+        err.write("poolcli: interrupted.\n")
+    if not quiet or interrupted:
+        _print_summary(run.summary, err)
+    if json_output:
+        doc = json_document(results, run.summary, run.plan.steps)
+        out.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+    err.flush()
+    out.flush()
+    return run.summary.exit_status
+
+
+def _progress(run: Batch, err: IO[str], progress: bool | None, quiet: bool) -> Progress:
+    """A progress bar on ``err`` when it is a terminal (or ``progress``), never when ``quiet``."""
+    from rich.console import Console
+
+    if progress is None:
+        progress = err.isatty()
+    return Progress(
+        run.summary.total,
+        enabled=bool(progress) and not quiet,
+        console=Console(file=err, highlight=False) if progress and not quiet else None,
+    )
+
+
+def _tell(result: FileResult, show: Progress, jsonl: IO[str] | None, err: IO[str]) -> None:
+    """What one result says at once: its ``--jsonl`` line, its warnings, its failure."""
+    if jsonl is not None:
+        jsonl.write(jsonl_line(result) + "\n")
+        jsonl.flush()
+    for warning in result.warnings:
+        where = display_path(result.input)
+        show.message(f"poolcli: warning: {where}: {warning}", err)
+    if result.message:
+        show.message(result.message, err)
+
+
+def _print_summary(summary: Summary, err: IO[str]) -> None:
+    """The summary table, then every failure again when there were several inputs."""
+    from rich.console import Console
+
+    console = Console(file=err, highlight=False, markup=False, emoji=False)
+    console.print(summary_table(summary))
+    if summary.failures and summary.total > 1:
+        err.write(f"{len(summary.failures)} failed:\n")
+        for line in failure_lines(summary):
+            err.write(f"  {line}\n")
