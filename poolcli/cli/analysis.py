@@ -16,9 +16,9 @@ from poolcli.cli.options import add_command
 from poolcli.cli.single import Printer, process_input
 from poolcli.engine.devices import resolve_device
 from poolcli.errors import ExitStatus, PoolError, UsageError, display_path
+from poolcli.model.display import format_shape
 from poolcli.model.flag import LEARN
 from poolcli.model.flags import FLAGS, WINDOW_OPTIONS
-from poolcli.model.reductions import Reduction
 
 SHOW = LEARN
 PANEL = "Learning"
@@ -161,10 +161,6 @@ def _failed(printer, error: PoolError, name: str):
 # Printing helpers
 
 
-def _shape(shape) -> str:
-    return "×".join(map(str, shape))
-
-
 def _heading(result, name: str, shape, dtype) -> str:
     """``max over x.npy: 4×4 int64, layout HW (guessed); kernel 2x2, stride 2x2 → 2×2``."""
     from poolcli.render import report
@@ -172,8 +168,8 @@ def _heading(result, name: str, shape, dtype) -> str:
     layout = f"layout {result.layout}" + (" (guessed)" if result.layout_guessed else "")
     out = tuple(w.out for w in result.windows)
     return (
-        f"{report.describe_op(result)} over {name}: {_shape(shape)} {dtype}, {layout}; "
-        f"{report.describe_window(result)} → {_shape(out)}"
+        f"{report.describe_op(result)} over {name}: {format_shape(shape)} {dtype}, {layout}; "
+        f"{report.describe_window(result)} → {format_shape(out)}"
     )
 
 
@@ -341,20 +337,13 @@ def _grad_picture(loaded, result, name: str, unpool: bool):
     On small 2-D inputs each window's winning cell is outlined, as ``--viz`` does for the
     reduction commands. Unpooled images keep their own colours; gradients use viridis.
     """
-    from poolcli.engine import ops
+    from poolcli.learn.winners import window_winners
     from poolcli.render import pictures as visualize
 
     pooled = result.pooled if unpool else result
     winners = None
-    spatial = pooled.layout.spatial_shape(pooled.input_shape)
-    unseen = pooled.reduction is Reduction.STOCHASTIC and (
-        pooled.options.expectation or pooled.options.seed is None
-    )
-    if pooled.reduction.info.winner and not unseen:
-        if len(spatial) == 2 and max(spatial) <= visualize.SMALL:
-            winners = ops.window_winners(
-                loaded.array, pooled.reduction, pooled.windows, pooled.layout, pooled.options
-            ).numpy()
+    if visualize.frames_winners(pooled):
+        winners = window_winners(loaded.array, pooled)
     if unpool:
         last = visualize.Column("kept (unpooled)", result.kept)
         title = f"unpooled: {visualize.describe(pooled, name)}"
