@@ -238,6 +238,7 @@ def _write_grad(io, path, result, loaded, unpool: bool) -> list[str]:
 
 def _compare(call, device: str, *, ops):
     from poolcli.learn import compare
+    from poolcli.render import documents
     from poolcli.render.compare_report import compare_report
 
     viz = call.viz
@@ -262,7 +263,7 @@ def _compare(call, device: str, *, ops):
     except PoolError as error:
         return _failed(printer, error, outcome.name)
     if call.json:
-        _print_json(compare_document(result, outcome.name, loaded.array))
+        _print_json(documents.compare_json(result, outcome.name, loaded.array))
     else:
         printer.report(compare_report(result, outcome.name, loaded.array))
     if viz is not None:
@@ -270,47 +271,10 @@ def _compare(call, device: str, *, ops):
     return ExitStatus.OK
 
 
-def compare_document(result, name: str, array) -> dict:
-    """The ``compare --json`` document."""
-    import numpy as np
-
-    from poolcli.render.report import json_value
-
-    first = result.first
-
-    def number(value):
-        return json_value(np.float64(value))
-
-    return {
-        "input": name,
-        "input_shape": list(array.shape),
-        "layout": str(first.layout),
-        "output_shape": list(first.output.shape),
-        "ops": [str(op) for op in result.ops],
-        "stats": [
-            {
-                "op": str(s.op),
-                **{k: number(getattr(s, k)) for k in ("min", "max", "mean", "std")},
-                "nan": s.nan,
-            }
-            for s in result.stats
-        ],
-        "pairs": [
-            {
-                "a": str(p.a),
-                "b": str(p.b),
-                "mean_abs": number(p.mean_abs),
-                "max_abs": number(p.max_abs),
-            }
-            for p in result.pairs
-        ],
-    }
-
-
 def _print_json(document: dict) -> None:
-    import json
+    from poolcli.render.schema import dumps
 
-    typer.echo(json.dumps(document, indent=2, ensure_ascii=False))
+    typer.echo(dumps(document))
 
 
 # --------------------------------------------------------------------------------------------
@@ -319,7 +283,7 @@ def _print_json(document: dict) -> None:
 
 def _invariance(call, device: str, *, ops, shifts, noise: float):
     from poolcli.learn import invariance
-    from poolcli.render import invariance_report
+    from poolcli.render import documents, invariance_report
 
     viz = call.viz
     outcome, printer = _load(call, device)
@@ -343,7 +307,7 @@ def _invariance(call, device: str, *, ops, shifts, noise: float):
     except PoolError as error:
         return _failed(printer, error, outcome.name)
     if call.json:
-        _print_json(invariance_document(result, outcome.name, loaded.array))
+        _print_json(documents.invariance_json(result, outcome.name, loaded.array))
     else:
         report = invariance_report.invariance_report(
             result, outcome.name, loaded.array, outcome.result
@@ -352,32 +316,3 @@ def _invariance(call, device: str, *, ops, shifts, noise: float):
     if viz is not None:
         printer.message(f"wrote {display_path(viz)}")
     return ExitStatus.OK
-
-
-def invariance_document(result, name: str, array) -> dict:
-    """The ``invariance --json`` document."""
-    import numpy as np
-
-    from poolcli.render.report import json_value
-
-    return {
-        "input": name,
-        "input_shape": list(array.shape),
-        "layout": str(result.layout),
-        "input_range": json_value(np.float64(result.input_range)),
-        "sigma": json_value(np.float64(result.sigma)),
-        "seed": result.seed,
-        "changes": [
-            {
-                "op": None if c.op is None else str(c.op),
-                "kind": c.perturbation.kind,
-                "axis": c.perturbation.axis,
-                "amount": c.perturbation.amount,
-                "unchanged": c.unchanged,
-                "mean_change": json_value(np.float64(c.mean_change)),
-                "max_change": json_value(np.float64(c.max_change)),
-                "cells": c.cells,
-            }
-            for c in result.changes
-        ],
-    }
