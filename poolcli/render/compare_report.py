@@ -12,8 +12,8 @@ from poolcli.render.heading import format_statistic, result_heading
 
 def compare_report(result, name: str, array):
     first = result.first
-    heading = result_heading(first, name, array.shape, array.dtype).split(": ", 1)[1]
     ops = ", ".join(str(op) for op in result.ops)
+    heading = result_heading(f"compare {ops} on {name}", first, array.shape, array.dtype)
     stats = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, title_justify="left")
     for column in ("op", "min", "max", "mean", "std"):
         stats.add_column(column, justify="left" if column == "op" else "right")
@@ -28,7 +28,7 @@ def compare_report(result, name: str, array):
         pairs.add_column(column, justify="left" if column == "ops" else "right")
     for p in result.pairs:
         pairs.add_row(f"{p.a} − {p.b}", format_statistic(p.mean_abs), format_statistic(p.max_abs))
-    blocks = [Text(f"compare {ops} on {name}: {heading}", style="bold", overflow="fold")]
+    blocks = [heading]
     blocks += [Text(""), Text("Each output", style="bold"), stats]
     if result.pairs:
         blocks += [Text(""), Text("Differences, cell by cell", style="bold"), pairs]

@@ -41,8 +41,9 @@ def grad_report(array, result, name: str):
         arrays.append(("upstream", result.upstream))
     arrays.append(("gradient", result.grad))
     total = result.grad.sum() if not result.undefined else float("nan")
+    title = f"{report.describe_op(result)} over {name}"
     blocks = [
-        Text(result_heading(result, name, result.input_shape, result.input_dtype), style="bold"),
+        result_heading(title, result, result.input_shape, result.input_dtype),
         Text(f"Gradient: {result.rule}; {OVERLAP_RULE}.", overflow="fold"),
         *_matrices(arrays, result.layout, report.is_small(result.input_shape, result.layout)),
         Text(""),
@@ -69,7 +70,7 @@ def unpool_report(array, result, name: str):
     ]
     share = result.kept_cells / max(array.size, 1)
     return Group(
-        Text(result_heading(pooled, name, shape, array.dtype), style="bold"),
+        result_heading(f"{report.describe_op(pooled)} over {name}", pooled, shape, array.dtype),
         Text(
             "Each output value is put back on the cell its window took it from "
             "(of tied cells, the first in window order).",

@@ -17,7 +17,7 @@ from poolcli.render.heading import format_statistic, result_heading
 
 
 def invariance_report(result, name: str, array, pooled):
-    heading = result_heading(pooled, name, array.shape, array.dtype).split(": ", 1)[1]
+    heading = result_heading(f"invariance on {name}", pooled, array.shape, array.dtype)
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
     for column in ("op", "change", "unchanged", "mean |Δ|", "max |Δ|"):
         table.add_column(column, justify="left" if column in ("op", "change") else "right")
@@ -37,7 +37,7 @@ def invariance_report(result, name: str, array, pooled):
     if any(p.kind == "noise" for p in result.perturbations):
         noise = f"; noise σ = {format_statistic(result.sigma)} (seed {result.seed})"
     return Group(
-        Text(f"invariance on {name}: {heading}", style="bold", overflow="fold"),
+        heading,
         Text(
             f"Changes are relative to the input's range "
             f"({format_statistic(result.input_range)}){noise}. Edges: {invariance.EDGE_RULE}.",
