@@ -10,42 +10,51 @@ from poolcli.learn.winners import window_winners
 from poolcli.render import pictures as visualize
 from poolcli.render import report
 from poolcli.render.heading import result_heading
+from poolcli.render.matrices import MATRIX_DECIMALS, _rounded
 from poolcli.render.report import format_value
 
 OVERLAP_RULE = "where windows overlap, their contributions add up"
 
 
-def _matrices(arrays, layout, small: bool) -> list:
-    """Every named array as matrices when ``small``, else each one's top-left corner."""
+def _matrices(arrays, layout, small: bool, written: str) -> list:
+    """Every named array as matrices when ``small``, else each one's top-left corner, and a
+    note on what is not shown exactly and what ``-o`` writes (``written``)."""
     blocks: list = []
+    shown = []
     for name, array in arrays:
         for title, matrix in report.matrix_slices(array, layout):
-            heading = name + (f" · {title}" if title else "")
             rows, cols = matrix.shape
             if not small:
-                heading += ", top-left corner"
+                name += ", top-left corner"
                 matrix = matrix[: report.PREVIEW_ROWS, : report.PREVIEW_COLS]
+            heading = name + (f" · {title}" if title else "")
             blocks += [Text(""), report.Matrix(matrix, heading, rows, cols)]
+            shown.append(matrix)
             if not small:
                 break
-    if not small:
-        blocks.append(
-            Text("The arrays are too large to show in full; -o FILE.npy writes them.", style="dim")
-        )
+    facts = [] if small else ["the arrays are too large to show in full"]
+    if any(_rounded(matrix) for matrix in shown):
+        facts.append(f"values are rounded to {MATRIX_DECIMALS} decimals")
+    if facts:
+        text = " and ".join(facts)
+        blocks.append(Text(f"{text[0].upper()}{text[1:]}; {written}.", style="dim"))
     return blocks
 
 
 def grad_report(array, result, name: str):
+    """The gradient of ``result`` (a GradResult) next to the input ``array`` (named ``name``),
+    the output and the upstream gradient, with the rule that sent it there."""
     arrays = [("input", array), ("output", result.output)]
     if result.upstream_given:
         arrays.append(("upstream", result.upstream))
     arrays.append(("gradient", result.grad))
     total = result.grad.sum() if not result.undefined else float("nan")
     title = f"{report.describe_op(result)} over {name}"
+    small = report.is_small(result.input_shape, result.layout)
     blocks = [
         result_heading(title, result, result.input_shape, result.input_dtype),
         Text(f"Gradient: {result.rule}; {OVERLAP_RULE}.", overflow="fold"),
-        *_matrices(arrays, result.layout, report.is_small(result.input_shape, result.layout)),
+        *_matrices(arrays, result.layout, small, "-o FILE.npy writes the gradient"),
         Text(""),
         Text(
             f"Σ gradient = {format_value(total)}, Σ upstream = "
@@ -60,6 +69,7 @@ def grad_report(array, result, name: str):
 
 
 def unpool_report(array, result, name: str):
+    """What unpooling ``result`` (an UnpoolResult) kept of ``array``, and which cells won."""
     pooled = result.pooled
     shape = tuple(array.shape)
     arrays = [
@@ -69,6 +79,7 @@ def unpool_report(array, result, name: str):
         ("windows won per cell", result.wins),
     ]
     share = result.kept_cells / max(array.size, 1)
+    small = report.is_small(shape, pooled.layout)
     return Group(
         result_heading(f"{report.describe_op(pooled)} over {name}", pooled, shape, array.dtype),
         Text(
@@ -76,7 +87,7 @@ def unpool_report(array, result, name: str):
             "(of tied cells, the first in window order).",
             overflow="fold",
         ),
-        *_matrices(arrays, pooled.layout, report.is_small(shape, pooled.layout)),
+        *_matrices(arrays, pooled.layout, small, "-o FILE writes what pooling kept"),
         Text(""),
         Text(f"Pooling kept {result.kept_cells} of {array.size} input cells ({share:.1%})."),
     )

@@ -79,3 +79,22 @@ def test_every_line_fits_the_console(kind, width):
     lines = render(reports(photo, name)[kind], width)
     assert max(len(line.rstrip()) for line in lines) <= width
     assert name in " ".join(lines)
+
+
+def test_the_grad_report_says_when_values_are_rounded_and_what_o_writes():
+    spread = grad.gradient(SEED, "avg", WindowSpec.make(kernel_size=3, stride=1))
+    text = "\n".join(render(grad_report(SEED, spread, "seed.npy"), 100))
+    assert "  0.1111  0.2222  0.2222  0.1111" in text
+    assert "Values are rounded to 4 decimals; -o FILE.npy writes the gradient." in text
+    exact = grad.gradient(SEED, "max", KERNEL_2)
+    assert "rounded" not in "\n".join(render(grad_report(SEED, exact, "seed.npy"), 100))
+
+
+def test_large_arrays_show_corners_titled_as_the_reduction_report_does():
+    photo = np.random.default_rng(0).integers(0, 256, (40, 40, 3)).astype(np.uint8)
+    text = "\n".join(render(reports(photo, "photo.png")["unpool"], 100))
+    assert "\nwindows won per cell, top-left corner · channel 0\n" in text
+    assert "The arrays are too large to show in full; -o FILE writes what pooling kept." in text
+    text = "\n".join(render(reports(photo, "photo.png")["grad"], 100))
+    assert "\ngradient, top-left corner · channel 0\n" in text
+    assert "too large to show in full; -o FILE.npy writes the gradient." in text
