@@ -2,8 +2,10 @@
 
 Each reads its one input exactly as ``poolcli REDUCTION`` does
 (:func:`poolcli.cli.single.process_input`), calls :mod:`poolcli.engine.grad`,
-:mod:`poolcli.learn.compare` or :mod:`poolcli.learn.invariance`, and prints what they return;
-pictures come from :mod:`poolcli.render.pictures`. Their options come from the one option table.
+:mod:`poolcli.learn.compare` or :mod:`poolcli.learn.invariance`, and prints what
+:mod:`poolcli.render.grad_report`, :mod:`~poolcli.render.compare_report`,
+:mod:`~poolcli.render.invariance_report` and :mod:`~poolcli.render.documents` build of the
+result. Their options come from the one option table.
 """
 
 import dataclasses
@@ -154,10 +156,6 @@ def _failed(printer, error: PoolError, name: str):
         error.path = name
     printer.error(str(error))
     return ExitStatus.USAGE if isinstance(error, UsageError) else ExitStatus.ERROR
-
-
-# --------------------------------------------------------------------------------------------
-# Printing helpers
 
 
 def _save_viz(path: str, picture) -> None:

@@ -11,6 +11,7 @@ from poolcli.render.heading import format_statistic, result_heading
 
 
 def compare_report(result, name: str, array):
+    """Statistics of each op's output and their differences, from a Comparison of ``array``."""
     first = result.first
     ops = ", ".join(str(op) for op in result.ops)
     heading = result_heading(f"compare {ops} on {name}", first, array.shape, array.dtype)

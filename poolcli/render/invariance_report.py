@@ -17,6 +17,8 @@ from poolcli.render.heading import format_statistic, result_heading
 
 
 def invariance_report(result, name: str, array, pooled):
+    """Every change of an InvarianceResult measured on ``array``, one row per perturbation;
+    ``pooled`` is the first op's result, whose window the heading names."""
     heading = result_heading(f"invariance on {name}", pooled, array.shape, array.dtype)
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
     for column in ("op", "change", "unchanged", "mean |Δ|", "max |Δ|"):
