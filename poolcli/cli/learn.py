@@ -16,7 +16,7 @@ from poolcli.cli.single import Printer, process_input
 from poolcli.engine.devices import resolve_device
 from poolcli.errors import ExitStatus, UsageError
 from poolcli.model.flags import FLAGS, WINDOW_OPTIONS
-from poolcli.model.window import WindowSpec, format_axes
+from poolcli.model.window import WindowSpec
 
 PANEL = "Learning"
 
@@ -91,12 +91,16 @@ def _shape(ctx: typer.Context, args: dict[str, Any]) -> int:
     if args["json"]:
         import json
 
-        document = _shape_json(spatial, args["channels"], results)
+        from poolcli.render.shape_table import shape_json
+
+        document = shape_json(spatial, args["channels"], results)
         typer.echo(json.dumps(document, indent=2, ensure_ascii=False))
     else:
         from rich.console import Console
 
-        Console(highlight=False).print(_ShapeTable(spatial, results))
+        from poolcli.render.shape_table import ShapeTable
+
+        Console(highlight=False).print(ShapeTable(spatial, results))
     return ExitStatus.OK
 
 
@@ -141,86 +145,6 @@ def _shape_results(
             option="STEP",
         )
     return spatial, shapes.stack(spatial, parsed, channels)
-
-
-def _shape_json(spatial, channels, results) -> dict:
-    from poolcli.learn import shapes
-
-    last = results[-1]
-    return {
-        "input_size": list(spatial),
-        "channels": channels,
-        "output_size": list(last.output_size),
-        "output_channels": last.channels_out,
-        # C*D*H*W, as a fully connected layer after the stack sees it (needs the channels).
-        "flat_size": shapes.flat_size(last.output_size, last.channels_out)
-        if last.channels_out is not None
-        else None,
-        "steps": [r.to_dict() for r in results],
-    }
-
-
-class _ShapeTable:
-    """The steps as a table where the formulas fit the console, else one block per step, then
-    the sizes in and out."""
-
-    def __init__(self, spatial, results):
-        self.spatial = spatial
-        self.results = results
-
-    def __rich_console__(self, console, options):
-        from rich.table import Table
-        from rich.text import Text
-
-        from poolcli.learn import shapes
-
-        results = self.results
-        with_channels = any(
-            r.channels_in is not None or r.channels_out is not None for r in results
-        )
-        rows = []
-        for r in results:
-            size = f"{format_axes(r.input_size)} → {format_axes(r.output_size)}"
-            if with_channels:
-                size += f"\nC {_channels(r.channels_in)} → {_channels(r.channels_out)}"
-            step = Text(r.step.text)
-            step.append("\n" + r.params, style="dim")
-            rows.append((str(r.index), step, size, Text("\n".join(r.formulas))))
-        widest = max(len(line) for r in results for line in r.formulas)
-        if options.max_width >= widest + 40:
-            table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
-            table.add_column("#", justify="right")
-            table.add_column("step")
-            table.add_column("size", no_wrap=True)
-            table.add_column("output-size formula", no_wrap=True)
-            for row in rows:
-                table.add_row(*row)
-            yield table
-        else:
-            # Narrow terminals: one block per step, so no formula is cut in two.
-            for index, step, size, formulas in rows:
-                head = Text(f"{index}. ", style="bold")
-                head.append(step.plain.split("\n")[0], style="bold")
-                head.append("   " + size.replace("\n", "   "))
-                yield head
-                yield Text("   " + step.plain.split("\n", 1)[1], style="dim")
-                for line in formulas.plain.split("\n"):
-                    yield Text("   " + line)
-        last = results[-1]
-        summary = Text(
-            f"{format_axes(self.spatial)} → {format_axes(last.output_size)}", style="bold"
-        )
-        count = len(results)
-        summary.append(f" after {count} step{'s' if count > 1 else ''}")
-        if last.channels_out is not None:
-            dims = "×".join(map(str, (last.channels_out, *last.output_size)))
-            flat = shapes.flat_size(last.output_size, last.channels_out)
-            summary.append(f"; flattened: {dims} = {flat} values")
-        yield summary
-
-
-def _channels(value) -> str:
-    return "?" if value is None else str(value)
 
 
 # --------------------------------------------------------------------------------------
