@@ -89,12 +89,10 @@ def _shape(ctx: typer.Context, args: dict[str, Any]) -> int:
     window = [args[name] for name in WINDOW_OPTIONS if name != "count_include_pad"]
     spatial, results = _shape_results(args["size"], args["steps"], args["channels"], *window)
     if args["json"]:
-        import json
-
+        from poolcli.render.schema_plain import dumps
         from poolcli.render.shape_table import shape_json
 
-        document = shape_json(spatial, args["channels"], results)
-        typer.echo(json.dumps(document, indent=2, ensure_ascii=False))
+        typer.echo(dumps(shape_json(spatial, args["channels"], results)))
     else:
         from rich.console import Console
 

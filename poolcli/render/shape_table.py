@@ -7,10 +7,13 @@ from rich.table import Table
 from rich.text import Text
 
 from poolcli.learn import shapes
-from poolcli.model.window import format_axes
+from poolcli.model.window import WindowSpec, format_axes
+from poolcli.render.schema_plain import window_json
 
 
 def shape_json(spatial, channels, results) -> dict:
+    """The ``shape --json`` document: the sizes in and out, and each step with its window
+    resolved, in the one schema's spelling (:func:`~poolcli.render.schema_plain.window_json`)."""
     last = results[-1]
     return {
         "input_size": list(spatial),
@@ -21,8 +24,36 @@ def shape_json(spatial, channels, results) -> dict:
         "flat_size": shapes.flat_size(last.output_size, last.channels_out)
         if last.channels_out is not None
         else None,
-        "steps": [r.to_dict() for r in results],
+        "steps": [_step_json(r) for r in results],
     }
+
+
+def _step_json(result: shapes.StepResult) -> dict:
+    return {
+        "step": result.index,
+        "text": result.step.text,
+        "kind": result.kind,
+        "input_size": list(result.input_size),
+        "output_size": list(result.output_size),
+        "channels_in": result.channels_in,
+        "channels_out": result.channels_out,
+        "window": window_json(_given_window(result.step), result.axes),
+    }
+
+
+def _given_window(step: shapes.Step) -> WindowSpec:
+    """A step's window as given (a conv step's windows slide as a pooling layer's do)."""
+    if step.kind == "global":
+        return WindowSpec(global_pool=True)
+    if step.kind == "adaptive":
+        return WindowSpec(output_size=step.output_size)
+    return WindowSpec(
+        kernel_size=step.kernel_size,
+        stride=step.stride,
+        padding=step.padding if step.padding is not None else ((0, 0),),
+        dilation=step.dilation or (1,),
+        ceil_mode=step.ceil_mode,
+    )
 
 
 class ShapeTable:
