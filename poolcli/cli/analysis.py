@@ -2,8 +2,10 @@
 
 Each reads its one input exactly as ``poolcli REDUCTION`` does
 (:func:`poolcli.cli.single.process_input`), calls :mod:`poolcli.engine.grad`,
-:mod:`poolcli.learn.compare` or :mod:`poolcli.learn.invariance`, and prints what they return;
-pictures come from :mod:`poolcli.render.pictures`. Their options come from the one option table.
+:mod:`poolcli.learn.compare` or :mod:`poolcli.learn.invariance`, and prints what
+:mod:`poolcli.render.grad_report`, :mod:`~poolcli.render.compare_report`,
+:mod:`~poolcli.render.invariance_report` and :mod:`~poolcli.render.documents` build of the
+result. Their options come from the one option table.
 """
 
 import dataclasses
@@ -18,7 +20,6 @@ from poolcli.engine.devices import resolve_device
 from poolcli.errors import ExitStatus, PoolError, UsageError, display_path
 from poolcli.model.flag import LEARN
 from poolcli.model.flags import FLAGS, WINDOW_OPTIONS
-from poolcli.model.reductions import Reduction
 
 SHOW = LEARN
 PANEL = "Learning"
@@ -157,55 +158,6 @@ def _failed(printer, error: PoolError, name: str):
     return ExitStatus.USAGE if isinstance(error, UsageError) else ExitStatus.ERROR
 
 
-# --------------------------------------------------------------------------------------------
-# Printing helpers
-
-
-def _shape(shape) -> str:
-    return "×".join(map(str, shape))
-
-
-def _heading(result, name: str, shape, dtype) -> str:
-    """``max over x.npy: 4×4 int64, layout HW (guessed); kernel 2x2, stride 2x2 → 2×2``."""
-    from poolcli.render import report
-
-    layout = f"layout {result.layout}" + (" (guessed)" if result.layout_guessed else "")
-    out = tuple(w.out for w in result.windows)
-    return (
-        f"{report.describe_op(result)} over {name}: {_shape(shape)} {dtype}, {layout}; "
-        f"{report.describe_window(result)} → {_shape(out)}"
-    )
-
-
-def _matrices(arrays, layout, small: bool) -> list:
-    """Every named array as matrices when ``small``, else each one's top-left corner."""
-    from rich.text import Text
-
-    from poolcli.render import report
-
-    blocks: list = []
-    for name, array in arrays:
-        for title, matrix in report.matrix_slices(array, layout):
-            heading = name + (f" · {title}" if title else "")
-            rows, cols = matrix.shape
-            if not small:
-                heading += ", top-left corner"
-                matrix = matrix[: report.PREVIEW_ROWS, : report.PREVIEW_COLS]
-            blocks += [Text(""), report.Matrix(matrix, heading, rows, cols)]
-            if not small:
-                break
-    if not small:
-        blocks.append(
-            Text("The arrays are too large to show in full; -o FILE.npy writes them.", style="dim")
-        )
-    return blocks
-
-
-def _number(value: float) -> str:
-    """A statistic for a table: 6 significant digits."""
-    return "nan" if value != value else f"{value:.6g}"
-
-
 def _save_viz(path: str, picture) -> None:
     from poolcli.render import pictures as visualize
 
@@ -219,6 +171,7 @@ def _save_viz(path: str, picture) -> None:
 def _grad(call, device: str, *, upstream: str | None, unpool: bool):
     from poolcli import io
     from poolcli.engine import grad
+    from poolcli.render import grad_report
 
     viz = call.viz
     outcome, printer = _load(call, device)
@@ -245,7 +198,7 @@ def _grad(call, device: str, *, upstream: str | None, unpool: bool):
             )
         notes = _write_grad(io, call.output, result, loaded, unpool)
         if viz is not None:
-            _save_viz(viz, _grad_picture(loaded, result, outcome.name, unpool))
+            _save_viz(viz, grad_report.grad_picture(loaded, result, outcome.name, unpool))
     except PoolError as error:
         return _failed(printer, error, outcome.name)
     for note in notes:
@@ -254,9 +207,9 @@ def _grad(call, device: str, *, upstream: str | None, unpool: bool):
         what = "what pooling kept" if unpool else "the gradient"
         printer.message(f"wrote {display_path(call.output)}: {what} of {outcome.name}")
     elif unpool:
-        printer.report(_unpool_report(loaded.array, result, outcome.name))
+        printer.report(grad_report.unpool_report(loaded.array, result, outcome.name))
     else:
-        printer.report(_grad_report(loaded.array, result, outcome.name))
+        printer.report(grad_report.grad_report(loaded.array, result, outcome.name))
     if viz is not None:
         printer.message(f"wrote {display_path(viz)}")
     return ExitStatus.OK
@@ -277,105 +230,14 @@ def _write_grad(io, path, result, loaded, unpool: bool) -> list[str]:
     return io.write_output(path, result.grad)
 
 
-def _grad_report(array, result, name: str):
-    from rich.console import Group
-    from rich.text import Text
-
-    from poolcli.engine import grad
-    from poolcli.render import report
-    from poolcli.render.report import format_value
-
-    arrays = [("input", array), ("output", result.output)]
-    if result.upstream_given:
-        arrays.append(("upstream", result.upstream))
-    arrays.append(("gradient", result.grad))
-    total = result.grad.sum() if not result.undefined else float("nan")
-    blocks = [
-        Text(_heading(result, name, result.input_shape, result.input_dtype), style="bold"),
-        Text(f"Gradient: {result.rule}; {grad.OVERLAP_RULE}.", overflow="fold"),
-        *_matrices(arrays, result.layout, report.is_small(result.input_shape, result.layout)),
-        Text(""),
-        Text(
-            f"Σ gradient = {format_value(total)}, Σ upstream = "
-            f"{format_value(result.upstream.sum())}"
-        ),
-    ]
-    if result.undefined:
-        blocks.append(
-            Text(f"{result.undefined} gradient values are NaN: no gradient is defined there.")
-        )
-    return Group(*blocks)
-
-
-def _unpool_report(array, result, name: str):
-    from rich.console import Group
-    from rich.text import Text
-
-    from poolcli.render import report
-
-    pooled = result.pooled
-    shape = tuple(array.shape)
-    arrays = [
-        ("input", array),
-        ("output", pooled.output),
-        ("unpooled (kept values, 0 elsewhere)", result.kept),
-        ("windows won per cell", result.wins),
-    ]
-    share = result.kept_cells / max(array.size, 1)
-    return Group(
-        Text(_heading(pooled, name, shape, array.dtype), style="bold"),
-        Text(
-            "Each output value is put back on the cell its window took it from "
-            "(of tied cells, the first in window order).",
-            overflow="fold",
-        ),
-        *_matrices(arrays, pooled.layout, report.is_small(shape, pooled.layout)),
-        Text(""),
-        Text(f"Pooling kept {result.kept_cells} of {array.size} input cells ({share:.1%})."),
-    )
-
-
-def _grad_picture(loaded, result, name: str, unpool: bool):
-    """Input, output and gradient (or what unpooling kept), drawn by poolcli.render.pictures.
-
-    On small 2-D inputs each window's winning cell is outlined, as ``--viz`` does for the
-    reduction commands. Unpooled images keep their own colours; gradients use viridis.
-    """
-    from poolcli.engine import ops
-    from poolcli.render import pictures as visualize
-
-    pooled = result.pooled if unpool else result
-    winners = None
-    spatial = pooled.layout.spatial_shape(pooled.input_shape)
-    unseen = pooled.reduction is Reduction.STOCHASTIC and (
-        pooled.options.expectation or pooled.options.seed is None
-    )
-    if pooled.reduction.info.winner and not unseen:
-        if len(spatial) == 2 and max(spatial) <= visualize.SMALL:
-            winners = ops.window_winners(
-                loaded.array, pooled.reduction, pooled.windows, pooled.layout, pooled.options
-            ).numpy()
-    if unpool:
-        last = visualize.Column("kept (unpooled)", result.kept)
-        title = f"unpooled: {visualize.describe(pooled, name)}"
-    else:
-        last = visualize.Column("gradient", result.grad, scale="gradient")
-        title = f"gradient of {visualize.describe(result, name)}"
-    columns = [
-        visualize.Column("input", loaded.array),
-        visualize.Column(f"{pooled.reduction} output", pooled.output, pooled.windows, winners),
-        last,
-    ]
-    image = loaded.image if unpool and loaded.kind == "image" else None
-    return visualize.render_columns(columns, pooled.layout, title=title, image=image)
-
-
 # --------------------------------------------------------------------------------------------
 # compare
 
 
 def _compare(call, device: str, *, ops):
     from poolcli.learn import compare
+    from poolcli.render import documents
+    from poolcli.render.compare_report import compare_report
 
     viz = call.viz
     outcome, printer = _load(call, device)
@@ -399,85 +261,18 @@ def _compare(call, device: str, *, ops):
     except PoolError as error:
         return _failed(printer, error, outcome.name)
     if call.json:
-        _print_json(compare_document(result, outcome.name, loaded.array))
+        _print_json(documents.compare_json(result, outcome.name, loaded.array))
     else:
-        printer.report(_compare_report(result, outcome.name, loaded.array))
+        printer.report(compare_report(result, outcome.name, loaded.array))
     if viz is not None:
         printer.message(f"wrote {display_path(viz)}")
     return ExitStatus.OK
 
 
-def _compare_report(result, name: str, array):
-    from rich import box
-    from rich.console import Group
-    from rich.table import Table
-    from rich.text import Text
-
-    first = result.first
-    heading = _heading(first, name, array.shape, array.dtype).split(": ", 1)[1]
-    ops = ", ".join(str(op) for op in result.ops)
-    stats = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, title_justify="left")
-    for column in ("op", "min", "max", "mean", "std"):
-        stats.add_column(column, justify="left" if column == "op" else "right")
-    with_nan = any(s.nan for s in result.stats)
-    if with_nan:
-        stats.add_column("NaN", justify="right")
-    for s in result.stats:
-        cells = [_number(v) for v in (s.min, s.max, s.mean, s.std)]
-        stats.add_row(str(s.op), *cells, *([str(s.nan)] if with_nan else []))
-    pairs = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
-    for column in ("ops", "mean |a − b|", "max |a − b|"):
-        pairs.add_column(column, justify="left" if column == "ops" else "right")
-    for p in result.pairs:
-        pairs.add_row(f"{p.a} − {p.b}", _number(p.mean_abs), _number(p.max_abs))
-    blocks = [Text(f"compare {ops} on {name}: {heading}", style="bold", overflow="fold")]
-    blocks += [Text(""), Text("Each output", style="bold"), stats]
-    if result.pairs:
-        blocks += [Text(""), Text("Differences, cell by cell", style="bold"), pairs]
-    return Group(*blocks)
-
-
-def compare_document(result, name: str, array) -> dict:
-    """The ``compare --json`` document."""
-    import numpy as np
-
-    from poolcli.render.report import json_value
-
-    first = result.first
-
-    def number(value):
-        return json_value(np.float64(value))
-
-    return {
-        "input": name,
-        "input_shape": list(array.shape),
-        "layout": str(first.layout),
-        "output_shape": list(first.output.shape),
-        "ops": [str(op) for op in result.ops],
-        "stats": [
-            {
-                "op": str(s.op),
-                **{k: number(getattr(s, k)) for k in ("min", "max", "mean", "std")},
-                "nan": s.nan,
-            }
-            for s in result.stats
-        ],
-        "pairs": [
-            {
-                "a": str(p.a),
-                "b": str(p.b),
-                "mean_abs": number(p.mean_abs),
-                "max_abs": number(p.max_abs),
-            }
-            for p in result.pairs
-        ],
-    }
-
-
 def _print_json(document: dict) -> None:
-    import json
+    from poolcli.render.schema import dumps
 
-    typer.echo(json.dumps(document, indent=2, ensure_ascii=False))
+    typer.echo(dumps(document))
 
 
 # --------------------------------------------------------------------------------------------
@@ -486,6 +281,7 @@ def _print_json(document: dict) -> None:
 
 def _invariance(call, device: str, *, ops, shifts, noise: float):
     from poolcli.learn import invariance
+    from poolcli.render import documents, invariance_report
 
     viz = call.viz
     outcome, printer = _load(call, device)
@@ -505,120 +301,16 @@ def _invariance(call, device: str, *, ops, shifts, noise: float):
             alpha=loaded.has_alpha,
         )
         if viz is not None:
-            _save_viz(viz, _invariance_chart(result, outcome.name))
+            _save_viz(viz, invariance_report.invariance_chart(result, outcome.name))
     except PoolError as error:
         return _failed(printer, error, outcome.name)
     if call.json:
-        _print_json(invariance_document(result, outcome.name, loaded.array))
+        _print_json(documents.invariance_json(result, outcome.name, loaded.array))
     else:
-        printer.report(_invariance_report(result, outcome.name, loaded.array, outcome.result))
+        report = invariance_report.invariance_report(
+            result, outcome.name, loaded.array, outcome.result
+        )
+        printer.report(report)
     if viz is not None:
         printer.message(f"wrote {display_path(viz)}")
     return ExitStatus.OK
-
-
-def _invariance_report(result, name: str, array, pooled):
-    from rich import box
-    from rich.console import Group
-    from rich.table import Table
-    from rich.text import Text
-
-    from poolcli.learn import invariance
-
-    heading = _heading(pooled, name, array.shape, array.dtype).split(": ", 1)[1]
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
-    for column in ("op", "change", "unchanged", "mean |Δ|", "max |Δ|"):
-        table.add_column(column, justify="left" if column in ("op", "change") else "right")
-    groups = [None, *result.ops]
-    for k, op in enumerate(groups):
-        rows = result.for_op(op)
-        for j, c in enumerate(rows):
-            table.add_row(
-                ("input" if op is None else str(op)) if j == 0 else "",
-                c.perturbation.label,
-                f"{c.unchanged:.1%}",
-                _number(c.mean_change),
-                _number(c.max_change),
-                end_section=j == len(rows) - 1 and k < len(groups) - 1,
-            )
-    noise = ""
-    if any(p.kind == "noise" for p in result.perturbations):
-        noise = f"; noise σ = {_number(result.sigma)} (seed {result.seed})"
-    return Group(
-        Text(f"invariance on {name}: {heading}", style="bold", overflow="fold"),
-        Text(
-            f"Changes are relative to the input's range ({_number(result.input_range)}){noise}. "
-            f"Edges: {invariance.EDGE_RULE}.",
-            overflow="fold",
-        ),
-        Text(""),
-        table,
-    )
-
-
-def invariance_document(result, name: str, array) -> dict:
-    """The ``invariance --json`` document."""
-    import numpy as np
-
-    from poolcli.render.report import json_value
-
-    return {
-        "input": name,
-        "input_shape": list(array.shape),
-        "layout": str(result.layout),
-        "input_range": json_value(np.float64(result.input_range)),
-        "sigma": json_value(np.float64(result.sigma)),
-        "seed": result.seed,
-        "changes": [
-            {
-                "op": None if c.op is None else str(c.op),
-                "kind": c.perturbation.kind,
-                "axis": c.perturbation.axis,
-                "amount": c.perturbation.amount,
-                "unchanged": c.unchanged,
-                "mean_change": json_value(np.float64(c.mean_change)),
-                "max_change": json_value(np.float64(c.max_change)),
-                "cells": c.cells,
-            }
-            for c in result.changes
-        ],
-    }
-
-
-def _invariance_chart(result, name: str):
-    """Two charts side by side, against the shift (mean over the axes), one line per op:
-    the share of output cells unchanged, and the mean change relative to the input's range."""
-    import numpy as np
-    from PIL import Image
-
-    from poolcli.render import pictures as visualize
-
-    shifts = sorted({int(p.amount) for p in result.perturbations if p.kind == "shift"})
-    if not shifts:
-        raise UsageError("--viz draws the shifts; give at least one with --shifts.", option="--viz")
-    charts = []
-    for field, title, unit in (
-        ("unchanged", "output cells unchanged by a shift", "unchanged (%)"),
-        ("mean_change", "mean change, relative to the input's range", "mean |change| (%)"),
-    ):
-        series = {}
-        for op in (None, *result.ops):
-            changes = [c for c in result.for_op(op) if c.perturbation.kind == "shift"]
-            series["input" if op is None else str(op)] = [
-                100 * np.mean([getattr(c, field) for c in changes if c.perturbation.amount == s])
-                for s in shifts
-            ]
-        charts.append(
-            visualize.line_chart(
-                series,
-                shifts,
-                title=f"{name}: {title}",
-                x_label="shift (cells, mean over axes)",
-                y_label=unit,
-            )
-        )
-    width = sum(c.image.width for c in charts)
-    picture = Image.new("RGB", (width, max(c.image.height for c in charts)), "white")
-    picture.paste(charts[0].image, (0, 0))
-    picture.paste(charts[1].image, (charts[0].image.width, 0))
-    return visualize.Picture(picture)

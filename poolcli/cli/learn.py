@@ -16,7 +16,7 @@ from poolcli.cli.single import Printer, process_input
 from poolcli.engine.devices import resolve_device
 from poolcli.errors import ExitStatus, UsageError
 from poolcli.model.flags import FLAGS, WINDOW_OPTIONS
-from poolcli.model.window import WindowSpec, format_axes
+from poolcli.model.window import WindowSpec
 
 PANEL = "Learning"
 
@@ -89,9 +89,16 @@ def _shape(ctx: typer.Context, args: dict[str, Any]) -> int:
     window = [args[name] for name in WINDOW_OPTIONS if name != "count_include_pad"]
     spatial, results = _shape_results(args["size"], args["steps"], args["channels"], *window)
     if args["json"]:
-        _print_shape_json(spatial, args["channels"], results)
+        from poolcli.render.schema_plain import dumps
+        from poolcli.render.shape_table import shape_json
+
+        typer.echo(dumps(shape_json(spatial, args["channels"], results)))
     else:
-        _print_shape_table(spatial, args["channels"], results)
+        from rich.console import Console
+
+        from poolcli.render.shape_table import ShapeTable
+
+        Console(highlight=False).print(ShapeTable(spatial, results))
     return ExitStatus.OK
 
 
@@ -136,78 +143,6 @@ def _shape_results(
             option="STEP",
         )
     return spatial, shapes.stack(spatial, parsed, channels)
-
-
-def _print_shape_json(spatial, channels, results) -> None:
-    import json
-
-    from poolcli.learn import shapes
-
-    last = results[-1]
-    document = {
-        "input_size": list(spatial),
-        "channels": channels,
-        "output_size": list(last.output_size),
-        "output_channels": last.channels_out,
-        # C*D*H*W, as a fully connected layer after the stack sees it (needs the channels).
-        "flat_size": shapes.flat_size(last.output_size, last.channels_out)
-        if last.channels_out is not None
-        else None,
-        "steps": [r.to_dict() for r in results],
-    }
-    typer.echo(json.dumps(document, indent=2, ensure_ascii=False))
-
-
-def _print_shape_table(spatial, channels, results) -> None:
-    from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
-
-    from poolcli.learn import shapes
-
-    console = Console(highlight=False)
-    with_channels = any(r.channels_in is not None or r.channels_out is not None for r in results)
-    rows = []
-    for r in results:
-        size = f"{format_axes(r.input_size)} → {format_axes(r.output_size)}"
-        if with_channels:
-            size += f"\nC {_channels(r.channels_in)} → {_channels(r.channels_out)}"
-        step = Text(r.step.text)
-        step.append("\n" + r.params, style="dim")
-        rows.append((str(r.index), step, size, Text("\n".join(r.formulas))))
-    widest = max(len(line) for r in results for line in r.formulas)
-    if console.width >= widest + 40:
-        table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
-        table.add_column("#", justify="right")
-        table.add_column("step")
-        table.add_column("size", no_wrap=True)
-        table.add_column("output-size formula", no_wrap=True)
-        for row in rows:
-            table.add_row(*row)
-        console.print(table)
-    else:
-        # Narrow terminals: one block per step, so no formula is cut in two.
-        for index, step, size, formulas in rows:
-            head = Text(f"{index}. ", style="bold")
-            head.append(step.plain.split("\n")[0], style="bold")
-            head.append("   " + size.replace("\n", "   "))
-            console.print(head)
-            console.print(Text("   " + step.plain.split("\n", 1)[1], style="dim"))
-            for line in formulas.plain.split("\n"):
-                console.print(Text("   " + line))
-    last = results[-1]
-    summary = Text(f"{format_axes(spatial)} → {format_axes(last.output_size)}", style="bold")
-    count = len(results)
-    summary.append(f" after {count} step{'s' if count > 1 else ''}")
-    if last.channels_out is not None:
-        dims = "×".join(map(str, (last.channels_out, *last.output_size)))
-        flat = shapes.flat_size(last.output_size, last.channels_out)
-        summary.append(f"; flattened: {dims} = {flat} values")
-    console.print(summary)
-
-
-def _channels(value) -> str:
-    return "?" if value is None else str(value)
 
 
 # --------------------------------------------------------------------------------------

@@ -65,7 +65,6 @@ EXPECTATION_RULE = (
     "each cell gets (2x·Σx − Σx²)/(Σx)² times the upstream value (the derivative of Σx²/Σx; "
     "0 in an all-zero window)"
 )
-OVERLAP_RULE = "where windows overlap, their contributions add up"
 
 
 def _path(reduction: Reduction, options: PoolOptions) -> str:

@@ -180,36 +180,6 @@ class StepResult:
                 text += f" (dropped {dropped} window{plural} starting in the padding)"
         return text
 
-    def to_dict(self) -> dict:
-        """A JSON-ready description of the step."""
-        return {
-            "step": self.index,
-            "text": self.step.text,
-            "kind": self.kind,
-            "input_size": list(self.input_size),
-            "output_size": list(self.output_size),
-            "channels_in": self.channels_in,
-            "channels_out": self.channels_out,
-            "params": self.params,
-            "formulas": list(self.formulas),
-            "axes": [
-                {
-                    "name": a.name,
-                    "size": a.size,
-                    "out": a.out,
-                    "kernel": a.kernel,
-                    "effective_kernel": a.effective_kernel if a.bins is None else None,
-                    "stride": a.stride if a.bins is None else None,
-                    "dilation": a.dilation if a.bins is None else None,
-                    "padding": [a.pad_begin, a.pad_end] if a.bins is None else None,
-                    "ceil_mode": a.ceil_mode,
-                    "dropped_by_ceil": a.dropped_by_ceil,
-                    "bins": [list(b) for b in a.bins] if a.bins is not None else None,
-                }
-                for a in self.axes
-            ],
-        }
-
 
 def _compact(values) -> str:
     """Per-axis values as ``2`` when they agree, else ``3x2``; pads ``1`` or ``0:1``."""

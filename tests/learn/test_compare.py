@@ -14,6 +14,7 @@ from poolcli.learn import compare as cmp
 from poolcli.model.options import PoolOptions
 from poolcli.model.reductions import Reduction
 from poolcli.model.window import WindowSpec
+from poolcli.render import documents, schema
 
 SEED = np.array([[1, 3, 2, 4], [5, 6, 7, 8], [9, 10, 11, 12], [13, 14, 15, 16]])
 
@@ -131,12 +132,16 @@ def test_cli_table(cli, seed_npy):
 def test_cli_json_matches_the_library(cli, npy):
     x = np.random.default_rng(0).random((3, 6, 6)).astype(np.float32)
     name = npy(x, "f.npy")
-    document = json.loads(
-        cli("compare", name, "--ops", "all", "-k", "3", "-s", "2", "--seed", "1", "--json").stdout
-    )
+    printed = cli(
+        "compare", name, "--ops", "all", "-k", "3", "-s", "2", "--seed", "1", "--json"
+    ).stdout
+    document = json.loads(printed)
     expected = cmp.compare(
         x, tuple(Reduction), WindowSpec.make(kernel_size=3, stride=2), options=PoolOptions(seed=1)
     )
+    # The one JSON schema's document, as the library's result gives it.
+    assert printed == schema.dumps(documents.compare_json(expected, name, x)) + "\n"
+    assert document["input_dtype"] == "float32" and document["window"]["stride"] == [2, 2]
     assert document["ops"] == [str(r) for r in Reduction]
     assert document["layout"] == "CHW" and document["output_shape"] == [3, 2, 2]
     for got, s in zip(document["stats"], expected.stats):

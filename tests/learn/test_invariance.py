@@ -13,6 +13,7 @@ from poolcli.learn import invariance as inv
 from poolcli.model.options import PoolOptions
 from poolcli.model.reductions import Reduction
 from poolcli.model.window import WindowSpec
+from poolcli.render import documents, schema
 
 ALL = tuple(Reduction)
 
@@ -159,10 +160,14 @@ def test_cli_json_matches_the_library(cli, npy):
     x = peaks_at_odd_cells()
     name = npy(x, "peaks.npy")
     args = ("--ops", "max,avg", "--shifts", "1,2", "--noise", "0.05", "--seed", "4")
-    document = json.loads(cli("invariance", name, "-k", "2", *args, "--json").stdout)
+    printed = cli("invariance", name, "-k", "2", *args, "--json").stdout
+    document = json.loads(printed)
     expected = inv.measure(
         x, ("max", "avg"), WindowSpec.make(kernel_size=2), shifts=(1, 2), noise=0.05, seed=4
     )
+    # The one JSON schema's document, as the library's result gives it.
+    assert printed == schema.dumps(documents.invariance_json(expected, name, x)) + "\n"
+    assert document["input_dtype"] == "float64" and document["window"]["kernel_size"] == [2, 2]
     assert document["seed"] == 4 and document["sigma"] == pytest.approx(expected.sigma)
     assert len(document["changes"]) == len(expected.changes) == 15
     for got, c in zip(document["changes"], expected.changes):

@@ -453,19 +453,29 @@ def test_shape_json():
     without = json.loads(invoke("shape", "28x28", "-k", "2", "--json").stdout)
     assert without["flat_size"] is None and without["output_size"] == [14, 14]
     assert [s["output_size"] for s in doc["steps"]] == [[24, 24], [12, 12]]
-    assert doc["steps"][1]["axes"][0] == {
-        "name": "H",
-        "size": 24,
-        "out": 12,
-        "kernel": 2,
-        "effective_kernel": 2,
-        "stride": 2,
-        "dilation": 1,
-        "padding": [0, 0],
-        "ceil_mode": False,
-        "dropped_by_ceil": 0,
-        "bins": None,
-    }
+    assert [s["kind"] for s in doc["steps"]] == ["conv", "pool"]
+    conv = doc["steps"][0]["window"]
+    assert (conv["kernel_size"], conv["stride"], conv["padding"]) == ([5, 5], [1, 1], [[0, 0]] * 2)
+    assert conv["axes"][0]["formula"] == "floor((28 + 0 + 0 − 5) / 1) + 1 = 24"
+    # Lists of numbers on one line, as every --json document writes them.
+    assert '"input_size": [28, 28],' in result.stdout
+
+
+@pytest.mark.parametrize(
+    "step, options",
+    [
+        ("pool:2", ["-k", "2"]),
+        ("max:k=3,s=2,p=1,ceil", ["-k", "3", "-s", "2", "-p", "1", "--ceil"]),
+        ("pool:k=3,p=same,d=2", ["-k", "3", "-p", "same", "-d", "2"]),
+        ("adaptive:o=5x3", ["--output-size", "5x3"]),
+        ("global", ["--global"]),
+    ],
+)
+def test_shape_json_writes_a_window_as_the_reduction_commands_do(npy, cli, step, options):
+    """Each step's window is the one schema's: what max --json writes for the same window."""
+    doc = json.loads(invoke("shape", "24x20", step, "--json").stdout)
+    pooled = json.loads(cli("max", npy(np.zeros((24, 20))), *options, "--json").stdout)
+    assert doc["steps"][0]["window"] == pooled["files"][0]["window"]
 
 
 def test_shape_help_documents_the_step_syntax():

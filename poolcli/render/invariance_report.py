@@ -1,0 +1,84 @@
+"""What ``invariance`` shows: the change of each op's output under each shift and noise, as a
+table and as two charts."""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+from rich import box
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+from poolcli.errors import UsageError
+from poolcli.learn import invariance
+from poolcli.render import pictures as visualize
+from poolcli.render.heading import format_statistic, result_heading
+
+
+def invariance_report(result, name: str, array, pooled):
+    """Every change of an InvarianceResult measured on ``array``, one row per perturbation;
+    ``pooled`` is the first op's result, whose window the heading names."""
+    heading = result_heading(f"invariance on {name}", pooled, array.shape, array.dtype)
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
+    for column in ("op", "change", "unchanged", "mean |Δ|", "max |Δ|"):
+        table.add_column(column, justify="left" if column in ("op", "change") else "right")
+    groups = [None, *result.ops]
+    for k, op in enumerate(groups):
+        rows = result.for_op(op)
+        for j, c in enumerate(rows):
+            table.add_row(
+                ("input" if op is None else str(op)) if j == 0 else "",
+                c.perturbation.label,
+                f"{c.unchanged:.1%}",
+                format_statistic(c.mean_change),
+                format_statistic(c.max_change),
+                end_section=j == len(rows) - 1 and k < len(groups) - 1,
+            )
+    noise = ""
+    if any(p.kind == "noise" for p in result.perturbations):
+        noise = f"; noise σ = {format_statistic(result.sigma)} (seed {result.seed})"
+    return Group(
+        heading,
+        Text(
+            f"Changes are relative to the input's range "
+            f"({format_statistic(result.input_range)}){noise}. Edges: {invariance.EDGE_RULE}.",
+            overflow="fold",
+        ),
+        Text(""),
+        table,
+    )
+
+
+def invariance_chart(result, name: str):
+    """Two charts side by side, against the shift (mean over the axes), one line per op:
+    the share of output cells unchanged, and the mean change relative to the input's range."""
+    shifts = sorted({int(p.amount) for p in result.perturbations if p.kind == "shift"})
+    if not shifts:
+        raise UsageError("--viz draws the shifts; give at least one with --shifts.", option="--viz")
+    charts = []
+    for field, title, unit in (
+        ("unchanged", "output cells unchanged by a shift", "unchanged (%)"),
+        ("mean_change", "mean change, relative to the input's range", "mean |change| (%)"),
+    ):
+        series = {}
+        for op in (None, *result.ops):
+            changes = [c for c in result.for_op(op) if c.perturbation.kind == "shift"]
+            series["input" if op is None else str(op)] = [
+                100 * np.mean([getattr(c, field) for c in changes if c.perturbation.amount == s])
+                for s in shifts
+            ]
+        charts.append(
+            visualize.line_chart(
+                series,
+                shifts,
+                title=f"{name}: {title}",
+                x_label="shift (cells, mean over axes)",
+                y_label=unit,
+            )
+        )
+    width = sum(c.image.width for c in charts)
+    picture = Image.new("RGB", (width, max(c.image.height for c in charts)), "white")
+    picture.paste(charts[0].image, (0, 0))
+    picture.paste(charts[1].image, (charts[0].image.width, 0))
+    return visualize.Picture(picture)
