@@ -1,15 +1,14 @@
 """How poolcli fails: the error types, the exit statuses, and the one wording of a failure.
 
 Everything that can go wrong for a user is a :class:`PoolError` (a :class:`UsageError` when
-the call itself is wrong). :func:`failure` turns any exception met while handling one input
-into the message and exit status every front end prints; only the command line's edge
-(``poolcli.cli``) decides the process's exit status from them.
+the call itself is wrong, whatever the inputs). :func:`failure` words any exception met while
+handling one input, as every front end prints it; only the command line's edge
+(``poolcli.cli``) decides the process's exit status.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from enum import IntEnum
 
 STDIN = "-"
@@ -124,14 +123,6 @@ def raise_on_signals() -> None:
             signal.signal(getattr(signal, name), stop)
 
 
-@dataclass(frozen=True)
-class Failure:
-    """One input's failure as the user sees it: ``message`` is ``FILE: reason``."""
-
-    message: str
-    status: ExitStatus = ExitStatus.ERROR
-
-
 def internal_error(name: str | None, error: BaseException) -> str:
     """The message for an exception poolcli did not expect: a bug, and how to see more."""
     where = f"{name}: " if name else ""
@@ -142,21 +133,21 @@ def internal_error(name: str | None, error: BaseException) -> str:
     )
 
 
-def failure(error: Exception, name: str) -> Failure:
-    """What handling the input ``name`` raised, worded for the user.
+def failure(error: Exception, name: str) -> str:
+    """What handling the input ``name`` raised, worded for the user: ``FILE: reason``.
 
-    A :class:`UsageError` keeps exit status 2 (the options cannot apply to any input); every
-    other problem fails the input with 1. Anything that is not a PoolError, MemoryError or
-    OSError is a bug in poolcli: callers that run with ``--debug`` re-raise it instead.
+    Whatever it is, it fails that input alone (exit status 1, the other inputs go on): a
+    problem found once an input is read depends on the input. Anything that is not a
+    PoolError, MemoryError or OSError is a bug in poolcli; callers that run with ``--debug``
+    re-raise it instead.
     """
     if isinstance(error, PoolError):
-        status = ExitStatus.USAGE if isinstance(error, UsageError) else ExitStatus.ERROR
         if error.path in (None, name):
             error.path = name
-        return Failure(str(error), status)
+        return str(error)
     if isinstance(error, MemoryError):
-        return Failure(f"{name}: not enough memory to pool this input.")
+        return f"{name}: not enough memory to pool this input."
     if isinstance(error, OSError):
         where = display_path(error.filename) if error.filename else name
-        return Failure(f"{where}: {error.strerror or error}.")
-    return Failure(internal_error(name, error))
+        return f"{where}: {error.strerror or error}."
+    return internal_error(name, error)

@@ -282,3 +282,9 @@ def _check_writes(tasks: list[Task], overwrite: bool) -> None:
                 "Give --viz a folder of its own.",
                 option="--viz",
             )
+
+
+def named_task(index: int, path: str, output: str | None, picture: str | None) -> Task:
+    """The task of an input given alone: its output and picture are the files the call
+    names (``-o FILE``, ``--viz FILE``), already checked by the caller."""
+    return Task(index, Source(path, posixpath.basename(path), "file"), output, picture=picture)

@@ -21,9 +21,10 @@ class FileResult:
 
     ``status`` is ``done``, ``skipped`` (``reason`` says why: the output exists, the file is
     unreadable) or ``failed`` (``error`` is ``"PATH: reason"``; :attr:`message` adds the
-    ``poolcli: error:`` prefix). ``usage`` marks a failure caused by the options (windows
-    that do not fit this input). Shapes and dtypes are the chain's input and final output;
-    ``seconds`` is the time spent on this file, ``bytes_in`` / ``bytes_out`` the file sizes.
+    ``poolcli: error:`` prefix). Shapes and dtypes are the chain's input and final output;
+    ``seconds`` is the time spent on this file, ``bytes_in`` / ``bytes_out`` the file sizes;
+    ``warnings`` are ``PATH: text`` lines. ``detail`` holds what the input became
+    (:class:`poolcli.batch.task.Pooled`) when the run keeps it, for reports.
     """
 
     input: str
@@ -40,7 +41,7 @@ class FileResult:
     bytes_in: int = 0
     bytes_out: int = 0
     warnings: list[str] = field(default_factory=list)
-    usage: bool = False
+    detail: Any = field(default=None, repr=False, compare=False)
 
     @property
     def message(self) -> str | None:

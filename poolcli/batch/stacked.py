@@ -10,7 +10,14 @@ from typing import Any
 
 from poolcli.batch.plan import Task
 from poolcli.batch.results import DONE, FAILED, FileResult
-from poolcli.batch.task import Job, finish_output, guarded, process_task, read_input
+from poolcli.batch.task import (
+    Job,
+    finish_output,
+    guarded,
+    input_layout,
+    process_task,
+    read_input,
+)
 from poolcli.batch.workers import set_torch_threads
 from poolcli.errors import PoolError
 from poolcli.model.reductions import Reduction
@@ -128,7 +135,7 @@ def _write(item: tuple[Task, dict, Any, Any], job: Job, start: float):
     def work(v):
         v.update(values)
         if out is None:
-            layout = loaded.layout if loaded.layout is not None else job.layout
+            layout = input_layout(loaded, job.layout)
             chain = run_chain(
                 loaded.array, job.steps, layout, device=job.device, alpha=loaded.has_alpha
             )
@@ -143,5 +150,5 @@ def _write(item: tuple[Task, dict, Any, Any], job: Job, start: float):
 def _layout_of(loaded, job: Job) -> str:
     from poolcli.model.options import resolve_layout
 
-    given = loaded.layout if loaded.layout is not None else job.layout
+    given = input_layout(loaded, job.layout)
     return str(resolve_layout(tuple(loaded.array.shape), given)[0])

@@ -1,17 +1,25 @@
-"""Doing one input: read, pool, draw, write; in a worker process, a thread, or the caller's
-own process. Problems with the input come back as a failed :class:`FileResult`.
+"""Doing one input: read, pool, draw, write. The one per-input function of poolcli.
+
+:func:`process_task` is what every front end runs for each input: a file given alone (a
+batch of one, in the caller's own process), each file of a folder (in a worker process, a
+thread or serially), the Python API. So a file alone and the same file in a folder give the
+same output bytes, the same messages and the same status. Problems with the input come back
+as a failed :class:`FileResult`, never as an exception.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import time
+import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from poolcli.batch.plan import PICTURE_EXISTS, Task, is_inside, outside_reason
 from poolcli.batch.results import DONE, FAILED, SKIPPED, FileResult
-from poolcli.errors import ExitStatus, PoolError, display_path, failure
+from poolcli.errors import STDIN, PoolError, display_path, failure
 from poolcli.model.steps import Step
 
 DEFAULT_PNG_COMPRESSION = 6
@@ -19,7 +27,12 @@ DEFAULT_PNG_COMPRESSION = 6
 
 @dataclass(frozen=True)
 class Job:
-    """What every file of a batch shares; sent once to each worker process."""
+    """What every input of a run shares; sent once to each worker process.
+
+    ``keep`` keeps what each input became (the input read and every step's result) in its
+    :class:`FileResult`, for the report, ``--json`` and ``--explain`` of inputs given alone;
+    worker processes never keep it.
+    """
 
     steps: tuple[Step, ...]
     layout: str | None = None
@@ -30,13 +43,17 @@ class Job:
     debug: bool = False
     torch_threads: int | None = 1
     viz_dir: str | None = None
+    keep: bool = False
 
 
-def write_output(path: str, array, source, layout: str | None, png_compression: int) -> list[str]:
-    """:func:`poolcli.io.write_output` at the batch's PNG compression level."""
-    from poolcli import io
+@dataclass
+class Pooled:
+    """What one input became, in the process that pooled it: the input as read
+    (:class:`poolcli.io.LoadedInput`) and the chain's result
+    (:class:`poolcli.engine.chain.ChainResult`)."""
 
-    return io.write_output(path, array, source, layout=layout, png_compression=png_compression)
+    loaded: Any
+    chain: Any
 
 
 def task_result(task: Task, status: str, **values) -> FileResult:
@@ -44,7 +61,7 @@ def task_result(task: Task, status: str, **values) -> FileResult:
 
 
 def process_task(task: Task, job: Job) -> FileResult:
-    """Read, pool and write one file. Problems with the file come back as a failed result.
+    """Read, pool and write one input. Problems with the input come back as a failed result.
 
     The output is written under a temporary name and renamed when complete; on any
     exception (Ctrl-C included) the temporary file is removed.
@@ -59,16 +76,17 @@ def process_task(task: Task, job: Job) -> FileResult:
 
 
 def guarded(task: Task, job: Job, work, start: float) -> FileResult:
-    """Run ``work(values)`` for one file; its problems become a failed :class:`FileResult`."""
+    """Run ``work(values)`` for one input; its problems become a failed :class:`FileResult`,
+    and the Python warnings raised on the way its warnings."""
     name = display_path(task.source.path)
-    values: dict[str, Any] = {}
+    values: dict[str, Any] = {"warnings": []}
     try:
-        work(values)
+        with _warnings_of(name, values["warnings"]):
+            work(values)
     except Exception as error:
         if job.debug and not isinstance(error, (PoolError, MemoryError, OSError)):
             raise
-        failed = failure(error, name)
-        values.update(error=failed.message, usage=failed.status == ExitStatus.USAGE)
+        values["error"] = failure(error, name)
     values["seconds"] = time.perf_counter() - start
     if values.get("status") == SKIPPED:
         return task_result(task, **values)
@@ -79,15 +97,48 @@ def guarded(task: Task, job: Job, work, start: float) -> FileResult:
     return task_result(task, status, **values)
 
 
+@contextmanager
+def _warnings_of(name: str, found: list[str]):
+    """Python warnings (numpy, torch, Pillow) as ``NAME: text`` lines, each once, instead of
+    source locations on standard error."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", PendingDeprecationWarning)
+        try:
+            yield
+        finally:
+            for warning in caught:
+                text = str(warning.message).strip().splitlines()[0] if str(warning.message) else ""
+                if text and f"{name}: {text}" not in found:
+                    found.append(f"{name}: {text}")
+
+
 def _process(task: Task, job: Job, values: dict[str, Any]) -> None:
     from poolcli.engine.chain import run_chain
 
     loaded = read_input(task, job, values)
     if loaded is None:
         return
-    layout = loaded.layout if loaded.layout is not None else job.layout
+    layout = input_layout(loaded, job.layout)
     chain = run_chain(loaded.array, job.steps, layout, device=job.device, alpha=loaded.has_alpha)
+    if job.keep:
+        values["detail"] = Pooled(loaded, chain)
     finish_output(task, job, values, loaded, chain.final, chain.output, str(chain.layout))
+
+
+def input_layout(loaded, layout: str | None) -> str | None:
+    """The layout to pool ``loaded`` in: an image's own (``--layout`` must agree with it), or
+    ``layout`` for an array (``None``: guessed from the shape)."""
+    own = loaded.layout
+    if own is None:
+        return layout
+    if layout is not None and str(layout) != str(own):
+        raise PoolError(
+            f"--layout {layout} does not apply: images are always read as {own}. "
+            "Leave out --layout, or give only .npy files."
+        )
+    return str(own)
 
 
 def read_input(task: Task, job: Job, values: dict[str, Any]):
@@ -99,10 +150,15 @@ def read_input(task: Task, job: Job, values: dict[str, Any]):
         # Written since the plan was made (another run into the same folder).
         values.update(status=SKIPPED, reason="output exists (overwrite replaces it)")
         return None
-    values["bytes_in"] = os.stat(task.source.path).st_size
-    loaded = io.read_input(task.source.path)
+    path = task.source.path
+    if path == STDIN:
+        loaded = io.read_input(path, stdin=sys.stdin.buffer)
+    else:
+        loaded = io.read_input(path)  # first: it says best what is wrong with a file
+        values["bytes_in"] = os.stat(path).st_size
     values.update(input_shape=tuple(loaded.array.shape), input_dtype=str(loaded.array.dtype))
-    values["warnings"] = list(loaded.warnings)
+    name = display_path(path)
+    values["warnings"] += [f"{name}: {warning}" for warning in loaded.warnings]
     return loaded
 
 
@@ -113,30 +169,37 @@ def finish_output(task: Task, job: Job, values: dict[str, Any], loaded, final, o
         _draw(task, job, values, loaded, final)
     if task.output is None:
         return
-    values["warnings"] += _write_safely(task.output, out, loaded, layout, job)
+    notes = _write_safely(task.output, out, loaded, layout, job)
+    values["warnings"] += [f"{display_path(task.output)}: {note}" for note in notes]
     values["bytes_out"] = os.stat(task.output).st_size
 
 
 def _draw(task: Task, job: Job, values: dict[str, Any], loaded, final) -> None:
-    """Draw ``--viz DIR/``'s picture of one input; an existing one stays (unless overwrite)."""
+    """Draw the picture of one input; an existing one stays (unless overwrite)."""
     from poolcli.render import pictures
 
     picture = task.picture
     if not job.overwrite and os.path.lexists(picture):
         values["warnings"].append(f"{display_path(picture)}: {PICTURE_EXISTS}.")
         return
-    if not is_inside(os.path.dirname(picture), job.viz_dir):
-        raise PoolError(outside_reason(job.viz_dir), path=display_path(picture))
-    os.makedirs(os.path.dirname(picture), exist_ok=True)
+    if job.viz_dir is not None:
+        if not is_inside(os.path.dirname(picture), job.viz_dir):
+            raise PoolError(outside_reason(job.viz_dir), path=display_path(picture))
+        os.makedirs(os.path.dirname(picture), exist_ok=True)
     pictures.write_viz(picture, loaded, final)
 
 
 def _write_safely(output: str, array, loaded, layout: str, job: Job) -> list[str]:
+    from poolcli import io
+
     folder = os.path.dirname(output)
     root = job.output_dir
     if root is not None and not is_inside(folder, root):
         raise PoolError(outside_reason(root), path=display_path(output))
-    os.makedirs(folder, exist_ok=True)
+    if root is not None:
+        os.makedirs(folder, exist_ok=True)
     if root is not None and not is_inside(folder, root):  # a link made meanwhile
         raise PoolError(outside_reason(root), path=display_path(output))
-    return write_output(output, array, loaded, layout, job.png_compression)
+    return io.write_output(
+        output, array, loaded, layout=layout, png_compression=job.png_compression
+    )

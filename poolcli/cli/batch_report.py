@@ -11,7 +11,7 @@ from typing import IO
 from poolcli.batch.plan import Plan
 from poolcli.batch.results import FileResult, Summary, json_document, jsonl_line
 from poolcli.batch.run import Batch
-from poolcli.errors import PoolError, display_path
+from poolcli.errors import PoolError
 from poolcli.render.batch_report import Progress, failure_lines, summary_table
 
 
@@ -109,8 +109,7 @@ def _tell(result: FileResult, show: Progress, jsonl: IO[str] | None, err: IO[str
         jsonl.write(jsonl_line(result) + "\n")
         jsonl.flush()
     for warning in result.warnings:
-        where = display_path(result.input)
-        show.message(f"poolcli: warning: {where}: {warning}", err)
+        show.message(f"poolcli: warning: {warning}", err)
     if result.message:
         show.message(result.message, err)
 

@@ -2,7 +2,6 @@
 
 import errno
 import sys
-import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,14 +10,9 @@ import typer
 from poolcli import __version__
 from poolcli.cli.call import Call
 from poolcli.cli.edge import worst
-from poolcli.errors import (
-    STDIN,
-    ExitStatus,
-    PoolError,
-    UsageError,
-    display_path,
-    failure,
-)
+from poolcli.errors import STDIN, ExitStatus, display_path
+
+DEFAULT_PNG_COMPRESSION = 6
 
 # --------------------------------------------------------------------------------------------
 # Running: one input at a time.
@@ -67,91 +61,51 @@ class _Stream:
 
 
 def process_input(path: str, call: Call, device: str) -> Outcome:
-    """Read, pool and (with -o) write one input. Errors come back in the Outcome.
+    """Read, pool and (with -o) write one input, as a batch of one: through
+    :func:`poolcli.batch.task.process_task`, the per-input function every run shares.
+    Errors come back in the Outcome."""
+    from poolcli.batch.plan import named_task
+    from poolcli.batch.task import FAILED, Job, process_task
 
-    Python warnings raised on the way (numpy, torch, Pillow) become the outcome's warnings, so
-    they print as one ``poolcli: warning: FILE: ...`` line each, not as source locations.
-    """
-    name = display_path(path)
-    outcome = Outcome(path=path, name=name)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("default")
-        warnings.simplefilter("ignore", DeprecationWarning)
-        warnings.simplefilter("ignore", PendingDeprecationWarning)
-        try:
-            _process(path, call, device, outcome)
-        finally:
-            seen = set()
-            for warning in caught:
-                text = str(warning.message).strip().splitlines()[0] if str(warning.message) else ""
-                if text and text not in seen:
-                    seen.add(text)
-                    outcome.warnings.append(f"{name}: {text}")
+    job = Job(
+        steps=tuple(call.steps(device)),
+        layout=str(call.layout) if call.layout is not None else None,
+        device=device,
+        overwrite=True,  # a file named with -o or --viz is replaced
+        png_compression=call.batch.get("png_compression") or DEFAULT_PNG_COMPRESSION,
+        debug=call.debug,
+        keep=True,
+    )
+    output = None if call.output == STDIN else call.output
+    result = process_task(named_task(0, path, output, call.viz), job)
+    outcome = Outcome(path=path, name=display_path(path), warnings=list(result.warnings))
+    if result.status == FAILED:
+        outcome.error, outcome.status = result.error, ExitStatus.ERROR
+        return outcome
+    outcome.loaded, chain = result.detail.loaded, result.detail.chain
+    outcome.steps, outcome.result, outcome.written = chain.results, chain.final, output
+    if call.json or call.output is None:
+        from poolcli.render.report import array_stats
+
+        outcome.input_stats = array_stats(outcome.loaded.array)
+    if call.output == STDIN:
+        _write_stdout(outcome)
     return outcome
 
 
-def _process(path: str, call: Call, device: str, outcome: Outcome) -> None:
+def _write_stdout(outcome: Outcome) -> None:
+    """``-o -``: the output as .npy bytes on standard output."""
     from poolcli import io
-    from poolcli.engine import core
 
-    name = outcome.name
     try:
-        stdin = sys.stdin.buffer if path == STDIN else None
-        loaded = io.read_input(path, stdin=stdin)
-        outcome.loaded = loaded
-        outcome.warnings += [f"{name}: {warning}" for warning in loaded.warnings]
-        layout = call.layout
-        image_layout = loaded.layout
-        if image_layout is not None:
-            if layout is not None and str(layout) != str(image_layout):
-                raise UsageError(
-                    f"--layout {layout} does not apply: images are always read as "
-                    f"{image_layout}. Leave out --layout.",
-                    option="--layout",
-                )
-            layout = image_layout
-        if call.then:
-            from poolcli.engine.chain import run_chain
-
-            chain = run_chain(
-                loaded.array, call.steps(device), layout, device=device, alpha=loaded.has_alpha
-            )
-            outcome.steps = chain.results
-            outcome.result = chain.final
-        else:
-            outcome.result = core.run(
-                loaded.array,
-                call.reduction,
-                call.spec,
-                layout,
-                call.pool_options(device),
-                alpha=loaded.has_alpha,
-            )
-            outcome.steps = [outcome.result]
-        if call.json or call.output is None:
-            from poolcli.render.report import array_stats
-
-            outcome.input_stats = array_stats(loaded.array)
-        if call.output == STDIN:
-            io.write_npy_stream(_Stream(sys.stdout.buffer), outcome.result.output)
-            outcome.written = STDIN
-        elif call.output is not None:
-            notes = io.write_output(
-                call.output, outcome.result.output, loaded, layout=str(outcome.result.layout)
-            )
-            outcome.warnings += [f"{display_path(call.output)}: {note}" for note in notes]
-            outcome.written = call.output
-        if call.viz is not None:
-            from poolcli.render import pictures as visualize
-
-            visualize.write_viz(call.viz, loaded, outcome.result)
-    except (KeyboardInterrupt, BrokenPipeError, typer.Exit):
+        io.write_npy_stream(_Stream(sys.stdout.buffer), outcome.result.output)
+    except BrokenPipeError:
         raise
-    except Exception as error:
-        if call.debug and not isinstance(error, (PoolError, MemoryError, OSError)):
-            raise
-        failed = failure(error, name)
-        outcome.error, outcome.status = failed.message, failed.status
+    except OSError as error:
+        outcome.error = f"standard output: {error.strerror or error}."
+        outcome.status = ExitStatus.ERROR
+        return
+    outcome.written = STDIN
 
 
 # --------------------------------------------------------------------------------------------

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from poolcli.engine.core import run
-from poolcli.errors import UsageError
+from poolcli.errors import PoolError, UsageError
 from poolcli.model.layout import Layout
 from poolcli.model.options import PoolOptions, PoolResult, resolve_layout
 from poolcli.model.reductions import Reduction
@@ -240,11 +240,10 @@ def _upstream_tensor(upstream, y: torch.Tensor) -> torch.Tensor:
             option="--upstream",
         )
     if tuple(values.shape) != tuple(y.shape):
-        raise UsageError(
+        raise PoolError(
             f"--upstream has shape {format_axes(values.shape)} but the pooled output has shape "
             f"{format_axes(tuple(y.shape))}: give one value per output cell, in the input's "
-            "layout.",
-            option="--upstream",
+            "layout."
         )
     return torch.from_numpy(np.array(values, dtype=np.float64)).to(y.device, y.dtype)
 

@@ -168,11 +168,10 @@ def _pool(array, op, spec, layout, options, alpha, shift: Perturbation | None):
     except UsageError as error:
         if shift is None:
             raise
-        raise UsageError(
+        raise PoolError(
             f"--shifts {int(shift.amount)}: the input cropped by {int(shift.amount)} cells "
             f"along {shift.axis} no longer fits the window ({error.message}) Use smaller "
-            "shifts.",
-            option="--shifts",
+            "shifts."
         ) from None
     except PoolError as error:
         raise PoolError(f"{op}: {error.message}", error.path) from None
@@ -195,10 +194,9 @@ def _perturbed_pairs(array, layout: Layout, shifts, noise: float, sigma: float, 
     for shift in shifts:
         for name, axis in zip(layout.spatial, layout.spatial_axes):
             if shift >= array.shape[axis]:
-                raise UsageError(
+                raise PoolError(
                     f"--shifts {shift} is not smaller than the input along {name} "
-                    f"({array.shape[axis]} cells).",
-                    option="--shifts",
+                    f"({array.shape[axis]} cells)."
                 )
             pairs.append((Perturbation("shift", shift, name), *shifted_pair(array, axis, shift)))
     if noise > 0:
