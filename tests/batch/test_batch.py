@@ -695,7 +695,7 @@ def test_a_worker_killed_midway_costs_nothing_but_a_retry(tmp_path):
     out = tmp_path / "out"
     run = batch.iter_batch([str(src)], step, str(out), jobs=2, executor="processes")
     results = [next(run)]
-    os.kill(next(iter(run._pool._processes)), signal.SIGKILL)
+    os.kill(run._workers.pids()[0], signal.SIGKILL)
     results += list(run)
     assert [os.path.basename(r.input) for r in results] == sorted(os.listdir(src))
     # A file finished by the other worker just before the pool broke is found written.
