@@ -58,9 +58,10 @@ class Batch:
 
     Made by :func:`iter_batch`, which plans at once (so usage errors are raised before any
     file is touched); work starts with the first ``next()``. :attr:`summary` is updated as
-    results are taken. On Ctrl-C (``KeyboardInterrupt`` while waiting for results), the
-    workers are stopped, temporary files removed, the results already finished are still
-    yielded, ``summary.interrupted`` is set and the ``KeyboardInterrupt`` is raised again.
+    results are taken. On Ctrl-C (``KeyboardInterrupt`` while waiting for results, or
+    :class:`~poolcli.errors.Interrupted` for SIGTERM and SIGHUP), the workers are stopped,
+    temporary files removed, the results already finished are still yielded, the summary
+    records the stop and its exit status, and the ``KeyboardInterrupt`` is raised again.
     """
 
     def __init__(
@@ -93,8 +94,8 @@ class Batch:
             self._gen = self._run()
         try:
             result = next(self._gen)
-        except KeyboardInterrupt:
-            self.summary.interrupted = True
+        except KeyboardInterrupt as stop:
+            self.summary.interrupt(stop)
             self._tick()
             raise
         except StopIteration:
@@ -115,8 +116,8 @@ class Batch:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is not None and issubclass(exc_type, KeyboardInterrupt):
-            self.summary.interrupted = True
+        if isinstance(exc, KeyboardInterrupt):
+            self.summary.interrupt(exc)
         self.close()
 
     def _tick(self) -> None:

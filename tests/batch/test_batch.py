@@ -23,7 +23,7 @@ from poolcli.batch import task
 from poolcli.cli import batch_report as cli_report
 from poolcli.engine import core
 from poolcli.engine.chain import run_chain
-from poolcli.errors import UsageError
+from poolcli.errors import Interrupted, UsageError
 from poolcli.model.steps import make_step, parse_step, split_then
 from poolcli.model.window import WindowSpec
 from poolcli.render import batch_report
@@ -1106,20 +1106,35 @@ def test_report_batch_json_document_on_stdout_only(tree, tmp_path):
     assert "processed" in err
 
 
-def test_report_batch_after_ctrl_c_says_what_was_finished(tree, tmp_path, monkeypatch):
+@pytest.mark.parametrize(
+    ("stop", "status"),
+    [(KeyboardInterrupt(), 130), (Interrupted(signal.SIGTERM), 143), (Interrupted(1), 129)],
+)
+def test_report_batch_after_ctrl_c_says_what_was_finished(
+    tree, tmp_path, monkeypatch, stop, status
+):
     real = task.write_output
 
     def interrupted(path, *args):
         if path.endswith(".npy"):
-            raise KeyboardInterrupt
+            raise stop
         return real(path, *args)
 
     monkeypatch.setattr(task, "write_output", interrupted)
     run = batch.iter_batch([str(tree)], MAX2, str(tmp_path / "out"), jobs=1)
-    status, out, err = run_report(run, quiet=True)
-    assert status == 130
+    got, _, err = run_report(run, quiet=True)
+    assert got == status
     assert "poolcli: interrupted." in err and "not started" in err
     assert run.summary.done == 1 and os.listdir(tmp_path / "out") == ["a.png"]
+    assert run.summary.to_dict()["exit_status"] == status
+
+
+def test_a_signal_while_a_result_is_handled_sets_the_exit_status(tree, tmp_path):
+    run = batch.iter_batch([str(tree)], MAX2, str(tmp_path / "out"), jobs=1)
+    with pytest.raises(Interrupted), run:
+        for _ in run:
+            raise Interrupted(signal.SIGHUP)
+    assert run.summary.interrupted and run.summary.exit_status == 128 + signal.SIGHUP
 
 
 def test_report_plan_lists_and_counts(tree, tmp_path):

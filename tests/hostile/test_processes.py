@@ -167,6 +167,22 @@ def test_killing_the_main_process_kills_every_process_of_the_run(inputs, expecte
     assert_complete_outputs(expected, out)
 
 
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+def test_a_signal_stops_a_batch_as_ctrl_c_does(inputs, expected, tmp_path, signum):
+    out = tmp_path / "out"
+    run = start(inputs, out)
+    wait_until_busy(run, out)
+    os.kill(run.pid, signum)
+    _, stderr = run.communicate(timeout=60)
+    assert run.returncode == 128 + signum, stderr
+    assert_nothing_outlives(run)
+    assert stderr.startswith("poolcli: interrupted.\n"), stderr
+    assert "not started" in stderr and "Traceback" not in stderr
+    processed = int(stderr.split("processed")[1].split()[1])
+    assert processed <= len(written(out)) < FILES  # a file written, its answer not read
+    assert_complete_outputs(expected, out)
+
+
 def finish_after(run: subprocess.Popen, kill) -> tuple[list[dict], str]:
     """Kill what ``kill(run)`` names midway; the run's results and standard error."""
     kill(run)
