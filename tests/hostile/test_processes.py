@@ -167,12 +167,19 @@ def test_killing_the_main_process_kills_every_process_of_the_run(inputs, expecte
     assert_complete_outputs(expected, out)
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
-def test_a_signal_stops_a_batch_as_ctrl_c_does(inputs, expected, tmp_path, signum):
+@pytest.mark.parametrize(
+    ("signum", "send"),
+    [
+        (signal.SIGTERM, os.kill),
+        (signal.SIGHUP, os.kill),
+        (signal.SIGHUP, os.killpg),  # a terminal that hangs up signals every process
+    ],
+)
+def test_a_signal_stops_a_batch_as_ctrl_c_does(inputs, expected, tmp_path, signum, send):
     out = tmp_path / "out"
     run = start(inputs, out)
     wait_until_busy(run, out)
-    os.kill(run.pid, signum)
+    send(run.pid, signum)
     _, stderr = run.communicate(timeout=60)
     assert run.returncode == 128 + signum, stderr
     assert_nothing_outlives(run)
