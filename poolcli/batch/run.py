@@ -43,7 +43,7 @@ from poolcli.batch.results import FAILED, FileResult, Summary
 from poolcli.batch.schedule import InOrder
 from poolcli.batch.stacked import run_stacked
 from poolcli.batch.task import DEFAULT_PNG_COMPRESSION, Job, process_task
-from poolcli.batch.workers import set_torch_threads
+from poolcli.batch.workers import TorchThreads, set_torch_threads, stop_workers_started_early
 from poolcli.engine.devices import resolve_device
 from poolcli.errors import UsageError
 from poolcli.model.steps import Step
@@ -142,6 +142,8 @@ class Batch:
         for folder in sorted({os.path.dirname(t.output) for t in self.plan.tasks if t.output}):
             clean_stale_temps(folder)
         kind = self.kind
+        if kind != "processes":
+            stop_workers_started_early()
         if kind == "serial":
             yield from self._serial()
         elif kind == "stacked":
@@ -156,16 +158,15 @@ class Batch:
             yield from self._pooled(kind)
 
     def _serial(self) -> Iterator[FileResult]:
-        old = set_torch_threads(self.job.torch_threads) if self.plan.count("run") else None
+        threads = TorchThreads(self.job.torch_threads)
         try:
             for task in self.plan.tasks:
-                result = process_task(task, self.job)
+                result = process_task(task, self.job, threads.apply)
                 yield result
                 if self.fail_fast and result.status == FAILED:
                     return
         finally:
-            if old is not None:
-                set_torch_threads(old)
+            threads.restore()
 
     def _pooled(self, kind: str) -> Iterator[FileResult]:
         count = max(1, min(self.jobs, self.plan.count("run")))

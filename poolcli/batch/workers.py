@@ -15,6 +15,7 @@ and ends the process; Ctrl-C is the main process's business.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -29,6 +30,7 @@ from poolcli.batch.task import Job, process_task
 GRACE_SECONDS = 1.0
 
 _JOB: Job | None = None
+_STARTED_EARLY = False  # a forkserver started by start_workers_early, not used yet
 _BUSY = False
 _STOPPING = False
 
@@ -43,6 +45,27 @@ def set_torch_threads(threads: int | None) -> int | None:
     if old != threads:
         torch.set_num_threads(threads)
     return old
+
+
+class TorchThreads:
+    """torch's intra-op threads in this process for one run: set to ``threads`` when the first
+    file is about to be pooled (a run with nothing to pool never imports torch), and the old
+    count put back by :meth:`restore`."""
+
+    def __init__(self, threads: int | None):
+        self.threads = threads
+        self._old: int | None = None
+        self._applied = False
+
+    def apply(self) -> None:
+        if not self._applied:
+            self._applied = True
+            self._old = set_torch_threads(self.threads)
+
+    def restore(self) -> None:
+        if self._old is not None:
+            set_torch_threads(self._old)
+            self._old = None
 
 
 def die_with_parent(signum: int = signal.SIGTERM) -> None:
@@ -152,8 +175,30 @@ def process_context():
 def start_workers_early() -> None:
     """Start the forkserver now: it imports torch (over a second) while this process is still
     starting up, instead of after it, so worker processes are ready sooner."""
+    global _STARTED_EARLY
     context = process_context()
     if context.get_start_method() == "forkserver":
         from multiprocessing import forkserver
 
         forkserver.ensure_running()
+        _STARTED_EARLY = True
+
+
+def stop_workers_started_early() -> None:
+    """For a run that needs no worker process: stop the forkserver that
+    :func:`start_workers_early` started, so that it does not import torch for nothing beside
+    this process."""
+    global _STARTED_EARLY
+    if not _STARTED_EARLY:
+        return
+    _STARTED_EARLY = False
+    from multiprocessing import forkserver
+
+    server = forkserver._forkserver
+    pid = getattr(server, "_forkserver_pid", None)
+    if pid is None:
+        return
+    with contextlib.suppress(OSError):
+        os.kill(pid, signal.SIGTERM)  # at once, even in the middle of importing torch
+    with contextlib.suppress(Exception):
+        server._stop()  # reaps it; the next run that needs workers starts another
