@@ -11,6 +11,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import threading
 import time
 
 import numpy as np
@@ -688,23 +689,61 @@ def test_a_slow_file_does_not_hold_up_the_workers(tmp_path, executor):
 
 def test_a_worker_killed_midway_costs_nothing_but_a_retry(tmp_path):
     src = tmp_path / "in"
-    arrays = [np.random.default_rng(i).random((128, 128)) for i in range(12)]
+    # The first file is tiny, so that it comes back while the others are being pooled.
+    arrays = [np.random.default_rng(i).random((8, 8) if i == 0 else (96, 96)) for i in range(12)]
     for i, array in enumerate(arrays):
         save_npy(src / f"x{i:02}.npy", array)
-    step = parse_step("median -k 3 -s 1")
+    step = parse_step("median -k 7 -s 1")
     out = tmp_path / "out"
     run = batch.iter_batch([str(src)], step, str(out), jobs=2, executor="processes")
     results = [next(run)]
-    os.kill(run._workers.pids()[0], signal.SIGKILL)
+    while not (busy := [w for w in run._workers._workers if w.tasks]):
+        results.append(next(run))  # hand out more files
+    victim = busy[0]
+    os.kill(victim.process.pid, signal.SIGKILL)  # with files handed to it, not answered
     results += list(run)
     assert [os.path.basename(r.input) for r in results] == sorted(os.listdir(src))
-    # A file finished by the other worker just before the pool broke is found written.
-    assert {r.status for r in results} <= {"done", "skipped"}
-    assert run.summary.done >= 10
-    assert sorted(os.listdir(out)) == sorted(os.listdir(src))
+    # Its answers already sent are read; the others are pooled again by another worker,
+    # except a file it had written as it died: that one is found written.
+    assert run.summary.done >= 11 and run.summary.done + run.summary.skipped == 12
+    assert all(r.reason.startswith("output exists") for r in results if r.status == "skipped")
+    assert sorted(os.listdir(out)) == sorted(os.listdir(src))  # no temporary file left
     for i, array in enumerate(arrays):
         expected = run_chain(array, [step]).output
         assert np.array_equal(np.load(out / f"x{i:02}.npy"), expected)
+
+
+def test_a_worker_killed_while_writing_leaves_no_temporary_file(tmp_path):
+    src = tmp_path / "in"
+    for i in range(6):
+        pixels = np.random.default_rng(i).integers(0, 256, (1024, 1024, 3), dtype=np.uint8)
+        save_npy(src / f"x{i}.npy", pixels)  # PNG level 9 of noise: slow writes
+    out = tmp_path / "out"
+    step = make_step("max", kernel_size=1)
+    options = dict(format="png", png_compression=9, jobs=2, executor="processes")
+    run = batch.iter_batch([str(src)], step, str(out), **options)
+    killed = []
+
+    def kill_a_writer():
+        """SIGKILL the first worker seen writing; note whether it died before renaming."""
+        while not killed and run.summary.not_started:
+            for name in os.listdir(out) if out.exists() else ():
+                if pio.TEMP_MARK in name:
+                    pid = int(name.split(pio.TEMP_MARK)[1].split("-")[0])
+                    os.kill(pid, signal.SIGKILL)
+                    while pio._pid_alive(pid):
+                        time.sleep(0.001)
+                    killed.append(not (out / name[1:].split(pio.TEMP_MARK)[0]).exists())
+                    break
+            time.sleep(0.001)
+
+    killer = threading.Thread(target=kill_a_writer)
+    killer.start()
+    results = list(run)
+    killer.join()
+    assert killed == [True]  # it died with its output half written
+    assert [r.status for r in results] == ["done"] * 6
+    assert sorted(os.listdir(out)) == [f"x{i}.png" for i in range(6)]
 
 
 def test_iteration_can_stop_early_and_close(many, tmp_path):
