@@ -101,8 +101,9 @@ class ProcessWorkers:
         """Block until a worker answers or dies; the files answered, with their results.
 
         The files of a worker that died are handed to another, except those that were
-        already being pooled by a worker that died: they fail. An unexpected error in a
-        worker (only raised with ``--debug``) is raised here.
+        already with a worker that died: they fail. An error that a worker did not turn into
+        a result (a bug; with ``--debug``, any unexpected error) is raised here, with the
+        worker's traceback as its cause.
         """
         from multiprocessing.connection import wait
 
@@ -182,7 +183,7 @@ def _end(processes: list, seconds: float) -> None:
     for process in processes:
         if process.pid is not None and _pid_alive(process.pid):
             with contextlib.suppress(OSError):
-                os.kill(process.pid, signal.SIGKILL)
+                os.kill(process.pid, getattr(signal, "SIGKILL", signal.SIGTERM))
     deadline = time.monotonic() + 2.0
     while time.monotonic() < deadline and any(
         process.pid is not None and _pid_alive(process.pid) for process in processes
