@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from poolcli.errors import ExitStatus
+from poolcli.errors import ExitStatus, interrupted_status
 from poolcli.model.steps import Step, chain_label
 
 DONE, SKIPPED, FAILED = "done", "skipped", "failed"
@@ -86,6 +86,8 @@ class Summary:
     bytes_out: int = 0
     seconds: float = 0.0
     interrupted: bool = False
+    #: The exit status of the stop, once interrupted: 130 for Ctrl-C, 128 + the signal.
+    interrupted_status: int = ExitStatus.INTERRUPTED
     stopped: bool = False
     failures: list[FileResult] = field(default_factory=list)
 
@@ -99,10 +101,17 @@ class Summary:
 
     @property
     def exit_status(self) -> int:
-        """130 after Ctrl-C, else 1 when an input failed, else 0."""
+        """130 after Ctrl-C (128 + the signal after SIGTERM or SIGHUP), else 1 when an input
+        failed, else 0."""
         if self.interrupted:
-            return ExitStatus.INTERRUPTED
+            return self.interrupted_status
         return ExitStatus.ERROR if self.failed else ExitStatus.OK
+
+    def interrupt(self, stop: KeyboardInterrupt) -> None:
+        """Record that the run was stopped by Ctrl-C or a signal (see
+        :class:`~poolcli.errors.Interrupted`)."""
+        self.interrupted = True
+        self.interrupted_status = interrupted_status(stop)
 
     def add(self, result: FileResult) -> None:
         if result.status == DONE:

@@ -31,21 +31,21 @@ The options of :func:`iter_batch`:
 
 from __future__ import annotations
 
-import contextlib
 import os
 import time
-from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from typing import IO, Any
 
 from poolcli.batch.names import DEFAULT_NAME
-from poolcli.batch.plan import Plan, Task, plan_batch
+from poolcli.batch.plan import Plan, plan_batch
+from poolcli.batch.pool import ProcessWorkers, ThreadWorkers
 from poolcli.batch.results import FAILED, FileResult, Summary
+from poolcli.batch.schedule import InOrder
 from poolcli.batch.stacked import run_stacked
-from poolcli.batch.task import DEFAULT_PNG_COMPRESSION, Job, process_task, task_result
-from poolcli.batch.workers import init_worker, process_context, set_torch_threads, worker_task
+from poolcli.batch.task import DEFAULT_PNG_COMPRESSION, Job, process_task
+from poolcli.batch.workers import TorchThreads, set_torch_threads, stop_workers_started_early
 from poolcli.engine.devices import resolve_device
-from poolcli.errors import PoolError, UsageError, display_path
+from poolcli.errors import UsageError
 from poolcli.model.steps import Step
 
 #: Same-shape files pooled together on a GPU (``--batch-size``).
@@ -58,9 +58,10 @@ class Batch:
 
     Made by :func:`iter_batch`, which plans at once (so usage errors are raised before any
     file is touched); work starts with the first ``next()``. :attr:`summary` is updated as
-    results are taken. On Ctrl-C (``KeyboardInterrupt`` while waiting for results), the
-    workers are stopped, temporary files removed, the results already finished are still
-    yielded, ``summary.interrupted`` is set and the ``KeyboardInterrupt`` is raised again.
+    results are taken. On Ctrl-C (``KeyboardInterrupt`` while waiting for results, or
+    :class:`~poolcli.errors.Interrupted` for SIGTERM and SIGHUP), the workers are stopped,
+    temporary files removed, the results already finished are still yielded, the summary
+    records the stop and its exit status, and the ``KeyboardInterrupt`` is raised again.
     """
 
     def __init__(
@@ -82,7 +83,7 @@ class Batch:
         self.summary = Summary(total=len(plan.tasks), ignored=len(plan.ignored))
         self._started: float | None = None
         self._gen: Iterator[FileResult] | None = None
-        self._pool = None  # the executor of a pooled run (for tests and debugging)
+        self._workers = None  # the workers of a pooled run (for tests and debugging)
 
     def __iter__(self) -> Batch:
         return self
@@ -93,8 +94,8 @@ class Batch:
             self._gen = self._run()
         try:
             result = next(self._gen)
-        except KeyboardInterrupt:
-            self.summary.interrupted = True
+        except KeyboardInterrupt as stop:
+            self.summary.interrupt(stop)
             self._tick()
             raise
         except StopIteration:
@@ -115,8 +116,8 @@ class Batch:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is not None and issubclass(exc_type, KeyboardInterrupt):
-            self.summary.interrupted = True
+        if isinstance(exc, KeyboardInterrupt):
+            self.summary.interrupt(exc)
         self.close()
 
     def _tick(self) -> None:
@@ -141,6 +142,8 @@ class Batch:
         for folder in sorted({os.path.dirname(t.output) for t in self.plan.tasks if t.output}):
             clean_stale_temps(folder)
         kind = self.kind
+        if kind != "processes":
+            stop_workers_started_early()
         if kind == "serial":
             yield from self._serial()
         elif kind == "stacked":
@@ -155,188 +158,28 @@ class Batch:
             yield from self._pooled(kind)
 
     def _serial(self) -> Iterator[FileResult]:
-        old = set_torch_threads(self.job.torch_threads) if self.plan.count("run") else None
+        threads = TorchThreads(self.job.torch_threads)
         try:
             for task in self.plan.tasks:
-                result = process_task(task, self.job)
+                result = process_task(task, self.job, threads.apply)
                 yield result
                 if self.fail_fast and result.status == FAILED:
                     return
         finally:
-            if old is not None:
-                set_torch_threads(old)
+            threads.restore()
 
     def _pooled(self, kind: str) -> Iterator[FileResult]:
-        from concurrent.futures import FIRST_COMPLETED, Future, wait
-
-        workers = max(1, min(self.jobs, self.plan.count("run")))
-        limit = 2 * workers
-        tasks = iter(self.plan.tasks)
-        pending: deque[tuple[Task, Future | FileResult]] = deque()
-        pool = self._pool = self._make_pool(kind, workers)
+        count = max(1, min(self.jobs, self.plan.count("run")))
+        if kind == "threads":
+            workers = self._workers = ThreadWorkers(self.job, count)
+        else:
+            workers = self._workers = ProcessWorkers(self.job, count)
         old = set_torch_threads(self.job.torch_threads) if kind == "threads" else None
-        stop = False
-        breaks = 0
-        retries: dict[int, int] = {}
         try:
-            while True:
-                # Results are yielded in input order, but workers do not wait for that: files
-                # that finished (or were skipped) behind a slow one queue up, up to a bound.
-                # With fail_fast they count as in flight, so at most 2 * jobs files start
-                # after a failure.
-                while (
-                    not stop
-                    and len(pending) < limit + 256
-                    and sum(
-                        isinstance(p, Future) and (self.fail_fast or not p.done())
-                        for _, p in pending
-                    )
-                    < limit
-                ):
-                    task = next(tasks, None)
-                    if task is None:
-                        break
-                    if task.action == "run":
-                        try:
-                            future = self._submit(pool, kind, task)
-                        except Exception as error:
-                            if not _broken(error):
-                                raise
-                            pool = self._restart(pool, kind, workers, pending, retries, True)
-                            future = self._submit(pool, kind, task)
-                        pending.append((task, future))
-                    else:
-                        pending.append((task, process_task(task, self.job)))
-                if not pending:
-                    return
-                task, item = pending[0]
-                if isinstance(item, Future) and not item.done():
-                    # Wake when any file finishes, to give its worker the next one.
-                    running = [p for _, p in pending if isinstance(p, Future) and not p.done()]
-                    wait(running, return_when=FIRST_COMPLETED)
-                    continue
-                if isinstance(item, Future):
-                    try:
-                        result = item.result()
-                    except KeyboardInterrupt:
-                        raise
-                    except Exception as error:
-                        if self.job.debug or not _broken(error):
-                            raise
-                        # A worker died (killed, out of memory): every file in flight is
-                        # lost with it. Each is tried once more in a new pool; a file that
-                        # breaks the pool twice fails.
-                        breaks += 1
-                        if breaks > 2:
-                            raise PoolError(
-                                "the worker processes stopped unexpectedly three times in a "
-                                "row. Run with one job to work in this process (a script "
-                                "using several jobs needs the if __name__ == '__main__': "
-                                "guard)."
-                            ) from None
-                        retry = retries.get(task.index, 0) == 0
-                        pool = self._restart(pool, kind, workers, pending, retries, retry)
-                        if retry:
-                            continue
-                        result = task_result(
-                            task,
-                            FAILED,
-                            error=f"{display_path(task.source.path)}: the worker process "
-                            "pooling it stopped unexpectedly (killed, or out of memory).",
-                        )
-                else:
-                    result = item
-                if isinstance(item, Future) and result.status != FAILED:
-                    breaks = 0
-                pending.popleft()
-                yield result
-                if self.fail_fast and result.status == FAILED:
-                    # Start nothing more; files already handed to workers finish (their
-                    # futures are not cancelled: Python 3.11's pool can trip over those).
-                    stop = True
-        except (KeyboardInterrupt, GeneratorExit) as stop_error:
-            finished = [
-                p.result() if isinstance(p, Future) else p
-                for _, p in pending
-                if not isinstance(p, Future)
-                or (p.done() and not p.cancelled() and p.exception() is None)
-            ]
-            self._abort(pool, kind, pending)
-            pool = None
-            if isinstance(stop_error, KeyboardInterrupt):
-                # Report what was finished before the interrupt; its outputs are complete.
-                yield from finished
-            raise
+            yield from InOrder(self.plan.tasks, self.job, workers, self.fail_fast).results()
         finally:
-            if pool is not None:
-                pool.shutdown(wait=True)
             if old is not None:
                 set_torch_threads(old)
-
-    def _make_pool(self, kind: str, workers: int):
-        from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
-
-        if kind == "threads":
-            return ThreadPoolExecutor(workers, thread_name_prefix="poolcli")
-        return ProcessPoolExecutor(
-            workers, mp_context=process_context(), initializer=init_worker, initargs=(self.job,)
-        )
-
-    def _submit(self, pool, kind: str, task: Task):
-        if kind == "threads":
-            return pool.submit(process_task, task, self.job)
-        return pool.submit(worker_task, task)
-
-    def _restart(self, pool, kind, workers, pending, retries, with_head: bool):
-        """A worker died: start a new pool and resubmit the files in flight that did not
-        finish (the head of ``pending`` too when ``with_head``); counts the retries."""
-        from concurrent.futures import Future
-
-        pool.shutdown(wait=False, cancel_futures=True)
-        new = self._pool = self._make_pool(kind, workers)
-        for i, (task, item) in enumerate(pending):
-            if (i == 0 and not with_head) or not isinstance(item, Future):
-                continue
-            if item.done() and not item.cancelled() and item.exception() is None:
-                continue
-            retries[task.index] = retries.get(task.index, 0) + 1
-            pending[i] = (task, self._submit(new, kind, task))
-        return new
-
-    def _abort(self, pool, kind: str, pending) -> None:
-        """Stop now: cancel queued files, stop the workers, remove their temporary files."""
-        from concurrent.futures import Future
-
-        if kind == "processes":
-            # No future is cancelled first: when the workers die, Python 3.11's pool sets an
-            # exception on every pending future and fails (in its own thread) on cancelled ones.
-            processes = list((getattr(pool, "_processes", None) or {}).values())
-            for process in processes:
-                with contextlib.suppress(Exception):
-                    process.terminate()  # SIGTERM: the worker removes its temporary file
-            deadline = time.monotonic() + 5
-            for process in processes:
-                process.join(max(0.0, deadline - time.monotonic()))
-                if process.is_alive():
-                    process.kill()
-                    process.join(1)
-            pool.shutdown(wait=True, cancel_futures=True)
-        else:
-            # Threads cannot be stopped: they finish their file (each write is atomic).
-            for _, item in pending:
-                if isinstance(item, Future):
-                    item.cancel()
-            pool.shutdown(wait=True, cancel_futures=True)
-        from poolcli.io import clean_stale_temps
-
-        for folder in {os.path.dirname(t.output) for t, _ in pending if t.output}:
-            clean_stale_temps(folder)
-
-
-def _broken(error: BaseException) -> bool:
-    from concurrent.futures.process import BrokenProcessPool
-
-    return isinstance(error, BrokenProcessPool)
 
 
 def iter_batch(

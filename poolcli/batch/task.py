@@ -13,6 +13,7 @@ import os
 import sys
 import time
 import warnings
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -60,11 +61,14 @@ def task_result(task: Task, status: str, **values) -> FileResult:
     return FileResult(input=task.source.path, output=task.output, status=status, **values)
 
 
-def process_task(task: Task, job: Job) -> FileResult:
+def process_task(
+    task: Task, job: Job, before_pooling: Callable[[], None] | None = None
+) -> FileResult:
     """Read, pool and write one input. Problems with the input come back as a failed result.
 
-    The output is written under a temporary name and renamed when complete; on any
-    exception (Ctrl-C included) the temporary file is removed.
+    The engine (torch) is imported only once the input is read and there is something to
+    pool; ``before_pooling`` is called then. The output is written under a temporary name and
+    renamed when complete; on any exception (Ctrl-C included) the temporary file is removed.
     """
     start = time.perf_counter()
     name = display_path(task.source.path)
@@ -72,7 +76,7 @@ def process_task(task: Task, job: Job) -> FileResult:
         return task_result(task, SKIPPED, reason=task.reason)
     if task.action == "fail":
         return task_result(task, FAILED, error=f"{name}: {task.reason}")
-    return guarded(task, job, lambda values: _process(task, job, values), start)
+    return guarded(task, job, lambda values: _process(task, job, values, before_pooling), start)
 
 
 def guarded(task: Task, job: Job, work, start: float) -> FileResult:
@@ -114,12 +118,14 @@ def _warnings_of(name: str, found: list[str]):
                     found.append(f"{name}: {text}")
 
 
-def _process(task: Task, job: Job, values: dict[str, Any]) -> None:
-    from poolcli.engine.chain import run_chain
-
+def _process(task: Task, job: Job, values: dict[str, Any], before_pooling) -> None:
     loaded = read_input(task, job, values)
     if loaded is None:
         return
+    if before_pooling is not None:
+        before_pooling()
+    from poolcli.engine.chain import run_chain
+
     layout = input_layout(loaded, job.layout)
     chain = run_chain(loaded.array, job.steps, layout, device=job.device, alpha=loaded.has_alpha)
     if job.keep:

@@ -47,7 +47,8 @@ def report_batch(
     out: IO[str] | None = None,
     err: IO[str] | None = None,
 ) -> int:
-    """Run ``run`` and tell the user as it goes; returns the exit status (0, 1 or 130).
+    """Run ``run`` and tell the user as it goes; returns the exit status: 0, 1, or 130 after
+    Ctrl-C (128 + the signal after SIGTERM or SIGHUP).
 
     * every failure at once on ``err`` as ``poolcli: error: PATH: reason``, and every warning
       as ``poolcli: warning: PATH: text``;
@@ -57,8 +58,9 @@ def report_batch(
     * at the end, unless ``quiet``: the summary table on ``err`` and the failures again;
     * ``json_output``: the :func:`json_document` on ``out`` at the end.
 
-    Ctrl-C stops the run (workers stopped, no partial files), prints ``poolcli: interrupted.``
-    and the summary of what was finished, and returns 130. Only the JSON goes to ``out``.
+    Ctrl-C, SIGTERM and SIGHUP stop the run (workers stopped, no partial files), print
+    ``poolcli: interrupted.`` and the summary of what was finished. Only the JSON goes to
+    ``out``.
     """
     out = out if out is not None else sys.stdout
     err = err if err is not None else sys.stderr

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
-from poolcli.batch.results import FileResult, Summary
 from poolcli.errors import display_path
+
+if TYPE_CHECKING:  # read here, made by the batch
+    from poolcli.batch.results import FileResult, Summary
 
 
 def format_bytes(count: int) -> str:

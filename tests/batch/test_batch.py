@@ -11,6 +11,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import threading
 import time
 
 import numpy as np
@@ -22,7 +23,7 @@ from poolcli import io as pio
 from poolcli.cli import batch_report as cli_report
 from poolcli.engine import core
 from poolcli.engine.chain import run_chain
-from poolcli.errors import UsageError
+from poolcli.errors import Interrupted, UsageError
 from poolcli.model.steps import make_step, parse_step, split_then
 from poolcli.model.window import WindowSpec
 from poolcli.render import batch_report
@@ -687,23 +688,61 @@ def test_a_slow_file_does_not_hold_up_the_workers(tmp_path, executor):
 
 def test_a_worker_killed_midway_costs_nothing_but_a_retry(tmp_path):
     src = tmp_path / "in"
-    arrays = [np.random.default_rng(i).random((128, 128)) for i in range(12)]
+    # The first file is tiny, so that it comes back while the others are being pooled.
+    arrays = [np.random.default_rng(i).random((8, 8) if i == 0 else (96, 96)) for i in range(12)]
     for i, array in enumerate(arrays):
         save_npy(src / f"x{i:02}.npy", array)
-    step = parse_step("median -k 3 -s 1")
+    step = parse_step("median -k 7 -s 1")
     out = tmp_path / "out"
     run = batch.iter_batch([str(src)], step, str(out), jobs=2, executor="processes")
     results = [next(run)]
-    os.kill(next(iter(run._pool._processes)), signal.SIGKILL)
+    while not (busy := [w for w in run._workers._workers if w.tasks]):
+        results.append(next(run))  # hand out more files
+    victim = busy[0]
+    os.kill(victim.process.pid, signal.SIGKILL)  # with files handed to it, not answered
     results += list(run)
     assert [os.path.basename(r.input) for r in results] == sorted(os.listdir(src))
-    # A file finished by the other worker just before the pool broke is found written.
-    assert {r.status for r in results} <= {"done", "skipped"}
-    assert run.summary.done >= 10
-    assert sorted(os.listdir(out)) == sorted(os.listdir(src))
+    # Its answers already sent are read; the others are pooled again by another worker,
+    # except a file it had written as it died: that one is found written.
+    assert run.summary.done >= 11 and run.summary.done + run.summary.skipped == 12
+    assert all(r.reason.startswith("output exists") for r in results if r.status == "skipped")
+    assert sorted(os.listdir(out)) == sorted(os.listdir(src))  # no temporary file left
     for i, array in enumerate(arrays):
         expected = run_chain(array, [step]).output
         assert np.array_equal(np.load(out / f"x{i:02}.npy"), expected)
+
+
+def test_a_worker_killed_while_writing_leaves_no_temporary_file(tmp_path):
+    src = tmp_path / "in"
+    for i in range(6):
+        pixels = np.random.default_rng(i).integers(0, 256, (1024, 1024, 3), dtype=np.uint8)
+        save_npy(src / f"x{i}.npy", pixels)  # PNG level 9 of noise: slow writes
+    out = tmp_path / "out"
+    step = make_step("max", kernel_size=1)
+    options = dict(format="png", png_compression=9, jobs=2, executor="processes")
+    run = batch.iter_batch([str(src)], step, str(out), **options)
+    killed = []
+
+    def kill_a_writer():
+        """SIGKILL the first worker seen writing; note whether it died before renaming."""
+        while not killed and run.summary.not_started:
+            for name in os.listdir(out) if out.exists() else ():
+                if pio.TEMP_MARK in name:
+                    pid = int(name.split(pio.TEMP_MARK)[1].split("-")[0])
+                    os.kill(pid, signal.SIGKILL)
+                    while pio._pid_alive(pid):
+                        time.sleep(0.001)
+                    killed.append(not (out / name[1:].split(pio.TEMP_MARK)[0]).exists())
+                    break
+            time.sleep(0.001)
+
+    killer = threading.Thread(target=kill_a_writer)
+    killer.start()
+    results = list(run)
+    killer.join()
+    assert killed == [True]  # it died with its output half written
+    assert [r.status for r in results] == ["done"] * 6
+    assert sorted(os.listdir(out)) == [f"x{i}.png" for i in range(6)]
 
 
 def test_iteration_can_stop_early_and_close(many, tmp_path):
@@ -1105,20 +1144,35 @@ def test_report_batch_json_document_on_stdout_only(tree, tmp_path):
     assert "processed" in err
 
 
-def test_report_batch_after_ctrl_c_says_what_was_finished(tree, tmp_path, monkeypatch):
+@pytest.mark.parametrize(
+    ("stop", "status"),
+    [(KeyboardInterrupt(), 130), (Interrupted(signal.SIGTERM), 143), (Interrupted(1), 129)],
+)
+def test_report_batch_after_ctrl_c_says_what_was_finished(
+    tree, tmp_path, monkeypatch, stop, status
+):
     real = pio.write_output
 
     def interrupted(path, *args, **kwargs):
         if path.endswith(".npy"):
-            raise KeyboardInterrupt
+            raise stop
         return real(path, *args, **kwargs)
 
     monkeypatch.setattr(pio, "write_output", interrupted)
     run = batch.iter_batch([str(tree)], MAX2, str(tmp_path / "out"), jobs=1)
-    status, out, err = run_report(run, quiet=True)
-    assert status == 130
+    got, _, err = run_report(run, quiet=True)
+    assert got == status
     assert "poolcli: interrupted." in err and "not started" in err
     assert run.summary.done == 1 and os.listdir(tmp_path / "out") == ["a.png"]
+    assert run.summary.to_dict()["exit_status"] == status
+
+
+def test_a_signal_while_a_result_is_handled_sets_the_exit_status(tree, tmp_path):
+    run = batch.iter_batch([str(tree)], MAX2, str(tmp_path / "out"), jobs=1)
+    with pytest.raises(Interrupted), run:
+        for _ in run:
+            raise Interrupted(signal.SIGHUP)
+    assert run.summary.interrupted and run.summary.exit_status == 128 + signal.SIGHUP
 
 
 def test_report_plan_lists_and_counts(tree, tmp_path):
