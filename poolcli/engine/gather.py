@@ -1,0 +1,139 @@
+"""The gather path: windows are gathered into a trailing axis and reduced, one chunk of output
+rows at a time so extra memory stays under ``memory_limit``."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from poolcli.engine.convert import _fill_high, _fill_low
+from poolcli.engine.window_reduce import (
+    _gather_dtype,
+    _reduce_windows,
+    _uniform_noise,
+    _winning_taps,
+)
+from poolcli.model.reductions import Reduction
+from poolcli.model.window import AxisWindow
+
+
+def _axis_index(axis: AxisWindow, first: int, last: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Gather table for output cells ``[first, last)`` of ``axis``.
+
+    Returns ``(index, real)``, both (rows, kernel): input cell per tap, with taps outside the
+    input pointing one past the end (where the caller puts the fill value), and whether the
+    tap is a real cell.
+    """
+    rows = torch.arange(first, last).unsqueeze(1)
+    taps = torch.arange(axis.kernel).unsqueeze(0)
+    if axis.bins is not None:
+        starts = torch.tensor([axis.bins[i][0] for i in range(first, last)]).unsqueeze(1)
+        ends = torch.tensor([axis.bins[i][1] for i in range(first, last)]).unsqueeze(1)
+        index = starts + taps
+        real = index < ends
+    else:
+        index = rows * axis.stride - axis.pad_begin + taps * axis.dilation
+        real = (index >= 0) & (index < axis.size)
+    return torch.where(real, index, axis.size), real
+
+
+def _pool_gather(
+    x, reduction, windows, count_include_pad, options, winners=False, pick=None
+) -> torch.Tensor:
+    """Gather every window into a trailing axis and reduce it, chunk by chunk.
+
+    With ``winners``, return each window's winning tap instead of its value (see
+    :func:`window_winners`); with ``pick`` (N, C, *out) tap indices, return those taps' values.
+    """
+    n, c = x.shape[:2]
+    out_spatial = [a.out for a in windows]
+    out_dtype = (
+        torch.int64
+        if winners
+        else x.dtype
+        if pick is not None
+        else _gather_dtype(x.dtype, reduction, options)
+    )
+    y = torch.empty((n, c, *out_spatial), dtype=out_dtype, device=x.device)
+    cells = math.prod(a.kernel for a in windows)
+    per_window_bytes = cells * (3 * x.element_size() + 8 + 2) + 64
+    windows_per_chunk = max(1, options.memory_limit // per_window_bytes)
+    rest = math.prod(out_spatial[1:])
+    fill = _gather_fill(x.dtype, reduction)
+    uniform = _uniform_noise(reduction, (n, c, *out_spatial), options)
+
+    # Chunk over (n, c) items and over output rows of the first spatial axis.
+    rows_per_chunk = max(1, windows_per_chunk // max(rest, 1))
+    items_per_chunk = max(1, min(n * c, windows_per_chunk // max(rest * windows[0].out, 1)))
+    if items_per_chunk > 1:
+        rows_per_chunk = windows[0].out
+    flat_in = x.reshape(n * c, *x.shape[2:]) if x.is_contiguous() else None
+    for start in range(0, n * c, items_per_chunk):
+        stop = min(n * c, start + items_per_chunk)
+        if flat_in is not None:
+            block = flat_in[start:stop]
+        else:
+            block = torch.stack([x[i // c, i % c] for i in range(start, stop)])
+        for r0 in range(0, windows[0].out, rows_per_chunk):
+            r1 = min(windows[0].out, r0 + rows_per_chunk)
+            values, real = _gather_windows(block, windows, r0, r1, fill)
+            noise = None
+            if uniform is not None:
+                noise = uniform.reshape(n * c, *out_spatial)[start:stop, r0:r1].to(x.device)
+            if pick is not None:
+                taps = pick.reshape(n * c, *out_spatial)[start:stop, r0:r1].to(x.device)
+                result = values.gather(-1, taps.unsqueeze(-1)).squeeze(-1)
+            elif winners:
+                result = _winning_taps(values, real, reduction, noise)
+            else:
+                result = _reduce_windows(
+                    values, real, reduction, count_include_pad, windows, r0, r1, options, noise
+                )
+            for i, item in enumerate(range(start, stop)):
+                y[item // c, item % c, r0:r1] = result[i]
+    return y
+
+
+def _gather_fill(dtype, reduction):
+    if reduction is Reduction.MAX:
+        return _fill_low(dtype)
+    if reduction in (Reduction.MIN, Reduction.MEDIAN, Reduction.MODE):
+        return _fill_high(dtype)
+    return 0
+
+
+def _gather_windows(block, windows, r0, r1, fill):
+    """Windows of output rows ``[r0, r1)``: values (items, rows, *out_rest, cells) and real mask."""
+    tables = [_axis_index(windows[0], r0, r1)] + [_axis_index(a, 0, a.out) for a in windows[1:]]
+    # Only the input rows these windows touch, plus one fill cell at the end of every axis.
+    first_table = tables[0][0][tables[0][1]]
+    lo = int(first_table.min()) if first_table.numel() else 0
+    hi = int(first_table.max()) + 1 if first_table.numel() else 1
+    slab = block[:, lo:hi]
+    padded = _pad_end(slab, fill)
+    values = padded
+    reals = []
+    for dim, (index, real) in enumerate(tables):
+        if dim == 0:
+            # Row indices relative to the slab; the fill cell sits one past its end.
+            index = torch.where(real, index - lo, hi - lo)
+        rows, kernel = index.shape
+        axis = 1 + 2 * dim  # earlier axes are already split into (rows, kernel) pairs
+        values = values.index_select(axis, index.reshape(-1).to(values.device))
+        values = values.unflatten(axis, (rows, kernel))
+        reals.append(real)
+    # (items, o1, k1, o2, k2, ...) -> (items, o1, o2, ..., k1 * k2 * ...)
+    nd = len(windows)
+    order = [0] + [1 + 2 * i for i in range(nd)] + [2 + 2 * i for i in range(nd)]
+    out_rows = [index.shape[0] for index, _ in tables]
+    values = values.permute(order).reshape(values.shape[0], *out_rows, -1)
+    return values, reals
+
+
+def _pad_end(slab, fill):
+    """Append one ``fill`` cell at the end of every spatial axis (integer-safe F.pad)."""
+    shape = [slab.shape[0]] + [s + 1 for s in slab.shape[1:]]
+    padded = torch.full(shape, fill, dtype=slab.dtype, device=slab.device)
+    padded[(slice(None), *(slice(0, s) for s in slab.shape[1:]))] = slab
+    return padded
