@@ -18,7 +18,7 @@ Sections (all by default):
     at these sizes, so it is timed only with ``--all-paths`` (the sweep covers it).
 ``sweep``
     Kernel-size sweep on 1024^2 float32 / 1024x1024x3 uint8 for tuning ``choose.TAP_LIMIT`` and
-    ``choose._choose_path``: taps, torch and gather side by side.
+    ``choose.choose_path``: taps, torch and gather side by side.
 
 Every timed result is also compared with the automatic path's output (``=`` identical,
 ``≈`` equal to float rounding, ``≠`` different), so a fast wrong path cannot hide.
@@ -448,7 +448,7 @@ def engine_section(runs: int, all_paths: bool, quick: bool, record: list) -> lis
             layout.spatial,
         )
         reduction = Reduction(red)
-        auto = choose._choose_path(tensor, reduction, windows, False)
+        auto = choose.choose_path(tensor, reduction, windows, False)
         calls = {
             "poolcli": partial(
                 pool, array, red, kernel_size=k, stride=s, padding=p, layout=layout_name
@@ -573,7 +573,7 @@ def sweep_section(runs: int, quick: bool, record: list) -> list[str]:
                 for s in (1, k):
                     windows = resolve(WindowSpec.make(kernel_size=k, stride=s), (size, size))
                     reduction = Reduction(red)
-                    auto = choose._choose_path(tensor, reduction, windows, False)
+                    auto = choose.choose_path(tensor, reduction, windows, False)
                     paths = ["taps", "gather"] + (["torch"] if red in TORCH_PATH else [])
                     timing = compare(
                         path_calls(ops, tensor, reduction, windows, layout, paths), runs
@@ -695,7 +695,7 @@ def main(argv=None) -> int:
             "the one auto picked.\n"
         )
     if "sweep" in sections:
-        print("## Path sweep (for choose.TAP_LIMIT / choose._choose_path)\n")
+        print("## Path sweep (for choose.TAP_LIMIT / choose.choose_path)\n")
         print(probe_line(record, "cores_sweep"), flush=True)
         record["sweep"] = []
         print("\n".join(sweep_section(args.repeat, args.quick, record["sweep"])))

@@ -6,7 +6,7 @@ import math
 
 import torch
 
-from poolcli.engine.convert import _is_float
+from poolcli.engine.convert import is_float
 from poolcli.model.reductions import Reduction
 
 #: Sliding windows with at most this many taps take the ``taps`` path (measured: taps beat
@@ -16,18 +16,18 @@ TAP_LIMIT = 64
 MEDIAN_TAP_LIMIT = 27
 
 
-_PATHS = ("auto", "taps", "torch", "global", "gather")
+PATHS = ("auto", "taps", "torch", "global", "gather")
 
 
-def _check_path(path, x, reduction, windows, count_include_pad) -> None:
+def check_path(path, x, reduction, windows, count_include_pad) -> None:
     """A forced path must be able to compute the reduction (tests force every path)."""
     adaptive = windows[0].bins is not None
     possible = {
         "taps": not adaptive
         and reduction in (Reduction.MAX, Reduction.MIN, Reduction.SUM, Reduction.AVG, Reduction.LP)
         or reduction is Reduction.MEDIAN
-        and _median_taps_can(x, windows),
-        "torch": _torch_can(x, reduction, windows, count_include_pad),
+        and median_taps_can(x, windows),
+        "torch": torch_can(x, reduction, windows, count_include_pad),
         "global": not adaptive
         and all(a.out == 1 and a.kernel == a.size and a.dilation == 1 for a in windows)
         and all(a.pad_begin == 0 for a in windows),
@@ -37,7 +37,7 @@ def _check_path(path, x, reduction, windows, count_include_pad) -> None:
         raise ValueError(f"the {path} path cannot compute {reduction} with these windows")
 
 
-def _choose_path(x, reduction, windows, count_include_pad) -> str:
+def choose_path(x, reduction, windows, count_include_pad) -> str:
     adaptive = windows[0].bins is not None
     if not adaptive and all(
         a.out == 1 and a.kernel == a.size and a.dilation == 1 and a.pad_begin == 0 for a in windows
@@ -55,17 +55,17 @@ def _choose_path(x, reduction, windows, count_include_pad) -> str:
     taps = math.prod(a.kernel for a in windows)
     if not adaptive and tap_based and taps <= TAP_LIMIT:
         strided_avg = reduction is Reduction.AVG and taps > 4 and all(a.stride > 1 for a in windows)
-        if strided_avg and _torch_can(x, reduction, windows, count_include_pad):
+        if strided_avg and torch_can(x, reduction, windows, count_include_pad):
             return "torch"  # measured 1.7-5.6x faster than the taps for strided averages
         return "taps"
-    if reduction is Reduction.MEDIAN and _median_taps_can(x, windows):
+    if reduction is Reduction.MEDIAN and median_taps_can(x, windows):
         return "taps"
-    if _torch_can(x, reduction, windows, count_include_pad):
+    if torch_can(x, reduction, windows, count_include_pad):
         return "torch"
     return "gather"
 
 
-def _median_taps_can(x, windows) -> bool:
+def median_taps_can(x, windows) -> bool:
     """The median network needs windows free of padding, few taps, and no NaN to propagate."""
     inside = all(
         a.bins is None
@@ -75,12 +75,12 @@ def _median_taps_can(x, windows) -> bool:
     )
     if not inside or math.prod(a.kernel for a in windows) > MEDIAN_TAP_LIMIT or x.requires_grad:
         return False
-    return not (_is_float(x.dtype) and bool(x.isnan().any()))
+    return not (is_float(x.dtype) and bool(x.isnan().any()))
 
 
-def _torch_can(x, reduction, windows, count_include_pad) -> bool:
+def torch_can(x, reduction, windows, count_include_pad) -> bool:
     """Whether torch's own kernels compute exactly this case."""
-    if not _is_float(x.dtype) or x.dtype is torch.float16 and x.device.type == "cpu":
+    if not is_float(x.dtype) or x.dtype is torch.float16 and x.device.type == "cpu":
         return False
     if len(windows) > 3 or x.dim() - len(windows) > 2:
         return False

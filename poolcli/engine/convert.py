@@ -28,20 +28,20 @@ _UINT64_FLIP = np.uint64(1 << 63)
 
 def output_dtype(input_dtype: torch.dtype | np.dtype, reduction: Reduction, dtype: str | None):
     """The output's numpy dtype for ``reduction`` of an input of ``input_dtype``."""
-    in_np = _numpy_dtype(input_dtype)
+    in_np = numpy_dtype(input_dtype)
     if reduction.info.order_based:
         return in_np
     if reduction is Reduction.SUM:
         return in_np if in_np.kind == "f" or in_np == _BF16 else np.dtype(np.int64)
     if in_np.kind == "f" or in_np == _BF16:
         return in_np
-    return _numpy_dtype(FLOAT_DTYPES[dtype or "float32"])
+    return numpy_dtype(FLOAT_DTYPES[dtype or "float32"])
 
 
 _BF16 = object()  # numpy has no bfloat16; tensors of it are handled as torch dtypes
 
 
-def _numpy_dtype(dtype):
+def numpy_dtype(dtype):
     if isinstance(dtype, torch.dtype):
         if dtype is torch.bfloat16:
             return _BF16
@@ -49,11 +49,11 @@ def _numpy_dtype(dtype):
     return np.dtype(dtype)
 
 
-def _is_float(t: torch.dtype) -> bool:
+def is_float(t: torch.dtype) -> bool:
     return t.is_floating_point
 
 
-def _accumulator(dtype: torch.dtype, compute: str | None) -> torch.dtype:
+def accumulator(dtype: torch.dtype, compute: str | None) -> torch.dtype:
     """Float type used for sums of squares, powers and means."""
     if compute is not None:
         chosen = FLOAT_DTYPES[compute]
@@ -62,15 +62,15 @@ def _accumulator(dtype: torch.dtype, compute: str | None) -> torch.dtype:
     return torch.float64 if dtype is torch.float64 else torch.float32
 
 
-def _fill_low(dtype: torch.dtype):
-    return -math.inf if _is_float(dtype) else torch.iinfo(dtype).min
+def fill_low(dtype: torch.dtype):
+    return -math.inf if is_float(dtype) else torch.iinfo(dtype).min
 
 
-def _fill_high(dtype: torch.dtype):
-    return math.inf if _is_float(dtype) else torch.iinfo(dtype).max
+def fill_high(dtype: torch.dtype):
+    return math.inf if is_float(dtype) else torch.iinfo(dtype).max
 
 
-def _to_tensor(
+def to_tensor(
     array, reduction: Reduction, compute: str | None = None
 ) -> tuple[torch.Tensor, Callable]:
     """A torch view (or exact widened copy) of ``array`` and the function that maps results back.
@@ -78,20 +78,7 @@ def _to_tensor(
     torch cannot pool uint16/32/64 or bool, nor read big-endian or read-only arrays.
     """
     if isinstance(array, torch.Tensor):
-        if array.dtype is torch.bool:
-            return array.to(torch.uint8), _back_to(torch.bool, reduction)
-        if array.dtype in (torch.uint16, torch.uint32, torch.uint64):
-            device = array.device
-            x, back = _to_tensor(array.cpu().numpy(), reduction)
-
-            def back_to_tensor(t, back=back):
-                out = back(t)
-                if isinstance(out, np.ndarray):
-                    out = torch.from_numpy(np.ascontiguousarray(out)).to(device)
-                return out
-
-            return x.to(device), back_to_tensor
-        return array, lambda t: t
+        return _tensor_to_tensor(array, reduction)
     array = np.asarray(array)
     if array.dtype.kind == "c":
         raise PoolError("holds complex numbers, which have no order or mean to pool by.")
@@ -106,24 +93,7 @@ def _to_tensor(
         array = array.view(np.uint8)
         back = _back_to(np.bool_, reduction)
     elif kind == "u" and size == 8:
-        if reduction.info.order_based:
-            # Flipping the top bit maps uint64 order onto int64 order exactly.
-            array = (array ^ _UINT64_FLIP).view(np.int64)
-            back = _uint64_back
-        elif reduction is Reduction.SUM:
-            if array.size and int(array.max()) >= 2**63:
-                raise PoolError(
-                    "holds uint64 values of 2^63 or more; their sums do not fit in int64."
-                )
-            array = array.astype(np.int64)
-            back = _identity
-        else:
-            # Exact to 2^53; the result still follows the integer rule (--dtype).
-            array = array.astype(np.float64)
-            result_dtype = FLOAT_DTYPES[compute or "float32"]
-
-            def back(t):
-                return t.to(result_dtype)
+        array, back = _uint64_to_int64(array, reduction, compute)
     elif kind == "u" and size in (2, 4):
         array = array.astype(np.int32 if size == 2 else np.int64)
         back = _back_to(np.dtype(f"u{size}"), reduction)
@@ -133,6 +103,42 @@ def _to_tensor(
         # Read-only inputs (memory-mapped files) are only ever read here.
         warnings.simplefilter("ignore", UserWarning)
         return torch.from_numpy(array), back
+
+
+def _tensor_to_tensor(array: torch.Tensor, reduction: Reduction) -> tuple[torch.Tensor, Callable]:
+    """Tensors of dtypes torch cannot pool go through numpy and come back as tensors."""
+    if array.dtype is torch.bool:
+        return array.to(torch.uint8), _back_to(torch.bool, reduction)
+    if array.dtype in (torch.uint16, torch.uint32, torch.uint64):
+        device = array.device
+        x, back = to_tensor(array.cpu().numpy(), reduction)
+
+        def back_to_tensor(t, back=back):
+            out = back(t)
+            if isinstance(out, np.ndarray):
+                out = torch.from_numpy(np.ascontiguousarray(out)).to(device)
+            return out
+
+        return x.to(device), back_to_tensor
+    return array, lambda t: t
+
+
+def _uint64_to_int64(array: np.ndarray, reduction: Reduction, compute: str | None):
+    """uint64 as a dtype torch pools, exactly: flipped for comparisons, widened for sums."""
+    if reduction.info.order_based:
+        # Flipping the top bit maps uint64 order onto int64 order exactly.
+        return (array ^ _UINT64_FLIP).view(np.int64), _uint64_back
+    if reduction is Reduction.SUM:
+        if array.size and int(array.max()) >= 2**63:
+            raise PoolError("holds uint64 values of 2^63 or more; their sums do not fit in int64.")
+        return array.astype(np.int64), _identity
+    # Exact to 2^53; the result still follows the integer rule (--dtype).
+    result_dtype = FLOAT_DTYPES[compute or "float32"]
+
+    def back(t):
+        return t.to(result_dtype)
+
+    return array.astype(np.float64), back
 
 
 def _identity(t):
@@ -155,28 +161,28 @@ def _uint64_back(t):
     return (t.cpu().numpy().view(np.uint64)) ^ _UINT64_FLIP
 
 
-def _torch_out_dtype(dtype: torch.dtype, reduction: Reduction, compute: str | None) -> torch.dtype:
+def torch_out_dtype(dtype: torch.dtype, reduction: Reduction, compute: str | None) -> torch.dtype:
     if reduction.info.order_based:
         return dtype
     if reduction is Reduction.SUM:
-        return dtype if _is_float(dtype) else torch.int64
-    if _is_float(dtype):
+        return dtype if is_float(dtype) else torch.int64
+    if is_float(dtype):
         return dtype
     return FLOAT_DTYPES[compute or "float32"]
 
 
-def _int_accumulator(x: torch.Tensor, cells: int) -> torch.dtype:
+def int_accumulator(x: torch.Tensor, cells: int) -> torch.dtype:
     """The narrowest integer type that holds sums of ``cells`` values of ``x`` exactly."""
     info = torch.iinfo(x.dtype)
     bound = max(abs(info.min), info.max) * cells
     for candidate in (torch.int16, torch.int32):
         if bound <= torch.iinfo(candidate).max:
             return candidate
-    _guard_int_sum(x, cells)
+    guard_int_sum(x, cells)
     return torch.int64
 
 
-def _guard_int_sum(x: torch.Tensor, cells: int) -> None:
+def guard_int_sum(x: torch.Tensor, cells: int) -> None:
     """Refuse integer sums that could leave int64 (poolcli never wraps)."""
     if x.dtype in (torch.int64,) and x.numel():
         biggest = max(abs(int(x.max())), abs(int(x.min())))

@@ -80,34 +80,16 @@ def pool(
 ):
     """Pool a numpy array or torch tensor; the result has the same type and layout.
 
-    Parameters
-    ----------
-    array : numpy.ndarray or torch.Tensor
-        Input laid out as ``layout`` (default: the same rule as the command line, e.g.
-        ``HW`` for 2-D and ``NCHW`` for 4-D).
-    reduction : str
-        ``max``, ``avg``, ``min``, ``sum``, ``lp``, ``median``, ``stochastic`` or ``mode``.
-    kernel_size, stride, padding, dilation, ceil_mode, count_include_pad
-        Sliding windows, as in ``torch.nn.functional``; each may be an int, a per-axis
-        tuple or a command-line string (``"3x2"``, ``"0:1x1:2"``, ``"same"``).
-    global_pool, output_size
-        One window over all spatial axes, or adaptive pooling to ``output_size``.
-    norm_type, seed, expectation, device, dtype
-        As the command-line options ``--norm-type``, ``--seed``, ``--expectation``,
-        ``--device`` and ``--dtype``.
+    ``array`` is laid out as ``layout`` (default: the command line's rule, e.g. ``HW`` for 2-D
+    and ``NCHW`` for 4-D). ``reduction`` is ``max``, ``avg``, ``min``, ``sum``, ``lp``,
+    ``median``, ``stochastic`` or ``mode``. The window options are those of
+    ``torch.nn.functional``; each may be an int, a per-axis tuple or a command-line string
+    (``"3x2"``, ``"0:1x1:2"``, ``"same"``). ``global_pool`` takes one window over all spatial
+    axes, ``output_size`` pools adaptively. ``norm_type``, ``seed``, ``expectation``,
+    ``device`` and ``dtype`` are the command-line options ``--norm-type`` and so on. The
+    spatial sizes are pooled; the dtype follows the README's dtype rules. Parameters that do
+    not fit the input and inputs that cannot be pooled raise :class:`PoolError`.
 
-    Returns
-    -------
-    numpy.ndarray or torch.Tensor
-        Same layout, spatial sizes pooled; dtype as the README's dtype rules say.
-
-    Raises
-    ------
-    PoolError
-        For parameters that do not fit the input, and inputs that cannot be pooled.
-
-    Examples
-    --------
     >>> import numpy as np
     >>> x = np.array([[1, 3, 2, 4], [5, 6, 7, 8], [9, 10, 11, 12], [13, 14, 15, 16]])
     >>> pool(x, "avg", kernel_size=2)

@@ -7,12 +7,12 @@ import math
 
 import torch
 
-from poolcli.engine.convert import _fill_high, _fill_low
+from poolcli.engine.convert import fill_high, fill_low
 from poolcli.engine.window_reduce import (
-    _gather_dtype,
-    _reduce_windows,
-    _uniform_noise,
-    _winning_taps,
+    gather_dtype,
+    reduce_windows,
+    uniform_noise,
+    winning_taps,
 )
 from poolcli.model.reductions import Reduction
 from poolcli.model.window import AxisWindow
@@ -38,7 +38,7 @@ def _axis_index(axis: AxisWindow, first: int, last: int) -> tuple[torch.Tensor, 
     return torch.where(real, index, axis.size), real
 
 
-def _pool_gather(
+def pool_gather(
     x, reduction, windows, count_include_pad, options, winners=False, pick=None
 ) -> torch.Tensor:
     """Gather every window into a trailing axis and reduce it, chunk by chunk.
@@ -53,7 +53,7 @@ def _pool_gather(
         if winners
         else x.dtype
         if pick is not None
-        else _gather_dtype(x.dtype, reduction, options)
+        else gather_dtype(x.dtype, reduction, options)
     )
     y = torch.empty((n, c, *out_spatial), dtype=out_dtype, device=x.device)
     cells = math.prod(a.kernel for a in windows)
@@ -61,7 +61,7 @@ def _pool_gather(
     windows_per_chunk = max(1, options.memory_limit // per_window_bytes)
     rest = math.prod(out_spatial[1:])
     fill = _gather_fill(x.dtype, reduction)
-    uniform = _uniform_noise(reduction, (n, c, *out_spatial), options)
+    uniform = uniform_noise(reduction, (n, c, *out_spatial), options)
 
     # Chunk over (n, c) items and over output rows of the first spatial axis.
     rows_per_chunk = max(1, windows_per_chunk // max(rest, 1))
@@ -85,9 +85,9 @@ def _pool_gather(
                 taps = pick.reshape(n * c, *out_spatial)[start:stop, r0:r1].to(x.device)
                 result = values.gather(-1, taps.unsqueeze(-1)).squeeze(-1)
             elif winners:
-                result = _winning_taps(values, real, reduction, noise)
+                result = winning_taps(values, real, reduction, noise)
             else:
-                result = _reduce_windows(
+                result = reduce_windows(
                     values, real, reduction, count_include_pad, windows, r0, r1, options, noise
                 )
             for i, item in enumerate(range(start, stop)):
@@ -97,9 +97,9 @@ def _pool_gather(
 
 def _gather_fill(dtype, reduction):
     if reduction is Reduction.MAX:
-        return _fill_low(dtype)
+        return fill_low(dtype)
     if reduction in (Reduction.MIN, Reduction.MEDIAN, Reduction.MODE):
-        return _fill_high(dtype)
+        return fill_high(dtype)
     return 0
 
 

@@ -6,12 +6,12 @@ import math
 
 import torch
 
-from poolcli.engine.convert import _accumulator, _guard_int_sum, _is_float
-from poolcli.engine.window_reduce import _uniform_noise
+from poolcli.engine.convert import accumulator, guard_int_sum, is_float
+from poolcli.engine.window_reduce import uniform_noise
 from poolcli.model.reductions import Reduction
 
 
-def _pool_global(x, reduction, options) -> torch.Tensor:
+def pool_global(x, reduction, options) -> torch.Tensor:
     """One window over all spatial axes of ``x`` (N, C, *spatial), without copying the input."""
     n, c = x.shape[:2]
     dims = tuple(range(2, x.dim()))
@@ -20,13 +20,13 @@ def _pool_global(x, reduction, options) -> torch.Tensor:
         y = x.amax(dims)
     elif reduction is Reduction.MIN:
         y = x.amin(dims)
-    elif reduction in (Reduction.SUM, Reduction.AVG) and not _is_float(x.dtype):
-        _guard_int_sum(x, cells)
+    elif reduction in (Reduction.SUM, Reduction.AVG) and not is_float(x.dtype):
+        guard_int_sum(x, cells)
         y = x.sum(dims, dtype=torch.int64)
         if reduction is Reduction.AVG:
             y = y.to(torch.float64) / cells
     elif reduction in (Reduction.SUM, Reduction.AVG):
-        y = x.sum(dims, dtype=_accumulator(x.dtype, options.dtype))
+        y = x.sum(dims, dtype=accumulator(x.dtype, options.dtype))
         if reduction is Reduction.AVG:
             y = y / cells
     else:
@@ -48,7 +48,7 @@ def _pool_global(x, reduction, options) -> torch.Tensor:
 def _global_item(flat: torch.Tensor, reduction, options, item: int, items: int) -> torch.Tensor:
     """Reduce one channel's cells (1-D) for the reductions that need more than a plain sum."""
     if reduction is Reduction.LP:
-        acc = _accumulator(flat.dtype, options.dtype)
+        acc = accumulator(flat.dtype, options.dtype)
         total = sum(
             block.to(acc).abs().pow(options.norm_type).sum()
             for block in flat.split(_block_cells(options))
@@ -58,12 +58,12 @@ def _global_item(flat: torch.Tensor, reduction, options, item: int, items: int) 
         return flat.median()  # torch's median is the lower median and propagates NaN
     if reduction is Reduction.MODE:
         return _global_mode(flat)
-    acc = _accumulator(flat.dtype, options.dtype)
+    acc = accumulator(flat.dtype, options.dtype)
     total = flat.sum(dtype=acc)
     if options.expectation:
         squares = sum(block.to(acc).square().sum() for block in flat.split(_block_cells(options)))
         return torch.where(total > 0, squares / torch.where(total > 0, total, 1), 0)
-    noise = _uniform_noise(reduction, (items,), options)[item].to(flat.device)
+    noise = uniform_noise(reduction, (items,), options)[item].to(flat.device)
     return _global_sample(flat, acc, noise, options)
 
 
@@ -72,13 +72,13 @@ def _block_cells(options) -> int:
 
 
 def _global_mode(flat: torch.Tensor) -> torch.Tensor:
-    if not _is_float(flat.dtype) and flat.element_size() <= 2:
+    if not is_float(flat.dtype) and flat.element_size() <= 2:
         # Small integer types: count every value directly.
         low = int(flat.min())
         counts = torch.bincount((flat.to(torch.int32) - low).to(torch.int64))
         return (counts.argmax() + low).to(flat.dtype)
     values, counts = torch.unique(flat, return_counts=True)  # sorted, so ties pick the smallest
-    if _is_float(flat.dtype) and bool(values.isnan().any()):
+    if is_float(flat.dtype) and bool(values.isnan().any()):
         nan = values.isnan()
         values = torch.cat([values[~nan], values[nan][:1]])
         counts = torch.cat([counts[~nan], counts[nan].sum().reshape(1)])

@@ -10,7 +10,7 @@ import torch
 
 
 @functools.cache
-def _median_network(cells: int) -> tuple[tuple[int, int, bool, bool], ...]:
+def median_network(cells: int) -> tuple[tuple[int, int, bool, bool], ...]:
     """Compare-exchange steps that leave the lower median of ``cells`` values at its place.
 
     Batcher's odd-even merge sort for the next power of two (missing inputs act as +inf, so
@@ -38,10 +38,10 @@ def _median_network(cells: int) -> tuple[tuple[int, int, bool, bool], ...]:
     return tuple(reversed(steps))
 
 
-def _pool_median_taps(x, windows, spatial, options) -> torch.Tensor:
+def pool_median_taps(x, windows, spatial, options) -> torch.Tensor:
     """Median of windows that hold no padding, from the tap views through a selection network
     of elementwise minimum/maximum: no window is ever gathered or sorted."""
-    network = _median_network(math.prod(a.kernel for a in windows))
+    network = median_network(math.prod(a.kernel for a in windows))
     first = spatial[0]
     rest = math.prod(a.out for a in windows[1:]) * math.prod(
         x.shape[i] for i in range(x.dim()) if i not in spatial

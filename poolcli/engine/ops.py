@@ -35,19 +35,19 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from poolcli.engine.choose import _PATHS, _check_path, _choose_path
+from poolcli.engine.choose import PATHS, check_path, choose_path
 from poolcli.engine.convert import (
-    _accumulator,
-    _is_float,
-    _to_tensor,
-    _torch_out_dtype,
+    accumulator,
+    is_float,
     output_dtype,  # noqa: F401  (ops.output_dtype is the engine's public dtype rule)
+    to_tensor,
+    torch_out_dtype,
 )
-from poolcli.engine.gather import _pool_gather
-from poolcli.engine.global_pool import _pool_global
-from poolcli.engine.median import _pool_median_taps
-from poolcli.engine.taps import _pool_taps
-from poolcli.engine.torch_kernels import _pool_torch
+from poolcli.engine.gather import pool_gather
+from poolcli.engine.global_pool import pool_global
+from poolcli.engine.median import pool_median_taps
+from poolcli.engine.taps import pool_taps
+from poolcli.engine.torch_kernels import pool_torch
 from poolcli.errors import PoolError, UsageError
 from poolcli.model.layout import Layout
 from poolcli.model.reductions import Reduction
@@ -113,7 +113,7 @@ def pool_array(
 
     options = options or PoolOptions()
     device = resolve_device(options.device)
-    x, back = _to_tensor(array, reduction, options.dtype)
+    x, back = to_tensor(array, reduction, options.dtype)
     x = x.to(device)
     if premultiplied_alpha:
         result = _pool_premultiplied(
@@ -148,29 +148,29 @@ def pool_tensor(
     from poolcli.model.options import PoolOptions
 
     options = options or PoolOptions()
-    if path not in _PATHS:
+    if path not in PATHS:
         raise ValueError(f"unknown path {path!r}")
     reduction = Reduction(reduction)
     _check_values(x, reduction, options)
     spatial = layout.spatial_axes
-    out_dtype = _torch_out_dtype(x.dtype, reduction, options.dtype)
-    chosen = path if path != "auto" else _choose_path(x, reduction, windows, count_include_pad)
+    out_dtype = torch_out_dtype(x.dtype, reduction, options.dtype)
+    chosen = path if path != "auto" else choose_path(x, reduction, windows, count_include_pad)
     if x.requires_grad and reduction.info.order_based:
         chosen = "gather"  # the one path whose gradient goes to a single winner per window
-    _check_path(chosen, x, reduction, windows, count_include_pad)
+    check_path(chosen, x, reduction, windows, count_include_pad)
     if chosen == "taps" and reduction is Reduction.MEDIAN:
-        y = _pool_median_taps(x, windows, spatial, options)
+        y = pool_median_taps(x, windows, spatial, options)
     elif chosen == "taps":
-        y = _pool_taps(x, reduction, windows, spatial, count_include_pad, options)
+        y = pool_taps(x, reduction, windows, spatial, count_include_pad, options)
     else:
         # The other paths work on (N, C, *spatial).
         canonical = layout.canonical(x)
         if chosen == "torch":
-            y = _pool_torch(canonical, reduction, windows, count_include_pad)
+            y = pool_torch(canonical, reduction, windows, count_include_pad)
         elif chosen == "global":
-            y = _pool_global(canonical, reduction, options)
+            y = pool_global(canonical, reduction, options)
         else:
-            y = _pool_gather(canonical, reduction, windows, count_include_pad, options)
+            y = pool_gather(canonical, reduction, windows, count_include_pad, options)
         y = layout.uncanonical(y)
     return y.to(out_dtype)
 
@@ -187,15 +187,15 @@ def window_winners(x, reduction, windows, layout: Layout, options=None) -> torch
     from poolcli.model.options import PoolOptions
 
     options = options or PoolOptions()
-    x, _ = _to_tensor(x, Reduction(reduction))
+    x, _ = to_tensor(x, Reduction(reduction))
     canonical = layout.canonical(x)
-    return _pool_gather(canonical, Reduction(reduction), windows, False, options, winners=True)
+    return pool_gather(canonical, Reduction(reduction), windows, False, options, winners=True)
 
 
 def _check_values(x: torch.Tensor, reduction: Reduction, options) -> None:
     if reduction is Reduction.STOCHASTIC and x.numel():
         lowest = x.min()
-        if bool(torch.isnan(lowest)) if _is_float(x.dtype) else False:
+        if bool(torch.isnan(lowest)) if is_float(x.dtype) else False:
             raise PoolError("holds NaN values; stochastic pooling needs non-negative numbers.")
         if lowest < 0:
             raise PoolError(
@@ -242,8 +242,8 @@ def _pool_premultiplied(x, reduction, windows, layout, count_include_pad, option
     channel = layout.channel_axis
     alpha = x.narrow(channel, x.shape[channel] - 1, 1)
     colour = x.narrow(channel, 0, x.shape[channel] - 1)
-    acc = _accumulator(x.dtype, options.dtype)
-    scale = 1.0 if _is_float(x.dtype) else float(torch.iinfo(x.dtype).max)
+    acc = accumulator(x.dtype, options.dtype)
+    scale = 1.0 if is_float(x.dtype) else float(torch.iinfo(x.dtype).max)
     weight = alpha.to(acc) / scale
     if reduction is Reduction.STOCHASTIC and not options.expectation:
         return _sample_premultiplied(colour, alpha, weight, windows, layout, options, run)
@@ -265,7 +265,7 @@ def _sample_premultiplied(colour, alpha, weight, windows, layout, options, run):
     taps = window_winners(weighted, Reduction.STOCHASTIC, windows, layout, options)
 
     def take(t):
-        picked = _pool_gather(
+        picked = pool_gather(
             layout.canonical(t), Reduction.STOCHASTIC, windows, False, options, pick=taps
         )
         return layout.uncanonical(picked)

@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Callable
 
 import torch
 
 from poolcli.engine.convert import (
-    _accumulator,
-    _fill_high,
-    _fill_low,
-    _int_accumulator,
-    _is_float,
-    _torch_out_dtype,
+    accumulator,
+    fill_high,
+    fill_low,
+    int_accumulator,
+    is_float,
+    torch_out_dtype,
 )
 from poolcli.model.reductions import Reduction
 from poolcli.model.window import AxisWindow
@@ -32,7 +33,7 @@ def _tap_ranges(axis: AxisWindow, tap: int) -> tuple[int, int, int]:
     return lo, max(lo, hi), lo * axis.stride + offset
 
 
-def _axis_counts(axis: AxisWindow, count_include_pad: bool) -> list[int]:
+def axis_counts(axis: AxisWindow, count_include_pad: bool) -> list[int]:
     """Cells each window of ``axis`` averages over: real cells, plus declared padding if asked."""
     if axis.bins is not None:
         return [end - start for start, end in axis.bins]
@@ -44,7 +45,7 @@ def _axis_counts(axis: AxisWindow, count_include_pad: bool) -> list[int]:
 
 def _count_tensor(windows, spatial, ndim, count_include_pad, device, dtype) -> torch.Tensor | float:
     """Per-window cell counts, broadcastable to the output (a plain number when uniform)."""
-    counts = [_axis_counts(a, count_include_pad) for a in windows]
+    counts = [axis_counts(a, count_include_pad) for a in windows]
     if all(len(set(c)) == 1 for c in counts):
         return float(math.prod(c[0] for c in counts))
     total = None
@@ -56,78 +57,92 @@ def _count_tensor(windows, spatial, ndim, count_include_pad, device, dtype) -> t
     return total
 
 
-def _pool_taps(x, reduction, windows, spatial, count_include_pad, options) -> torch.Tensor:
+def pool_taps(x, reduction, windows, spatial, count_include_pad, options) -> torch.Tensor:
+    """max, min, sum, avg and lp of sliding windows, one kernel tap at a time."""
+    acc_dtype, init, combine = _accumulation(x, reduction, windows, options)
     out_shape = list(x.shape)
     for axis_index, axis in zip(spatial, windows):
         out_shape[axis_index] = axis.out
+    out = None
+    for src, dst, covers_all in _tap_slices(x.dim(), windows, spatial):
+        view = x[src]
+        if reduction is Reduction.LP:
+            view = view.to(acc_dtype).abs().pow(options.norm_type)
+        if out is None and covers_all:
+            # The first tap that reaches every output cell starts the result: one pass saved.
+            out = view.to(acc_dtype, copy=True)
+            continue
+        if out is None:
+            out = torch.full(out_shape, init, dtype=acc_dtype, device=x.device)
+        target = out[dst]
+        if x.requires_grad:
+            # Out-of-place, so autograd (poolcli grad) can follow every tap.
+            out = out.clone()
+            out[dst] = combine(target, view) if combine else target + view
+        elif combine is not None:
+            combine(target, view, out=target)
+        else:
+            target.add_(view)
+    if reduction is Reduction.AVG:
+        return _divide(out, x, windows, spatial, count_include_pad, options)
+    if reduction is Reduction.LP:
+        return out.pow(1.0 / options.norm_type)
+    return out
+
+
+def _accumulation(x, reduction, windows, options) -> tuple[torch.dtype, float, Callable | None]:
+    """The dtype the taps add up in, the value untouched outputs start from, and how two taps
+    combine (``None``: they add)."""
     taps = math.prod(a.kernel for a in windows)
     if reduction in (Reduction.MAX, Reduction.MIN):
-        acc_dtype = x.dtype
-        init = _fill_low(x.dtype) if reduction is Reduction.MAX else _fill_high(x.dtype)
+        init = fill_low(x.dtype) if reduction is Reduction.MAX else fill_high(x.dtype)
         combine = torch.maximum if reduction is Reduction.MAX else torch.minimum
-    elif reduction in (Reduction.SUM, Reduction.AVG) and not _is_float(x.dtype):
-        acc_dtype, init, combine = _int_accumulator(x, taps), 0, None
+        return x.dtype, init, combine
+    if reduction in (Reduction.SUM, Reduction.AVG) and not is_float(x.dtype):
         if (
             reduction is Reduction.AVG
             and torch.iinfo(x.dtype).bits <= 8
             and taps <= 2**16
-            and _torch_out_dtype(x.dtype, reduction, options.dtype) is torch.float32
+            and torch_out_dtype(x.dtype, reduction, options.dtype) is torch.float32
         ):
             # Sums of at most 2**16 8-bit values are exact in float32 (< 2**24), so summing
             # there gives the integer sums' bits, without a conversion pass at the end.
-            acc_dtype = torch.float32
-    else:
-        acc_dtype = _accumulator(x.dtype, options.dtype)
-        if reduction is Reduction.SUM and x.dtype is torch.float64:
-            acc_dtype = torch.float64
-        init, combine = 0, None
+            return torch.float32, 0, None
+        return int_accumulator(x, taps), 0, None
+    acc_dtype = accumulator(x.dtype, options.dtype)
+    if reduction is Reduction.SUM and x.dtype is torch.float64:
+        acc_dtype = torch.float64
+    return acc_dtype, 0, None
 
-    out = None
+
+def _tap_slices(ndim, windows, spatial):
+    """Per kernel tap that reaches a real cell: the input view it reads, the output cells it
+    reaches, and whether those are all of them."""
     for tap in itertools.product(*(range(a.kernel) for a in windows)):
-        src = [slice(None)] * x.dim()
-        dst = [slice(None)] * x.dim()
+        src = [slice(None)] * ndim
+        dst = [slice(None)] * ndim
         covers_all = True
         for axis_index, axis, j in zip(spatial, windows, tap):
             lo, hi, start = _tap_ranges(axis, j)
-            src[axis_index] = slice(
-                start, start + max(hi - lo - 1, 0) * axis.stride + 1, axis.stride
-            )
-            dst[axis_index] = slice(lo, hi)
-            covers_all &= lo == 0 and hi == axis.out
             if hi <= lo:
                 break
+            src[axis_index] = slice(start, start + (hi - lo - 1) * axis.stride + 1, axis.stride)
+            dst[axis_index] = slice(lo, hi)
+            covers_all &= lo == 0 and hi == axis.out
         else:
-            view = x[tuple(src)]
-            if reduction is Reduction.LP:
-                view = view.to(acc_dtype).abs().pow(options.norm_type)
-            if out is None and covers_all:
-                # The first tap that reaches every output cell starts the result: one pass saved.
-                out = view.to(acc_dtype, copy=True)
-                continue
-            if out is None:
-                out = torch.full(out_shape, init, dtype=acc_dtype, device=x.device)
-            target = out[tuple(dst)]
-            if x.requires_grad:
-                # Out-of-place, so autograd (poolcli grad) can follow every tap.
-                out = out.clone()
-                out[tuple(dst)] = combine(target, view) if combine else target + view
-            elif combine is not None:
-                combine(target, view, out=target)
-            else:
-                target.add_(view)
+            yield tuple(src), tuple(dst), covers_all
 
-    if reduction is Reduction.AVG:
-        count = _count_tensor(windows, spatial, x.dim(), count_include_pad, x.device, torch.float64)
-        if not _is_float(acc_dtype):
-            # Exact integer sums. float32 division of exact operands is correctly rounded, so
-            # use it when the sums fit in float32's 24-bit significand.
-            small = acc_dtype in (torch.int16,) or (
-                acc_dtype is torch.int32 and torch.iinfo(x.dtype).bits <= 8
-            )
-            quotient_dtype = _torch_out_dtype(x.dtype, reduction, options.dtype)
-            wide = torch.float32 if small and quotient_dtype is torch.float32 else torch.float64
-            return out.to(wide) / (count if isinstance(count, float) else count.to(wide))
-        return out / count if isinstance(count, float) else out / count.to(acc_dtype)
-    if reduction is Reduction.LP:
-        return out.pow(1.0 / options.norm_type)
-    return out
+
+def _divide(sums, x, windows, spatial, count_include_pad, options) -> torch.Tensor:
+    """Window sums divided by the cells each window averages over."""
+    count = _count_tensor(windows, spatial, x.dim(), count_include_pad, x.device, torch.float64)
+    if not is_float(sums.dtype):
+        # Exact integer sums. float32 division of exact operands is correctly rounded, so
+        # use it when the sums fit in float32's 24-bit significand.
+        small = sums.dtype in (torch.int16,) or (
+            sums.dtype is torch.int32 and torch.iinfo(x.dtype).bits <= 8
+        )
+        quotient_dtype = torch_out_dtype(x.dtype, Reduction.AVG, options.dtype)
+        wide = torch.float32 if small and quotient_dtype is torch.float32 else torch.float64
+        return sums.to(wide) / (count if isinstance(count, float) else count.to(wide))
+    return sums / count if isinstance(count, float) else sums / count.to(sums.dtype)

@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from poolcli.model.reductions import Reduction
 
 
-def _pool_torch(x, reduction, windows, count_include_pad) -> torch.Tensor:
+def pool_torch(x, reduction, windows, count_include_pad) -> torch.Tensor:
     dims = len(windows)
     batch_shape = x.shape[:2]
     x = x.reshape(-1, *x.shape[2:]) if dims < 3 else x.reshape(-1, 1, *x.shape[2:])

@@ -6,22 +6,22 @@ import math
 
 import torch
 
-from poolcli.engine.convert import _accumulator, _is_float
-from poolcli.engine.taps import _axis_counts
+from poolcli.engine.convert import accumulator, is_float
+from poolcli.engine.taps import axis_counts
 from poolcli.model.reductions import Reduction
 
 
-def _gather_dtype(dtype, reduction, options) -> torch.dtype:
+def gather_dtype(dtype, reduction, options) -> torch.dtype:
     if reduction.info.order_based:
         return dtype
-    if reduction in (Reduction.SUM,) and not _is_float(dtype):
+    if reduction in (Reduction.SUM,) and not is_float(dtype):
         return torch.int64
-    if reduction is Reduction.AVG and not _is_float(dtype):
+    if reduction is Reduction.AVG and not is_float(dtype):
         return torch.float64
-    return _accumulator(dtype, options.dtype)
+    return accumulator(dtype, options.dtype)
 
 
-def _uniform_noise(reduction, shape, options) -> torch.Tensor | None:
+def uniform_noise(reduction, shape, options) -> torch.Tensor | None:
     """Uniform numbers for stochastic sampling, drawn on the CPU so every device agrees."""
     if reduction is not Reduction.STOCHASTIC or options.expectation:
         return None
@@ -46,7 +46,7 @@ def _real_mask(reals, device) -> torch.Tensor:
     return mask.reshape(*out_shape, -1).to(device)
 
 
-def _reduce_windows(values, reals, reduction, count_include_pad, windows, r0, r1, options, noise):
+def reduce_windows(values, reals, reduction, count_include_pad, windows, r0, r1, options, noise):
     """Reduce (items, *out, cells) windows whose padding cells hold the reduction's fill."""
     device = values.device
     if reduction in (Reduction.MAX, Reduction.MIN):
@@ -61,7 +61,7 @@ def _reduce_windows(values, reals, reduction, count_include_pad, windows, r0, r1
         ordered = values.sort(dim=-1, stable=True).values
         pick = ((real_count - 1) // 2).expand(*values.shape[:-1]).unsqueeze(-1)
         result = ordered.gather(-1, pick).squeeze(-1)
-        if _is_float(values.dtype):
+        if is_float(values.dtype):
             result = torch.where(values.isnan().any(-1), math.nan, result)
         return result
     if reduction is Reduction.MODE:
@@ -71,15 +71,15 @@ def _reduce_windows(values, reals, reduction, count_include_pad, windows, r0, r1
             hit = (values == mode.unsqueeze(-1)) & real
             return values.gather(-1, hit.to(torch.uint8).argmax(-1, keepdim=True)).squeeze(-1)
         return mode
-    acc = _gather_dtype(values.dtype, reduction, options)
+    acc = gather_dtype(values.dtype, reduction, options)
     if reduction in (Reduction.SUM, Reduction.AVG):
-        if not _is_float(values.dtype):
+        if not is_float(values.dtype):
             total = values.sum(-1, dtype=torch.int64)
         else:
             total = values.sum(-1, dtype=acc)
         if reduction is Reduction.SUM:
             return total
-        counts = [_axis_counts(a, count_include_pad) for a in windows]
+        counts = [axis_counts(a, count_include_pad) for a in windows]
         counts[0] = counts[0][r0:r1]
         count = torch.ones((), dtype=torch.float64)
         for i, c in enumerate(counts):
@@ -107,7 +107,7 @@ def _sample(values: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
     return chosen.clamp(max=values.shape[-1] - 1)
 
 
-def _winning_taps(values, reals, reduction, noise) -> torch.Tensor:
+def winning_taps(values, reals, reduction, noise) -> torch.Tensor:
     """Index (in window order) of the cell each window's result comes from: the first real cell
     holding the result value (a padded fill value may tie with it, but never wins)."""
     real = _real_mask(reals, values.device).expand_as(values)
@@ -130,7 +130,7 @@ def _winning_taps(values, reals, reduction, noise) -> torch.Tensor:
         raise ValueError(f"{reduction} has no single winning cell per window")
     result = result.unsqueeze(-1)
     hit = values == result
-    if _is_float(values.dtype):
+    if is_float(values.dtype):
         hit |= values.isnan() & result.isnan()
     return (hit & real).to(torch.uint8).argmax(-1)
 
@@ -140,7 +140,7 @@ def _mode(values, real) -> torch.Tensor:
     ordered, order = values.sort(-1)
     valid = real.expand_as(values).gather(-1, order).to(torch.int64)
     same = ordered[..., 1:] == ordered[..., :-1]
-    if _is_float(values.dtype):
+    if is_float(values.dtype):
         same |= ordered[..., 1:].isnan() & ordered[..., :-1].isnan()
     starts = torch.ones_like(ordered, dtype=torch.bool)
     starts[..., 1:] = ~same
