@@ -421,8 +421,10 @@ def path_calls(ops, tensor, reduction, windows, layout, paths):
 
 
 def path_cell(timing, check) -> str:
+    from poolcli.errors import UsageError
+
     seconds, result = timing
-    if isinstance(result, ValueError):
+    if isinstance(result, UsageError):
         return "—"  # ops refuses a forced path that does not fit the case
     if isinstance(result, Exception):
         return f"n/a ({type(result).__name__})"
@@ -448,7 +450,7 @@ def engine_section(runs: int, all_paths: bool, quick: bool, record: list) -> lis
             layout.spatial,
         )
         reduction = Reduction(red)
-        auto = choose.choose_path(tensor, reduction, windows, False)
+        auto = choose.choose_path(tensor, reduction, windows)
         calls = {
             "poolcli": partial(
                 pool, array, red, kernel_size=k, stride=s, padding=p, layout=layout_name
@@ -573,7 +575,7 @@ def sweep_section(runs: int, quick: bool, record: list) -> list[str]:
                 for s in (1, k):
                     windows = resolve(WindowSpec.make(kernel_size=k, stride=s), (size, size))
                     reduction = Reduction(red)
-                    auto = choose.choose_path(tensor, reduction, windows, False)
+                    auto = choose.choose_path(tensor, reduction, windows)
                     paths = ["taps", "gather"] + (["torch"] if red in TORCH_PATH else [])
                     timing = compare(
                         path_calls(ops, tensor, reduction, windows, layout, paths), runs

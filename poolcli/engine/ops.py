@@ -35,7 +35,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from poolcli.engine.choose import PATHS, check_path, choose_path
+from poolcli.engine.choose import check_path, choose_path
 from poolcli.engine.convert import (
     accumulator,
     is_float,
@@ -142,22 +142,22 @@ def pool_tensor(
 ) -> torch.Tensor:
     """Pool a tensor laid out as ``layout``, keeping the layout; dtypes follow the README rules.
 
-    ``path`` forces one engine path (``taps``, ``torch``, ``global``, ``gather``) for tests;
-    ``auto`` picks the fastest exact one.
+    ``path`` forces one engine path (``taps``, ``torch``, ``global``, ``gather``) for tests
+    and benchmarks, and a path that cannot compute the case is a :class:`UsageError`;
+    ``auto`` picks the fastest exact one (:mod:`poolcli.engine.choose`).
     """
     from poolcli.model.options import PoolOptions
 
     options = options or PoolOptions()
-    if path not in PATHS:
-        raise ValueError(f"unknown path {path!r}")
     reduction = Reduction(reduction)
     _check_values(x, reduction, options)
     spatial = layout.spatial_axes
     out_dtype = torch_out_dtype(x.dtype, reduction, options.dtype)
-    chosen = path if path != "auto" else choose_path(x, reduction, windows, count_include_pad)
-    if x.requires_grad and reduction.info.order_based:
-        chosen = "gather"  # the one path whose gradient goes to a single winner per window
-    check_path(chosen, x, reduction, windows, count_include_pad)
+    if path == "auto":
+        chosen = choose_path(x, reduction, windows)
+    else:
+        check_path(path, x, reduction, windows)
+        chosen = path
     if chosen == "taps" and reduction is Reduction.MEDIAN:
         y = pool_median_taps(x, windows, spatial, options)
     elif chosen == "taps":

@@ -1011,7 +1011,7 @@ def test_median_network_equals_the_sorting_path(shape, kernel, stride, dilation,
         return
     windows = resolve(spec, tuple(shape), layout.spatial)
     tensor = torch.from_numpy(x)
-    assert choose.choose_path(tensor, Reduction.MEDIAN, windows, False) in ("taps", "global")
+    assert choose.choose_path(tensor, Reduction.MEDIAN, windows) in ("taps", "global")
     small = PoolOptions(memory_limit=64)  # many chunks of output rows
     network = ops.pool_tensor(tensor, "median", windows, layout, options=small, path="taps")
     sorting = ops.pool_tensor(tensor, "median", windows, layout, path="gather")
@@ -1021,12 +1021,12 @@ def test_median_network_equals_the_sorting_path(shape, kernel, stride, dilation,
 def test_median_with_nan_or_padding_takes_the_sorting_path():
     x = torch.arange(16.0).reshape(4, 4)
     windows = resolve(WindowSpec.make(kernel_size=3, stride=1), (4, 4))
-    assert choose.choose_path(x, Reduction.MEDIAN, windows, False) == "taps"
+    assert choose.choose_path(x, Reduction.MEDIAN, windows) == "taps"
     x[1, 1] = float("nan")
-    assert choose.choose_path(x, Reduction.MEDIAN, windows, False) == "gather"
+    assert choose.choose_path(x, Reduction.MEDIAN, windows) == "gather"
     assert torch.isnan(ops.pool_tensor(x, "median", windows, Layout("HW"))).all()
     padded = resolve(WindowSpec.make(kernel_size=3, stride=1, padding=1), (4, 4))
-    assert choose.choose_path(torch.zeros(4, 4), Reduction.MEDIAN, padded, False) == "gather"
+    assert choose.choose_path(torch.zeros(4, 4), Reduction.MEDIAN, padded) == "gather"
 
 
 def test_rgba_sampling_never_takes_colour_from_transparent_cells():
