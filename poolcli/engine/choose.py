@@ -191,12 +191,22 @@ CAPABILITIES: tuple[Capability, ...] = (
     ),
     Capability("torch", frozenset({Reduction.MAX}), **_TORCH),
     Capability("torch", frozenset({Reduction.AVG}), windowings=frozenset({"adaptive"}), **_TORCH),
-    # torch's average has no dilation.
+    # torch's average has no dilation; its 3-D kernel refuses an axis shorter than the kernel.
     Capability(
         "torch",
         frozenset({Reduction.AVG}),
         windowings=frozenset({"sliding"}),
         dilation=False,
+        dims=frozenset({1, 2}),
+        **_TORCH,
+    ),
+    Capability(
+        "torch",
+        frozenset({Reduction.AVG}),
+        windowings=frozenset({"sliding"}),
+        dilation=False,
+        dims=frozenset({3}),
+        thin_axes=False,
         **_TORCH,
     ),
     Capability(
