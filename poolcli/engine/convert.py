@@ -24,6 +24,11 @@ FLOAT_DTYPES = {
     "float64": torch.float64,
 }
 _UINT64_FLIP = np.uint64(1 << 63)
+POOLABLE_TENSOR_DTYPES = frozenset(
+    {torch.bool, torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64}
+    | {torch.uint16, torch.uint32, torch.uint64}
+    | set(FLOAT_DTYPES.values())
+)
 
 
 def output_dtype(input_dtype: torch.dtype | np.dtype, reduction: Reduction, dtype: str | None):
@@ -107,6 +112,10 @@ def to_tensor(
 
 def _tensor_to_tensor(array: torch.Tensor, reduction: Reduction) -> tuple[torch.Tensor, Callable]:
     """Tensors of dtypes torch cannot pool go through numpy and come back as tensors."""
+    if array.dtype.is_complex:
+        raise PoolError("holds complex numbers, which have no order or mean to pool by.")
+    if array.dtype not in POOLABLE_TENSOR_DTYPES:
+        raise PoolError(f"holds values of type {array.dtype}, which cannot be pooled.")
     if array.dtype is torch.bool:
         return array.to(torch.uint8), _back_to(torch.bool, reduction)
     if array.dtype in (torch.uint16, torch.uint32, torch.uint64):

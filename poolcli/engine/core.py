@@ -8,9 +8,10 @@ applies the alpha rule for RGBA images, calls the engine in :mod:`poolcli.engine
 
 from __future__ import annotations
 
+from poolcli.errors import UsageError
 from poolcli.model.layout import Layout
 from poolcli.model.options import PoolOptions, PoolResult, resolve_layout
-from poolcli.model.reductions import Reduction
+from poolcli.model.reductions import Reduction, parse_reduction
 from poolcli.model.window import WindowSpec, resolve
 
 
@@ -32,7 +33,13 @@ def run(
     from poolcli.engine import ops
 
     options = options or PoolOptions()
-    reduction = Reduction(reduction)
+    reduction = parse_reduction(reduction)
+    if not hasattr(array, "shape"):
+        import numpy as np
+
+        array = np.asarray(array)  # a nested list, a number
+    if layout is not None and not isinstance(layout, (str, Layout)):
+        raise UsageError(f"--layout {layout!r} is not a layout such as HWC.", option="--layout")
     layout, guessed = resolve_layout(tuple(array.shape), layout)
     windows = resolve(spec, layout.spatial_shape(tuple(array.shape)), layout.spatial)
     premultiply = alpha and reduction.info.weights_by_alpha and not options.straight_alpha

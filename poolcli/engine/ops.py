@@ -30,11 +30,13 @@ choice in :mod:`poolcli.engine.choose`, and each path in its own module.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 import numpy as np
 import torch
 
+from poolcli.engine.checks import check_options, check_values
 from poolcli.engine.choose import check_path, choose_path
 from poolcli.engine.convert import (
     accumulator,
@@ -48,8 +50,9 @@ from poolcli.engine.global_pool import pool_global
 from poolcli.engine.median import pool_median_taps
 from poolcli.engine.taps import pool_taps
 from poolcli.engine.torch_kernels import pool_torch
-from poolcli.errors import PoolError, UsageError
+from poolcli.errors import UsageError
 from poolcli.model.layout import Layout
+from poolcli.model.options import PoolOptions
 from poolcli.model.reductions import Reduction
 from poolcli.model.window import AxisWindow
 
@@ -59,6 +62,8 @@ from poolcli.model.window import AxisWindow
 
 def resolve_device(name: str) -> torch.device:
     """``auto`` -> a GPU when torch sees one, else the CPU; an absent device is a usage error."""
+    if name is not None and not isinstance(name, str):
+        raise UsageError(f"--device {name!r} is not a device name.", option="--device")
     name = (name or "auto").lower()
     if name == "auto":
         if torch.cuda.is_available():
@@ -109,9 +114,8 @@ def pool_array(
     ``premultiplied_alpha``: the last channel is straight alpha; colour is weighted by it
     before pooling and divided by the pooled alpha afterwards.
     """
-    from poolcli.model.options import PoolOptions
-
     options = options or PoolOptions()
+    check_options(options)
     device = resolve_device(options.device)
     x, back = to_tensor(array, reduction, options.dtype)
     x = x.to(device)
@@ -146,11 +150,11 @@ def pool_tensor(
     and benchmarks, and a path that cannot compute the case is a :class:`UsageError`;
     ``auto`` picks the fastest exact one (:mod:`poolcli.engine.choose`).
     """
-    from poolcli.model.options import PoolOptions
-
     options = options or PoolOptions()
+    check_options(options)
     reduction = Reduction(reduction)
-    _check_values(x, reduction, options)
+    windows = _bounded(windows)
+    check_values(x, reduction, windows, options)
     spatial = layout.spatial_axes
     out_dtype = torch_out_dtype(x.dtype, reduction, options.dtype)
     if path == "auto":
@@ -184,44 +188,26 @@ def window_winners(x, reduction, windows, layout: Layout, options=None) -> torch
     real cell holding the result.
     Same gather machinery and random numbers as the pooling itself, so it always agrees.
     """
-    from poolcli.model.options import PoolOptions
-
     options = options or PoolOptions()
+    check_options(options)
     x, _ = to_tensor(x, Reduction(reduction))
     canonical = layout.canonical(x)
+    windows = _bounded(windows)
     return pool_gather(canonical, Reduction(reduction), windows, False, options, winners=True)
 
 
-def _check_values(x: torch.Tensor, reduction: Reduction, options) -> None:
-    if reduction is Reduction.STOCHASTIC and x.numel():
-        lowest = x.min()
-        if bool(torch.isnan(lowest)) if is_float(x.dtype) else False:
-            raise PoolError("holds NaN values; stochastic pooling needs non-negative numbers.")
-        if lowest < 0:
-            raise PoolError(
-                f"holds negative values (down to {lowest.item():g}); stochastic pooling samples "
-                "cells in proportion to their values, so every value must be 0 or more."
-            )
-    if reduction is Reduction.LP and not options.norm_type > 0:
-        raise UsageError(
-            f"--norm-type must be positive, got {options.norm_type:g}.", option="--norm-type"
+def _bounded(windows: Sequence[AxisWindow]) -> tuple[AxisWindow, ...]:
+    """``windows`` with the strides and dilations that cannot matter brought within reach of
+    the input: an axis of one window never uses its stride, a kernel of one tap never its
+    dilation, and huge values there would overflow the kernels' index arithmetic."""
+    return tuple(
+        dataclasses.replace(
+            a,
+            stride=min(a.stride, a.padded_size + 1) if a.out == 1 else a.stride,
+            dilation=min(a.dilation, a.padded_size + 1) if a.kernel == 1 else a.dilation,
         )
-
-
-# --------------------------------------------------------------------------------------
-# taps path
-
-
-# --------------------------------------------------------------------------------------
-# torch path
-
-
-# --------------------------------------------------------------------------------------
-# global path
-
-
-# --------------------------------------------------------------------------------------
-# gather path
+        for a in windows
+    )
 
 
 # --------------------------------------------------------------------------------------
