@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from poolcli.errors import PoolError
-from poolcli.model.reductions import Reduction
+from poolcli.model.reductions import OutputDType, Reduction
 
 FLOAT_DTYPES = {
     "float16": torch.float16,
@@ -31,27 +31,17 @@ POOLABLE_TENSOR_DTYPES = frozenset(
 )
 
 
-def output_dtype(input_dtype: torch.dtype | np.dtype, reduction: Reduction, dtype: str | None):
-    """The output's numpy dtype for ``reduction`` of an input of ``input_dtype``."""
-    in_np = numpy_dtype(input_dtype)
-    if reduction.info.order_based:
-        return in_np
-    if reduction is Reduction.SUM:
-        return in_np if in_np.kind == "f" or in_np == _BF16 else np.dtype(np.int64)
-    if in_np.kind == "f" or in_np == _BF16:
-        return in_np
-    return numpy_dtype(FLOAT_DTYPES[dtype or "float32"])
+def output_dtype(dtype: torch.dtype, reduction: Reduction, compute: str | None) -> torch.dtype:
+    """The dtype ``reduction`` gives for an input of ``dtype`` (the README's dtype rules).
 
-
-_BF16 = object()  # numpy has no bfloat16; tensors of it are handled as torch dtypes
-
-
-def numpy_dtype(dtype):
-    if isinstance(dtype, torch.dtype):
-        if dtype is torch.bfloat16:
-            return _BF16
-        return torch.empty((), dtype=dtype).numpy().dtype
-    return np.dtype(dtype)
+    ``compute`` is ``--dtype``: what integer inputs to the averaging reductions come out in.
+    """
+    rule = reduction.info.output_dtype
+    if rule is OutputDType.INPUT or dtype.is_floating_point:
+        return dtype
+    if rule is OutputDType.WIDE_INT:
+        return torch.int64
+    return FLOAT_DTYPES[compute or "float32"]
 
 
 def is_float(t: torch.dtype) -> bool:
@@ -67,12 +57,14 @@ def accumulator(dtype: torch.dtype, compute: str | None) -> torch.dtype:
     return torch.float64 if dtype is torch.float64 else torch.float32
 
 
-def fill_low(dtype: torch.dtype):
-    return -math.inf if is_float(dtype) else torch.iinfo(dtype).min
-
-
-def fill_high(dtype: torch.dtype):
-    return math.inf if is_float(dtype) else torch.iinfo(dtype).max
+def fill_value(fill: str, dtype: torch.dtype):
+    """The value of a reduction's ``fill`` (``ReductionInfo.fill``) in ``dtype``: ``low``
+    cannot win a maximum, ``high`` cannot win a minimum, ``none`` (0) is masked out."""
+    if fill == "low":
+        return -math.inf if is_float(dtype) else torch.iinfo(dtype).min
+    if fill == "high":
+        return math.inf if is_float(dtype) else torch.iinfo(dtype).max
+    return 0
 
 
 def to_tensor(
@@ -83,7 +75,7 @@ def to_tensor(
     torch cannot pool uint16/32/64 or bool, nor read big-endian or read-only arrays.
     """
     if isinstance(array, torch.Tensor):
-        return _tensor_to_tensor(array, reduction)
+        return _tensor_to_tensor(array, reduction, compute)
     array = np.asarray(array)
     if array.dtype.kind == "c":
         raise PoolError("holds complex numbers, which have no order or mean to pool by.")
@@ -110,7 +102,9 @@ def to_tensor(
         return torch.from_numpy(array), back
 
 
-def _tensor_to_tensor(array: torch.Tensor, reduction: Reduction) -> tuple[torch.Tensor, Callable]:
+def _tensor_to_tensor(
+    array: torch.Tensor, reduction: Reduction, compute: str | None
+) -> tuple[torch.Tensor, Callable]:
     """Tensors of dtypes torch cannot pool go through numpy and come back as tensors."""
     if array.dtype.is_complex:
         raise PoolError("holds complex numbers, which have no order or mean to pool by.")
@@ -120,7 +114,7 @@ def _tensor_to_tensor(array: torch.Tensor, reduction: Reduction) -> tuple[torch.
         return array.to(torch.uint8), _back_to(torch.bool, reduction)
     if array.dtype in (torch.uint16, torch.uint32, torch.uint64):
         device = array.device
-        x, back = to_tensor(array.cpu().numpy(), reduction)
+        x, back = to_tensor(array.cpu().numpy(), reduction, compute)
 
         def back_to_tensor(t, back=back):
             out = back(t)
@@ -137,12 +131,12 @@ def _uint64_to_int64(array: np.ndarray, reduction: Reduction, compute: str | Non
     if reduction.info.order_based:
         # Flipping the top bit maps uint64 order onto int64 order exactly.
         return (array ^ _UINT64_FLIP).view(np.int64), _uint64_back
-    if reduction is Reduction.SUM:
+    result_dtype = output_dtype(torch.uint64, reduction, compute)
+    if result_dtype is torch.int64:
         if array.size and int(array.max()) >= 2**63:
             raise PoolError("holds uint64 values of 2^63 or more; their sums do not fit in int64.")
         return array.astype(np.int64), _identity
     # Exact to 2^53; the result still follows the integer rule (--dtype).
-    result_dtype = FLOAT_DTYPES[compute or "float32"]
 
     def back(t):
         return t.to(result_dtype)
@@ -155,7 +149,8 @@ def _identity(t):
 
 
 def _back_to(dtype, reduction: Reduction):
-    if not reduction.info.order_based:
+    """Results in the input's dtype go back to it; the others keep the dtype they have."""
+    if reduction.info.output_dtype is not OutputDType.INPUT:
         return _identity
 
     def back(t):
@@ -168,16 +163,6 @@ def _back_to(dtype, reduction: Reduction):
 
 def _uint64_back(t):
     return (t.cpu().numpy().view(np.uint64)) ^ _UINT64_FLIP
-
-
-def torch_out_dtype(dtype: torch.dtype, reduction: Reduction, compute: str | None) -> torch.dtype:
-    if reduction.info.order_based:
-        return dtype
-    if reduction is Reduction.SUM:
-        return dtype if is_float(dtype) else torch.int64
-    if is_float(dtype):
-        return dtype
-    return FLOAT_DTYPES[compute or "float32"]
 
 
 def int_accumulator(x: torch.Tensor, cells: int) -> torch.dtype:

@@ -7,14 +7,14 @@ import math
 
 import torch
 
-from poolcli.engine.convert import fill_high, fill_low
+from poolcli.engine.convert import fill_value
 from poolcli.engine.window_reduce import (
-    gather_dtype,
+    Gathered,
+    gather_accumulator,
     reduce_windows,
     uniform_noise,
     winning_taps,
 )
-from poolcli.model.reductions import Reduction
 from poolcli.model.window import AxisWindow
 
 
@@ -48,59 +48,60 @@ def pool_gather(
     """
     n, c = x.shape[:2]
     out_spatial = [a.out for a in windows]
-    out_dtype = (
-        torch.int64
-        if winners
-        else x.dtype
-        if pick is not None
-        else gather_dtype(x.dtype, reduction, options)
-    )
+    if winners:
+        out_dtype = torch.int64
+    elif pick is not None:
+        out_dtype = x.dtype
+    else:
+        out_dtype = gather_accumulator(x.dtype, reduction, options)
     y = torch.empty((n, c, *out_spatial), dtype=out_dtype, device=x.device)
-    cells = math.prod(a.kernel for a in windows)
-    per_window_bytes = cells * (3 * x.element_size() + 8 + 2) + 64
-    windows_per_chunk = max(1, options.memory_limit // per_window_bytes)
-    rest = math.prod(out_spatial[1:])
-    fill = _gather_fill(x.dtype, reduction)
+    fill = fill_value(reduction.info.fill, x.dtype)
     uniform = uniform_noise(reduction, (n, c, *out_spatial), options)
-
-    # Chunk over (n, c) items and over output rows of the first spatial axis.
-    rows_per_chunk = max(1, windows_per_chunk // max(rest, 1))
-    items_per_chunk = max(1, min(n * c, windows_per_chunk // max(rest * windows[0].out, 1)))
-    if items_per_chunk > 1:
-        rows_per_chunk = windows[0].out
     flat_in = x.reshape(n * c, *x.shape[2:]) if x.is_contiguous() else None
-    for start in range(0, n * c, items_per_chunk):
-        stop = min(n * c, start + items_per_chunk)
+    for (start, stop), rows in _chunks(x, windows, options):
         if flat_in is not None:
             block = flat_in[start:stop]
         else:
             block = torch.stack([x[i // c, i % c] for i in range(start, stop)])
-        for r0 in range(0, windows[0].out, rows_per_chunk):
-            r1 = min(windows[0].out, r0 + rows_per_chunk)
-            values, real = _gather_windows(block, windows, r0, r1, fill)
-            noise = None
-            if uniform is not None:
-                noise = uniform.reshape(n * c, *out_spatial)[start:stop, r0:r1].to(x.device)
-            if pick is not None:
-                taps = pick.reshape(n * c, *out_spatial)[start:stop, r0:r1].to(x.device)
-                result = values.gather(-1, taps.unsqueeze(-1)).squeeze(-1)
-            elif winners:
-                result = winning_taps(values, real, reduction, noise)
-            else:
-                result = reduce_windows(
-                    values, real, reduction, count_include_pad, windows, r0, r1, options, noise
-                )
-            for i, item in enumerate(range(start, stop)):
-                y[item // c, item % c, r0:r1] = result[i]
+        values, reals = _gather_windows(block, windows, *rows, fill)
+        part = (slice(start, stop), slice(*rows))  # of per-window tensors, (n * c, *out)
+        noise = None
+        if uniform is not None:
+            noise = uniform.reshape(n * c, *out_spatial)[part].to(x.device)
+        chunk = Gathered(values, reals, windows, rows, count_include_pad, noise)
+        if pick is not None:
+            taps = pick.reshape(n * c, *out_spatial)[part].to(x.device)
+            result = values.gather(-1, taps.unsqueeze(-1)).squeeze(-1)
+        elif winners:
+            result = winning_taps(chunk, reduction, options)
+        else:
+            result = reduce_windows(chunk, reduction, options)
+        for i, item in enumerate(range(start, stop)):
+            y[item // c, item % c, slice(*rows)] = result[i]
     return y
 
 
-def _gather_fill(dtype, reduction):
-    if reduction is Reduction.MAX:
-        return fill_low(dtype)
-    if reduction in (Reduction.MIN, Reduction.MEDIAN, Reduction.MODE):
-        return fill_high(dtype)
-    return 0
+def _chunks(x, windows, options):
+    """``((first item, last item), (first row, last row))`` of every chunk: over (n, c) items
+    and over output rows of the first spatial axis, each within ``options.memory_limit``."""
+    items = x.shape[0] * x.shape[1]
+    cells = math.prod(a.kernel for a in windows)
+    per_window_bytes = cells * (3 * x.element_size() + 8 + 2) + 64
+    windows_per_chunk = max(1, options.memory_limit // per_window_bytes)
+    rest = math.prod(a.out for a in windows[1:])
+    rows_per_chunk = max(1, windows_per_chunk // max(rest, 1))
+    items_per_chunk = max(1, min(items, windows_per_chunk // max(rest * windows[0].out, 1)))
+    if items_per_chunk > 1:
+        rows_per_chunk = windows[0].out
+    for start in range(0, items, items_per_chunk):
+        for r0 in range(0, windows[0].out, rows_per_chunk):
+            yield (
+                (start, min(items, start + items_per_chunk)),
+                (
+                    r0,
+                    min(windows[0].out, r0 + rows_per_chunk),
+                ),
+            )
 
 
 def _gather_windows(block, windows, r0, r1, fill):

@@ -41,9 +41,8 @@ from poolcli.engine.choose import check_path, choose_path
 from poolcli.engine.convert import (
     accumulator,
     is_float,
-    output_dtype,  # noqa: F401  (ops.output_dtype is the engine's public dtype rule)
+    output_dtype,
     to_tensor,
-    torch_out_dtype,
 )
 from poolcli.engine.gather import pool_gather
 from poolcli.engine.global_pool import pool_global
@@ -156,7 +155,7 @@ def pool_tensor(
     windows = _bounded(windows)
     check_values(x, reduction, windows, options)
     spatial = layout.spatial_axes
-    out_dtype = torch_out_dtype(x.dtype, reduction, options.dtype)
+    out_dtype = output_dtype(x.dtype, reduction, options.dtype)
     if path == "auto":
         chosen = choose_path(x, reduction, windows)
     else:

@@ -14,11 +14,10 @@ import torch
 
 from poolcli.engine.convert import (
     accumulator,
-    fill_high,
-    fill_low,
+    fill_value,
     int_accumulator,
     is_float,
-    torch_out_dtype,
+    output_dtype,
 )
 from poolcli.model.reductions import Reduction
 from poolcli.model.window import AxisWindow
@@ -95,15 +94,14 @@ def _accumulation(x, reduction, windows, options) -> tuple[torch.dtype, float, C
     combine (``None``: they add)."""
     taps = math.prod(a.kernel for a in windows)
     if reduction in (Reduction.MAX, Reduction.MIN):
-        init = fill_low(x.dtype) if reduction is Reduction.MAX else fill_high(x.dtype)
         combine = torch.maximum if reduction is Reduction.MAX else torch.minimum
-        return x.dtype, init, combine
+        return x.dtype, fill_value(reduction.info.fill, x.dtype), combine
     if reduction in (Reduction.SUM, Reduction.AVG) and not is_float(x.dtype):
         if (
             reduction is Reduction.AVG
             and torch.iinfo(x.dtype).bits <= 8
             and taps <= 2**16
-            and torch_out_dtype(x.dtype, reduction, options.dtype) is torch.float32
+            and output_dtype(x.dtype, reduction, options.dtype) is torch.float32
         ):
             # Sums of at most 2**16 8-bit values are exact in float32 (< 2**24), so summing
             # there gives the integer sums' bits, without a conversion pass at the end.
@@ -142,7 +140,7 @@ def _divide(sums, x, windows, spatial, count_include_pad, options) -> torch.Tens
         small = sums.dtype in (torch.int16,) or (
             sums.dtype is torch.int32 and torch.iinfo(x.dtype).bits <= 8
         )
-        quotient_dtype = torch_out_dtype(x.dtype, Reduction.AVG, options.dtype)
+        quotient_dtype = output_dtype(x.dtype, Reduction.AVG, options.dtype)
         wide = torch.float32 if small and quotient_dtype is torch.float32 else torch.float64
         return sums.to(wide) / (count if isinstance(count, float) else count.to(wide))
     return sums / count if isinstance(count, float) else sums / count.to(sums.dtype)

@@ -1,23 +1,35 @@
-"""Reducing gathered windows: (items, *out, cells) values and which cells are real."""
+"""Reducing gathered windows: one kernel per reduction, on ``(items, *out, cells)`` values.
+
+Padding cells hold the reduction's fill (:func:`poolcli.engine.convert.fill_value`): a value
+that cannot win a maximum (``low``) or a minimum (``high``), or 0 where the kernel masks
+padding out itself (``none``).
+"""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cached_property
 
 import torch
 
-from poolcli.engine.convert import accumulator, is_float
+from poolcli.engine.convert import accumulator, fill_value, is_float
 from poolcli.engine.taps import axis_counts
-from poolcli.model.reductions import Reduction
+from poolcli.errors import UsageError
+from poolcli.model.reductions import OutputDType, Reduction
+from poolcli.model.window import AxisWindow
 
 
-def gather_dtype(dtype, reduction, options) -> torch.dtype:
-    if reduction.info.order_based:
+def gather_accumulator(dtype: torch.dtype, reduction: Reduction, options) -> torch.dtype:
+    """The dtype the gather reduces windows in (the result is cast to the output dtype)."""
+    rule = reduction.info.output_dtype
+    if rule is OutputDType.INPUT:
         return dtype
-    if reduction in (Reduction.SUM,) and not is_float(dtype):
+    if not is_float(dtype) and rule is OutputDType.WIDE_INT:
         return torch.int64
-    if reduction is Reduction.AVG and not is_float(dtype):
-        return torch.float64
+    if not is_float(dtype) and reduction is Reduction.AVG:
+        return torch.float64  # exact integer sums, divided once
     return accumulator(dtype, options.dtype)
 
 
@@ -33,70 +45,136 @@ def uniform_noise(reduction, shape, options) -> torch.Tensor | None:
     return torch.rand(shape, generator=generator, dtype=torch.float64)
 
 
-def _real_mask(reals, device) -> torch.Tensor:
-    """Outer product of per-axis real-tap tables: (o1, o2, ..., k1*k2*...)."""
-    nd = len(reals)
-    mask = None
-    for i, real in enumerate(reals):
-        shape = [1] * (2 * nd)
-        shape[i], shape[nd + i] = real.shape
-        r = real.reshape(shape)
-        mask = r if mask is None else mask & r
-    out_shape = [r.shape[0] for r in reals]
-    return mask.reshape(*out_shape, -1).to(device)
+@dataclass
+class Gathered:
+    """One chunk of gathered windows: output rows ``rows`` of the first axis, every window's
+    cells along the last axis of ``values``, and which of them are real (per axis)."""
+
+    values: torch.Tensor
+    reals: list[torch.Tensor]
+    windows: Sequence[AxisWindow]
+    rows: tuple[int, int]
+    count_include_pad: bool
+    noise: torch.Tensor | None
+
+    @cached_property
+    def real(self) -> torch.Tensor:
+        """Outer product of the per-axis real-tap tables: (o1, o2, ..., k1*k2*...)."""
+        nd = len(self.reals)
+        mask = None
+        for i, real in enumerate(self.reals):
+            shape = [1] * (2 * nd)
+            shape[i], shape[nd + i] = real.shape
+            r = real.reshape(shape)
+            mask = r if mask is None else mask & r
+        out_shape = [r.shape[0] for r in self.reals]
+        return mask.reshape(*out_shape, -1).to(self.values.device)
 
 
-def reduce_windows(values, reals, reduction, count_include_pad, windows, r0, r1, options, noise):
-    """Reduce (items, *out, cells) windows whose padding cells hold the reduction's fill."""
-    device = values.device
-    if reduction in (Reduction.MAX, Reduction.MIN):
+def reduce_windows(chunk: Gathered, reduction: Reduction, options) -> torch.Tensor:
+    """Each window of ``chunk`` reduced to one value."""
+    return REDUCERS[reduction](chunk, options)
+
+
+def winning_taps(chunk: Gathered, reduction: Reduction, options) -> torch.Tensor:
+    """Index (in window order) of the cell each window's result comes from: the first real cell
+    holding the result value (a padded fill value may tie with it, but never wins)."""
+    if not reduction.info.winner or (reduction is Reduction.STOCHASTIC and options.expectation):
+        raise UsageError(f"{reduction} has no single winning cell per window")
+    values, real = chunk.values, chunk.real.expand_as(chunk.values)
+    if reduction is Reduction.STOCHASTIC:
+        sampled = _sample(values.to(torch.float64), chunk.noise).squeeze(-1)
+        # An all-zero window gives 0 without sampling: its first real cell holds that 0.
+        first_real = real.to(torch.uint8).argmax(-1)
+        return torch.where(values.to(torch.float64).sum(-1) > 0, sampled, first_real)
+    result = reduce_windows(chunk, reduction, options).unsqueeze(-1)
+    hit = values == result
+    if is_float(values.dtype):
+        hit |= values.isnan() & result.isnan()
+    return (hit & real).to(torch.uint8).argmax(-1)
+
+
+def _extreme(pick: Callable, extreme: Callable) -> Callable:
+    def reduce(chunk: Gathered, options) -> torch.Tensor:
+        values = chunk.values
         if values.requires_grad:
             # Route the gradient to one cell per window, the first maximum, as torch's max_pool.
-            pick = values.argmax(-1) if reduction is Reduction.MAX else values.argmin(-1)
-            return values.gather(-1, pick.unsqueeze(-1)).squeeze(-1)
-        return values.amax(-1) if reduction is Reduction.MAX else values.amin(-1)
-    real = _real_mask(reals, device)
-    real_count = real.sum(-1)
-    if reduction is Reduction.MEDIAN:
-        ordered = values.sort(dim=-1, stable=True).values
-        pick = ((real_count - 1) // 2).expand(*values.shape[:-1]).unsqueeze(-1)
-        result = ordered.gather(-1, pick).squeeze(-1)
-        if is_float(values.dtype):
-            result = torch.where(values.isnan().any(-1), math.nan, result)
-        return result
-    if reduction is Reduction.MODE:
-        mode = _mode(values, real)
-        if values.requires_grad:
-            # The gradient goes to the first cell holding the mode, as window_winners says.
-            hit = (values == mode.unsqueeze(-1)) & real
-            return values.gather(-1, hit.to(torch.uint8).argmax(-1, keepdim=True)).squeeze(-1)
-        return mode
-    acc = gather_dtype(values.dtype, reduction, options)
-    if reduction in (Reduction.SUM, Reduction.AVG):
-        if not is_float(values.dtype):
-            total = values.sum(-1, dtype=torch.int64)
-        else:
-            total = values.sum(-1, dtype=acc)
-        if reduction is Reduction.SUM:
-            return total
-        counts = [axis_counts(a, count_include_pad) for a in windows]
-        counts[0] = counts[0][r0:r1]
-        count = torch.ones((), dtype=torch.float64)
-        for i, c in enumerate(counts):
-            shape = [1] * len(counts)
-            shape[i] = len(c)
-            count = count * torch.tensor(c, dtype=torch.float64).reshape(shape)
-        return (total.to(torch.float64) / count.to(device)).to(acc)
-    v = values.to(acc)
-    if reduction is Reduction.LP:
-        return v.abs().pow(options.norm_type).sum(-1).pow(1.0 / options.norm_type)
-    # Stochastic.
+            return values.gather(-1, pick(values, -1, keepdim=True)).squeeze(-1)
+        return extreme(values, -1)
+
+    return reduce
+
+
+def _median(chunk: Gathered, options) -> torch.Tensor:
+    values, real = chunk.values, chunk.real
+    if not bool(real.all()):
+        # Padding sorts last, so the lower median of the real cells sits at (count - 1) // 2.
+        values = torch.where(real, values, fill_value("high", values.dtype))
+    ordered = values.sort(dim=-1, stable=True).values
+    pick = ((real.sum(-1) - 1) // 2).expand(*values.shape[:-1]).unsqueeze(-1)
+    result = ordered.gather(-1, pick).squeeze(-1)
+    if is_float(values.dtype):
+        result = torch.where(values.isnan().any(-1), math.nan, result)
+    return result
+
+
+def _mode(chunk: Gathered, options) -> torch.Tensor:
+    values, real = chunk.values, chunk.real
+    mode = _most_frequent(values, real)
+    if values.requires_grad:
+        # The gradient goes to the first cell holding the mode, as window_winners says.
+        hit = (values == mode.unsqueeze(-1)) & real
+        return values.gather(-1, hit.to(torch.uint8).argmax(-1, keepdim=True)).squeeze(-1)
+    return mode
+
+
+def _sum(chunk: Gathered, options) -> torch.Tensor:
+    values = chunk.values
+    if not is_float(values.dtype):
+        return values.sum(-1, dtype=torch.int64)
+    return values.sum(-1, dtype=gather_accumulator(values.dtype, Reduction.SUM, options))
+
+
+def _avg(chunk: Gathered, options) -> torch.Tensor:
+    values = chunk.values
+    acc = gather_accumulator(values.dtype, Reduction.AVG, options)
+    total = values.sum(-1, dtype=torch.int64 if not is_float(values.dtype) else acc)
+    counts = [axis_counts(a, chunk.count_include_pad) for a in chunk.windows]
+    counts[0] = counts[0][slice(*chunk.rows)]
+    count = torch.ones((), dtype=torch.float64)
+    for i, c in enumerate(counts):
+        shape = [1] * len(counts)
+        shape[i] = len(c)
+        count = count * torch.tensor(c, dtype=torch.float64).reshape(shape)
+    return (total.to(torch.float64) / count.to(values.device)).to(acc)
+
+
+def _lp(chunk: Gathered, options) -> torch.Tensor:
+    v = chunk.values.to(gather_accumulator(chunk.values.dtype, Reduction.LP, options))
+    return v.abs().pow(options.norm_type).sum(-1).pow(1.0 / options.norm_type)
+
+
+def _stochastic(chunk: Gathered, options) -> torch.Tensor:
+    v = chunk.values.to(gather_accumulator(chunk.values.dtype, Reduction.STOCHASTIC, options))
     total = v.sum(-1)
     if options.expectation:
         squares = (v * v).sum(-1)
         return torch.where(total > 0, squares / torch.where(total > 0, total, 1), 0)
-    picked = v.gather(-1, _sample(v, noise)).squeeze(-1)
+    picked = v.gather(-1, _sample(v, chunk.noise)).squeeze(-1)
     return torch.where(total > 0, picked, 0)
+
+
+#: The kernel of every reduction on gathered windows.
+REDUCERS: dict[Reduction, Callable[[Gathered, object], torch.Tensor]] = {
+    Reduction.MAX: _extreme(torch.argmax, torch.amax),
+    Reduction.MIN: _extreme(torch.argmin, torch.amin),
+    Reduction.MEDIAN: _median,
+    Reduction.MODE: _mode,
+    Reduction.SUM: _sum,
+    Reduction.AVG: _avg,
+    Reduction.LP: _lp,
+    Reduction.STOCHASTIC: _stochastic,
+}
 
 
 def _sample(values: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
@@ -107,35 +185,7 @@ def _sample(values: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
     return chosen.clamp(max=values.shape[-1] - 1)
 
 
-def winning_taps(values, reals, reduction, noise) -> torch.Tensor:
-    """Index (in window order) of the cell each window's result comes from: the first real cell
-    holding the result value (a padded fill value may tie with it, but never wins)."""
-    real = _real_mask(reals, values.device).expand_as(values)
-    if reduction is Reduction.STOCHASTIC and noise is not None:
-        sampled = _sample(values.to(torch.float64), noise).squeeze(-1)
-        # An all-zero window gives 0 without sampling: its first real cell holds that 0.
-        first_real = real.to(torch.uint8).argmax(-1)
-        return torch.where(values.to(torch.float64).sum(-1) > 0, sampled, first_real)
-    if reduction is Reduction.MAX:
-        result = values.amax(-1)
-    elif reduction is Reduction.MIN:
-        result = values.amin(-1)
-    elif reduction is Reduction.MEDIAN:
-        ordered = values.sort(-1).values
-        pick = ((real.sum(-1) - 1) // 2).unsqueeze(-1)
-        result = ordered.gather(-1, pick).squeeze(-1)
-    elif reduction is Reduction.MODE:
-        result = _mode(values, real)
-    else:
-        raise ValueError(f"{reduction} has no single winning cell per window")
-    result = result.unsqueeze(-1)
-    hit = values == result
-    if is_float(values.dtype):
-        hit |= values.isnan() & result.isnan()
-    return (hit & real).to(torch.uint8).argmax(-1)
-
-
-def _mode(values, real) -> torch.Tensor:
+def _most_frequent(values, real) -> torch.Tensor:
     """Most frequent real value per window; ties go to the smallest value."""
     ordered, order = values.sort(-1)
     valid = real.expand_as(values).gather(-1, order).to(torch.int64)
