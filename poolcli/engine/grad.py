@@ -154,14 +154,14 @@ def gradient(
     """
     import torch
 
-    from poolcli.engine import ops
+    from poolcli.engine import devices
 
     options = dataclasses.replace(options or PoolOptions(), dtype=None)
     reduction = Reduction(reduction)
     shape = tuple(np.shape(array))
     layout, guessed = resolve_layout(shape, layout)
     windows = resolve(spec, layout.spatial_shape(shape), layout.spatial)
-    device = ops.resolve_device(options.device)
+    device = devices.torch_device(options.device)
     x = torch.from_numpy(np.array(array, dtype=np.float64, copy=True))
     x = x.to(device=device, dtype=_compute_dtype(device)).requires_grad_()
     y = differentiable_pool(

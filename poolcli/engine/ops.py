@@ -44,54 +44,16 @@ from poolcli.engine.convert import (
     output_dtype,
     to_tensor,
 )
+from poolcli.engine.devices import torch_device
 from poolcli.engine.gather import pool_gather
 from poolcli.engine.global_pool import pool_global
 from poolcli.engine.median import pool_median_taps
 from poolcli.engine.taps import pool_taps
 from poolcli.engine.torch_kernels import pool_torch
-from poolcli.errors import UsageError
 from poolcli.model.layout import Layout
 from poolcli.model.options import PoolOptions
 from poolcli.model.reductions import Reduction
 from poolcli.model.window import AxisWindow
-
-# --------------------------------------------------------------------------------------
-# Devices
-
-
-def resolve_device(name: str) -> torch.device:
-    """``auto`` -> a GPU when torch sees one, else the CPU; an absent device is a usage error."""
-    if name is not None and not isinstance(name, str):
-        raise UsageError(f"--device {name!r} is not a device name.", option="--device")
-    name = (name or "auto").lower()
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        mps = getattr(torch.backends, "mps", None)
-        if mps is not None and mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise UsageError(
-            f"--device {name} is not a device: use cpu, cuda, mps or auto.", option="--device"
-        ) from None
-    present = {
-        "cpu": True,
-        "cuda": torch.cuda.is_available()
-        and (device.index is None or device.index < torch.cuda.device_count()),
-        "mps": getattr(torch.backends, "mps", None) is not None
-        and torch.backends.mps.is_available(),
-    }.get(device.type, False)
-    if not present:
-        raise UsageError(
-            f"--device {name} is not available on this machine (torch sees no such device). "
-            "Use --device cpu or --device auto.",
-            option="--device",
-        )
-    return device
-
 
 # --------------------------------------------------------------------------------------
 # Entry points
@@ -115,7 +77,7 @@ def pool_array(
     """
     options = options or PoolOptions()
     check_options(options)
-    device = resolve_device(options.device)
+    device = torch_device(options.device)
     x, back = to_tensor(array, reduction, options.dtype)
     x = x.to(device)
     if premultiplied_alpha:

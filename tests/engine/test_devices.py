@@ -9,16 +9,13 @@ from poolcli.errors import UsageError
 
 
 def test_auto_agrees_with_torch():
-    from poolcli.engine import ops
-
-    assert devices.resolve_device("auto") == str(ops.resolve_device("auto"))
+    assert devices.resolve_device("auto") == str(devices.torch_device("auto"))
     assert devices.resolve_device(None) == devices.resolve_device("auto")
 
 
 def test_cpu_and_auto_without_gpu_nodes_do_not_need_torch(monkeypatch):
-    # A None entry in sys.modules makes `from poolcli import ops` fail: torch is not reached.
-    monkeypatch.setitem(sys.modules, "poolcli.engine.ops", None)
-    monkeypatch.delattr("poolcli.engine.ops", raising=False)
+    # A None entry in sys.modules makes `import torch` fail: torch is not reached.
+    monkeypatch.setitem(sys.modules, "torch", None)
     monkeypatch.setattr(devices, "gpu_possible", lambda: False)
     assert devices.resolve_device("CPU") == "cpu"
     assert devices.resolve_device("auto") == "cpu"
