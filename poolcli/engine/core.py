@@ -42,7 +42,7 @@ def run(
         raise UsageError(f"--layout {layout!r} is not a layout such as HWC.", option="--layout")
     layout, guessed = resolve_layout(tuple(array.shape), layout)
     windows = resolve(spec, layout.spatial_shape(tuple(array.shape)), layout.spatial)
-    premultiply = alpha and reduction.info.weights_by_alpha and not options.straight_alpha
+    alpha = alpha and not options.straight_alpha
     output, device = ops.pool_array(
         array,
         reduction,
@@ -50,7 +50,7 @@ def run(
         layout,
         count_include_pad=spec.count_include_pad,
         options=options,
-        premultiplied_alpha=premultiply,
+        alpha=alpha,
     )
     return PoolResult(
         output=output,
@@ -63,7 +63,7 @@ def run(
         windows=windows,
         options=options,
         device=device,
-        premultiplied=premultiply,
+        premultiplied=alpha and reduction.info.weights_by_alpha,
     )
 
 

@@ -205,11 +205,10 @@ def differentiable_pool(
     from poolcli.engine import ops
 
     path = _path(reduction, options)
-    if alpha and reduction.info.weights_by_alpha and not options.straight_alpha:
-        return ops._pool_premultiplied(
-            x, reduction, windows, layout, count_include_pad, options, path
-        )
-    return ops.pool_tensor(x, reduction, windows, layout, count_include_pad, options, path)
+    alpha = alpha and not options.straight_alpha
+    return ops.pool_tensor(
+        x, reduction, windows, layout, count_include_pad, options, path, alpha=alpha
+    )
 
 
 def _upstream_tensor(upstream, y: torch.Tensor) -> torch.Tensor:

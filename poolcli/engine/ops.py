@@ -67,25 +67,21 @@ def pool_array(
     *,
     count_include_pad: bool = False,
     options=None,
-    premultiplied_alpha: bool = False,
+    alpha: bool = False,
     path: str = "auto",
 ) -> tuple:
     """Pool ``array`` (numpy or torch, laid out as ``layout``); returns ``(numpy result, device)``.
 
-    ``premultiplied_alpha``: the last channel is straight alpha; colour is weighted by it
-    before pooling and divided by the pooled alpha afterwards.
+    ``alpha``: as for :func:`pool_tensor`.
     """
     options = options or PoolOptions()
     check_options(options)
     device = torch_device(options.device)
     x, back = to_tensor(array, reduction, options.dtype)
     x = x.to(device)
-    if premultiplied_alpha:
-        result = _pool_premultiplied(
-            x, reduction, windows, layout, count_include_pad, options, path
-        )
-    else:
-        result = pool_tensor(x, reduction, windows, layout, count_include_pad, options, path)
+    result = pool_tensor(
+        x, reduction, windows, layout, count_include_pad, options, path, alpha=alpha
+    )
     result = back(result)
     if isinstance(result, torch.Tensor):
         if result.dtype is torch.bfloat16 and not isinstance(array, torch.Tensor):
@@ -104,17 +100,34 @@ def pool_tensor(
     count_include_pad: bool = False,
     options=None,
     path: str = "auto",
+    *,
+    alpha: bool = False,
 ) -> torch.Tensor:
     """Pool a tensor laid out as ``layout``, keeping the layout; dtypes follow the README rules.
 
     ``path`` forces one engine path (``taps``, ``torch``, ``global``, ``gather``) for tests
     and benchmarks, and a path that cannot compute the case is a :class:`UsageError`;
     ``auto`` picks the fastest exact one (:mod:`poolcli.engine.choose`).
+
+    ``alpha``: the last channel is an image's straight alpha, and a transparent cell lends no
+    colour: the averaging reductions weight colour by alpha before pooling and divide by the
+    pooled alpha afterwards.
     """
     options = options or PoolOptions()
     check_options(options)
     reduction = Reduction(reduction)
     windows = _bounded(windows)
+
+    def pool(t: torch.Tensor) -> torch.Tensor:
+        return _pool(t, reduction, windows, layout, count_include_pad, options, path)
+
+    if alpha and reduction.info.weights_by_alpha:
+        return _pool_premultiplied(x, reduction, windows, layout, options, pool)
+    return pool(x)
+
+
+def _pool(x, reduction, windows, layout, count_include_pad, options, path) -> torch.Tensor:
+    """One engine path's result, in the output dtype."""
     check_values(x, reduction, windows, options)
     spatial = layout.spatial_axes
     out_dtype = output_dtype(x.dtype, reduction, options.dtype)
@@ -175,17 +188,13 @@ def _bounded(windows: Sequence[AxisWindow]) -> tuple[AxisWindow, ...]:
 # RGBA
 
 
-def _pool_premultiplied(x, reduction, windows, layout, count_include_pad, options, path):
+def _pool_premultiplied(x, reduction, windows, layout, options, run):
     """Weight colour by alpha (premultiply), pool, and turn the colour back into straight colour.
 
     avg, lp and the stochastic expectation divide the pooled colour by the pooled alpha weight,
     so a transparent cell lends no colour to its neighbours; sum keeps the alpha-weighted sum;
-    stochastic sampling picks cells by colour x alpha.
+    stochastic sampling picks cells by colour x alpha. ``run`` pools one tensor.
     """
-
-    def run(t):
-        return pool_tensor(t, reduction, windows, layout, count_include_pad, options, path)
-
     channel = layout.channel_axis
     alpha = x.narrow(channel, x.shape[channel] - 1, 1)
     colour = x.narrow(channel, 0, x.shape[channel] - 1)
@@ -209,7 +218,9 @@ def _sample_premultiplied(colour, alpha, weight, windows, layout, options, run):
     colour x alpha / sum(colour x alpha) (a transparent cell is never picked) and takes that
     cell's straight colour; alpha samples itself. All-transparent or black windows give 0."""
     weighted = colour.to(weight.dtype) * weight
-    taps = window_winners(weighted, Reduction.STOCHASTIC, windows, layout, options)
+    taps = pool_gather(
+        layout.canonical(weighted), Reduction.STOCHASTIC, windows, False, options, winners=True
+    )
 
     def take(t):
         picked = pool_gather(
