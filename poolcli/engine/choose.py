@@ -37,6 +37,8 @@ class Case:
     x: torch.Tensor
     reduction: Reduction
     windows: Sequence[AxisWindow]
+    #: Some cells are to be left out, as padding is (transparent pixels).
+    masked: bool = False
 
     @cached_property
     def windowings(self) -> frozenset[str]:
@@ -117,7 +119,8 @@ class Capability:
     ``"inside"`` (every window inside the input). ``dims``: the numbers of spatial axes it
     takes. ``thin_axes``: whether an axis may be shorter than the kernel. ``nan``: whether
     the input may hold NaN. ``winner_gradient``: whether, under autograd, an order-based
-    reduction's gradient goes to the one cell each value comes from.
+    reduction's gradient goes to the one cell each value comes from. ``masks``: whether it
+    can leave out cells a mask hides.
     """
 
     path: str
@@ -132,6 +135,7 @@ class Capability:
     max_taps: int | None = None
     nan: bool = True
     winner_gradient: bool = False
+    masks: bool = False
 
     def refusal(self, case: Case) -> tuple[int, str] | None:
         """Why this row cannot take ``case``: ``(how many facts it passed, reason)``, or None."""
@@ -163,6 +167,7 @@ class Capability:
                 lambda: self.winner_gradient or not case.gradient,
                 "its gradient would not go to a single winning cell",
             ),
+            (lambda: self.masks or not case.masked, "it cannot leave out masked cells"),
             (lambda: self.nan or not case.nan, "the input holds NaN"),
         )
         for passed, (holds, reason) in enumerate(checks):
@@ -171,6 +176,7 @@ class Capability:
         return None
 
 
+ORDER_BASED = frozenset(r for r in Reduction if r.info.order_based)
 TAP_REDUCTIONS = frozenset(
     {Reduction.MAX, Reduction.MIN, Reduction.SUM, Reduction.AVG, Reduction.LP}
 )
@@ -209,9 +215,17 @@ CAPABILITIES: tuple[Capability, ...] = (
         thin_axes=False,
         **_TORCH,
     ),
+    # The order-based kernels leave out masked cells as they leave out padding.
     Capability(
         "gather",
-        ALL_REDUCTIONS,
+        ORDER_BASED,
+        windowings=frozenset({"sliding", "adaptive", "global"}),
+        winner_gradient=True,
+        masks=True,
+    ),
+    Capability(
+        "gather",
+        ALL_REDUCTIONS - ORDER_BASED,
         windowings=frozenset({"sliding", "adaptive", "global"}),
         winner_gradient=True,
     ),
@@ -247,17 +261,19 @@ def can(path: str, case: Case) -> bool:
     return any(row.refusal(case) is None for row in CAPABILITIES if row.path == path)
 
 
-def choose_path(x: torch.Tensor, reduction: Reduction, windows: Sequence[AxisWindow]) -> str:
+def choose_path(
+    x: torch.Tensor, reduction: Reduction, windows: Sequence[AxisWindow], masked: bool = False
+) -> str:
     """The fastest path that computes this case exactly."""
-    case = Case(x, reduction, windows)
+    case = Case(x, reduction, windows, masked)
     return next(path for path, worth in PREFERENCES if worth(case) and can(path, case))
 
 
-def check_path(path: str, x: torch.Tensor, reduction: Reduction, windows) -> None:
+def check_path(path: str, x: torch.Tensor, reduction: Reduction, windows, masked=False) -> None:
     """Refuse a forced ``path`` that cannot compute this case (the tests force every path)."""
     if path not in PATHS:
         raise UsageError(f"there is no engine path {path!r}: use one of {', '.join(PATHS)}.")
-    case = Case(x, reduction, windows)
+    case = Case(x, reduction, windows, masked)
     refusals = [row.refusal(case) for row in CAPABILITIES if row.path == path]
     if any(refusal is None for refusal in refusals):
         return

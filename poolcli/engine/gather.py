@@ -39,12 +39,14 @@ def _axis_index(axis: AxisWindow, first: int, last: int) -> tuple[torch.Tensor, 
 
 
 def pool_gather(
-    x, reduction, windows, count_include_pad, options, winners=False, pick=None
+    x, reduction, windows, count_include_pad, options, winners=False, pick=None, visible=None
 ) -> torch.Tensor:
     """Gather every window into a trailing axis and reduce it, chunk by chunk.
 
     With ``winners``, return each window's winning tap instead of its value (see
     :func:`window_winners`); with ``pick`` (N, C, *out) tap indices, return those taps' values.
+    ``visible`` (bool, shaped as ``x``): the cells the order-based reductions may use; the
+    others are left out as padding is.
     """
     n, c = x.shape[:2]
     out_spatial = [a.out for a in windows]
@@ -57,18 +59,16 @@ def pool_gather(
     y = torch.empty((n, c, *out_spatial), dtype=out_dtype, device=x.device)
     fill = fill_value(reduction.info.fill, x.dtype)
     uniform = uniform_noise(reduction, (n, c, *out_spatial), options)
-    flat_in = x.reshape(n * c, *x.shape[2:]) if x.is_contiguous() else None
     for (start, stop), rows in _chunks(x, windows, options):
-        if flat_in is not None:
-            block = flat_in[start:stop]
-        else:
-            block = torch.stack([x[i // c, i % c] for i in range(start, stop)])
-        values, reals = _gather_windows(block, windows, *rows, fill)
+        values, reals = _gather_windows(_items(x, start, stop), windows, *rows, fill)
         part = (slice(start, stop), slice(*rows))  # of per-window tensors, (n * c, *out)
         noise = None
         if uniform is not None:
             noise = uniform.reshape(n * c, *out_spatial)[part].to(x.device)
-        chunk = Gathered(values, reals, windows, rows, count_include_pad, noise)
+        seen = None
+        if visible is not None:
+            seen, _ = _gather_windows(_items(visible, start, stop), windows, *rows, False)
+        chunk = Gathered(values, reals, windows, rows, count_include_pad, noise, seen)
         if pick is not None:
             taps = pick.reshape(n * c, *out_spatial)[part].to(x.device)
             result = values.gather(-1, taps.unsqueeze(-1)).squeeze(-1)
@@ -79,6 +79,14 @@ def pool_gather(
         for i, item in enumerate(range(start, stop)):
             y[item // c, item % c, slice(*rows)] = result[i]
     return y
+
+
+def _items(x, start, stop):
+    """Items ``[start, stop)`` of the (n, c) items of ``x``, as (items, *spatial)."""
+    n, c = x.shape[:2]
+    if x.is_contiguous():
+        return x.reshape(n * c, *x.shape[2:])[start:stop]
+    return torch.stack([x[i // c, i % c] for i in range(start, stop)])
 
 
 def _chunks(x, windows, options):

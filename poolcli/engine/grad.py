@@ -321,7 +321,9 @@ def unpool(
         options = dataclasses.replace(options, seed=int(np.random.SeedSequence().entropy % 2**63))
     pooled = run(array, reduction, spec, layout, options, alpha=alpha)
     layout = pooled.layout
-    winners = ops.window_winners(array, reduction, pooled.windows, layout, options).cpu().numpy()
+    alpha = alpha and not options.straight_alpha
+    winners = ops.window_winners(array, reduction, pooled.windows, layout, options, alpha=alpha)
+    winners = winners.cpu().numpy()
     output = layout.canonical(np.asarray(pooled.output))
     index, real = _winning_cells(winners, pooled.windows)
     source = layout.canonical(np.asarray(array))

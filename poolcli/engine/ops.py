@@ -36,7 +36,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from poolcli.engine.alpha import pool_premultiplied
+from poolcli.engine.alpha import pool_with_alpha, winners_with_alpha
 from poolcli.engine.checks import check_options, check_values
 from poolcli.engine.choose import check_path, choose_path
 from poolcli.engine.convert import (
@@ -109,31 +109,34 @@ def pool_tensor(
     ``auto`` picks the fastest exact one (:mod:`poolcli.engine.choose`).
 
     ``alpha``: the last channel is an image's straight alpha, and a transparent cell lends no
-    colour: the averaging reductions weight colour by alpha before pooling and divide by the
-    pooled alpha afterwards.
+    colour (:mod:`poolcli.engine.alpha`): the averaging reductions weight colour by alpha, the
+    order-based ones take colour from visible cells only.
     """
     options = options or PoolOptions()
     check_options(options)
     reduction = Reduction(reduction)
     windows = _bounded(windows)
 
-    def pool(t: torch.Tensor) -> torch.Tensor:
-        return _pool(t, reduction, windows, layout, count_include_pad, options, path)
+    def pool(t: torch.Tensor, how: Reduction = reduction, visible=None) -> torch.Tensor:
+        return _pool(t, how, windows, layout, count_include_pad, options, path, visible)
 
-    if alpha and reduction.info.weights_by_alpha:
-        return pool_premultiplied(x, reduction, windows, layout, options, pool)
+    if alpha:
+        return pool_with_alpha(x, reduction, windows, layout, options, pool)
     return pool(x)
 
 
-def _pool(x, reduction, windows, layout, count_include_pad, options, path) -> torch.Tensor:
-    """One engine path's result, in the output dtype."""
+def _pool(
+    x, reduction, windows, layout, count_include_pad, options, path, visible=None
+) -> torch.Tensor:
+    """One engine path's result, in the output dtype. ``visible``: see :func:`pool_gather`."""
     check_values(x, reduction, windows, options)
     spatial = layout.spatial_axes
     out_dtype = output_dtype(x.dtype, reduction, options.dtype)
+    masked = visible is not None
     if path == "auto":
-        chosen = choose_path(x, reduction, windows)
+        chosen = choose_path(x, reduction, windows, masked)
     else:
-        check_path(path, x, reduction, windows)
+        check_path(path, x, reduction, windows, masked)
         chosen = path
     if chosen == "taps" and reduction is Reduction.MEDIAN:
         y = pool_median_taps(x, windows, spatial, options)
@@ -147,26 +150,43 @@ def _pool(x, reduction, windows, layout, count_include_pad, options, path) -> to
         elif chosen == "global":
             y = pool_global(canonical, reduction, options)
         else:
-            y = pool_gather(canonical, reduction, windows, count_include_pad, options)
+            visible = layout.canonical(visible) if masked else None
+            y = pool_gather(
+                canonical, reduction, windows, count_include_pad, options, visible=visible
+            )
         y = layout.uncanonical(y)
     return y.to(out_dtype)
 
 
-def window_winners(x, reduction, windows, layout: Layout, options=None) -> torch.Tensor:
+def window_winners(
+    x, reduction, windows, layout: Layout, options=None, *, alpha: bool = False
+) -> torch.Tensor:
     """For max, min, median, mode and stochastic sampling: which cell each window's result is.
 
     Returns an int64 tensor shaped ``(N, C, *out)`` holding, per window, the index of the
     winning cell in window order: row-major over the kernel taps (``AxisWindow.cells`` order;
     for adaptive pooling each axis has ``kernel`` = the longest bin's taps). Ties go to the first
-    real cell holding the result.
+    real cell holding the result. ``alpha``: as for :func:`pool_tensor` (colour is won by
+    visible cells).
     Same gather machinery and random numbers as the pooling itself, so it always agrees.
     """
     options = options or PoolOptions()
     check_options(options)
-    x, _ = to_tensor(x, Reduction(reduction))
-    canonical = layout.canonical(x)
+    reduction = Reduction(reduction)
+    x, _ = to_tensor(x, reduction)
     windows = _bounded(windows)
-    return pool_gather(canonical, Reduction(reduction), windows, False, options, winners=True)
+
+    def winners(t: torch.Tensor, visible=None) -> torch.Tensor:
+        if visible is not None:
+            visible = layout.canonical(visible)
+        canonical = layout.canonical(t)
+        return pool_gather(
+            canonical, reduction, windows, False, options, winners=True, visible=visible
+        )
+
+    if alpha:
+        return winners_with_alpha(x, reduction, layout, options, winners)
+    return winners(x)
 
 
 def _bounded(windows: Sequence[AxisWindow]) -> tuple[AxisWindow, ...]:

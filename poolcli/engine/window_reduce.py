@@ -56,10 +56,13 @@ class Gathered:
     rows: tuple[int, int]
     count_include_pad: bool
     noise: torch.Tensor | None
+    #: Which gathered cells may be used (shaped as ``values``), or None for all real ones.
+    visible: torch.Tensor | None = None
 
     @cached_property
     def real(self) -> torch.Tensor:
-        """Outer product of the per-axis real-tap tables: (o1, o2, ..., k1*k2*...)."""
+        """The cells that count: real (not padding) and visible. The outer product of the
+        per-axis real-tap tables, (o1, o2, ..., k1*k2*...), and the visible mask if any."""
         nd = len(self.reals)
         mask = None
         for i, real in enumerate(self.reals):
@@ -68,7 +71,8 @@ class Gathered:
             r = real.reshape(shape)
             mask = r if mask is None else mask & r
         out_shape = [r.shape[0] for r in self.reals]
-        return mask.reshape(*out_shape, -1).to(self.values.device)
+        mask = mask.reshape(*out_shape, -1).to(self.values.device)
+        return mask if self.visible is None else mask & self.visible
 
 
 def reduce_windows(chunk: Gathered, reduction: Reduction, options) -> torch.Tensor:
@@ -94,9 +98,11 @@ def winning_taps(chunk: Gathered, reduction: Reduction, options) -> torch.Tensor
     return (hit & real).to(torch.uint8).argmax(-1)
 
 
-def _extreme(pick: Callable, extreme: Callable) -> Callable:
+def _extreme(reduction: Reduction, pick: Callable, extreme: Callable) -> Callable:
     def reduce(chunk: Gathered, options) -> torch.Tensor:
         values = chunk.values
+        if chunk.visible is not None:
+            values = torch.where(chunk.real, values, fill_value(reduction.info.fill, values.dtype))
         if values.requires_grad:
             # Route the gradient to one cell per window, the first maximum, as torch's max_pool.
             return values.gather(-1, pick(values, -1, keepdim=True)).squeeze(-1)
@@ -111,7 +117,8 @@ def _median(chunk: Gathered, options) -> torch.Tensor:
         # Padding sorts last, so the lower median of the real cells sits at (count - 1) // 2.
         values = torch.where(real, values, fill_value("high", values.dtype))
     ordered = values.sort(dim=-1, stable=True).values
-    pick = ((real.sum(-1) - 1) // 2).expand(*values.shape[:-1]).unsqueeze(-1)
+    # A window with no visible cell picks any cell; the alpha rule gives it 0.
+    pick = ((real.sum(-1) - 1) // 2).clamp(min=0).expand(*values.shape[:-1]).unsqueeze(-1)
     result = ordered.gather(-1, pick).squeeze(-1)
     if is_float(values.dtype):
         result = torch.where(values.isnan().any(-1), math.nan, result)
@@ -166,8 +173,8 @@ def _stochastic(chunk: Gathered, options) -> torch.Tensor:
 
 #: The kernel of every reduction on gathered windows.
 REDUCERS: dict[Reduction, Callable[[Gathered, object], torch.Tensor]] = {
-    Reduction.MAX: _extreme(torch.argmax, torch.amax),
-    Reduction.MIN: _extreme(torch.argmin, torch.amin),
+    Reduction.MAX: _extreme(Reduction.MAX, torch.argmax, torch.amax),
+    Reduction.MIN: _extreme(Reduction.MIN, torch.argmin, torch.amin),
     Reduction.MEDIAN: _median,
     Reduction.MODE: _mode,
     Reduction.SUM: _sum,
