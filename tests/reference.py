@@ -341,3 +341,21 @@ def _colour_of(colour, alpha, scale, rule):
         return pooled / total if total > 0 else 0.0
     shown = colour[alpha != 0]
     return _reduce(shown, *rule) if shown.size else 0.0
+
+
+def reference_pixel_mode(x, kernel, stride=None, pads=None, dilation=None, ceil_mode=False):
+    """Mode of whole pixels: for every window, the most frequent tuple of channel values among
+    its real cells (ties: the smallest tuple, comparing channels in order), for ``x`` shaped
+    ``(N, C, *spatial)``. Returns ``x``'s dtype."""
+    x = np.asarray(x)
+    per_axis = _sliding(x.shape, kernel, stride, pads, dilation, ceil_mode)
+    n, c = x.shape[:2]
+    out = np.empty((n, c, *(len(w) for w in per_axis)), dtype=x.dtype)
+    for idx in itertools.product(*(range(len(w)) for w in per_axis)):
+        reals = [per_axis[a][i][0] for a, i in enumerate(idx)]
+        block = x[(slice(None), slice(None), *np.ix_(*reals))].reshape(n, c, -1)
+        for b in range(n):
+            counts = Counter(zip(*(_exact(block[b, ch]) for ch in range(c))))
+            best = max(counts.values())
+            out[(b, slice(None), *idx)] = min(p for p, k in counts.items() if k == best)
+    return out

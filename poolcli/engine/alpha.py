@@ -51,6 +51,13 @@ def winners_with_alpha(x, reduction, layout, options, winners: Callable) -> torc
     return winners(x, visible=torch.cat(shown, dim=layout.channel_axis))
 
 
+def clear_transparent(x, layout) -> torch.Tensor:
+    """``x`` with every transparent pixel made transparent black, so that its colour cannot
+    count (for the mode of whole pixels)."""
+    _, alpha = _split(x, layout)
+    return torch.where(alpha > 0, x, 0)
+
+
 def pool_premultiplied(x, reduction, windows, layout, options, run):
     """Weight colour by alpha (premultiply), pool, and turn the colour back into straight colour.
 

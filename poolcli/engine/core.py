@@ -23,12 +23,16 @@ def run(
     options: PoolOptions | None = None,
     *,
     alpha: bool = False,
+    pixels: bool = False,
 ) -> PoolResult:
     """Pool ``array`` and describe the result.
 
-    ``alpha`` says that the last channel is an image's straight alpha: the averaging
-    reductions then weight colour by it (premultiply, pool, divide) unless
-    ``options.straight_alpha``.
+    ``alpha`` says that the last channel is an image's straight alpha: unless
+    ``options.straight_alpha``, a transparent cell then lends no colour (the averaging
+    reductions weight colour by alpha, the others take colour from visible cells only).
+    ``pixels`` says that the C axis holds the channels of one pixel (an image): mode then
+    picks the most frequent whole pixel (ties: the smallest, comparing channels in order)
+    instead of each channel's own mode.
     """
     from poolcli.engine import ops
 
@@ -51,6 +55,7 @@ def run(
         count_include_pad=spec.count_include_pad,
         options=options,
         alpha=alpha,
+        pixels=pixels,
     )
     return PoolResult(
         output=output,

@@ -36,7 +36,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from poolcli.engine.alpha import pool_with_alpha, winners_with_alpha
+from poolcli.engine.alpha import clear_transparent, pool_with_alpha, winners_with_alpha
 from poolcli.engine.checks import check_options, check_values
 from poolcli.engine.choose import check_path, choose_path
 from poolcli.engine.convert import (
@@ -47,6 +47,7 @@ from poolcli.engine.devices import torch_device
 from poolcli.engine.gather import pool_gather
 from poolcli.engine.global_pool import pool_global
 from poolcli.engine.median import pool_median_taps
+from poolcli.engine.pixels import pixel_winners, pool_pixel_mode
 from poolcli.engine.taps import pool_taps
 from poolcli.engine.torch_kernels import pool_torch
 from poolcli.model.layout import Layout
@@ -67,11 +68,12 @@ def pool_array(
     count_include_pad: bool = False,
     options=None,
     alpha: bool = False,
+    pixels: bool = False,
     path: str = "auto",
 ) -> tuple:
     """Pool ``array`` (numpy or torch, laid out as ``layout``); returns ``(numpy result, device)``.
 
-    ``alpha``: as for :func:`pool_tensor`.
+    ``alpha`` and ``pixels``: as for :func:`pool_tensor`.
     """
     options = options or PoolOptions()
     check_options(options)
@@ -79,7 +81,7 @@ def pool_array(
     x, back = to_tensor(array, reduction, options.dtype)
     x = x.to(device)
     result = pool_tensor(
-        x, reduction, windows, layout, count_include_pad, options, path, alpha=alpha
+        x, reduction, windows, layout, count_include_pad, options, path, alpha=alpha, pixels=pixels
     )
     result = back(result)
     if isinstance(result, torch.Tensor):
@@ -101,6 +103,7 @@ def pool_tensor(
     path: str = "auto",
     *,
     alpha: bool = False,
+    pixels: bool = False,
 ) -> torch.Tensor:
     """Pool a tensor laid out as ``layout``, keeping the layout; dtypes follow the README rules.
 
@@ -111,6 +114,10 @@ def pool_tensor(
     ``alpha``: the last channel is an image's straight alpha, and a transparent cell lends no
     colour (:mod:`poolcli.engine.alpha`): the averaging reductions weight colour by alpha, the
     order-based ones take colour from visible cells only.
+
+    ``pixels``: the C axis holds the channels of one pixel (an image), and mode picks the most
+    frequent whole pixel (:mod:`poolcli.engine.pixels`); with ``alpha``, every transparent
+    pixel counts as transparent black.
     """
     options = options or PoolOptions()
     check_options(options)
@@ -120,6 +127,8 @@ def pool_tensor(
     def pool(t: torch.Tensor, how: Reduction = reduction, visible=None) -> torch.Tensor:
         return _pool(t, how, windows, layout, count_include_pad, options, path, visible)
 
+    if pixels and reduction is Reduction.MODE and layout.channel_axis is not None:
+        return pool_pixel_mode(clear_transparent(x, layout) if alpha else x, layout, pool)
     if alpha:
         return pool_with_alpha(x, reduction, windows, layout, options, pool)
     return pool(x)
@@ -159,15 +168,15 @@ def _pool(
 
 
 def window_winners(
-    x, reduction, windows, layout: Layout, options=None, *, alpha: bool = False
+    x, reduction, windows, layout: Layout, options=None, *, alpha=False, pixels=False
 ) -> torch.Tensor:
     """For max, min, median, mode and stochastic sampling: which cell each window's result is.
 
     Returns an int64 tensor shaped ``(N, C, *out)`` holding, per window, the index of the
     winning cell in window order: row-major over the kernel taps (``AxisWindow.cells`` order;
     for adaptive pooling each axis has ``kernel`` = the longest bin's taps). Ties go to the first
-    real cell holding the result. ``alpha``: as for :func:`pool_tensor` (colour is won by
-    visible cells).
+    real cell holding the result. ``alpha`` and ``pixels``: as for :func:`pool_tensor`
+    (colour is won by visible cells; a pixel mode by one cell for every channel).
     Same gather machinery and random numbers as the pooling itself, so it always agrees.
     """
     options = options or PoolOptions()
@@ -184,6 +193,8 @@ def window_winners(
             canonical, reduction, windows, False, options, winners=True, visible=visible
         )
 
+    if pixels and reduction is Reduction.MODE and layout.channel_axis is not None:
+        return pixel_winners(clear_transparent(x, layout) if alpha else x, layout, winners)
     if alpha:
         return winners_with_alpha(x, reduction, layout, options, winners)
     return winners(x)
