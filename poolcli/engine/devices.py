@@ -2,7 +2,7 @@
 
 This is the one place that knows device names: :func:`check_device_name` (the name's
 spelling), :func:`resolve_device` (a str) and :func:`torch_device` (a ``torch.device``).
-``auto`` needs torch (over a second to import) to learn whether a GPU is usable. On a Linux
+``auto`` needs torch (slow to import) to learn whether a GPU is usable. On a Linux
 machine with no GPU device node at all, torch cannot see one either, so the answer is the
 CPU at once. Batches rely on this: their worker processes import torch while the main
 process only plans, reads and reports.

@@ -4,15 +4,14 @@ Entry point: :func:`pool_array` (numpy array or torch tensor in any layout) and
 :func:`pool_tensor` (a torch tensor, same result type). Windows come resolved from
 :func:`poolcli.model.window.resolve`, so the size arithmetic lives in one place.
 
-Paths, chosen per call and proven equal to each other in the tests:
+Paths, chosen per call by :mod:`poolcli.engine.choose` and proven equal to each other in the
+tests (their speeds are in benchmarks/README.md):
 
 ``taps``
     Sliding windows with few taps (max, min, sum, avg, lp; median of windows without padding,
-    through a selection network of elementwise min/max). The output
-    is built one kernel tap at a time from strided views of the input, clipped at the borders,
-    so padding needs no padded copy and the input keeps its own layout (an HWC image is pooled
-    in place). Non-overlapping 2x2 max on a large float image runs about five times faster than
-    ``F.max_pool2d`` this way, and uint8 images gain more.
+    through a selection network of elementwise min/max). The output is built one kernel tap at
+    a time from strided views of the input, clipped at the borders, so padding needs no padded
+    copy and the input keeps its own layout (an HWC image is pooled in place).
 ``torch``
     torch's own kernels (max and avg on float tensors, within torch's padding limits) where
     they beat the taps: strided averages over more than 4 taps, max with more than
@@ -24,8 +23,9 @@ Paths, chosen per call and proven equal to each other in the tests:
     reductions, very large kernels): windows are gathered into a trailing axis and reduced,
     one chunk of output rows at a time so extra memory stays under ``memory_limit``.
 
-The dtype rules and numpy <-> torch conversion live in :mod:`poolcli.engine.convert`, the path
-choice in :mod:`poolcli.engine.choose`, and each path in its own module.
+The dtype rules and numpy <-> torch conversion live in :mod:`poolcli.engine.convert`, the
+alpha rule for RGBA images in :mod:`poolcli.engine.alpha`, the mode of whole pixels in
+:mod:`poolcli.engine.pixels`, and each path in its own module.
 """
 
 from __future__ import annotations

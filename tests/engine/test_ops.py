@@ -1,8 +1,8 @@
 """The engine against torch.nn.functional (where torch has the op) and the loop reference.
 
-Every engine path (``taps``, ``torch``, ``global``, ``gather``; see poolcli/ops.py) is forced
-in turn wherever it applies and compared with the same oracle, so the fast paths are proven
-equal to the general one.
+Every engine path (``taps``, ``torch``, ``global``, ``gather``; see poolcli/engine/choose.py)
+is forced in turn wherever it applies and compared with the same oracle, so the fast paths
+are proven equal to the general one.
 """
 
 from __future__ import annotations
