@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from functools import cached_property
+from dataclasses import dataclass, field
 
 import torch
 
@@ -30,69 +29,83 @@ ALL_REDUCTIONS = frozenset(Reduction)
 ALL_DTYPES = frozenset({"integer", "float", "float16 on the CPU"})
 
 
-@dataclass(frozen=True, eq=False)
+class _fact:  # noqa: N801 - used as a decorator, like property
+    """A fact of a :class:`Case`, computed the first time a row asks for it (as
+    ``functools.cached_property``, without its lock: the choice runs on every call)."""
+
+    def __init__(self, compute: Callable):
+        self.compute, self.name = compute, compute.__name__
+        self.__doc__ = compute.__doc__
+
+    def __get__(self, case, owner=None):
+        if case is None:
+            return self
+        value = case.__dict__[self.name] = self.compute(case)
+        return value
+
+
 class Case:
-    """The facts about one pooling call that decide which paths can compute it."""
+    """The facts about one pooling call that decide which paths can compute it.
 
-    x: torch.Tensor
-    reduction: Reduction
-    windows: Sequence[AxisWindow]
-    #: Some cells are to be left out, as padding is (transparent pixels).
-    masked: bool = False
+    ``masked``: some cells are to be left out, as padding is (transparent pixels).
+    """
 
-    @cached_property
+    def __init__(self, x: torch.Tensor, reduction: Reduction, windows, masked: bool = False):
+        self.x, self.reduction, self.windows, self.masked = x, reduction, windows, masked
+
+    @_fact
+    def adaptive(self) -> bool:
+        return self.windows[0].bins is not None
+
+    @_fact
     def windowings(self) -> frozenset[str]:
         """``{"adaptive"}``, ``{"sliding"}``, or ``{"sliding", "global"}`` for one window that
         covers every spatial axis exactly."""
-        if self.windows[0].bins is not None:
-            return frozenset({"adaptive"})
-        whole = all(
+        whole = not self.adaptive and all(
             a.out == 1 and a.kernel == a.size and a.dilation == 1 and a.pad_begin == 0
             for a in self.windows
         )
-        return frozenset({"sliding", "global"} if whole else {"sliding"})
+        return _WINDOWINGS[self.adaptive, whole]
 
-    @property
+    @_fact
     def dims(self) -> int:
         return len(self.windows)
 
-    @property
+    @_fact
     def batch_axes(self) -> int:
         return self.x.dim() - len(self.windows)
 
-    @property
+    @_fact
     def taps(self) -> int:
         return math.prod(a.kernel for a in self.windows)
 
-    @property
+    @_fact
     def inside(self) -> bool:
         """Every window lies inside the input (no padding cell in any window)."""
-        return all(
-            a.bins is None
-            and a.pad_begin == 0
-            and (a.out - 1) * a.stride + a.effective_kernel <= a.size
+        return not self.adaptive and all(
+            a.pad_begin == 0 and (a.out - 1) * a.stride + a.effective_kernel <= a.size
             for a in self.windows
         )
 
-    @property
+    @_fact
     def symmetric(self) -> bool:
         """Padding is the same at both ends of every axis and at most half the kernel."""
-        return all(a.pad_begin == a.pad_end and a.pad_begin <= a.kernel // 2 for a in self.windows)
+        return all(a.pad_begin == a.pad_end <= a.kernel // 2 for a in self.windows)
 
-    @property
+    @_fact
     def dilated(self) -> bool:
         return any(a.dilation > 1 for a in self.windows)
 
-    @property
+    @_fact
     def thin(self) -> bool:
-        """A spatial axis is shorter than the kernel (its windows reach into the padding)."""
-        return self.windows[0].bins is None and any(a.size < a.kernel for a in self.windows)
+        """A spatial axis is shorter than a sliding kernel."""
+        return not self.adaptive and any(a.size < a.kernel for a in self.windows)
 
-    @property
+    @_fact
     def strided(self) -> bool:
         return all(a.stride > 1 for a in self.windows)
 
-    @property
+    @_fact
     def dtype(self) -> str:
         if not self.x.dtype.is_floating_point:
             return "integer"
@@ -100,15 +113,22 @@ class Case:
             return "float16 on the CPU"
         return "float"
 
-    @property
+    @_fact
     def gradient(self) -> bool:
         """Autograd must send each window's gradient to the one cell its value comes from."""
         return self.x.requires_grad and self.reduction.info.order_based
 
-    @cached_property
+    @_fact
     def nan(self) -> bool:
         """The input holds NaN (a pass over it, so asked last)."""
         return self.x.dtype.is_floating_point and bool(self.x.isnan().any())
+
+
+_WINDOWINGS = {
+    (True, False): frozenset({"adaptive"}),
+    (False, False): frozenset({"sliding"}),
+    (False, True): frozenset({"sliding", "global"}),
+}
 
 
 @dataclass(frozen=True)
@@ -137,43 +157,105 @@ class Capability:
     winner_gradient: bool = False
     masks: bool = False
 
+    #: The facts this row restricts (it admits the others whatever the case).
+    limits: tuple = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        limits = tuple(
+            (index, holds, reason)
+            for index, (restricts, holds, reason) in enumerate(_FACTS)
+            if restricts(self)
+        )
+        object.__setattr__(self, "limits", limits)
+
+    def takes(self, case: Case) -> bool:
+        """Whether this row admits ``case``."""
+        for _, holds, _ in self.limits:
+            if not holds(self, case):
+                return False
+        return True
+
     def refusal(self, case: Case) -> tuple[int, str] | None:
         """Why this row cannot take ``case``: ``(how many facts it passed, reason)``, or None."""
-        checks: tuple[tuple[Callable[[], bool], str], ...] = (
-            (lambda: case.reduction in self.reductions, f"it has no kernel for {case.reduction}"),
-            (
-                lambda: bool(case.windowings & self.windowings),
-                f"it takes only {' or '.join(sorted(self.windowings))} windows",
-            ),
-            (
-                lambda: self.padding != "symmetric" or case.symmetric,
-                "torch takes padding only when it is equal at both ends and at most half the "
-                "kernel",
-            ),
-            (lambda: self.padding != "inside" or case.inside, "a window reaches the padding"),
-            (lambda: self.dilation or not case.dilated, "it has no dilation"),
-            (lambda: case.dtype in self.dtypes, f"it cannot pool {case.dtype} values"),
-            (lambda: case.dims in self.dims, f"it has no {case.dims}-D kernel for this"),
-            (
-                lambda: self.max_batch_axes is None or case.batch_axes <= self.max_batch_axes,
-                f"it takes at most {self.max_batch_axes} axes besides the spatial ones",
-            ),
-            (lambda: self.thin_axes or not case.thin, "an axis is shorter than the kernel"),
-            (
-                lambda: self.max_taps is None or case.taps <= self.max_taps,
-                f"it takes at most {self.max_taps} cells per window",
-            ),
-            (
-                lambda: self.winner_gradient or not case.gradient,
-                "its gradient would not go to a single winning cell",
-            ),
-            (lambda: self.masks or not case.masked, "it cannot leave out masked cells"),
-            (lambda: self.nan or not case.nan, "the input holds NaN"),
-        )
-        for passed, (holds, reason) in enumerate(checks):
-            if not holds():
-                return passed, reason
+        for passed, holds, reason in self.limits:
+            if not holds(self, case):
+                return passed, reason(self, case)
         return None
+
+
+def _words(text: str) -> Callable[[Capability, Case], str]:
+    return lambda row, case: text
+
+
+def _always(row: Capability) -> bool:
+    return True
+
+
+#: The facts a row of the table checks, in order (NaN last: it reads the whole input): whether
+#: a row restricts the fact at all, whether it admits the case, and the reason it gives if not.
+_FACTS: tuple[tuple[Callable, Callable, Callable], ...] = (
+    (
+        _always,
+        lambda row, case: case.reduction in row.reductions,
+        lambda row, case: f"it has no kernel for {case.reduction}",
+    ),
+    (
+        _always,
+        lambda row, case: bool(case.windowings & row.windowings),
+        lambda row, case: f"it takes only {' or '.join(sorted(row.windowings))} windows",
+    ),
+    (
+        lambda row: row.padding == "symmetric",
+        lambda row, case: case.symmetric,
+        _words("torch takes padding only when equal at both ends and at most half the kernel"),
+    ),
+    (
+        lambda row: row.padding == "inside",
+        lambda row, case: case.inside,
+        _words("a window reaches the padding"),
+    ),
+    (
+        lambda row: not row.dilation,
+        lambda row, case: not case.dilated,
+        _words("it has no dilation"),
+    ),
+    (
+        lambda row: row.dtypes != ALL_DTYPES,
+        lambda row, case: case.dtype in row.dtypes,
+        lambda row, case: f"it cannot pool {case.dtype} values",
+    ),
+    (
+        lambda row: row.dims != frozenset({1, 2, 3}),
+        lambda row, case: case.dims in row.dims,
+        lambda row, case: f"it has no {case.dims}-D kernel for this",
+    ),
+    (
+        lambda row: row.max_batch_axes is not None,
+        lambda row, case: case.batch_axes <= row.max_batch_axes,
+        lambda row, case: f"it takes at most {row.max_batch_axes} axes besides the spatial ones",
+    ),
+    (
+        lambda row: not row.thin_axes,
+        lambda row, case: not case.thin,
+        _words("an axis is shorter than the kernel"),
+    ),
+    (
+        lambda row: row.max_taps is not None,
+        lambda row, case: case.taps <= row.max_taps,
+        lambda row, case: f"it takes at most {row.max_taps} cells per window",
+    ),
+    (
+        lambda row: not row.winner_gradient,
+        lambda row, case: not case.gradient,
+        _words("its gradient would not go to a single winning cell"),
+    ),
+    (
+        lambda row: not row.masks,
+        lambda row, case: not case.masked,
+        _words("it cannot leave out masked cells"),
+    ),
+    (lambda row: not row.nan, lambda row, case: not case.nan, _words("the input holds NaN")),
+)
 
 
 ORDER_BASED = frozenset(r for r in Reduction if r.info.order_based)
@@ -232,7 +314,7 @@ CAPABILITIES: tuple[Capability, ...] = (
 )
 
 
-def _always(case: Case) -> bool:
+def _any_case(case: Case) -> bool:
     return True
 
 
@@ -248,17 +330,23 @@ def _few_taps(case: Case) -> bool:
 #: (measured: torch's strided averages beat the taps above 4 taps; the taps beat torch and
 #: the gather up to ``TAP_LIMIT`` taps).
 PREFERENCES: tuple[tuple[str, Callable[[Case], bool]], ...] = (
-    ("global", _always),
+    ("global", _any_case),
     ("torch", _strided_average),
     ("taps", _few_taps),
-    ("torch", _always),
-    ("gather", _always),
+    ("torch", _any_case),
+    ("gather", _any_case),
 )
+
+
+#: The rows of each path.
+ROWS: dict[str, tuple[Capability, ...]] = {
+    path: tuple(row for row in CAPABILITIES if row.path == path) for path in PATHS
+}
 
 
 def can(path: str, case: Case) -> bool:
     """Whether ``path`` computes ``case`` exactly."""
-    return any(row.refusal(case) is None for row in CAPABILITIES if row.path == path)
+    return any(row.takes(case) for row in ROWS[path])
 
 
 def choose_path(
@@ -274,7 +362,7 @@ def check_path(path: str, x: torch.Tensor, reduction: Reduction, windows, masked
     if path not in PATHS:
         raise UsageError(f"there is no engine path {path!r}: use one of {', '.join(PATHS)}.")
     case = Case(x, reduction, windows, masked)
-    refusals = [row.refusal(case) for row in CAPABILITIES if row.path == path]
+    refusals = [row.refusal(case) for row in ROWS[path]]
     if any(refusal is None for refusal in refusals):
         return
     _, reason = max(refusals)

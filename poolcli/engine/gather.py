@@ -57,7 +57,7 @@ def pool_gather(
     else:
         out_dtype = gather_accumulator(x.dtype, reduction, options)
     y = torch.empty((n, c, *out_spatial), dtype=out_dtype, device=x.device)
-    fill = fill_value(reduction.info.fill, x.dtype)
+    fill = gather_fill(reduction, x.dtype)
     uniform = uniform_noise(reduction, (n, c, *out_spatial), options)
     for (start, stop), rows in _chunks(x, windows, options):
         values, reals = _gather_windows(_items(x, start, stop), windows, *rows, fill)
@@ -79,6 +79,16 @@ def pool_gather(
         for i, item in enumerate(range(start, stop)):
             y[item // c, item % c, slice(*rows)] = result[i]
     return y
+
+
+def gather_fill(reduction, dtype):
+    """What padding cells hold in gathered windows: the reduction's fill, and where its kernel
+    leaves padding out itself (``none``), a value that sorts last for the order-based
+    reductions, so that the median need not mask padding, and 0 for the sums."""
+    fill = reduction.info.fill
+    if fill == "none" and reduction.info.order_based:
+        fill = "high"
+    return fill_value(fill, dtype)
 
 
 def _items(x, start, stop):

@@ -204,11 +204,12 @@ def _bounded(windows: Sequence[AxisWindow]) -> tuple[AxisWindow, ...]:
     """``windows`` with the strides and dilations that cannot matter brought within reach of
     the input: an axis of one window never uses its stride, a kernel of one tap never its
     dilation, and huge values there would overflow the kernels' index arithmetic."""
-    return tuple(
-        dataclasses.replace(
-            a,
-            stride=min(a.stride, a.padded_size + 1) if a.out == 1 else a.stride,
-            dilation=min(a.dilation, a.padded_size + 1) if a.kernel == 1 else a.dilation,
-        )
-        for a in windows
-    )
+    bounded = []
+    for a in windows:
+        reach = a.padded_size + 1
+        if (a.out == 1 and a.stride > reach) or (a.kernel == 1 and a.dilation > reach):
+            stride = min(a.stride, reach) if a.out == 1 else a.stride
+            dilation = min(a.dilation, reach) if a.kernel == 1 else a.dilation
+            a = dataclasses.replace(a, stride=stride, dilation=dilation)
+        bounded.append(a)
+    return tuple(bounded)

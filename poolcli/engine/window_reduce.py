@@ -1,8 +1,7 @@
 """Reducing gathered windows: one kernel per reduction, on ``(items, *out, cells)`` values.
 
-Padding cells hold the reduction's fill (:func:`poolcli.engine.convert.fill_value`): a value
-that cannot win a maximum (``low``) or a minimum (``high``), or 0 where the kernel masks
-padding out itself (``none``).
+Padding cells hold :func:`poolcli.engine.gather.gather_fill`: a value that cannot win a
+maximum or a minimum, sorts last for the median and the mode, and adds nothing to a sum.
 """
 
 from __future__ import annotations
@@ -113,8 +112,9 @@ def _extreme(reduction: Reduction, pick: Callable, extreme: Callable) -> Callabl
 
 def _median(chunk: Gathered, options) -> torch.Tensor:
     values, real = chunk.values, chunk.real
-    if not bool(real.all()):
-        # Padding sorts last, so the lower median of the real cells sits at (count - 1) // 2.
+    if chunk.visible is not None:
+        # Hidden cells sort last, as padding does (gather_fill), so the lower median of the
+        # cells that count sits at (count - 1) // 2.
         values = torch.where(real, values, fill_value("high", values.dtype))
     ordered = values.sort(dim=-1, stable=True).values
     # A window with no visible cell picks any cell; the alpha rule gives it 0.
