@@ -18,15 +18,20 @@ from poolcli.model.reductions import Reduction
 SEED_RANGE = range(-(2**63), 2**64)
 
 
+def _number(value, kind: type) -> bool:
+    """``value`` is a ``kind`` (numbers.Real or numbers.Integral) and not a bool."""
+    if type(value) is int or (type(value) is float and kind is numbers.Real):
+        return True  # the usual case, without the slower abstract check
+    return not isinstance(value, bool) and isinstance(value, kind)
+
+
 def check_options(options) -> None:
     """Refuse option values no reduction can use, whatever the input."""
     norm_type = options.norm_type
-    if isinstance(norm_type, bool) or not isinstance(norm_type, numbers.Real):
+    if not _number(norm_type, numbers.Real):
         raise UsageError(f"--norm-type must be a number, got {norm_type!r}.", option="--norm-type")
     seed = options.seed
-    if seed is not None and (
-        isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed not in SEED_RANGE
-    ):
+    if seed is not None and (not _number(seed, numbers.Integral) or seed not in SEED_RANGE):
         raise UsageError(
             f"--seed must be a whole number from -2^63 to 2^64 - 1, got {seed!r}.", option="--seed"
         )
@@ -37,7 +42,7 @@ def check_options(options) -> None:
             option="--dtype",
         )
     limit = options.memory_limit
-    if isinstance(limit, bool) or not isinstance(limit, numbers.Integral) or limit < 1:
+    if not _number(limit, numbers.Integral) or limit < 1:
         raise UsageError(f"the memory limit must be a positive number of bytes, got {limit!r}.")
 
 

@@ -37,7 +37,8 @@ def run(
     from poolcli.engine import ops
 
     options = options or PoolOptions()
-    reduction = parse_reduction(reduction)
+    if not isinstance(reduction, Reduction):
+        reduction = parse_reduction(reduction)
     if not hasattr(array, "shape"):
         import numpy as np
 
