@@ -17,8 +17,8 @@ Sections (all by default):
     HWC 4096x4096x3 image. The gather path of the tap-based reductions takes 5-25 s per case
     at these sizes, so it is timed only with ``--all-paths`` (the sweep covers it).
 ``sweep``
-    Kernel-size sweep on 1024^2 float32 / 1024x1024x3 uint8 for tuning ``ops.TAP_LIMIT`` and
-    ``ops._choose_path``: taps, torch and gather side by side.
+    Kernel-size sweep on 1024^2 float32 / 1024x1024x3 uint8 for tuning ``choose.TAP_LIMIT`` and
+    ``choose.choose_path``: taps, torch and gather side by side.
 
 Every timed result is also compared with the automatic path's output (``=`` identical,
 ``≈`` equal to float rounding, ``≠`` different), so a fast wrong path cannot hide.
@@ -421,8 +421,10 @@ def path_calls(ops, tensor, reduction, windows, layout, paths):
 
 
 def path_cell(timing, check) -> str:
+    from poolcli.errors import UsageError
+
     seconds, result = timing
-    if isinstance(result, ValueError):
+    if isinstance(result, UsageError):
         return "—"  # ops refuses a forced path that does not fit the case
     if isinstance(result, Exception):
         return f"n/a ({type(result).__name__})"
@@ -432,7 +434,7 @@ def path_cell(timing, check) -> str:
 def engine_section(runs: int, all_paths: bool, quick: bool, record: list) -> list[str]:
     import torch
 
-    from poolcli.engine import ops
+    from poolcli.engine import choose, ops
     from poolcli.engine.core import pool
     from poolcli.model.layout import Layout
     from poolcli.model.reductions import Reduction
@@ -448,7 +450,7 @@ def engine_section(runs: int, all_paths: bool, quick: bool, record: list) -> lis
             layout.spatial,
         )
         reduction = Reduction(red)
-        auto = ops._choose_path(tensor, reduction, windows, False)
+        auto = choose.choose_path(tensor, reduction, windows)
         calls = {
             "poolcli": partial(
                 pool, array, red, kernel_size=k, stride=s, padding=p, layout=layout_name
@@ -543,7 +545,7 @@ def sweep_section(runs: int, quick: bool, record: list) -> list[str]:
     import numpy as np
     import torch
 
-    from poolcli.engine import ops
+    from poolcli.engine import choose, ops
     from poolcli.model.layout import Layout
     from poolcli.model.reductions import Reduction
     from poolcli.model.window import WindowSpec, resolve
@@ -573,7 +575,7 @@ def sweep_section(runs: int, quick: bool, record: list) -> list[str]:
                 for s in (1, k):
                     windows = resolve(WindowSpec.make(kernel_size=k, stride=s), (size, size))
                     reduction = Reduction(red)
-                    auto = ops._choose_path(tensor, reduction, windows, False)
+                    auto = choose.choose_path(tensor, reduction, windows)
                     paths = ["taps", "gather"] + (["torch"] if red in TORCH_PATH else [])
                     timing = compare(
                         path_calls(ops, tensor, reduction, windows, layout, paths), runs
@@ -695,7 +697,7 @@ def main(argv=None) -> int:
             "the one auto picked.\n"
         )
     if "sweep" in sections:
-        print("## Path sweep (for ops.TAP_LIMIT / ops._choose_path)\n")
+        print("## Path sweep (for choose.TAP_LIMIT / choose.choose_path)\n")
         print(probe_line(record, "cores_sweep"), flush=True)
         record["sweep"] = []
         print("\n".join(sweep_section(args.repeat, args.quick, record["sweep"])))

@@ -286,3 +286,76 @@ def reference_global(x, reduction, norm_type=2.0):
     x = np.asarray(x)
     per_axis = [[(list(range(size)), size)] for size in x.shape[2:]]
     return _pool_with(x, reduction, per_axis, False, norm_type)
+
+
+# ----------------------------------------------------------------------------- RGBA images
+
+
+def reference_pool_rgba(
+    x,
+    reduction,
+    kernel,
+    stride=None,
+    pads=None,
+    dilation=None,
+    ceil_mode=False,
+    count_include_pad=False,
+    norm_type=2.0,
+):
+    """Sliding-window pooling of an image whose last channel is straight alpha, by the rule
+    that a transparent cell (alpha 0) lends no colour to its window.
+
+    The averaging reductions (avg, sum, lp, stochastic's expectation) reduce colour x w, with
+    w = alpha / (the dtype's largest value; 1 for floats), and divide that by the same
+    reduction of w (sum does not divide); the colour is 0 where that is 0. The order-based
+    ones (max, min, median, mode) reduce the colour of the window's cells whose alpha is not
+    0, and give 0 where there is none. Alpha is reduced as any channel. Returns float64.
+    """
+    x = np.asarray(x)
+    per_axis = _sliding(x.shape, kernel, stride, pads, dilation, ceil_mode)
+    n, c = x.shape[:2]
+    scale = 1.0 if _is_float(x.dtype) else float(np.iinfo(x.dtype).max)
+    out = np.empty((n, c, *(len(w) for w in per_axis)), dtype=np.float64)
+    for idx in itertools.product(*(range(len(w)) for w in per_axis)):
+        reals = [per_axis[a][i][0] for a, i in enumerate(idx)]
+        counted = math.prod(per_axis[a][i][1] for a, i in enumerate(idx))
+        block = x[(slice(None), slice(None), *np.ix_(*reals))].reshape(n, c, -1)
+        rule = (counted, reduction, count_include_pad, norm_type)
+        for b in range(n):
+            alpha = block[b, -1]
+            out[(b, c - 1, *idx)] = _reduce(alpha, *rule)
+            for ch in range(c - 1):
+                out[(b, ch, *idx)] = _colour_of(block[b, ch], alpha, scale, rule)
+    return out
+
+
+def _colour_of(colour, alpha, scale, rule):
+    """One colour channel of one window under the alpha rule."""
+    reduction = rule[1]
+    if reduction in ("avg", "sum", "lp", "stochastic"):
+        weight = alpha.astype(np.float64) / scale
+        pooled = _reduce(colour.astype(np.float64) * weight, *rule)
+        if reduction == "sum":
+            return pooled
+        total = _reduce(weight, *rule)
+        return pooled / total if total > 0 else 0.0
+    shown = colour[alpha != 0]
+    return _reduce(shown, *rule) if shown.size else 0.0
+
+
+def reference_pixel_mode(x, kernel, stride=None, pads=None, dilation=None, ceil_mode=False):
+    """Mode of whole pixels: for every window, the most frequent tuple of channel values among
+    its real cells (ties: the smallest tuple, comparing channels in order), for ``x`` shaped
+    ``(N, C, *spatial)``. Returns ``x``'s dtype."""
+    x = np.asarray(x)
+    per_axis = _sliding(x.shape, kernel, stride, pads, dilation, ceil_mode)
+    n, c = x.shape[:2]
+    out = np.empty((n, c, *(len(w) for w in per_axis)), dtype=x.dtype)
+    for idx in itertools.product(*(range(len(w)) for w in per_axis)):
+        reals = [per_axis[a][i][0] for a, i in enumerate(idx)]
+        block = x[(slice(None), slice(None), *np.ix_(*reals))].reshape(n, c, -1)
+        for b in range(n):
+            counts = Counter(zip(*(_exact(block[b, ch]) for ch in range(c))))
+            best = max(counts.values())
+            out[(b, slice(None), *idx)] = min(p for p, k in counts.items() if k == best)
+    return out

@@ -53,6 +53,7 @@ def run_chain(
     *,
     device: str = "cpu",
     alpha: bool = False,
+    pixels: bool = False,
 ) -> ChainResult:
     """Apply ``steps`` to ``array`` one after another.
 
@@ -69,6 +70,8 @@ def run_chain(
     alpha : bool
         The last channel is an image's straight alpha (see :func:`poolcli.engine.core.run`); it
         stays so through the chain.
+    pixels : bool
+        The C axis holds the channels of one pixel (see :func:`poolcli.engine.core.run`).
 
     Returns
     -------
@@ -87,7 +90,9 @@ def run_chain(
     current = array
     for step in as_steps(steps):
         options = dataclasses.replace(step.options, device=device)
-        result = core.run(current, step.reduction, step.spec, layout, options, alpha=alpha)
+        result = core.run(
+            current, step.reduction, step.spec, layout, options, alpha=alpha, pixels=pixels
+        )
         results.append(result)
         current, layout = result.output, result.layout
     return ChainResult(results)

@@ -8,9 +8,10 @@ applies the alpha rule for RGBA images, calls the engine in :mod:`poolcli.engine
 
 from __future__ import annotations
 
+from poolcli.errors import UsageError
 from poolcli.model.layout import Layout
 from poolcli.model.options import PoolOptions, PoolResult, resolve_layout
-from poolcli.model.reductions import Reduction
+from poolcli.model.reductions import Reduction, parse_reduction
 from poolcli.model.window import WindowSpec, resolve
 
 
@@ -22,20 +23,31 @@ def run(
     options: PoolOptions | None = None,
     *,
     alpha: bool = False,
+    pixels: bool = False,
 ) -> PoolResult:
     """Pool ``array`` and describe the result.
 
-    ``alpha`` says that the last channel is an image's straight alpha: the averaging
-    reductions then weight colour by it (premultiply, pool, divide) unless
-    ``options.straight_alpha``.
+    ``alpha`` says that the last channel is an image's straight alpha: unless
+    ``options.straight_alpha``, a transparent cell then lends no colour (the averaging
+    reductions weight colour by alpha, the others take colour from visible cells only).
+    ``pixels`` says that the C axis holds the channels of one pixel (an image): mode then
+    picks the most frequent whole pixel (ties: the smallest, comparing channels in order)
+    instead of each channel's own mode.
     """
     from poolcli.engine import ops
 
     options = options or PoolOptions()
-    reduction = Reduction(reduction)
+    if not isinstance(reduction, Reduction):
+        reduction = parse_reduction(reduction)
+    if not hasattr(array, "shape"):
+        import numpy as np
+
+        array = np.asarray(array)  # a nested list, a number
+    if layout is not None and not isinstance(layout, (str, Layout)):
+        raise UsageError(f"--layout {layout!r} is not a layout such as HWC.", option="--layout")
     layout, guessed = resolve_layout(tuple(array.shape), layout)
     windows = resolve(spec, layout.spatial_shape(tuple(array.shape)), layout.spatial)
-    premultiply = alpha and reduction.info.weights_by_alpha and not options.straight_alpha
+    alpha = alpha and not options.straight_alpha
     output, device = ops.pool_array(
         array,
         reduction,
@@ -43,7 +55,8 @@ def run(
         layout,
         count_include_pad=spec.count_include_pad,
         options=options,
-        premultiplied_alpha=premultiply,
+        alpha=alpha,
+        pixels=pixels,
     )
     return PoolResult(
         output=output,
@@ -56,7 +69,7 @@ def run(
         windows=windows,
         options=options,
         device=device,
-        premultiplied=premultiply,
+        premultiplied=alpha and reduction.info.weights_by_alpha,
     )
 
 
@@ -80,34 +93,16 @@ def pool(
 ):
     """Pool a numpy array or torch tensor; the result has the same type and layout.
 
-    Parameters
-    ----------
-    array : numpy.ndarray or torch.Tensor
-        Input laid out as ``layout`` (default: the same rule as the command line, e.g.
-        ``HW`` for 2-D and ``NCHW`` for 4-D).
-    reduction : str
-        ``max``, ``avg``, ``min``, ``sum``, ``lp``, ``median``, ``stochastic`` or ``mode``.
-    kernel_size, stride, padding, dilation, ceil_mode, count_include_pad
-        Sliding windows, as in ``torch.nn.functional``; each may be an int, a per-axis
-        tuple or a command-line string (``"3x2"``, ``"0:1x1:2"``, ``"same"``).
-    global_pool, output_size
-        One window over all spatial axes, or adaptive pooling to ``output_size``.
-    norm_type, seed, expectation, device, dtype
-        As the command-line options ``--norm-type``, ``--seed``, ``--expectation``,
-        ``--device`` and ``--dtype``.
+    ``array`` is laid out as ``layout`` (default: the command line's rule, e.g. ``HW`` for 2-D
+    and ``NCHW`` for 4-D). ``reduction`` is ``max``, ``avg``, ``min``, ``sum``, ``lp``,
+    ``median``, ``stochastic`` or ``mode``. The window options are those of
+    ``torch.nn.functional``; each may be an int, a per-axis tuple or a command-line string
+    (``"3x2"``, ``"0:1x1:2"``, ``"same"``). ``global_pool`` takes one window over all spatial
+    axes, ``output_size`` pools adaptively. ``norm_type``, ``seed``, ``expectation``,
+    ``device`` and ``dtype`` are the command-line options ``--norm-type`` and so on. The
+    spatial sizes are pooled; the dtype follows the README's dtype rules. Parameters that do
+    not fit the input and inputs that cannot be pooled raise :class:`PoolError`.
 
-    Returns
-    -------
-    numpy.ndarray or torch.Tensor
-        Same layout, spatial sizes pooled; dtype as the README's dtype rules say.
-
-    Raises
-    ------
-    PoolError
-        For parameters that do not fit the input, and inputs that cannot be pooled.
-
-    Examples
-    --------
     >>> import numpy as np
     >>> x = np.array([[1, 3, 2, 4], [5, 6, 7, 8], [9, 10, 11, 12], [13, 14, 15, 16]])
     >>> pool(x, "avg", kernel_size=2)

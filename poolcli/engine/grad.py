@@ -14,7 +14,13 @@ What each reduction sends back (``GRADIENT_RULES``; overlapping windows add up e
   :func:`unpool` and the pictures mark as the winner).
 * ``avg``: ``1/|R|`` of the upstream value to each cell of the window, where ``|R|`` counts
   the real cells, plus the padding when ``count_include_pad`` is set (padding itself receives
-  nothing). ``sum``: the whole upstream value to every real cell.
+  nothing). ``sum``: the whole upstream value to every real cell. A corner cell of a 3x3
+  mean with padding 1 is in four windows, of 4, 6, 6 and 9 real cells:
+
+  >>> x = np.arange(16).reshape(4, 4)
+  >>> gradient(x, "avg", WindowSpec.make(kernel_size=3, stride=1, padding=1)).grad[0]
+  array([0.69444444, 0.97222222, 0.97222222, 0.69444444])
+
 * ``lp``: ``sign(x) |x|^(p-1) / y^(p-1)`` times the upstream value; undefined (NaN) for a
   window whose cells are all 0.
 * ``median`` and ``mode``: the whole upstream value to the one cell the result is taken
@@ -130,69 +136,44 @@ def gradient(
 ) -> GradResult:
     """Gradient of a pooling op with respect to its input, by torch autograd on the engine.
 
-    Parameters
-    ----------
-    array : numpy.ndarray
-        The input, laid out as ``layout`` (default: the command line's default-layout rule).
-    reduction, spec, layout, options
-        As for :func:`poolcli.engine.core.run`. ``options.dtype`` is ignored: gradients are float64.
-    upstream : array_like, optional
-        ``dL/d(output)``, shaped like the output. Default: ones.
-    alpha : bool
-        The last channel is an image's straight alpha; the averaging reductions then weight
-        colour by it, exactly as :func:`poolcli.engine.core.run` does (unless
-        ``options.straight_alpha``).
+    ``array`` (numpy), ``reduction``, ``spec``, ``layout`` and ``options`` are as for
+    :func:`poolcli.engine.core.run`, except that ``options.dtype`` is ignored (gradients are
+    float64). ``upstream`` is ``dL/d(output)``, shaped like the output (default: ones).
+    ``alpha``: the last channel is an image's straight alpha, treated exactly as
+    :func:`poolcli.engine.core.run` treats it. Raises :class:`UsageError` when ``upstream``
+    does not have the output's shape or the windows do not fit, :class:`PoolError` for inputs
+    the reduction cannot pool.
 
-    Returns
-    -------
-    GradResult
-
-    Raises
-    ------
-    UsageError
-        When ``upstream`` does not have the output's shape, or the windows do not fit.
-    PoolError
-        For inputs the reduction cannot pool (negative values for stochastic pooling).
-
-    Examples
-    --------
     >>> x = np.array([[1, 3, 2, 4], [5, 6, 7, 8], [9, 10, 11, 12], [13, 14, 15, 16]])
     >>> gradient(x, "max", WindowSpec.make(kernel_size=2)).grad
     array([[0., 0., 0., 0.],
            [0., 1., 0., 1.],
            [0., 0., 0., 0.],
            [0., 1., 0., 1.]])
-
-    A corner cell of a 3x3 mean with padding 1 (padding not counted) is in four windows,
-    of 4, 6, 6 and 9 real cells: 1/4 + 1/6 + 1/6 + 1/9 = 0.6944...
-
-    >>> gradient(x, "avg", WindowSpec.make(kernel_size=3, stride=1, padding=1)).grad[0]
-    array([0.69444444, 0.97222222, 0.97222222, 0.69444444])
     """
     import torch
 
-    from poolcli.engine import ops
+    from poolcli.engine import devices
 
     options = dataclasses.replace(options or PoolOptions(), dtype=None)
     reduction = Reduction(reduction)
     shape = tuple(np.shape(array))
     layout, guessed = resolve_layout(shape, layout)
     windows = resolve(spec, layout.spatial_shape(shape), layout.spatial)
-    device = ops.resolve_device(options.device)
+    device = devices.torch_device(options.device)
     x = torch.from_numpy(np.array(array, dtype=np.float64, copy=True))
-    x = x.to(device=device, dtype=_compute_dtype(device)).requires_grad_(True)
+    x = x.to(device=device, dtype=_compute_dtype(device)).requires_grad_()
     y = differentiable_pool(
         x, reduction, windows, layout, spec.count_include_pad, options, alpha=alpha
     )
-    given = upstream is not None
-    up = _upstream_tensor(upstream, y) if given else torch.ones_like(y)
+    up = torch.ones_like(y) if upstream is None else _upstream_tensor(upstream, y)
     y.backward(up)
     return GradResult(
         input_shape=shape,
         input_dtype=str(np.asarray(array).dtype),
         output=y.detach().cpu().numpy(),
         upstream=up.cpu().numpy(),
-        upstream_given=given,
+        upstream_given=upstream is not None,
         grad=x.grad.cpu().numpy(),
         layout=layout,
         layout_guessed=guessed,
@@ -223,11 +204,10 @@ def differentiable_pool(
     from poolcli.engine import ops
 
     path = _path(reduction, options)
-    if alpha and reduction.info.weights_by_alpha and not options.straight_alpha:
-        return ops._pool_premultiplied(
-            x, reduction, windows, layout, count_include_pad, options, path
-        )
-    return ops.pool_tensor(x, reduction, windows, layout, count_include_pad, options, path)
+    alpha = alpha and not options.straight_alpha
+    return ops.pool_tensor(
+        x, reduction, windows, layout, count_include_pad, options, path, alpha=alpha
+    )
 
 
 def _upstream_tensor(upstream, y: torch.Tensor) -> torch.Tensor:
@@ -283,6 +263,20 @@ def _cell_tables(windows: tuple[AxisWindow, ...]) -> list[np.ndarray]:
     return tables
 
 
+def _winning_cells(winners: np.ndarray, windows: tuple[AxisWindow, ...]):
+    """Canonical input index of every window's winning tap, and which windows have one (a
+    winning tap in the padding has none)."""
+    taps = np.unravel_index(winners, tuple(w.kernel for w in windows))
+    grid = np.indices(winners.shape, sparse=True)
+    coords = [table[grid[2 + a], taps[a]] for a, table in enumerate(_cell_tables(windows))]
+    real = np.logical_and.reduce([c >= 0 for c in coords])
+    index = (
+        *(np.broadcast_to(g, winners.shape)[real] for g in grid[:2]),
+        *(c[real] for c in coords),
+    )
+    return index, real
+
+
 def unpool(
     array,
     reduction: Reduction | str,
@@ -325,17 +319,11 @@ def unpool(
         options = dataclasses.replace(options, seed=int(np.random.SeedSequence().entropy % 2**63))
     pooled = run(array, reduction, spec, layout, options, alpha=alpha)
     layout = pooled.layout
-    winners = ops.window_winners(array, reduction, pooled.windows, layout, options).cpu().numpy()
+    alpha = alpha and not options.straight_alpha
+    winners = ops.window_winners(array, reduction, pooled.windows, layout, options, alpha=alpha)
+    winners = winners.cpu().numpy()
     output = layout.canonical(np.asarray(pooled.output))
-    kernels = tuple(w.kernel for w in pooled.windows)
-    taps = np.unravel_index(winners, kernels)
-    grid = np.indices(winners.shape, sparse=True)
-    coords = [table[grid[2 + a], taps[a]] for a, table in enumerate(_cell_tables(pooled.windows))]
-    real = np.logical_and.reduce([c >= 0 for c in coords])
-    index = (
-        *(np.broadcast_to(g, winners.shape)[real] for g in grid[:2]),
-        *(c[real] for c in coords),
-    )
+    index, real = _winning_cells(winners, pooled.windows)
     source = layout.canonical(np.asarray(array))
     kept = np.zeros(source.shape, dtype=np.asarray(array).dtype)
     wins = np.zeros(source.shape, dtype=np.int64)
