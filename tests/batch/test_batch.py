@@ -22,6 +22,7 @@ from poolcli import io as pio
 from poolcli.engine import core
 from poolcli.engine.chain import run_chain
 from poolcli.errors import UsageError
+from poolcli.io import write as pio_write
 from poolcli.model.steps import make_step, parse_step, split_then
 from poolcli.model.window import WindowSpec
 
@@ -559,7 +560,7 @@ def test_keyboard_interrupt_while_writing_leaves_no_partial_file(tree, tmp_path,
                 raise KeyboardInterrupt
             yield f
 
-    monkeypatch.setattr(pio, "atomic_write", interrupted)
+    monkeypatch.setattr(pio_write, "atomic_write", interrupted)
     run = batch.iter_batch([str(tree)], MAX2, str(out), recursive=True, jobs=1)
     seen = []
     with pytest.raises(KeyboardInterrupt):

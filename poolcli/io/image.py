@@ -1,0 +1,183 @@
+"""Decoding images with Pillow: pixels with no bits lost, EXIF orientation, colour profile."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import warnings
+
+import numpy as np
+
+from poolcli.errors import PoolError
+from poolcli.io.files import _opened
+from poolcli.io.formats import READ_FORMATS, _damaged, _unreadable
+from poolcli.io.loaded import ImageInfo, LoadedInput
+from poolcli.io.npy import _native
+from poolcli.io.png16 import _is_png16_colour, _read_png16
+
+
+def _read_image(path: str, file: str | None, head: bytes, data: bytearray | None) -> LoadedInput:
+    from PIL import Image
+
+    notes: list[str] = []
+    with contextlib.ExitStack() as stack:
+        # A file object, not a name: given a name, Pillow 13 memory-maps uncompressed TIFFs
+        # and then decodes those with EXIF orientation 5-8 at the rotated size (garbled).
+        fp = stack.enter_context(_opened(path)) if data is None else io.BytesIO(data)
+        caught = stack.enter_context(warnings.catch_warnings(record=True))
+        warnings.simplefilter("always")
+        try:
+            im = Image.open(fp)
+        except Image.DecompressionBombError:
+            raise PoolError(
+                "is too large to open safely: it has more than "
+                f"{2 * Image.MAX_IMAGE_PIXELS} pixels, the limit of Pillow's "
+                "decompression-bomb guard.",
+                path=path,
+            ) from None
+        except Image.UnidentifiedImageError:
+            raise _unreadable(head, path) from None
+        except Exception:
+            raise _damaged(head, path) from None
+        with im:
+            array, info = _decode(im, path, head, data, file, notes)
+    for w in caught:
+        if issubclass(w.category, (UserWarning, Image.DecompressionBombWarning)):
+            notes.append(_warning_text(w.message))
+        else:  # not about the file: let it through as usual
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    layout = "HW" if array.ndim == 2 else "HWC"
+    return LoadedInput(array, path, "image", layout, info, file, notes)
+
+
+def _warning_text(message) -> str:
+    from PIL import Image
+
+    if isinstance(message, Image.DecompressionBombWarning):
+        return (
+            f"it has more than {Image.MAX_IMAGE_PIXELS} pixels, the warning limit of Pillow's "
+            "decompression-bomb guard; it was read anyway."
+        )
+    text = str(message).strip()
+    return text if text.endswith(".") else text + "."
+
+
+def _decode(im, path, head, data, file, notes) -> tuple[np.ndarray, ImageInfo]:
+    """Pixels and facts of an open Pillow image, with no bits lost."""
+    fmt = im.format
+    if fmt not in READ_FORMATS:
+        raise PoolError(
+            f"is a {fmt} image; poolcli reads PNG, JPEG, TIFF, BMP, WebP and GIF images.",
+            path=path,
+        )
+    fmt = "JPEG" if fmt == "MPO" else fmt
+    frames = getattr(im, "n_frames", 1)
+    if frames > 1:
+        notes.append(f"it has {frames} frames; only the first was read.")
+    icc = im.info.get("icc_profile") or None
+    mode = im.mode
+    if fmt == "TIFF":
+        _check_tiff_depth(im, path)
+    if _is_png16_colour(head):
+        array = _read_png16(data if data is not None else file, path, head)
+        orientation = _orientation(im)
+        array = _orient(array, orientation)
+        channels = array.shape[2]
+        name = {2: "LA;16", 3: "RGB;16", 4: "RGBA;16"}[channels]
+        info = ImageInfo(name, fmt, 16, channels in (2, 4), icc, channels)
+        return array, info
+    try:
+        im.load()
+        im = _transposed(im)
+        array, bits, floating, has_alpha = _pixels(im, fmt, notes)
+    except PoolError:
+        raise
+    except MemoryError:
+        raise PoolError("is too large to read into memory.", path=path) from None
+    except Exception:
+        raise _damaged(head, path) from None
+    channels = 1 if array.ndim == 2 else array.shape[2]
+    return array, ImageInfo(mode, fmt, bits, has_alpha, icc, channels, floating)
+
+
+def _transposed(im):
+    from PIL import ImageOps
+
+    # In place: otherwise Pillow copies every image that needs no turning (0.5 ms at 512²).
+    ImageOps.exif_transpose(im, in_place=True)
+    return im
+
+
+def _check_tiff_depth(im, path: str) -> None:
+    """Refuse TIFFs that Pillow would read with fewer bits than they hold."""
+    bits = im.tag_v2.get(258, (1,))
+    bits = max(bits) if isinstance(bits, tuple) else bits
+    if im.mode in ("L", "LA", "RGB", "RGBA", "CMYK", "P", "YCbCr", "LAB") and bits > 8:
+        raise PoolError(
+            f"is a {bits}-bit colour TIFF, which Pillow can only read cut to 8 bits; "
+            "save it as a 16-bit PNG or a .npy file instead.",
+            path=path,
+        )
+    if im.mode == "F" and bits > 32:
+        raise PoolError(
+            f"is a {bits}-bit float TIFF, which Pillow can only read as 32-bit floats; "
+            "save it as a .npy file instead.",
+            path=path,
+        )
+
+
+def _pixels(im, fmt: str, notes: list[str]) -> tuple[np.ndarray, int, bool, bool]:
+    """(array, bits, floating, has_alpha) of a loaded Pillow image."""
+    mode = im.mode
+    transparency = "transparency" in im.info
+    if mode.startswith("I;16"):
+        if transparency:
+            notes.append("its transparent colour key was ignored (16-bit grayscale).")
+        return _native(np.array(im)), 16, False, False
+    if mode == "I":
+        array = np.array(im)
+        if fmt == "PNG":  # Pillow's older 32-bit mode for 16-bit grayscale PNGs
+            return array.astype(np.uint16), 16, False, False
+        return _native(array).astype(np.int32, copy=False), 32, False, False
+    if mode == "F":
+        return _native(np.array(im)).astype(np.float32, copy=False), 32, True, False
+    target = {
+        "1": "L",
+        "L": "LA" if transparency else "L",
+        "LA": "LA",
+        "La": "LA",
+        "P": "RGBA" if transparency else "RGB",
+        "PA": "RGBA",
+        "RGB": "RGBA" if transparency else "RGB",
+        "RGBA": "RGBA",
+        "RGBa": "RGBA",
+        "RGBX": "RGB",
+    }.get(mode)
+    if target is None:
+        target = "RGBA" if "A" in im.getbands() else "RGB"
+        notes.append(f"its {mode} colours were converted to {target}.")
+    if target != mode:
+        im = im.convert(target)
+    return np.array(im), 8, False, target in ("LA", "RGBA")
+
+
+def _orientation(im) -> int:
+    try:
+        return int(im.getexif().get(0x0112, 1))
+    except Exception:
+        return 1
+
+
+def _orient(array: np.ndarray, orientation: int) -> np.ndarray:
+    """Apply an EXIF orientation to an (H, W, ...) array, as ``ImageOps.exif_transpose`` does."""
+    ops = {
+        2: lambda a: a[:, ::-1],  # FLIP_LEFT_RIGHT
+        3: lambda a: a[::-1, ::-1],  # ROTATE_180
+        4: lambda a: a[::-1],  # FLIP_TOP_BOTTOM
+        5: lambda a: a.swapaxes(0, 1),  # TRANSPOSE
+        6: lambda a: np.rot90(a, -1),  # ROTATE_270 (counter-clockwise)
+        7: lambda a: a[::-1, ::-1].swapaxes(0, 1),  # TRANSVERSE
+        8: lambda a: np.rot90(a, 1),  # ROTATE_90
+    }
+    op = ops.get(orientation)
+    return np.ascontiguousarray(op(array)) if op else array

@@ -1,0 +1,232 @@
+"""Writing one output, ``.npy`` or an image of the input's depth, chosen by its suffix."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+
+import numpy as np
+
+from poolcli.errors import PoolError
+from poolcli.io.atomic import atomic_write
+from poolcli.io.formats import _FORMAT_NAMES, output_format
+from poolcli.io.loaded import LoadedInput
+from poolcli.io.png16 import _encode_png16
+
+
+def check_not_input(path: str, source: LoadedInput | None) -> None:
+    """Refuse an output ``path`` that is the input file (same path, or the same file linked)."""
+    if source is None or source.file is None:
+        return
+    same = os.path.realpath(path) == os.path.realpath(source.file)
+    if not same and os.path.exists(path):
+        with contextlib.suppress(OSError):
+            same = os.path.samefile(path, source.file)
+    if same:
+        raise PoolError(
+            "is the input file; poolcli never writes over its input. Choose another output name.",
+            path=path,
+        )
+
+
+def write_output(
+    path: str,
+    array,
+    source: LoadedInput | None = None,
+    *,
+    layout: str | None = None,
+    png_compression: int = 6,
+) -> list[str]:
+    """Write ``array`` to ``path`` atomically, as ``.npy`` or an image by the suffix.
+
+    ``.npy`` gets the exact array. An image suffix (.png .tif .tiff .jpg .jpeg .bmp .webp
+    .gif) gets an image of the *input's* depth:
+
+    * an image input: its bit depth (8 or 16, or 32-bit integer); a float TIFF input gives a
+      float TIFF;
+    * a ``.npy`` input (or no ``source``: the array's own dtype): uint8, int8 and other
+      integers -> 8-bit; uint16 and int16 -> 16-bit; bool -> 8-bit with ``True`` as 255
+      (the value scale 0..1 maps to 0..255, so an averaged mask keeps its meaning); floating
+      arrays -> a 32-bit float TIFF only (poolcli does not guess how to scale floats into
+      integers: use .tif or .npy, or convert the input to integers first).
+
+    Values are rounded half to even and clipped to the depth's range, with a warning that
+    counts the clipped values (NaN becomes 0, also with a warning); they never wrap. The
+    array must be ``HW`` or ``HWC`` with 1 to 4 channels (``layout``, when given, must say
+    so). The input's ICC profile is carried to PNG, TIFF, JPEG and WebP outputs. JPEG is
+    written at quality 95 and WebP losslessly.
+
+    Parameters
+    ----------
+    path : str
+        Output file; never the input file.
+    array : numpy.ndarray
+        The data to write.
+    source : LoadedInput, optional
+        The input it was made from: decides the bit depth and the ICC profile.
+    layout : str, optional
+        The array's layout, when known; image outputs need ``HW`` or ``HWC``.
+    png_compression : int
+        zlib level 0-9 of PNG outputs (default 6, as libpng and Pillow).
+
+    Returns
+    -------
+    list of str
+        Warnings for the user (clipped values, a dropped colour profile...).
+
+    Raises
+    ------
+    PoolError
+        For an unknown suffix, an array or depth the format cannot hold, the input file as
+        output, or a failed write.
+    """
+    fmt = output_format(path)
+    check_not_input(path, source)
+    array = np.asarray(array)
+    if fmt == "NPY":
+        with atomic_write(path) as f:
+            np.lib.format.write_array(f, array, allow_pickle=False)
+        return []
+    channels = _image_channels(array, layout, path)
+    depth, scale = _target_depth(array, source)
+    _check_format_holds(fmt, depth, channels, path)
+    notes: list[str] = []
+    pixels = _to_pixels(array, depth, scale, notes)
+    if channels == 1 and pixels.ndim == 3:
+        pixels = pixels[..., 0]
+    icc = source.image.icc_profile if source is not None and source.image is not None else None
+    if depth == 16 and channels > 1:
+        encoded = _encode_png16(pixels, icc, png_compression)
+        with atomic_write(path) as f:
+            f.write(encoded)
+        return notes
+    _save_pillow(path, fmt, pixels, channels, icc, notes, png_compression)
+    return notes
+
+
+def _image_channels(array: np.ndarray, layout: str | None, path: str) -> int:
+    shape = "x".join(map(str, array.shape))
+    fits = array.ndim == 2 or (array.ndim == 3 and 1 <= array.shape[2] <= 4)
+    if layout is not None:
+        fits = fits and str(layout).upper() == ("HW" if array.ndim == 2 else "HWC")
+    if not fits:
+        where = f" ({layout})" if layout else ""
+        raise PoolError(
+            f"cannot be written as an image: the output has shape {shape}{where}, and images "
+            "hold HW or HWC arrays with 1 to 4 channels. Write it as .npy instead.",
+            path=path,
+        )
+    return 1 if array.ndim == 2 else array.shape[2]
+
+
+def _target_depth(array: np.ndarray, source: LoadedInput | None) -> tuple[int | str, bool]:
+    """(depth, scale): depth 8, 16, 32 (int32) or "float"; scale: bool data 0..1 -> 0..255."""
+    if source is not None and source.image is not None:
+        if source.image.floating:
+            return "float", False
+        return source.image.bits, False
+    dtype = source.array.dtype if source is not None else array.dtype
+    if dtype.kind == "f":
+        return "float", False
+    if dtype.kind == "b":
+        return 8, True
+    if dtype in (np.dtype(np.uint16), np.dtype(np.int16)):
+        return 16, False
+    return 8, False
+
+
+_CAN_HOLD = {
+    "PNG": {(8, 1), (8, 2), (8, 3), (8, 4), (16, 1), (16, 2), (16, 3), (16, 4)},
+    "TIFF": {(8, 1), (8, 2), (8, 3), (8, 4), (16, 1), (32, 1), ("float", 1)},
+    "JPEG": {(8, 1), (8, 3)},
+    "BMP": {(8, 1), (8, 3)},
+    "WEBP": {(8, 1), (8, 2), (8, 3), (8, 4)},
+    "GIF": {(8, 1), (8, 3)},
+}
+_SUFFIX_OF = {
+    "PNG": ".png",
+    "TIFF": ".tif",
+    "JPEG": ".jpg",
+    "BMP": ".bmp",
+    "WEBP": ".webp",
+    "GIF": ".gif",
+}
+
+
+def _check_format_holds(fmt: str, depth, channels: int, path: str) -> None:
+    if (depth, channels) in _CAN_HOLD[fmt]:
+        return
+    kind = {1: "grayscale", 2: "grayscale+alpha", 3: "RGB", 4: "RGBA"}[channels]
+    bits = {8: "8-bit", 16: "16-bit", 32: "32-bit integer", "float": "32-bit float"}[depth]
+    article = "an" if bits.startswith("8") else "a"
+    others = [_SUFFIX_OF[f] for f, held in _CAN_HOLD.items() if (depth, channels) in held]
+    others.append(".npy")
+    choice = ", ".join(others[:-1]) + " or " + others[-1] if len(others) > 1 else others[0]
+    name = _FORMAT_NAMES[fmt]
+    raise PoolError(
+        f"{name} cannot hold {article} {bits} {kind} image; write it as {choice}.", path=path
+    )
+
+
+def _to_pixels(array: np.ndarray, depth, scale: bool, notes: list[str]) -> np.ndarray:
+    """Round half to even and clip into the depth's range, counting what was clipped."""
+    if depth == "float":
+        pixels = array.astype(np.float32)
+        nan_ok = array.dtype.kind == "f"
+        if not np.array_equal(pixels, array, equal_nan=nan_ok):
+            notes.append(
+                f"the {array.dtype.name} values were stored as 32-bit floats, "
+                "and some changed; write .npy to keep them exactly."
+            )
+        return pixels
+    low, high, dtype = {
+        8: (0, 255, np.uint8),
+        16: (0, 65535, np.uint16),
+        32: (-(2**31), 2**31 - 1, np.int32),
+    }[depth]
+    values = array
+    if scale:
+        values = values.astype(np.float64) * 255
+    if values.dtype.kind == "b":
+        values = values.astype(np.uint8)
+    if values.dtype.kind == "f":
+        values = np.rint(values)
+        nan = np.isnan(values)
+        if nan.any():
+            notes.append(f"{int(nan.sum())} NaN values were written as 0.")
+            values[nan] = 0
+    outside = int(np.count_nonzero((values < low) | (values > high)))
+    if outside:
+        notes.append(
+            f"{outside} of {values.size} values were outside {low}..{high} and were clipped."
+        )
+        values = np.clip(values, low, high)
+    return values.astype(dtype)
+
+
+def _save_pillow(path, fmt, pixels, channels, icc, notes, png_compression=6) -> None:
+    from PIL import Image
+
+    image = Image.fromarray(np.ascontiguousarray(pixels))
+    options: dict = {"compress_level": png_compression} if fmt == "PNG" else {}
+    if fmt == "JPEG":
+        options["quality"] = 95
+    if fmt == "WEBP":
+        options.update(lossless=True, exact=True)
+        if channels <= 2:
+            stored = "RGB" if channels == 1 else "RGBA"
+            notes.append(f"WebP has no grayscale images; it was stored as {stored}.")
+    if fmt == "GIF" and channels == 3:
+        colours = np.unique(pixels.reshape(-1, 3), axis=0).shape[0]
+        if colours > 256:
+            notes.append(f"GIF holds at most 256 colours; the {colours} colours were reduced.")
+    if icc:
+        if fmt in ("PNG", "TIFF", "JPEG", "WEBP"):
+            options["icc_profile"] = icc
+        else:
+            notes.append(
+                f"{_FORMAT_NAMES[fmt]} cannot carry the input's ICC colour profile; "
+                "it was left out."
+            )
+    with atomic_write(path) as f:
+        image.save(f, format=fmt, **options)
