@@ -690,7 +690,7 @@ def _outside_reason(output_dir: str) -> str:
 
 def _check_writes(tasks: list[Task], overwrite: bool) -> None:
     """Refuse the whole batch when a file it writes is an input, or is written twice."""
-    from poolcli.io.guard import WriteGuard  # the io package loads numpy
+    from poolcli.io.guard import WriteGuard
 
     guard = WriteGuard()
     for t in tasks:
@@ -1064,7 +1064,9 @@ def _process_context():
     if "forkserver" in methods:
         ctx = multiprocessing.get_context("forkserver")
         # Workers fork from a server that has imported torch once, instead of each importing it.
-        ctx.set_forkserver_preload(["poolcli.batch", "poolcli.io", "poolcli.engine.ops"])
+        ctx.set_forkserver_preload(
+            ["poolcli.batch", "poolcli.io.read", "poolcli.io.write", "poolcli.engine.ops"]
+        )
         return ctx
     return multiprocessing.get_context("spawn")
 

@@ -8,42 +8,47 @@
   folder, renamed over the target only when it is complete.
 
 Every problem a user can fix is raised as :class:`~poolcli.errors.PoolError` naming the file.
-This module never imports torch.
+This package never imports torch, and importing it loads nothing heavy: the names below come
+from their modules on first use, so that ``poolcli.io.guard``, ``poolcli.io.atomic`` and
+``poolcli.io.formats`` stay free of numpy and Pillow.
 """
 
 from __future__ import annotations
 
-from poolcli.io.atomic import _TEMP_NAME as _TEMP_NAME
-from poolcli.io.atomic import TEMP_MARK, atomic_write, clean_stale_temps, temp_name
-from poolcli.io.formats import (
-    IMAGE_SUFFIXES,
-    NPY_MAGIC,
-    OUTPUT_SUFFIXES,
-    PNG_MAGIC,
-    READ_FORMATS,
-    output_format,
-)
-from poolcli.io.loaded import ImageInfo, LoadedInput
-from poolcli.io.npy import write_npy_stream
-from poolcli.io.read import STDIN_NAME, read_input
-from poolcli.io.write import check_not_input, write_output
+import importlib
 
-__all__ = [
-    "IMAGE_SUFFIXES",
-    "NPY_MAGIC",
-    "OUTPUT_SUFFIXES",
-    "PNG_MAGIC",
-    "READ_FORMATS",
-    "STDIN_NAME",
-    "TEMP_MARK",
-    "ImageInfo",
-    "LoadedInput",
-    "atomic_write",
-    "check_not_input",
-    "clean_stale_temps",
-    "output_format",
-    "read_input",
-    "temp_name",
-    "write_npy_stream",
-    "write_output",
-]
+#: Public name -> the module of this package that defines it.
+_HOMES = {
+    "TEMP_MARK": "atomic",
+    "atomic_write": "atomic",
+    "clean_stale_temps": "atomic",
+    "temp_name": "atomic",
+    "IMAGE_SUFFIXES": "formats",
+    "NPY_MAGIC": "formats",
+    "OUTPUT_SUFFIXES": "formats",
+    "PNG_MAGIC": "formats",
+    "READ_FORMATS": "formats",
+    "output_format": "formats",
+    "ImageInfo": "loaded",
+    "LoadedInput": "loaded",
+    "write_npy_stream": "npy",
+    "STDIN_NAME": "read",
+    "read_input": "read",
+    "check_not_input": "write",
+    "write_output": "write",
+}
+
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str):
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_HOMES])

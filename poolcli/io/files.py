@@ -11,7 +11,7 @@ from typing import BinaryIO
 from poolcli.errors import PoolError
 
 
-def _stat_input(path: str) -> os.stat_result:
+def stat_input(path: str) -> os.stat_result:
     try:
         info = os.stat(path)
     except (FileNotFoundError, NotADirectoryError):
@@ -26,7 +26,7 @@ def _stat_input(path: str) -> os.stat_result:
 
 
 @contextlib.contextmanager
-def _opened(path: str) -> Iterator[BinaryIO]:
+def opened(path: str) -> Iterator[BinaryIO]:
     try:
         f = open(path, "rb")
     except PermissionError:

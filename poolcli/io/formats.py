@@ -29,7 +29,7 @@ IMAGE_SUFFIXES = {
 OUTPUT_SUFFIXES = (".npy", *IMAGE_SUFFIXES)
 
 # Signatures of the image formats poolcli reads, to tell "a damaged PNG" from "not an image".
-_SIGNATURES = {
+SIGNATURES = {
     PNG_MAGIC: "PNG",
     b"\xff\xd8\xff": "JPEG",
     b"II*\x00": "TIFF",
@@ -40,11 +40,11 @@ _SIGNATURES = {
 }
 
 
-_NOT_READABLE = "is neither a .npy file nor an image poolcli can read."
+NOT_READABLE = "is neither a .npy file nor an image poolcli can read."
 
 
-def _signature_format(head: bytes) -> str | None:
-    for magic, name in _SIGNATURES.items():
+def signature_format(head: bytes) -> str | None:
+    for magic, name in SIGNATURES.items():
         if head.startswith(magic):
             return name
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
@@ -52,19 +52,19 @@ def _signature_format(head: bytes) -> str | None:
     return None
 
 
-def _unreadable(head: bytes, path: str) -> PoolError:
-    if _signature_format(head):
-        return _damaged(head, path)
-    return PoolError(_NOT_READABLE, path=path)
+def unreadable(head: bytes, path: str) -> PoolError:
+    if signature_format(head):
+        return damaged(head, path)
+    return PoolError(NOT_READABLE, path=path)
 
 
-def _damaged(head: bytes, path: str) -> PoolError:
-    name = _signature_format(head)
-    what = f"a {_FORMAT_NAMES.get(name, name)} image" if name else "an image"
+def damaged(head: bytes, path: str) -> PoolError:
+    name = signature_format(head)
+    what = f"a {FORMAT_NAMES.get(name, name)} image" if name else "an image"
     return PoolError(f"looks like {what} but is truncated or corrupt.", path=path)
 
 
-_FORMAT_NAMES = {
+FORMAT_NAMES = {
     "PNG": "PNG",
     "TIFF": "TIFF",
     "JPEG": "JPEG",

@@ -9,21 +9,21 @@ import warnings
 import numpy as np
 
 from poolcli.errors import PoolError
-from poolcli.io.files import _opened
-from poolcli.io.formats import READ_FORMATS, _damaged, _unreadable
+from poolcli.io.files import opened
+from poolcli.io.formats import READ_FORMATS, damaged, unreadable
 from poolcli.io.loaded import ImageInfo, LoadedInput
-from poolcli.io.npy import _native
-from poolcli.io.png16 import _is_png16_colour, _read_png16
+from poolcli.io.npy import native
+from poolcli.io.png16 import is_png16_colour, read_png16
 
 
-def _read_image(path: str, file: str | None, head: bytes, data: bytearray | None) -> LoadedInput:
+def read_image(path: str, file: str | None, head: bytes, data: bytearray | None) -> LoadedInput:
     from PIL import Image
 
     notes: list[str] = []
     with contextlib.ExitStack() as stack:
         # A file object, not a name: given a name, Pillow 13 memory-maps uncompressed TIFFs
         # and then decodes those with EXIF orientation 5-8 at the rotated size (garbled).
-        fp = stack.enter_context(_opened(path)) if data is None else io.BytesIO(data)
+        fp = stack.enter_context(opened(path)) if data is None else io.BytesIO(data)
         caught = stack.enter_context(warnings.catch_warnings(record=True))
         warnings.simplefilter("always")
         try:
@@ -36,9 +36,9 @@ def _read_image(path: str, file: str | None, head: bytes, data: bytearray | None
                 path=path,
             ) from None
         except Image.UnidentifiedImageError:
-            raise _unreadable(head, path) from None
+            raise unreadable(head, path) from None
         except Exception:
-            raise _damaged(head, path) from None
+            raise damaged(head, path) from None
         with im:
             array, info = _decode(im, path, head, data, file, notes)
     for w in caught:
@@ -78,8 +78,8 @@ def _decode(im, path, head, data, file, notes) -> tuple[np.ndarray, ImageInfo]:
     mode = im.mode
     if fmt == "TIFF":
         _check_tiff_depth(im, path)
-    if _is_png16_colour(head):
-        array = _read_png16(data if data is not None else file, path, head)
+    if is_png16_colour(head):
+        array = read_png16(data if data is not None else file, path, head)
         orientation = _orientation(im)
         array = _orient(array, orientation)
         channels = array.shape[2]
@@ -95,7 +95,7 @@ def _decode(im, path, head, data, file, notes) -> tuple[np.ndarray, ImageInfo]:
     except MemoryError:
         raise PoolError("is too large to read into memory.", path=path) from None
     except Exception:
-        raise _damaged(head, path) from None
+        raise damaged(head, path) from None
     channels = 1 if array.ndim == 2 else array.shape[2]
     return array, ImageInfo(mode, fmt, bits, has_alpha, icc, channels, floating)
 
@@ -133,14 +133,14 @@ def _pixels(im, fmt: str, notes: list[str]) -> tuple[np.ndarray, int, bool, bool
     if mode.startswith("I;16"):
         if transparency:
             notes.append("its transparent colour key was ignored (16-bit grayscale).")
-        return _native(np.array(im)), 16, False, False
+        return native(np.array(im)), 16, False, False
     if mode == "I":
         array = np.array(im)
         if fmt == "PNG":  # Pillow's older 32-bit mode for 16-bit grayscale PNGs
             return array.astype(np.uint16), 16, False, False
-        return _native(array).astype(np.int32, copy=False), 32, False, False
+        return native(array).astype(np.int32, copy=False), 32, False, False
     if mode == "F":
-        return _native(np.array(im)).astype(np.float32, copy=False), 32, True, False
+        return native(np.array(im)).astype(np.float32, copy=False), 32, True, False
     target = {
         "1": "L",
         "L": "LA" if transparency else "L",

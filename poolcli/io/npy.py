@@ -8,7 +8,7 @@ from typing import IO, BinaryIO
 import numpy as np
 
 from poolcli.errors import PoolError
-from poolcli.io.files import _opened
+from poolcli.io.files import opened
 from poolcli.io.loaded import LoadedInput
 
 _ACCEPTED_DTYPES = "bool, integers, float16, float32 or float64"
@@ -75,15 +75,15 @@ def _check_npy_size(shape, dtype, available: int, path: str) -> int:
     return needed
 
 
-def _native(array: np.ndarray) -> np.ndarray:
+def native(array: np.ndarray) -> np.ndarray:
     """``array`` in native byte order (a big-endian file is converted: torch needs that)."""
     if array.dtype.isnative:
         return array
     return array.astype(array.dtype.newbyteorder("="))
 
 
-def _read_npy_file(path: str, file: str, size: int) -> LoadedInput:
-    with _opened(path) as f:
+def read_npy_file(path: str, file: str, size: int) -> LoadedInput:
+    with opened(path) as f:
         shape, _fortran, dtype = _read_npy_header(f, path)
         offset = f.tell()
     _check_npy(shape, dtype, path)
@@ -93,10 +93,10 @@ def _read_npy_file(path: str, file: str, size: int) -> LoadedInput:
         array = np.load(path, mmap_mode="c", allow_pickle=False)
     except Exception:
         raise PoolError("is a corrupt .npy file: its data cannot be read.", path=path) from None
-    return LoadedInput(_native(array), path, "npy", None, None, file)
+    return LoadedInput(native(array), path, "npy", None, None, file)
 
 
-def _read_npy_bytes(data: bytearray, path: str) -> LoadedInput:
+def read_npy_bytes(data: bytearray, path: str) -> LoadedInput:
     f = io.BytesIO(data)
     shape, fortran, dtype = _read_npy_header(f, path)
     offset = f.tell()
@@ -105,7 +105,7 @@ def _read_npy_bytes(data: bytearray, path: str) -> LoadedInput:
     # A bytearray buffer keeps the array writable (torch.from_numpy warns on read-only data).
     flat = np.frombuffer(data, dtype=dtype, count=needed // dtype.itemsize, offset=offset)
     array = flat.reshape(shape, order="F" if fortran else "C")
-    return LoadedInput(_native(array), path, "npy", None, None, None)
+    return LoadedInput(native(array), path, "npy", None, None, None)
 
 
 def write_npy_stream(stream: BinaryIO, array) -> None:

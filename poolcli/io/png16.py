@@ -9,10 +9,10 @@ import zlib
 import numpy as np
 
 from poolcli.errors import PoolError
-from poolcli.io.formats import PNG_MAGIC, _damaged
+from poolcli.io.formats import PNG_MAGIC, damaged
 
 
-def _is_png16_colour(head: bytes) -> bool:
+def is_png16_colour(head: bytes) -> bool:
     """16-bit PNG with colour or alpha: the IHDR says bit depth 16 and colour type 2, 4 or 6."""
     return (
         len(head) >= 26
@@ -23,7 +23,7 @@ def _is_png16_colour(head: bytes) -> bool:
     )
 
 
-def _read_png16(source, path: str, head: bytes) -> np.ndarray:
+def read_png16(source, path: str, head: bytes) -> np.ndarray:
     """A 16-bit colour PNG, exactly: (H, W, C) uint16, C = 2 (LA), 3 (RGB) or 4 (RGBA).
 
     A tRNS colour key on an RGB image becomes an alpha channel (0 where the colour matches).
@@ -51,7 +51,7 @@ def _read_png16(source, path: str, head: bytes) -> np.ndarray:
     except MemoryError:
         raise PoolError("is too large to read into memory.", path=path) from None
     except Exception:
-        raise _damaged(head, path) from None
+        raise damaged(head, path) from None
     array = array.reshape(height, width, planes)
     key = meta.get("transparent")
     if planes == 3 and key is not None:
@@ -64,7 +64,7 @@ def _png_chunk(tag: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
 
 
-def _encode_png16(pixels: np.ndarray, icc: bytes | None, level: int = 6) -> bytes:
+def encode_png16(pixels: np.ndarray, icc: bytes | None, level: int = 6) -> bytes:
     """A 16-bit PNG of an (H, W, C) uint16 array, C = 2, 3 or 4 (Pillow cannot write these)."""
     height, width, channels = pixels.shape
     colour_type = {2: 4, 3: 2, 4: 6}[channels]

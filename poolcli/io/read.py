@@ -8,11 +8,11 @@ import sys
 from typing import BinaryIO
 
 from poolcli.errors import PoolError
-from poolcli.io.files import _opened, _stat_input
+from poolcli.io.files import opened, stat_input
 from poolcli.io.formats import NPY_MAGIC
-from poolcli.io.image import _read_image
+from poolcli.io.image import read_image
 from poolcli.io.loaded import LoadedInput
-from poolcli.io.npy import _read_npy_bytes, _read_npy_file
+from poolcli.io.npy import read_npy_bytes, read_npy_file
 
 STDIN_NAME = "<stdin>"
 
@@ -48,24 +48,24 @@ def read_input(path: str | os.PathLike, stdin: BinaryIO | None = None) -> Loaded
     if path == "-":
         stream = stdin if stdin is not None else sys.stdin.buffer
         return _read_bytes(bytearray(stream.read()), STDIN_NAME, None)
-    info = _stat_input(path)
+    info = stat_input(path)
     if not stat.S_ISREG(info.st_mode):
         # A pipe or a device (e.g. process substitution): no memory map, read it whole.
-        with _opened(path) as f:
+        with opened(path) as f:
             return _read_bytes(bytearray(f.read()), path, None)
     if info.st_size == 0:
         raise PoolError("is empty (0 bytes).", path=path)
-    with _opened(path) as f:
+    with opened(path) as f:
         head = f.read(64)
     file = os.path.abspath(path)
     if head.startswith(NPY_MAGIC):
-        return _read_npy_file(path, file, info.st_size)
-    return _read_image(path, file, head, data=None)
+        return read_npy_file(path, file, info.st_size)
+    return read_image(path, file, head, data=None)
 
 
 def _read_bytes(data: bytearray, path: str, file: str | None) -> LoadedInput:
     if not data:
         raise PoolError("is empty (0 bytes).", path=path)
     if data.startswith(NPY_MAGIC):
-        return _read_npy_bytes(data, path)
-    return _read_image(path, file, bytes(data[:64]), data=data)
+        return read_npy_bytes(data, path)
+    return read_image(path, file, bytes(data[:64]), data=data)

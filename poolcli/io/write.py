@@ -9,9 +9,9 @@ import numpy as np
 
 from poolcli.errors import PoolError
 from poolcli.io.atomic import atomic_write
-from poolcli.io.formats import _FORMAT_NAMES, output_format
+from poolcli.io.formats import FORMAT_NAMES, output_format
 from poolcli.io.loaded import LoadedInput
-from poolcli.io.png16 import _encode_png16
+from poolcli.io.png16 import encode_png16
 
 
 def check_not_input(path: str, source: LoadedInput | None) -> None:
@@ -96,7 +96,7 @@ def write_output(
         pixels = pixels[..., 0]
     icc = source.image.icc_profile if source is not None and source.image is not None else None
     if depth == 16 and channels > 1:
-        encoded = _encode_png16(pixels, icc, png_compression)
+        encoded = encode_png16(pixels, icc, png_compression)
         with atomic_write(path) as f:
             f.write(encoded)
         return notes
@@ -162,7 +162,7 @@ def _check_format_holds(fmt: str, depth, channels: int, path: str) -> None:
     others = [_SUFFIX_OF[f] for f, held in _CAN_HOLD.items() if (depth, channels) in held]
     others.append(".npy")
     choice = ", ".join(others[:-1]) + " or " + others[-1] if len(others) > 1 else others[0]
-    name = _FORMAT_NAMES[fmt]
+    name = FORMAT_NAMES[fmt]
     raise PoolError(
         f"{name} cannot hold {article} {bits} {kind} image; write it as {choice}.", path=path
     )
@@ -225,8 +225,7 @@ def _save_pillow(path, fmt, pixels, channels, icc, notes, png_compression=6) -> 
             options["icc_profile"] = icc
         else:
             notes.append(
-                f"{_FORMAT_NAMES[fmt]} cannot carry the input's ICC colour profile; "
-                "it was left out."
+                f"{FORMAT_NAMES[fmt]} cannot carry the input's ICC colour profile; it was left out."
             )
     with atomic_write(path) as f:
         image.save(f, format=fmt, **options)

@@ -22,6 +22,7 @@ from poolcli import io as pio
 from poolcli.engine import core
 from poolcli.engine.chain import run_chain
 from poolcli.errors import UsageError
+from poolcli.io import atomic as pio_atomic
 from poolcli.io import write as pio_write
 from poolcli.model.steps import make_step, parse_step, split_then
 from poolcli.model.window import WindowSpec
@@ -295,6 +296,7 @@ def test_unreadable_file_in_a_folder_is_skipped_and_counted(tmp_path):
             import json, os, sys
             import numpy, PIL.Image, PIL.PngImagePlugin, torch
             from poolcli import batch, io
+            import poolcli.io.atomic, poolcli.io.read, poolcli.io.write
             from poolcli.engine import core
             from poolcli.engine import ops
             from poolcli.model import steps as pipeline
@@ -543,7 +545,7 @@ def test_temp_names_stay_in_the_folder_and_keep_the_suffix(tmp_path):
     base = os.path.basename(name)
     assert os.path.dirname(name) == str(tmp_path)
     assert base.startswith(".") and base.endswith(".png") and len(base) < 255
-    assert pio._TEMP_NAME.match(base)
+    assert pio_atomic._TEMP_NAME.match(base)
 
 
 def test_keyboard_interrupt_while_writing_leaves_no_partial_file(tree, tmp_path, monkeypatch):
