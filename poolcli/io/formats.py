@@ -34,6 +34,8 @@ SIGNATURES = {
     b"\xff\xd8\xff": "JPEG",
     b"II*\x00": "TIFF",
     b"MM\x00*": "TIFF",
+    b"II+\x00": "TIFF",  # BigTIFF
+    b"MM\x00+": "TIFF",
     b"BM": "BMP",
     b"GIF87a": "GIF",
     b"GIF89a": "GIF",
@@ -56,6 +58,13 @@ def unreadable(head: bytes, path: str) -> PoolError:
     if signature_format(head):
         return damaged(head, path)
     return PoolError(NOT_READABLE, path=path)
+
+
+def unsupported(fmt: str, path: str) -> PoolError:
+    """The refusal of an image in a format poolcli does not read (``fmt``: Pillow's name)."""
+    return PoolError(
+        f"is a {fmt} image; poolcli reads PNG, JPEG, TIFF, BMP, WebP and GIF images.", path=path
+    )
 
 
 def damaged(head: bytes, path: str) -> PoolError:

@@ -2,32 +2,31 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
 import warnings
+from typing import BinaryIO
 
 import numpy as np
 
 from poolcli.errors import PoolError
-from poolcli.io.files import opened
-from poolcli.io.formats import READ_FORMATS, damaged, unreadable
+from poolcli.io.formats import READ_FORMATS, damaged, unreadable, unsupported
 from poolcli.io.loaded import ImageInfo, LoadedInput
 from poolcli.io.npy import native
 from poolcli.io.png16 import is_png16_colour, read_png16
 
 
-def read_image(path: str, file: str | None, head: bytes, data: bytearray | None) -> LoadedInput:
+def read_image(f: BinaryIO, path: str, head: bytes, file: str | None) -> LoadedInput:
+    """Read the image in ``f`` (at its start; a file or a :class:`StreamReader`)."""
     from PIL import Image
 
     notes: list[str] = []
-    with contextlib.ExitStack() as stack:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         # A file object, not a name: given a name, Pillow 13 memory-maps uncompressed TIFFs
         # and then decodes those with EXIF orientation 5-8 at the rotated size (garbled).
-        fp = stack.enter_context(opened(path)) if data is None else io.BytesIO(data)
-        caught = stack.enter_context(warnings.catch_warnings(record=True))
-        warnings.simplefilter("always")
         try:
-            im = Image.open(fp)
+            im = Image.open(f)
+        except PoolError:
+            raise
         except Image.DecompressionBombError:
             raise PoolError(
                 "is too large to open safely: it has more than "
@@ -40,7 +39,7 @@ def read_image(path: str, file: str | None, head: bytes, data: bytearray | None)
         except Exception:
             raise damaged(head, path) from None
         with im:
-            array, info = _decode(im, path, head, data, file, notes)
+            array, info = _decode(im, path, head, f, notes)
     for w in caught:
         if issubclass(w.category, (UserWarning, Image.DecompressionBombWarning)):
             notes.append(_warning_text(w.message))
@@ -48,6 +47,17 @@ def read_image(path: str, file: str | None, head: bytes, data: bytearray | None)
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     layout = "HW" if array.ndim == 2 else "HWC"
     return LoadedInput(array, path, "image", layout, info, file, notes)
+
+
+def stream_limit() -> int | None:
+    """How many bytes an image read from a stream may take: those of the largest image
+    Pillow's decompression-bomb guard lets through, uncompressed at 8 bytes a pixel (16-bit
+    RGBA), with room for metadata. ``None`` where the guard is switched off."""
+    from PIL import Image
+
+    if Image.MAX_IMAGE_PIXELS is None:
+        return None
+    return 2 * Image.MAX_IMAGE_PIXELS * 8 + (64 << 20)
 
 
 def _warning_text(message) -> str:
@@ -62,14 +72,11 @@ def _warning_text(message) -> str:
     return text if text.endswith(".") else text + "."
 
 
-def _decode(im, path, head, data, file, notes) -> tuple[np.ndarray, ImageInfo]:
+def _decode(im, path, head, f, notes) -> tuple[np.ndarray, ImageInfo]:
     """Pixels and facts of an open Pillow image, with no bits lost."""
     fmt = im.format
     if fmt not in READ_FORMATS:
-        raise PoolError(
-            f"is a {fmt} image; poolcli reads PNG, JPEG, TIFF, BMP, WebP and GIF images.",
-            path=path,
-        )
+        raise unsupported(fmt, path)
     fmt = "JPEG" if fmt == "MPO" else fmt
     frames = getattr(im, "n_frames", 1)
     if frames > 1:
@@ -79,7 +86,7 @@ def _decode(im, path, head, data, file, notes) -> tuple[np.ndarray, ImageInfo]:
     if fmt == "TIFF":
         _check_tiff_depth(im, path)
     if is_png16_colour(head):
-        array = read_png16(data if data is not None else file, path, head)
+        array = read_png16(f, path, head)
         orientation = _orientation(im)
         array = _orient(array, orientation)
         channels = array.shape[2]

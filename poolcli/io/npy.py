@@ -3,36 +3,74 @@
 from __future__ import annotations
 
 import io
-from typing import IO, BinaryIO
+import math
+from typing import BinaryIO
 
 import numpy as np
 
 from poolcli.errors import PoolError
-from poolcli.io.files import opened
+from poolcli.io.files import StreamReader, read_exactly
+from poolcli.io.formats import NPY_MAGIC
 from poolcli.io.loaded import LoadedInput
 
 _ACCEPTED_DTYPES = "bool, integers, float16, float32 or float64"
+#: numpy's own limit on a header's length (it refuses longer ones as unsafe to parse).
+_MAX_HEADER = 10_000
+_CORRUPT_HEADER = "is a corrupt .npy file: its header cannot be read."
 
 
-def _read_npy_header(f: IO[bytes], path: str) -> tuple[tuple[int, ...], bool, np.dtype]:
-    """Shape, Fortran order and dtype from a .npy header, without loading anything."""
+def read_npy(f: BinaryIO, path: str, size: int | None, file: str | None) -> LoadedInput:
+    """Read a ``.npy`` from ``f`` (at its start) into memory, reading only what its header
+    promises. ``size`` is the file's length, ``None`` for a stream."""
+    shape, fortran, dtype, offset = read_npy_header(f, path)
+    needed = check_npy(shape, dtype, path)
+    if size is not None and size - offset < needed:
+        raise _truncated(shape, dtype, needed, size - offset, path)
+    try:
+        # Owned, writable memory: torch.from_numpy warns on read-only data, and a memory map
+        # would crash on a file cut short while in use.
+        flat = np.empty(needed, dtype=np.uint8)
+    except (MemoryError, ValueError):
+        raise PoolError(
+            f"is too large to read into memory: its header promises {needed} bytes.", path=path
+        ) from None
+    view = memoryview(flat)
+    got = f.read_rest_into(view) if isinstance(f, StreamReader) else read_exactly(f, view)
+    if got < needed:
+        raise _truncated(shape, dtype, needed, got, path, changed=size is not None)
+    array = flat.view(dtype).reshape(shape, order="F" if fortran else "C")
+    return LoadedInput(native(array, in_place=True), path, "npy", None, None, file)
+
+
+def read_npy_header(f: BinaryIO, path: str) -> tuple[tuple[int, ...], bool, np.dtype, int]:
+    """Shape, Fortran order, dtype and data offset of a .npy, reading its header only."""
+    magic = f.read(8)
+    major = magic[6] if len(magic) == 8 and magic.startswith(NPY_MAGIC) else None
+    length_size = {1: 2, 2: 4, 3: 4}.get(major)
+    if length_size is None:
+        raise PoolError(_CORRUPT_HEADER, path=path)
+    length_bytes = f.read(length_size)
+    length = int.from_bytes(length_bytes, "little")
+    if len(length_bytes) < length_size or length > _MAX_HEADER:
+        raise PoolError(_CORRUPT_HEADER, path=path)
+    header = f.read(length)
     fmt = np.lib.format
     try:
-        version = fmt.read_magic(f)
-        if version == (1, 0):
-            header = fmt.read_array_header_1_0(f)
-        elif version in ((2, 0), (3, 0)):
-            # 3.0 only allows UTF-8 in the header (structured field names, refused below).
-            header = fmt.read_array_header_2_0(f)
-        else:
-            raise ValueError(version)
+        if len(header) < length:
+            raise ValueError("short header")
+        buffer = io.BytesIO(magic + length_bytes + header)
+        version = fmt.read_magic(buffer)
+        # 3.0 only allows UTF-8 in the header (structured field names, refused later).
+        parse = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
+        shape, fortran, dtype = parse(buffer)
     except Exception:
-        raise PoolError("is a corrupt .npy file: its header cannot be read.", path=path) from None
-    return header
+        raise PoolError(_CORRUPT_HEADER, path=path) from None
+    return shape, fortran, dtype, 8 + length_size + length
 
 
-def _check_npy(shape: tuple[int, ...], dtype: np.dtype, path: str) -> None:
-    """Refuse arrays poolcli cannot pool, before any data is touched."""
+def check_npy(shape: tuple[int, ...], dtype: np.dtype, path: str) -> int:
+    """Refuse arrays poolcli cannot pool, before any data is read; returns the data's size in
+    bytes, which the header promises."""
     kind = dtype.kind
     if dtype.hasobject:
         raise PoolError("holds Python objects; poolcli never unpickles files.", path=path)
@@ -58,54 +96,37 @@ def _check_npy(shape: tuple[int, ...], dtype: np.dtype, path: str) -> None:
             "pooling needs at least one value along every axis.",
             path=path,
         )
+    needed = math.prod(shape) * dtype.itemsize
+    return needed
 
 
 def _shape_text(shape: tuple[int, ...]) -> str:
     return "x".join(map(str, shape)) if len(shape) > 1 else f"({shape[0]},)"
 
 
-def _check_npy_size(shape, dtype, available: int, path: str) -> int:
-    needed = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    if available < needed:
-        raise PoolError(
-            f"is truncated: its header promises {_shape_text(shape)} values of {dtype.name} "
-            f"({needed} bytes) but only {available} bytes follow.",
+def _truncated(shape, dtype, needed: int, available: int, path: str, changed=False):
+    if changed:
+        return PoolError(
+            f"was cut short while being read: its header promises {needed} bytes of data but "
+            f"only {available} could be read. Did another program change it?",
             path=path,
         )
-    return needed
+    return PoolError(
+        f"is truncated: its header promises {_shape_text(shape)} values of {dtype.name} "
+        f"({needed} bytes) but only {available} bytes follow.",
+        path=path,
+    )
 
 
-def native(array: np.ndarray) -> np.ndarray:
-    """``array`` in native byte order (a big-endian file is converted: torch needs that)."""
+def native(array: np.ndarray, in_place: bool = False) -> np.ndarray:
+    """``array`` in native byte order (a big-endian file is converted: torch needs that).
+    ``in_place`` swaps the bytes of ``array``'s own memory instead of copying it."""
     if array.dtype.isnative:
         return array
-    return array.astype(array.dtype.newbyteorder("="))
-
-
-def read_npy_file(path: str, file: str, size: int) -> LoadedInput:
-    with opened(path) as f:
-        shape, _fortran, dtype = _read_npy_header(f, path)
-        offset = f.tell()
-    _check_npy(shape, dtype, path)
-    _check_npy_size(shape, dtype, size - offset, path)
-    try:
-        # Copy-on-write: pages are read on demand and the array is writable for torch.
-        array = np.load(path, mmap_mode="c", allow_pickle=False)
-    except Exception:
-        raise PoolError("is a corrupt .npy file: its data cannot be read.", path=path) from None
-    return LoadedInput(native(array), path, "npy", None, None, file)
-
-
-def read_npy_bytes(data: bytearray, path: str) -> LoadedInput:
-    f = io.BytesIO(data)
-    shape, fortran, dtype = _read_npy_header(f, path)
-    offset = f.tell()
-    _check_npy(shape, dtype, path)
-    needed = _check_npy_size(shape, dtype, len(data) - offset, path)
-    # A bytearray buffer keeps the array writable (torch.from_numpy warns on read-only data).
-    flat = np.frombuffer(data, dtype=dtype, count=needed // dtype.itemsize, offset=offset)
-    array = flat.reshape(shape, order="F" if fortran else "C")
-    return LoadedInput(native(array), path, "npy", None, None, None)
+    swapped = array.dtype.newbyteorder("=")
+    if in_place:
+        return array.byteswap(inplace=True).view(swapped)
+    return array.astype(swapped)
 
 
 def write_npy_stream(stream: BinaryIO, array) -> None:

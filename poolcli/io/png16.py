@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import struct
 import zlib
+from typing import BinaryIO
 
 import numpy as np
 
@@ -23,7 +23,7 @@ def is_png16_colour(head: bytes) -> bool:
     )
 
 
-def read_png16(source, path: str, head: bytes) -> np.ndarray:
+def read_png16(f: BinaryIO, path: str, head: bytes) -> np.ndarray:
     """A 16-bit colour PNG, exactly: (H, W, C) uint16, C = 2 (LA), 3 (RGB) or 4 (RGBA).
 
     A tRNS colour key on an RGB image becomes an alpha channel (0 where the colour matches).
@@ -38,16 +38,14 @@ def read_png16(source, path: str, head: bytes) -> np.ndarray:
         ) from None
 
     try:
-        with contextlib.ExitStack() as stack:
-            if isinstance(source, (bytes, bytearray)):
-                reader = png.Reader(bytes=bytes(source))
-            else:
-                reader = png.Reader(file=stack.enter_context(open(source, "rb")))
-            width, height, rows, meta = reader.read()
-            planes = meta["planes"]
-            array = np.empty((height, width * planes), dtype=np.uint16)
-            for y, row in enumerate(rows):
-                array[y] = row
+        f.seek(0)
+        width, height, rows, meta = png.Reader(file=f).read()
+        planes = meta["planes"]
+        array = np.empty((height, width * planes), dtype=np.uint16)
+        for y, row in enumerate(rows):
+            array[y] = row
+    except PoolError:
+        raise
     except MemoryError:
         raise PoolError("is too large to read into memory.", path=path) from None
     except Exception:

@@ -2,31 +2,39 @@
 
 from __future__ import annotations
 
+import io
 import os
-import stat
 import sys
+import warnings
 from typing import BinaryIO
 
 from poolcli.errors import PoolError
-from poolcli.io.files import opened, stat_input
-from poolcli.io.formats import NPY_MAGIC
-from poolcli.io.image import read_image
+from poolcli.io.files import StreamReader, open_input
+from poolcli.io.formats import NOT_READABLE, NPY_MAGIC, signature_format, unsupported
+from poolcli.io.image import read_image, stream_limit
 from poolcli.io.loaded import LoadedInput
-from poolcli.io.npy import read_npy_bytes, read_npy_file
+from poolcli.io.npy import read_npy
 
 STDIN_NAME = "<stdin>"
+#: Bytes enough to tell every format poolcli reads by its signature.
+_HEAD = 64
 
 
 def read_input(path: str | os.PathLike, stdin: BinaryIO | None = None) -> LoadedInput:
-    """Read a ``.npy`` file or an image; ``"-"`` reads all of ``stdin``.
+    """Read a ``.npy`` file or an image; ``"-"`` reads ``stdin``.
 
     The content decides how a file is read (a ``.npy`` starts with ``\\x93NUMPY``), so a PNG
-    named ``x.npy`` is read as the PNG it is. ``.npy`` files are memory-mapped and never
-    unpickled. Images are read with Pillow (PNG, JPEG, TIFF, BMP, WebP, GIF's first frame),
-    EXIF orientation applied: grayscale -> ``HW``, colour -> ``HWC``; 8-bit values as uint8,
-    16-bit as uint16 (16-bit colour PNGs through pypng, since Pillow would cut them to 8 bits),
-    float TIFFs as float32. Palette images become RGB, or RGBA when they have transparency;
-    1-bit images become uint8 0/255.
+    named ``x.npy`` is read as the PNG it is. ``.npy`` files are read into memory (never
+    memory-mapped, never unpickled), no further than their header promises. Images are read
+    with Pillow (PNG, JPEG, TIFF, BMP, WebP, GIF's first frame), EXIF orientation applied:
+    grayscale -> ``HW``, colour -> ``HWC``; 8-bit values as uint8, 16-bit as uint16 (16-bit
+    colour PNGs through pypng, since Pillow would cut them to 8 bits), float TIFFs as float32.
+    Palette images become RGB, or RGBA when they have transparency; 1-bit images become
+    uint8 0/255.
+
+    Only regular files, pipes and standard input are read: devices and sockets are refused,
+    and so is a named pipe that nobody writes to. A stream is refused after its first bytes
+    unless they start a ``.npy`` or an image poolcli reads.
 
     Parameters
     ----------
@@ -46,26 +54,44 @@ def read_input(path: str | os.PathLike, stdin: BinaryIO | None = None) -> Loaded
     """
     path = os.fspath(path)
     if path == "-":
-        stream = stdin if stdin is not None else sys.stdin.buffer
-        return _read_bytes(bytearray(stream.read()), STDIN_NAME, None)
-    info = stat_input(path)
-    if not stat.S_ISREG(info.st_mode):
-        # A pipe or a device (e.g. process substitution): no memory map, read it whole.
-        with opened(path) as f:
-            return _read_bytes(bytearray(f.read()), path, None)
-    if info.st_size == 0:
-        raise PoolError("is empty (0 bytes).", path=path)
-    with opened(path) as f:
-        head = f.read(64)
-    file = os.path.abspath(path)
+        raw = stdin if stdin is not None else sys.stdin.buffer
+        with StreamReader(raw, STDIN_NAME) as stream:
+            return _read(stream, STDIN_NAME, None, None)
+    with open_input(path) as opened:
+        return _read(opened.f, path, opened.size, opened.file)
+
+
+def _read(f: BinaryIO, name: str, size: int | None, file: str | None) -> LoadedInput:
+    """Read what ``f`` holds; ``size`` and ``file`` are ``None`` for a stream."""
+    head = f.read(_HEAD)
+    f.seek(0)
+    if not head:
+        raise PoolError("is empty (0 bytes).", path=name)
     if head.startswith(NPY_MAGIC):
-        return read_npy_file(path, file, info.st_size)
-    return read_image(path, file, head, data=None)
+        return read_npy(f, name, size, file)
+    if signature_format(head) is None:
+        raise _not_readable(f, head, name, size)
+    if isinstance(f, StreamReader):
+        f.limit = stream_limit()
+    return read_image(f, name, head, file)
 
 
-def _read_bytes(data: bytearray, path: str, file: str | None) -> LoadedInput:
-    if not data:
-        raise PoolError("is empty (0 bytes).", path=path)
-    if data.startswith(NPY_MAGIC):
-        return read_npy_bytes(data, path)
-    return read_image(path, file, bytes(data[:64]), data=data)
+def _not_readable(f: BinaryIO, head: bytes, name: str, size: int | None) -> PoolError:
+    """Why ``f``, neither a .npy nor an image poolcli reads, is refused, as precisely as can
+    be told from a file, or from the first bytes of a stream."""
+    sample = f if size is not None else io.BytesIO(f.head(1 << 16))
+    fmt = _pillow_format(sample)
+    return PoolError(NOT_READABLE, path=name) if fmt is None else unsupported(fmt, name)
+
+
+def _pillow_format(f: BinaryIO) -> str | None:
+    """The format Pillow recognises in ``f``, reading its header only."""
+    from PIL import Image
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            with Image.open(f) as im:
+                return im.format
+        except Exception:
+            return None

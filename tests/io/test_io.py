@@ -8,6 +8,7 @@ import pickle
 import struct
 import tempfile
 import threading
+import time
 import zlib
 from pathlib import Path
 
@@ -174,13 +175,13 @@ def test_npy_round_trip_every_dtype(tmp_path, dtype):
     np.testing.assert_array_equal(loaded.array, array)
 
 
-def test_npy_is_memory_mapped_copy_on_write(tmp_path):
+def test_npy_is_read_into_memory_never_mapped(tmp_path):
     path = tmp_path / "a.npy"
     np.save(path, np.arange(6, dtype=np.float32).reshape(2, 3))
     loaded = read_input(str(path))
-    assert isinstance(loaded.array, np.memmap)
+    assert not isinstance(loaded.array, np.memmap) and loaded.array.base is not None
     assert loaded.array.flags.writeable
-    loaded.array[0, 0] = 99  # copy-on-write: the file keeps its value
+    loaded.array[0, 0] = 99  # the array is poolcli's own: the file keeps its value
     assert np.load(path)[0, 0] == 0
 
 
@@ -439,23 +440,29 @@ def test_stdin_default_is_sys_stdin_buffer(monkeypatch):
     assert read_input("-").array.tolist() == [1, 2, 3]
 
 
-def test_named_pipe_is_read_whole(tmp_path):
+def test_named_pipe_is_read_as_a_stream(tmp_path):
     if not hasattr(os, "mkfifo"):
         pytest.skip("no named pipes on this system")
     fifo = str(tmp_path / "pipe")
     os.mkfifo(fifo)
     buffer = io.BytesIO()
     np.save(buffer, np.arange(4, dtype=np.float32))
+    # Attach a writer first (a reader must exist for that), as a shell pipeline would.
+    keep_open = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    writer = os.open(fifo, os.O_WRONLY)
+    os.close(keep_open)
 
     def feed():
-        with open(fifo, "wb") as f:
-            f.write(buffer.getvalue())
+        time.sleep(0.2)  # the reader finds a writer with nothing written yet, and waits
+        os.write(writer, buffer.getvalue())
+        os.close(writer)
 
-    writer = threading.Thread(target=feed)
-    writer.start()
+    thread = threading.Thread(target=feed)
+    thread.start()
     loaded = read_input(fifo)
-    writer.join()
+    thread.join()
     assert loaded.array.tolist() == [0.0, 1.0, 2.0, 3.0]
+    assert (loaded.path, loaded.file) == (fifo, None)
 
 
 # ------------------------------------------------------------------------------ image reading
@@ -789,10 +796,18 @@ def test_truncated_other_formats(tmp_path, suffix):
 
 def test_unsupported_image_format(tmp_path):
     path = save_image(tmp_path / "x.ppm", np.zeros((2, 2, 3), np.uint8))
-    error = refused(read_input, path)
-    assert (
-        error.message == "is a PPM image; poolcli reads PNG, JPEG, TIFF, BMP, WebP and GIF images."
-    )
+    message = "is a PPM image; poolcli reads PNG, JPEG, TIFF, BMP, WebP and GIF images."
+    assert refused(read_input, path).message == message
+    assert refused(read_input, "-", io.BytesIO(Path(path).read_bytes())).message == message
+
+
+def test_bigtiff_is_read(tmp_path):
+    pixels = np.arange(12, dtype=np.uint8).reshape(3, 4)
+    path = tmp_path / "big.tif"
+    Image.fromarray(pixels).save(path, big_tiff=True)
+    assert path.read_bytes()[:4] == b"II+\x00"
+    for loaded in (read_input(str(path)), read_input("-", io.BytesIO(path.read_bytes()))):
+        np.testing.assert_array_equal(loaded.array, pixels)
 
 
 def huge_png(width: int, height: int) -> bytes:
