@@ -90,13 +90,25 @@ def check_npy(shape: tuple[int, ...], dtype: np.dtype, path: str) -> int:
         raise PoolError(
             "holds a single number (a 0-d array); pooling needs at least one axis.", path=path
         )
+    if any(n < 0 for n in shape):
+        raise PoolError(
+            f"is a corrupt .npy file: its header gives the shape {_shape_text(shape)}, "
+            "with a negative length.",
+            path=path,
+        )
     if 0 in shape:
         raise PoolError(
             f"is an empty array (shape {_shape_text(shape)}); "
             "pooling needs at least one value along every axis.",
             path=path,
         )
-    needed = math.prod(shape) * dtype.itemsize
+    needed = math.prod(shape) * dtype.itemsize  # Python integers: no overflow
+    if needed > np.iinfo(np.intp).max:
+        raise PoolError(
+            f"is a corrupt .npy file: its header promises {_shape_text(shape)} values of "
+            f"{dtype.name} ({needed} bytes), more than any array can hold.",
+            path=path,
+        )
     return needed
 
 
