@@ -1173,7 +1173,7 @@ class Batch:
         from poolcli.io import clean_stale_temps
 
         for folder in sorted({os.path.dirname(t.output) for t in self.plan.tasks if t.output}):
-            clean_stale_temps(folder)
+            clean_stale_temps(folder, self.plan.output_dir)
         kind = self.kind
         if kind == "serial":
             yield from self._serial()
@@ -1376,7 +1376,7 @@ class Batch:
         from poolcli.io import clean_stale_temps
 
         for folder in {os.path.dirname(t.output) for t, _ in pending if t.output}:
-            clean_stale_temps(folder)
+            clean_stale_temps(folder, self.plan.output_dir)
 
 
 def _stackable(job: Job) -> bool:

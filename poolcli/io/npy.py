@@ -9,6 +9,7 @@ from typing import BinaryIO
 import numpy as np
 
 from poolcli.errors import PoolError
+from poolcli.io.atomic import write_error
 from poolcli.io.files import StreamReader, read_exactly
 from poolcli.io.formats import NPY_MAGIC
 from poolcli.io.loaded import LoadedInput
@@ -141,7 +142,30 @@ def native(array: np.ndarray, in_place: bool = False) -> np.ndarray:
     return array.astype(swapped)
 
 
-def write_npy_stream(stream: BinaryIO, array) -> None:
-    """Write ``array`` as ``.npy`` bytes to a binary stream (standard output for ``-o -``)."""
-    np.lib.format.write_array(stream, np.asanyarray(array), allow_pickle=False)
-    stream.flush()
+def write_npy(f: BinaryIO, array) -> None:
+    """Write ``array`` as ``.npy`` bytes to ``f``, so that a failure keeps its reason: given
+    a real file, numpy writes through a fast path whose failure says only "N requested and M
+    written", not why (a full disk)."""
+    np.lib.format.write_array(_PlainWriter(f), np.asanyarray(array), allow_pickle=False)
+
+
+class _PlainWriter:
+    """A binary stream as an object with only ``write()``."""
+
+    def __init__(self, f: BinaryIO):
+        self.write = f.write
+
+
+def write_npy_stream(stream: BinaryIO, array, name: str = "standard output") -> None:
+    """Write ``array`` as ``.npy`` bytes to a binary stream (standard output for ``-o -``).
+
+    A failed write is a :class:`PoolError` naming ``name`` (``standard output: no space left
+    on device.``), except a broken pipe, which the caller may want to end quietly.
+    """
+    try:
+        write_npy(stream, array)
+        stream.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as error:
+        raise write_error(error, name) from None

@@ -11,6 +11,7 @@ from poolcli.errors import PoolError
 from poolcli.io.atomic import atomic_write
 from poolcli.io.formats import FORMAT_NAMES, output_format
 from poolcli.io.loaded import LoadedInput
+from poolcli.io.npy import write_npy
 from poolcli.io.png16 import encode_png16
 
 
@@ -85,7 +86,7 @@ def write_output(
     array = np.asarray(array)
     if fmt == "NPY":
         with atomic_write(path) as f:
-            np.lib.format.write_array(f, array, allow_pickle=False)
+            write_npy(f, array)
         return []
     channels = _image_channels(array, layout, path)
     depth, scale = _target_depth(array, source)

@@ -1134,8 +1134,13 @@ def test_image_failure_leaves_no_file_and_no_temp(tmp_path, monkeypatch):
         raise OSError("encoder exploded")
 
     monkeypatch.setattr(Image.Image, "save", half_written)
-    with pytest.raises(OSError):
-        write_output(str(tmp_path / "o.png"), np.zeros((2, 2), np.uint8))
+    out = str(tmp_path / "o.png")
+    with pytest.raises(PoolError) as error:
+        write_output(out, np.zeros((2, 2), np.uint8))
+    assert (error.value.path, error.value.message) == (
+        out,
+        "could not be written: encoder exploded.",  # the output's problem, not the input's
+    )
     assert listing(tmp_path) == []
 
 
@@ -1170,10 +1175,7 @@ def test_atomic_write_disk_error_becomes_a_message(tmp_path):
     with pytest.raises(PoolError) as info, atomic_write(out) as f:
         f.write(b"a")
         raise OSError(28, "No space left on device")
-    assert (info.value.path, info.value.message) == (
-        out,
-        "could not be written: No space left on device.",
-    )
+    assert (info.value.path, info.value.message) == (out, "no space left on device.")
     assert listing(tmp_path) == []
 
 
