@@ -62,8 +62,10 @@ def unreadable(head: bytes, path: str) -> PoolError:
 
 def unsupported(fmt: str, path: str) -> PoolError:
     """The refusal of an image in a format poolcli does not read (``fmt``: Pillow's name)."""
+    article = "an" if fmt[:1] in "AEIOU" else "a"
     return PoolError(
-        f"is a {fmt} image; poolcli reads PNG, JPEG, TIFF, BMP, WebP and GIF images.", path=path
+        f"is {article} {fmt} image; poolcli reads PNG, JPEG, TIFF, BMP, WebP and GIF images.",
+        path=path,
     )
 
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import warnings
 from typing import BinaryIO
 
 import numpy as np
 
 from poolcli.errors import PoolError
-from poolcli.io.formats import READ_FORMATS, damaged, unreadable, unsupported
+from poolcli.io.formats import READ_FORMATS, unsupported
 from poolcli.io.loaded import ImageInfo, LoadedInput
+from poolcli.io.messages import failed, unidentified, warning_text
 from poolcli.io.npy import native
 from poolcli.io.png16 import is_png16_colour, read_png16
 
@@ -35,16 +37,17 @@ def read_image(f: BinaryIO, path: str, head: bytes, file: str | None) -> LoadedI
                 path=path,
             ) from None
         except Image.UnidentifiedImageError:
-            raise unreadable(head, path) from None
-        except Exception:
-            raise damaged(head, path) from None
+            raise unidentified(f, head, path) from None
+        except Exception as error:
+            raise failed(error, head, path) from None
         with im:
             array, info = _decode(im, path, head, f, notes)
     for w in caught:
         if issubclass(w.category, (UserWarning, Image.DecompressionBombWarning)):
-            notes.append(_warning_text(w.message))
+            notes.append(warning_text(w.message))
         else:  # not about the file: let it through as usual
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    notes = list(dict.fromkeys(notes))  # Pillow may say the same thing twice
     layout = "HW" if array.ndim == 2 else "HWC"
     return LoadedInput(array, path, "image", layout, info, file, notes)
 
@@ -60,51 +63,65 @@ def stream_limit() -> int | None:
     return 2 * Image.MAX_IMAGE_PIXELS * 8 + (64 << 20)
 
 
-def _warning_text(message) -> str:
-    from PIL import Image
-
-    if isinstance(message, Image.DecompressionBombWarning):
-        return (
-            f"it has more than {Image.MAX_IMAGE_PIXELS} pixels, the warning limit of Pillow's "
-            "decompression-bomb guard; it was read anyway."
-        )
-    text = str(message).strip()
-    return text if text.endswith(".") else text + "."
-
-
 def _decode(im, path, head, f, notes) -> tuple[np.ndarray, ImageInfo]:
     """Pixels and facts of an open Pillow image, with no bits lost."""
     fmt = im.format
     if fmt not in READ_FORMATS:
         raise unsupported(fmt, path)
-    fmt = "JPEG" if fmt == "MPO" else fmt
-    frames = getattr(im, "n_frames", 1)
-    if frames > 1:
-        notes.append(f"it has {frames} frames; only the first was read.")
-    icc = im.info.get("icc_profile") or None
+    try:
+        return _decode_read(im, "JPEG" if fmt == "MPO" else fmt, path, head, f, notes)
+    except PoolError:
+        raise
+    except Exception as error:
+        raise failed(error, head, path) from None
+
+
+def _decode_read(im, fmt, path, head, f, notes) -> tuple[np.ndarray, ImageInfo]:
+    _count_frames(im, notes)
+    icc = _checked_icc(im.info.get("icc_profile"), notes)
     mode = im.mode
     if fmt == "TIFF":
         _check_tiff_depth(im, path)
     if is_png16_colour(head):
-        array = read_png16(f, path, head)
-        orientation = _orientation(im)
-        array = _orient(array, orientation)
+        array = _orient(read_png16(f, path, head), _orientation(im))
         channels = array.shape[2]
         name = {2: "LA;16", 3: "RGB;16", 4: "RGBA;16"}[channels]
-        info = ImageInfo(name, fmt, 16, channels in (2, 4), icc, channels)
-        return array, info
-    try:
-        im.load()
-        im = _transposed(im)
-        array, bits, floating, has_alpha = _pixels(im, fmt, notes)
-    except PoolError:
-        raise
-    except MemoryError:
-        raise PoolError("is too large to read into memory.", path=path) from None
-    except Exception:
-        raise damaged(head, path) from None
+        return array, ImageInfo(name, fmt, 16, channels in (2, 4), icc, channels)
+    im.load()
+    im = _transposed(im)
+    array, bits, floating, has_alpha = _pixels(im, fmt, notes)
     channels = 1 if array.ndim == 2 else array.shape[2]
     return array, ImageInfo(mode, fmt, bits, has_alpha, icc, channels, floating)
+
+
+def _count_frames(im, notes: list[str]) -> None:
+    """Say when frames after the first are left out (or cannot even be counted)."""
+    try:
+        frames = getattr(im, "n_frames", 1)
+    except PoolError:
+        raise
+    except Exception:
+        notes.append("what follows its first frame is damaged; only the first frame was read.")
+        im.seek(0)
+        return
+    if frames > 1:
+        notes.append(f"it has {frames} frames; only the first was read.")
+
+
+def _checked_icc(icc: bytes | None, notes: list[str]) -> bytes | None:
+    """The image's ICC profile when it is one (outputs carry it), else ``None``."""
+    if not icc:
+        return None
+    try:
+        from PIL import ImageCms
+    except ImportError:  # Pillow built without littlecms: carried unchecked
+        return icc
+    try:
+        ImageCms.ImageCmsProfile(io.BytesIO(icc))
+    except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
+        notes.append("its ICC colour profile is damaged; it was ignored.")
+        return None
+    return icc
 
 
 def _transposed(im):

@@ -6,6 +6,7 @@ import io
 import os
 import sys
 import warnings
+import zipfile
 from typing import BinaryIO
 
 from poolcli.errors import PoolError
@@ -79,6 +80,8 @@ def _read(f: BinaryIO, name: str, size: int | None, file: str | None) -> LoadedI
 def _not_readable(f: BinaryIO, head: bytes, name: str, size: int | None) -> PoolError:
     """Why ``f``, neither a .npy nor an image poolcli reads, is refused, as precisely as can
     be told from a file, or from the first bytes of a stream."""
+    if head.startswith(b"PK\x03\x04"):
+        return _archive(f, name, size)
     sample = f if size is not None else io.BytesIO(f.head(1 << 16))
     fmt = _pillow_format(sample)
     return PoolError(NOT_READABLE, path=name) if fmt is None else unsupported(fmt, name)
@@ -95,3 +98,25 @@ def _pillow_format(f: BinaryIO) -> str | None:
                 return im.format
         except Exception:
             return None
+
+
+def _archive(f: BinaryIO, name: str, size: int | None) -> PoolError:
+    """A zip archive, most likely a .npz: how to take one array out of it."""
+    arrays: list[str] = []
+    if size is not None:  # a stream is not read on to its end for the listing
+        try:
+            with zipfile.ZipFile(f) as archive:
+                arrays = [n[:-4] for n in archive.namelist() if n.endswith(".npy")]
+        except (zipfile.BadZipFile, OSError, ValueError):
+            arrays = []
+    what = "a zip archive (a .npz?)"
+    if arrays:
+        listed = ", ".join(arrays[:5]) + (", ..." if len(arrays) > 5 else "")
+        what = f"a .npz archive of {len(arrays)} array{'s' * (len(arrays) > 1)} ({listed})"
+    archive = name if size is not None else "FILE.npz"
+    key = arrays[0] if arrays else "NAME"
+    return PoolError(
+        f"is {what}; poolcli reads one array, from a .npy file. Take one out with numpy: "
+        f"python -c \"import numpy as np; np.save('{key}.npy', np.load('{archive}')['{key}'])\"",
+        path=name,
+    )

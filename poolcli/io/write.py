@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import warnings
 
 import numpy as np
 
@@ -11,6 +12,7 @@ from poolcli.errors import PoolError
 from poolcli.io.atomic import atomic_write
 from poolcli.io.formats import FORMAT_NAMES, output_format
 from poolcli.io.loaded import LoadedInput
+from poolcli.io.messages import warning_text
 from poolcli.io.npy import write_npy
 from poolcli.io.png16 import encode_png16
 
@@ -228,5 +230,7 @@ def _save_pillow(path, fmt, pixels, channels, icc, notes, png_compression=6) -> 
             notes.append(
                 f"{FORMAT_NAMES[fmt]} cannot carry the input's ICC colour profile; it was left out."
             )
-    with atomic_write(path) as f:
+    with warnings.catch_warnings(record=True) as caught, atomic_write(path) as f:
+        warnings.simplefilter("always")
         image.save(f, format=fmt, **options)
+    notes += [warning_text(w.message) for w in caught]
