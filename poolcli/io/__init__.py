@@ -31,6 +31,7 @@ _HOMES = {
     "output_format": "formats",
     "ImageInfo": "loaded",
     "LoadedInput": "loaded",
+    "Palette": "loaded",
     "write_npy_stream": "npy",
     "STDIN_NAME": "read",
     "read_input": "read",

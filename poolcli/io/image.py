@@ -13,11 +13,15 @@ from poolcli.io.formats import READ_FORMATS, unsupported
 from poolcli.io.loaded import ImageInfo, LoadedInput
 from poolcli.io.messages import failed, unidentified, warning_text
 from poolcli.io.npy import native
+from poolcli.io.palette import palette_of
 from poolcli.io.png16 import is_png16_colour, read_png16
 
 
-def read_image(f: BinaryIO, path: str, head: bytes, file: str | None) -> LoadedInput:
-    """Read the image in ``f`` (at its start; a file or a :class:`StreamReader`)."""
+def read_image(
+    f: BinaryIO, path: str, head: bytes, file: str | None, palette: str = "rgb"
+) -> LoadedInput:
+    """Read the image in ``f`` (at its start; a file or a :class:`StreamReader`);
+    ``palette="index"`` reads a palette image's indices (see :func:`read_input`)."""
     from PIL import Image
 
     notes: list[str] = []
@@ -41,7 +45,7 @@ def read_image(f: BinaryIO, path: str, head: bytes, file: str | None) -> LoadedI
         except Exception as error:
             raise failed(error, head, path) from None
         with im:
-            array, info = _decode(im, path, head, f, notes)
+            array, info = _decode(im, path, head, f, notes, palette)
     for w in caught:
         if issubclass(w.category, (UserWarning, Image.DecompressionBombWarning)):
             notes.append(warning_text(w.message))
@@ -63,20 +67,21 @@ def stream_limit() -> int | None:
     return 2 * Image.MAX_IMAGE_PIXELS * 8 + (64 << 20)
 
 
-def _decode(im, path, head, f, notes) -> tuple[np.ndarray, ImageInfo]:
+def _decode(im, path, head, f, notes, palette) -> tuple[np.ndarray, ImageInfo]:
     """Pixels and facts of an open Pillow image, with no bits lost."""
     fmt = im.format
     if fmt not in READ_FORMATS:
         raise unsupported(fmt, path)
     try:
-        return _decode_read(im, "JPEG" if fmt == "MPO" else fmt, path, head, f, notes)
+        fmt = "JPEG" if fmt == "MPO" else fmt
+        return _decode_read(im, fmt, path, head, f, notes, palette == "index")
     except PoolError:
         raise
     except Exception as error:
         raise failed(error, head, path) from None
 
 
-def _decode_read(im, fmt, path, head, f, notes) -> tuple[np.ndarray, ImageInfo]:
+def _decode_read(im, fmt, path, head, f, notes, indices) -> tuple[np.ndarray, ImageInfo]:
     _count_frames(im, notes)
     icc = _checked_icc(im.info.get("icc_profile"), notes)
     mode = im.mode
@@ -89,6 +94,8 @@ def _decode_read(im, fmt, path, head, f, notes) -> tuple[np.ndarray, ImageInfo]:
         return array, ImageInfo(name, fmt, 16, channels in (2, 4), icc, channels)
     im.load()
     im = _transposed(im)
+    if indices and im.mode == "P":
+        return np.array(im), ImageInfo("P", fmt, 8, False, icc, 1, palette=palette_of(im))
     array, bits, floating, has_alpha = _pixels(im, fmt, notes)
     channels = 1 if array.ndim == 2 else array.shape[2]
     return array, ImageInfo(mode, fmt, bits, has_alpha, icc, channels, floating)

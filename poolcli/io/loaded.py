@@ -10,6 +10,24 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
+class Palette:
+    """The colours of a palette image read as indices (``read_input(palette="index")``).
+
+    ``colours`` holds RGB triplets, index ``i`` at bytes ``3i`` to ``3i + 2``;
+    ``transparency`` is the image's as Pillow gives it: one transparent index (int), an alpha
+    byte per index (bytes), or ``None``.
+    """
+
+    colours: bytes
+    transparency: int | bytes | None = None
+
+    @property
+    def size(self) -> int:
+        """How many colours the palette holds."""
+        return len(self.colours) // 3
+
+
+@dataclass(frozen=True)
 class ImageInfo:
     """What an image file held, besides its pixels.
 
@@ -18,7 +36,8 @@ class ImageInfo:
     ``bits`` is the depth of each value of the array read: 8, 16, or 32 (``floating`` tells a
     32-bit float TIFF from a 32-bit integer one). ``channels`` counts the array's channels
     after conversion (palette images become RGB or RGBA), ``has_alpha`` says the last one is
-    straight alpha.
+    straight alpha. ``palette`` is set when a palette image was read as its indices (one
+    channel): :func:`~poolcli.io.write_output` writes indices back with it.
     """
 
     mode: str
@@ -28,6 +47,7 @@ class ImageInfo:
     icc_profile: bytes | None
     channels: int
     floating: bool = False
+    palette: Palette | None = None
 
 
 @dataclass

@@ -21,7 +21,9 @@ STDIN_NAME = "<stdin>"
 _HEAD = 64
 
 
-def read_input(path: str | os.PathLike, stdin: BinaryIO | None = None) -> LoadedInput:
+def read_input(
+    path: str | os.PathLike, stdin: BinaryIO | None = None, *, palette: str = "rgb"
+) -> LoadedInput:
     """Read a ``.npy`` file or an image; ``"-"`` reads ``stdin``.
 
     The content decides how a file is read (a ``.npy`` starts with ``\\x93NUMPY``), so a PNG
@@ -30,8 +32,10 @@ def read_input(path: str | os.PathLike, stdin: BinaryIO | None = None) -> Loaded
     with Pillow (PNG, JPEG, TIFF, BMP, WebP, GIF's first frame), EXIF orientation applied:
     grayscale -> ``HW``, colour -> ``HWC``; 8-bit values as uint8, 16-bit as uint16 (16-bit
     colour PNGs through pypng, since Pillow would cut them to 8 bits), float TIFFs as float32.
-    Palette images become RGB, or RGBA when they have transparency; 1-bit images become
-    uint8 0/255.
+    Palette images become RGB, or RGBA when they have transparency, unless ``palette`` is
+    ``"index"``: then their indices are read (``HW``, uint8) and ``image.palette`` holds
+    their colours, which :func:`~poolcli.io.write_output` writes back (pooling labels with
+    ``mode`` keeps them whole). 1-bit images become uint8 0/255.
 
     Only regular files, pipes and standard input are read: devices and sockets are refused,
     and so is a named pipe that nobody writes to. A stream is refused after its first bytes
@@ -43,6 +47,8 @@ def read_input(path: str | os.PathLike, stdin: BinaryIO | None = None) -> Loaded
         A file path, or ``"-"`` for standard input.
     stdin : binary stream, optional
         Read when ``path`` is ``"-"``; default ``sys.stdin.buffer``.
+    palette : {"rgb", "index"}
+        How palette images are read: as their colours (default) or as their indices.
 
     Returns
     -------
@@ -53,16 +59,18 @@ def read_input(path: str | os.PathLike, stdin: BinaryIO | None = None) -> Loaded
     PoolError
         Naming the file, for a missing, empty, damaged or unsupported file.
     """
+    if palette not in ("rgb", "index"):
+        raise ValueError(f"palette must be 'rgb' or 'index', not {palette!r}")
     path = os.fspath(path)
     if path == "-":
         raw = stdin if stdin is not None else sys.stdin.buffer
         with StreamReader(raw, STDIN_NAME) as stream:
-            return _read(stream, STDIN_NAME, None, None)
+            return _read(stream, STDIN_NAME, None, None, palette)
     with open_input(path) as opened:
-        return _read(opened.f, path, opened.size, opened.file)
+        return _read(opened.f, path, opened.size, opened.file, palette)
 
 
-def _read(f: BinaryIO, name: str, size: int | None, file: str | None) -> LoadedInput:
+def _read(f: BinaryIO, name: str, size: int | None, file: str | None, palette: str) -> LoadedInput:
     """Read what ``f`` holds; ``size`` and ``file`` are ``None`` for a stream."""
     head = f.read(_HEAD)
     f.seek(0)
@@ -74,7 +82,7 @@ def _read(f: BinaryIO, name: str, size: int | None, file: str | None) -> LoadedI
         raise _not_readable(f, head, name, size)
     if isinstance(f, StreamReader):
         f.limit = stream_limit()
-    return read_image(f, name, head, file)
+    return read_image(f, name, head, file, palette)
 
 
 def _not_readable(f: BinaryIO, head: bytes, name: str, size: int | None) -> PoolError:

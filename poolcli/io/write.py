@@ -14,6 +14,7 @@ from poolcli.io.formats import FORMAT_NAMES, output_format
 from poolcli.io.loaded import LoadedInput
 from poolcli.io.messages import warning_text
 from poolcli.io.npy import write_npy
+from poolcli.io.palette import PALETTE_FORMATS, as_indices, colours, palette_image
 from poolcli.io.png16 import encode_png16
 
 
@@ -43,21 +44,17 @@ def write_output(
     """Write ``array`` to ``path`` atomically, as ``.npy`` or an image by the suffix.
 
     ``.npy`` gets the exact array. An image suffix (.png .tif .tiff .jpg .jpeg .bmp .webp
-    .gif) gets an image of the *input's* depth:
-
-    * an image input: its bit depth (8 or 16, or 32-bit integer); a float TIFF input gives a
-      float TIFF;
-    * a ``.npy`` input (or no ``source``: the array's own dtype): uint8, int8 and other
-      integers -> 8-bit; uint16 and int16 -> 16-bit; bool -> 8-bit with ``True`` as 255
-      (the value scale 0..1 maps to 0..255, so an averaged mask keeps its meaning); floating
-      arrays -> a 32-bit float TIFF only (poolcli does not guess how to scale floats into
-      integers: use .tif or .npy, or convert the input to integers first).
-
-    Values are rounded half to even and clipped to the depth's range, with a warning that
-    counts the clipped values (NaN becomes 0, also with a warning); they never wrap. The
-    array must be ``HW`` or ``HWC`` with 1 to 4 channels (``layout``, when given, must say
-    so). The input's ICC profile is carried to PNG, TIFF, JPEG and WebP outputs. JPEG is
-    written at quality 95 and WebP losslessly.
+    .gif) gets an image of the *input's* depth: an image input's bit depth (8, 16, or 32-bit
+    integer; a float TIFF gives a float TIFF); for a ``.npy`` input (or no ``source``: the
+    array's own dtype) uint8, int8 and other integers -> 8-bit, uint16 and int16 -> 16-bit,
+    bool -> 8-bit with ``True`` as 255, floats -> a 32-bit float TIFF only (poolcli does not
+    guess how to scale floats into integers). Values are rounded half to even and clipped to
+    the depth's range, with a warning that counts them (NaN becomes 0); they never wrap.
+    Images hold ``HW`` or ``HWC`` arrays with 1 to 4 channels (``layout``, when given, must
+    say so). The input's ICC profile goes to PNG, TIFF, JPEG and WebP outputs; JPEG is
+    written at quality 95, WebP losslessly. Indices of a palette image read with
+    ``palette="index"`` are written with its palette (PNG, GIF, BMP, TIFF) or as the colours
+    they stand for (JPEG, WebP).
 
     Parameters
     ----------
@@ -66,7 +63,7 @@ def write_output(
     array : numpy.ndarray
         The data to write.
     source : LoadedInput, optional
-        The input it was made from: decides the bit depth and the ICC profile.
+        The input it was made from: decides the bit depth, the ICC profile and the palette.
     layout : str, optional
         The array's layout, when known; image outputs need ``HW`` or ``HWC``.
     png_compression : int
@@ -90,20 +87,34 @@ def write_output(
         with atomic_write(path) as f:
             write_npy(f, array)
         return []
+    return _write_image(path, fmt, array, source, layout, png_compression)
+
+
+def _write_image(path, fmt, array, source, layout, png_compression) -> list[str]:
+    image = source.image if source is not None else None
+    icc = image.icc_profile if image is not None else None
+    notes: list[str] = []
+    if image is not None and image.palette is not None and array.ndim == 2:
+        indices = as_indices(array, image.palette, notes)
+        if indices is not None and fmt in PALETTE_FORMATS:
+            picture, options = palette_image(indices, image.palette, fmt, notes)
+            _save_pillow(path, fmt, picture, icc, notes, options, png_compression)
+            return notes
+        if indices is not None:
+            array, layout = colours(indices, image.palette), None
     channels = _image_channels(array, layout, path)
     depth, scale = _target_depth(array, source)
     _check_format_holds(fmt, depth, channels, path)
-    notes: list[str] = []
     pixels = _to_pixels(array, depth, scale, notes)
     if channels == 1 and pixels.ndim == 3:
         pixels = pixels[..., 0]
-    icc = source.image.icc_profile if source is not None and source.image is not None else None
     if depth == 16 and channels > 1:
         encoded = encode_png16(pixels, icc, png_compression)
         with atomic_write(path) as f:
             f.write(encoded)
         return notes
-    _save_pillow(path, fmt, pixels, channels, icc, notes, png_compression)
+    picture, options = _pillow_image(fmt, pixels, channels, notes)
+    _save_pillow(path, fmt, picture, icc, notes, options, png_compression)
     return notes
 
 
@@ -207,22 +218,30 @@ def _to_pixels(array: np.ndarray, depth, scale: bool, notes: list[str]) -> np.nd
     return values.astype(dtype)
 
 
-def _save_pillow(path, fmt, pixels, channels, icc, notes, png_compression=6) -> None:
+def _pillow_image(fmt, pixels, channels: int, notes: list[str]):
+    """(Pillow image, save options) of ``pixels`` for ``fmt``, saying what it changes."""
     from PIL import Image
 
-    image = Image.fromarray(np.ascontiguousarray(pixels))
-    options: dict = {"compress_level": png_compression} if fmt == "PNG" else {}
-    if fmt == "JPEG":
-        options["quality"] = 95
+    options: dict = {}
     if fmt == "WEBP":
         options.update(lossless=True, exact=True)
         if channels <= 2:
             stored = "RGB" if channels == 1 else "RGBA"
             notes.append(f"WebP has no grayscale images; it was stored as {stored}.")
     if fmt == "GIF" and channels == 3:
-        colours = np.unique(pixels.reshape(-1, 3), axis=0).shape[0]
-        if colours > 256:
-            notes.append(f"GIF holds at most 256 colours; the {colours} colours were reduced.")
+        count = np.unique(pixels.reshape(-1, 3), axis=0).shape[0]
+        if count > 256:
+            notes.append(f"GIF holds at most 256 colours; the {count} colours were reduced.")
+    return Image.fromarray(np.ascontiguousarray(pixels)), options
+
+
+def _save_pillow(path, fmt, image, icc, notes, options, png_compression=6) -> None:
+    """Save a Pillow image atomically, with the input's ICC profile where ``fmt`` holds one."""
+    options = dict(options)
+    if fmt == "PNG":
+        options["compress_level"] = png_compression
+    if fmt == "JPEG":
+        options["quality"] = 95
     if icc:
         if fmt in ("PNG", "TIFF", "JPEG", "WEBP"):
             options["icc_profile"] = icc
