@@ -903,7 +903,8 @@ def write_output(path: str, array, source, layout: str | None, png_compression: 
     """:func:`poolcli.io.write_output` at the batch's PNG compression level."""
     from poolcli import io
 
-    return io.write_output(path, array, source, layout=layout, png_compression=png_compression)
+    written = io.write_output(path, array, source, layout=layout, png_compression=png_compression)
+    return written.warnings
 
 
 def _result(task: Task, status: str, **values) -> FileResult:

@@ -138,7 +138,7 @@ def _process(path: str, call: Call, device: str, outcome: Outcome) -> None:
         elif call.output is not None:
             notes = io.write_output(
                 call.output, outcome.result.output, loaded, layout=str(outcome.result.layout)
-            )
+            ).warnings
             outcome.warnings += [f"{display_path(call.output)}: {note}" for note in notes]
             outcome.written = call.output
         if call.viz is not None:

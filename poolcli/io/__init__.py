@@ -37,6 +37,7 @@ _HOMES = {
     "read_input": "read",
     "check_not_input": "write",
     "write_output": "write",
+    "Written": "write",
 }
 
 __all__ = sorted(_HOMES)

@@ -1,10 +1,24 @@
-"""Writing one output, ``.npy`` or an image of the input's depth, chosen by its suffix."""
+"""Writing one output, ``.npy`` or an image of the input's depth, chosen by its suffix.
+
+``.npy`` gets the exact array. An image suffix (.png .tif .tiff .jpg .jpeg .bmp .webp .gif)
+gets an image of the *input's* depth: an image input's bit depth (8, 16, or 32-bit integer;
+a float TIFF gives a float TIFF); for a ``.npy`` input (or no input: the array's own dtype)
+uint8, int8 and other integers -> 8-bit, uint16 and int16 -> 16-bit, bool -> 8-bit with
+``True`` as 255, floats -> a 32-bit float TIFF only (poolcli does not guess how to scale
+floats into integers). Values are rounded half to even and clipped to the depth's range,
+with a warning that counts them (NaN becomes 0); they never wrap. Images hold ``HW`` or
+``HWC`` arrays with 1 to 4 channels. The input's ICC profile goes to PNG, TIFF, JPEG and
+WebP outputs; JPEG is written at quality 95, WebP losslessly. Indices of a palette image
+read with ``palette="index"`` are written with its palette (PNG, GIF, BMP, TIFF) or as the
+colours they stand for (JPEG, WebP).
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import warnings
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -33,6 +47,26 @@ def check_not_input(path: str, source: LoadedInput | None) -> None:
         )
 
 
+@dataclass
+class Written:
+    """What :func:`write_output` wrote.
+
+    ``format`` is ``"NPY"`` or the image format (``"PNG"``...); ``dtype`` names the values
+    the file holds (``"uint8"``, ``"uint16"``, ``"int32"``, ``"float32"``, or a ``.npy``'s
+    own dtype); ``mode`` is how an image stores them, in Pillow's words (``"L"``, ``"RGB"``,
+    ``"I;16"``, ``"P"``...; ``"RGB;16"`` for 16-bit colour PNGs, ``None`` for ``.npy``) and
+    ``bits`` the depth of each value. ``warnings`` are plain sentences for the user
+    (clipped values, a dropped colour profile...).
+    """
+
+    path: str
+    format: str
+    dtype: str
+    mode: str | None = None
+    bits: int | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
 def write_output(
     path: str,
     array,
@@ -40,21 +74,9 @@ def write_output(
     *,
     layout: str | None = None,
     png_compression: int = 6,
-) -> list[str]:
-    """Write ``array`` to ``path`` atomically, as ``.npy`` or an image by the suffix.
-
-    ``.npy`` gets the exact array. An image suffix (.png .tif .tiff .jpg .jpeg .bmp .webp
-    .gif) gets an image of the *input's* depth: an image input's bit depth (8, 16, or 32-bit
-    integer; a float TIFF gives a float TIFF); for a ``.npy`` input (or no ``source``: the
-    array's own dtype) uint8, int8 and other integers -> 8-bit, uint16 and int16 -> 16-bit,
-    bool -> 8-bit with ``True`` as 255, floats -> a 32-bit float TIFF only (poolcli does not
-    guess how to scale floats into integers). Values are rounded half to even and clipped to
-    the depth's range, with a warning that counts them (NaN becomes 0); they never wrap.
-    Images hold ``HW`` or ``HWC`` arrays with 1 to 4 channels (``layout``, when given, must
-    say so). The input's ICC profile goes to PNG, TIFF, JPEG and WebP outputs; JPEG is
-    written at quality 95, WebP losslessly. Indices of a palette image read with
-    ``palette="index"`` are written with its palette (PNG, GIF, BMP, TIFF) or as the colours
-    they stand for (JPEG, WebP).
+) -> Written:
+    """Write ``array`` to ``path`` atomically, as ``.npy`` or an image by the suffix (see the
+    module's description for the depth, the colour profile and the palette of images).
 
     Parameters
     ----------
@@ -71,8 +93,8 @@ def write_output(
 
     Returns
     -------
-    list of str
-        Warnings for the user (clipped values, a dropped colour profile...).
+    Written
+        What the file holds, and warnings for the user.
 
     Raises
     ------
@@ -86,11 +108,11 @@ def write_output(
     if fmt == "NPY":
         with atomic_write(path) as f:
             write_npy(f, array)
-        return []
+        return Written(path, fmt, array.dtype.name, bits=array.dtype.itemsize * 8)
     return _write_image(path, fmt, array, source, layout, png_compression)
 
 
-def _write_image(path, fmt, array, source, layout, png_compression) -> list[str]:
+def _write_image(path, fmt, array, source, layout, png_compression) -> Written:
     image = source.image if source is not None else None
     icc = image.icc_profile if image is not None else None
     notes: list[str] = []
@@ -99,7 +121,7 @@ def _write_image(path, fmt, array, source, layout, png_compression) -> list[str]
         if indices is not None and fmt in PALETTE_FORMATS:
             picture, options = palette_image(indices, image.palette, fmt, notes)
             _save_pillow(path, fmt, picture, icc, notes, options, png_compression)
-            return notes
+            return Written(path, fmt, "uint8", "P", 8, notes)
         if indices is not None:
             array, layout = colours(indices, image.palette), None
     channels = _image_channels(array, layout, path)
@@ -108,14 +130,21 @@ def _write_image(path, fmt, array, source, layout, png_compression) -> list[str]
     pixels = _to_pixels(array, depth, scale, notes)
     if channels == 1 and pixels.ndim == 3:
         pixels = pixels[..., 0]
+    bits = pixels.dtype.itemsize * 8
     if depth == 16 and channels > 1:
         encoded = encode_png16(pixels, icc, png_compression)
         with atomic_write(path) as f:
             f.write(encoded)
-        return notes
+        mode = {2: "LA;16", 3: "RGB;16", 4: "RGBA;16"}[channels]
+        return Written(path, fmt, pixels.dtype.name, mode, bits, notes)
     picture, options = _pillow_image(fmt, pixels, channels, notes)
     _save_pillow(path, fmt, picture, icc, notes, options, png_compression)
-    return notes
+    mode = picture.mode
+    if fmt == "WEBP" and channels <= 2:
+        mode = ("RGB", "RGBA")[channels - 1]
+    elif fmt == "GIF" and channels == 3:
+        mode = "P"  # Pillow quantises colour images for GIF
+    return Written(path, fmt, pixels.dtype.name, mode, bits, notes)
 
 
 def _image_channels(array: np.ndarray, layout: str | None, path: str) -> int:

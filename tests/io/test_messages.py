@@ -62,7 +62,7 @@ def test_a_damaged_icc_profile_is_dropped_with_a_warning(tmp_path):
         assert loaded.image.icc_profile is None
         assert loaded.warnings == ["its ICC colour profile is damaged; it was ignored."]
         out = tmp_path / "out.png"
-        assert write_output(str(out), loaded.array, loaded) == []
+        assert write_output(str(out), loaded.array, loaded).warnings == []
         with Image.open(out) as written:
             assert "icc_profile" not in written.info
 
@@ -153,7 +153,7 @@ def test_a_warning_while_saving_becomes_a_note(tmp_path, monkeypatch):
         return real(self, *args, **kwargs)
 
     monkeypatch.setattr(Image.Image, "save", save)
-    notes = write_output(str(tmp_path / "x.gif"), np.zeros((2, 2), np.uint8))
+    notes = write_output(str(tmp_path / "x.gif"), np.zeros((2, 2), np.uint8)).warnings
     assert notes == ["Pillow warned: Couldn't allocate palette entry for transparency."]
 
 

@@ -64,7 +64,7 @@ def test_indices_are_written_back_with_their_palette(tmp_path, suffix):
     source = read_input(palette_png(tmp_path / "labels.png"), palette="index")
     pooled = np.array([[2, 3], [3, 2]], np.uint8)  # labels 0 and 1 unused: none renumbered
     out = tmp_path / f"out{suffix}"
-    assert write_output(str(out), pooled, source, layout="HW") == []
+    assert write_output(str(out), pooled, source, layout="HW").warnings == []
     back = read_input(str(out), palette="index")
     assert back.image.mode == "P"
     np.testing.assert_array_equal(back.array, pooled)
@@ -76,7 +76,7 @@ def test_partial_transparency_goes_back_to_png(tmp_path):
     source = read_input(palette_png(tmp_path / "labels.png", alpha), palette="index")
     assert source.image.palette.transparency == alpha
     out = tmp_path / "out.png"
-    assert write_output(str(out), INDICES, source) == []
+    assert write_output(str(out), INDICES, source).warnings == []
     with Image.open(out) as written:
         assert (written.mode, written.info["transparency"]) == ("P", alpha)
     back = read_input(str(out))  # as colours, with alpha from the palette
@@ -86,31 +86,31 @@ def test_partial_transparency_goes_back_to_png(tmp_path):
 def test_gif_keeps_one_transparent_index(tmp_path):
     source = read_input(palette_png(tmp_path / "labels.gif", 3, "GIF"), palette="index")
     out = tmp_path / "out.gif"
-    assert write_output(str(out), INDICES, source) == []
+    assert write_output(str(out), INDICES, source).warnings == []
     with Image.open(out) as written:
         assert (written.mode, written.info["transparency"]) == ("P", 3)
     partial = read_input(palette_png(tmp_path / "p.png", bytes([255, 128])), palette="index")
-    notes = write_output(str(tmp_path / "p.gif"), INDICES, partial)
+    notes = write_output(str(tmp_path / "p.gif"), INDICES, partial).warnings
     assert notes == ["GIF cannot hold the palette's partial transparency; it was left out."]
 
 
 def test_formats_without_palettes_get_the_colours(tmp_path):
     source = read_input(palette_png(tmp_path / "labels.png"), palette="index")
     out = tmp_path / "out.webp"
-    assert write_output(str(out), INDICES, source) == []
+    assert write_output(str(out), INDICES, source).warnings == []
     np.testing.assert_array_equal(read_input(str(out)).array, rgb_of(INDICES))
 
 
 def test_bmp_says_it_drops_the_transparency(tmp_path):
     source = read_input(palette_png(tmp_path / "labels.png", 3), palette="index")
-    notes = write_output(str(tmp_path / "out.bmp"), INDICES, source)
+    notes = write_output(str(tmp_path / "out.bmp"), INDICES, source).warnings
     assert notes == ["BMP cannot hold the palette's transparency; it was left out."]
 
 
 def test_values_that_are_not_indices_are_written_as_gray(tmp_path):
     source = read_input(palette_png(tmp_path / "labels.png"), palette="index")
     averaged = INDICES.astype(np.float32) / 2  # 0.5 is no label
-    notes = write_output(str(tmp_path / "out.png"), averaged, source)
+    notes = write_output(str(tmp_path / "out.png"), averaged, source).warnings
     assert notes == [
         "its values are not indices of the input's palette; they were written as gray levels."
     ]
@@ -119,7 +119,9 @@ def test_values_that_are_not_indices_are_written_as_gray(tmp_path):
 
 def test_whole_float_indices_are_indices(tmp_path):
     source = read_input(palette_png(tmp_path / "labels.png"), palette="index")
-    assert write_output(str(tmp_path / "out.png"), INDICES.astype(np.float32), source) == []
+    assert (
+        write_output(str(tmp_path / "out.png"), INDICES.astype(np.float32), source).warnings == []
+    )
     np.testing.assert_array_equal(
         read_input(str(tmp_path / "out.png"), palette="index").array, INDICES
     )
@@ -138,7 +140,7 @@ def test_mode_on_a_label_map_keeps_whole_labels(tmp_path):
     source = read_input(palette_png(tmp_path / "labels.png"), palette="index")
     chain = run_chain(source.array, make_step("mode", kernel_size=2), source.layout)
     out = tmp_path / "pooled.png"
-    assert write_output(str(out), chain.output, source, layout=str(chain.layout)) == []
+    assert write_output(str(out), chain.output, source, layout=str(chain.layout)).warnings == []
     back = read_input(str(out))
     expected = rgb_of(np.array([[0, 1], [2, 3]]))
     np.testing.assert_array_equal(back.array, expected)
