@@ -88,7 +88,8 @@ def _decode_read(im, fmt, path, head, f, notes, indices) -> tuple[np.ndarray, Im
     if fmt == "TIFF":
         _check_tiff_depth(im, path)
     if is_png16_colour(head):
-        array = _orient(read_png16(f, path, head), _orientation(im))
+        array = read_png16(f, path, head, im.info.get("transparency"))
+        array = _orient(array, _orientation(im))
         channels = array.shape[2]
         name = {2: "LA;16", 3: "RGB;16", 4: "RGBA;16"}[channels]
         return array, ImageInfo(name, fmt, 16, channels in (2, 4), icc, channels)

@@ -23,39 +23,36 @@ def is_png16_colour(head: bytes) -> bool:
     )
 
 
-def read_png16(f: BinaryIO, path: str, head: bytes) -> np.ndarray:
+def read_png16(f: BinaryIO, path: str, head: bytes, key=None) -> np.ndarray:
     """A 16-bit colour PNG, exactly: (H, W, C) uint16, C = 2 (LA), 3 (RGB) or 4 (RGBA).
 
-    A tRNS colour key on an RGB image becomes an alpha channel (0 where the colour matches).
+    ``key``, the tRNS colour key of an RGB image (Pillow's ``info["transparency"]``),
+    becomes an alpha channel: 0 where the colour matches, else 65535.
     """
     try:
-        import png  # pypng: Pillow has no 16-bit colour modes and would drop the low byte.
+        import pyspng  # libspng: Pillow has no 16-bit colour modes and would drop the low byte
     except ImportError:
         raise PoolError(
-            "is a 16-bit colour PNG; reading it without losing bits needs the pypng package "
-            "(pip install pypng).",
+            "is a 16-bit colour PNG; reading it without losing bits needs the pyspng-seunglab "
+            "package (pip install pyspng-seunglab).",
             path=path,
         ) from None
-
     try:
         f.seek(0)
-        width, height, rows, meta = png.Reader(file=f).read()
-        planes = meta["planes"]
-        array = np.empty((height, width * planes), dtype=np.uint16)
-        for y, row in enumerate(rows):
-            array[y] = row
+        array = pyspng.load(f.read())
     except PoolError:
         raise
     except MemoryError:
         raise PoolError("is too large to read into memory.", path=path) from None
     except Exception:
         raise damaged(head, path) from None
-    array = array.reshape(height, width, planes)
-    key = meta.get("transparent")
-    if planes == 3 and key is not None:
-        alpha = np.where((array == np.asarray(key, np.uint16)).all(axis=2), 0, 65535)
-        array = np.concatenate([array, alpha.astype(np.uint16)[..., None]], axis=2)
-    return array
+    channels = {2: 3, 4: 2, 6: 4}[head[25]]  # by the IHDR's colour type
+    if channels == 3 and key is not None:  # libspng gives RGB as RGBA: the alpha is ours
+        array[..., 3] = np.where(
+            (array[..., :3] == np.asarray(key, np.uint16)).all(axis=2), 0, 65535
+        )
+        return array
+    return np.ascontiguousarray(array[..., :channels])
 
 
 def _png_chunk(tag: bytes, data: bytes) -> bytes:

@@ -31,7 +31,7 @@ def read_input(
     memory-mapped, never unpickled), no further than their header promises. Images are read
     with Pillow (PNG, JPEG, TIFF, BMP, WebP, GIF's first frame), EXIF orientation applied:
     grayscale -> ``HW``, colour -> ``HWC``; 8-bit values as uint8, 16-bit as uint16 (16-bit
-    colour PNGs through pypng, since Pillow would cut them to 8 bits), float TIFFs as float32.
+    colour PNGs through libspng, since Pillow would cut them to 8 bits), float TIFFs as float32.
     Palette images become RGB, or RGBA when they have transparency, unless ``palette`` is
     ``"index"``: then their indices are read (``HW``, uint8) and ``image.palette`` holds
     their colours, which :func:`~poolcli.io.write_output` writes back (pooling labels with

@@ -6,6 +6,7 @@ import io
 import os
 import pickle
 import struct
+import sys
 import tempfile
 import threading
 import time
@@ -780,6 +781,23 @@ def test_truncated_png16_colour(tmp_path):
     path.write_bytes(data[: len(data) - 30])
     error = refused(read_input, str(path))
     assert error.message == "looks like a PNG image but is truncated or corrupt."
+
+
+def test_png16_colour_without_its_decoder_says_what_to_install(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "pyspng", None)  # as if not installed
+    path = tmp_path / "c16.png"
+    path.write_bytes(png16(RGB16))
+    assert refused(read_input, str(path)).message == (
+        "is a 16-bit colour PNG; reading it without losing bits needs the pyspng-seunglab "
+        "package (pip install pyspng-seunglab)."
+    )
+
+
+def test_png16_colour_arrays_are_contiguous(tmp_path):
+    path = tmp_path / "c16.png"
+    path.write_bytes(png16(RGB16))
+    array = read_input(str(path)).array
+    assert array.shape == RGB16.shape and array.flags.c_contiguous
 
 
 @pytest.mark.parametrize("suffix", [".jpg", ".gif", ".bmp", ".tif", ".webp"])
