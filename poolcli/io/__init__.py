@@ -1,6 +1,6 @@
 """Reading inputs and writing outputs: ``.npy`` files, images and standard streams.
 
-* :func:`read_input` reads a ``.npy`` file (memory-mapped, never unpickled) or an image
+* :func:`read_input` reads a ``.npy`` file (into memory, never unpickled) or an image
   (Pillow) and tells which by the file's content, not its name; ``-`` reads standard input.
 * :func:`write_output` writes a ``.npy`` file or an image chosen by the output's suffix;
   :func:`write_npy_stream` writes ``.npy`` bytes to a stream (``-o -``).

@@ -54,11 +54,12 @@ class ImageInfo:
 class LoadedInput:
     """One input, read.
 
-    ``array`` is a numpy array in native byte order (memory-mapped copy-on-write for ``.npy``
-    files). ``path`` is the name to show (``"<stdin>"`` for ``-``); ``file`` the absolute path
-    of the file read, ``None`` for a stream. ``layout`` is ``"HW"`` or ``"HWC"`` for images and
-    ``None`` for arrays (the default-layout rule decides). ``warnings`` are plain sentences
-    about things read but not kept (extra frames, a converted colour space...).
+    ``array`` is a numpy array in native byte order, in memory of its own (never a memory
+    map of the file, which another program could cut short). ``path`` is the name to show
+    (``"<stdin>"`` for ``-``); ``file`` the absolute path of the file read, ``None`` for a
+    stream. ``layout`` is ``"HW"`` or ``"HWC"`` for images and ``None`` for arrays (the
+    default-layout rule decides). ``warnings`` are plain sentences about things read but not
+    kept (extra frames, a converted colour space...).
     """
 
     array: np.ndarray
