@@ -126,7 +126,7 @@ class ProcessWorkers:
         self._workers.remove(worker)
         worker.connection.close()
         _end([worker.process], 0.0)
-        _clean_temps(worker.tasks)  # what it was writing when it died
+        _clean_temps(worker.tasks, self.job.output_dir)  # what it was writing when it died
         self._deaths += 1
         if self._deaths >= MOST_DEATHS:
             raise PoolError(
@@ -163,7 +163,7 @@ class ProcessWorkers:
         _end([worker.process for worker in self._workers], STOP_SECONDS)
         for worker in self._workers:
             worker.connection.close()
-            _clean_temps(worker.tasks)
+            _clean_temps(worker.tasks, self.job.output_dir)
         self._close()
 
     def _close(self) -> None:
@@ -175,29 +175,30 @@ class ProcessWorkers:
 def _end(processes: list, seconds: float) -> None:
     """Give ``processes`` ``seconds`` to end, then kill them; returns when they are gone for
     sure, so that their temporary files are told from those of live processes."""
-    from poolcli.io import _pid_alive
+    from poolcli.io import pid_alive
 
     deadline = time.monotonic() + seconds
     for process in processes:
         process.join(max(0.0, deadline - time.monotonic()))
     for process in processes:
-        if process.pid is not None and _pid_alive(process.pid):
+        if process.pid is not None and pid_alive(process.pid):
             with contextlib.suppress(OSError):
                 os.kill(process.pid, getattr(signal, "SIGKILL", signal.SIGTERM))
     deadline = time.monotonic() + 2.0
     while time.monotonic() < deadline and any(
-        process.pid is not None and _pid_alive(process.pid) for process in processes
+        process.pid is not None and pid_alive(process.pid) for process in processes
     ):
         time.sleep(0.01)
 
 
-def _clean_temps(tasks: Iterable[Task]) -> None:
-    """Remove the temporary files that dead workers left in the folders of ``tasks``."""
+def _clean_temps(tasks: Iterable[Task], plan_root: str | None) -> None:
+    """Remove the temporary files that dead workers left in the folders of ``tasks`` (never
+    following a link out of ``plan_root``)."""
     from poolcli.io import clean_stale_temps
 
     paths = [path for task in tasks for path in (task.output, task.picture) if path is not None]
     for folder in {os.path.dirname(path) for path in paths}:
-        clean_stale_temps(folder)
+        clean_stale_temps(folder, plan_root)
 
 
 class ThreadWorkers:

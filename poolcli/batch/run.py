@@ -140,7 +140,7 @@ class Batch:
         from poolcli.io import clean_stale_temps
 
         for folder in sorted({os.path.dirname(t.output) for t in self.plan.tasks if t.output}):
-            clean_stale_temps(folder)
+            clean_stale_temps(folder, self.plan.output_dir)
         kind = self.kind
         if kind != "processes":
             stop_workers_started_early()

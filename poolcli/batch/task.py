@@ -206,6 +206,7 @@ def _write_safely(output: str, array, loaded, layout: str, job: Job) -> list[str
         os.makedirs(folder, exist_ok=True)
     if root is not None and not is_inside(folder, root):  # a link made meanwhile
         raise PoolError(outside_reason(root), path=display_path(output))
-    return io.write_output(
+    written = io.write_output(
         output, array, loaded, layout=layout, png_compression=job.png_compression
     )
+    return written.warnings

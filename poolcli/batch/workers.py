@@ -167,7 +167,12 @@ def process_context():
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(
-        ["poolcli.batch.forkserver_preload", "poolcli.io", "poolcli.engine.ops"]
+        [
+            "poolcli.batch.forkserver_preload",
+            "poolcli.io.read",
+            "poolcli.io.write",
+            "poolcli.engine.ops",
+        ]
     )
     return context
 

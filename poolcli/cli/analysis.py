@@ -219,7 +219,7 @@ def _write_grad(io, path, result, loaded, unpool: bool) -> list[str]:
     if path is None:
         return []
     if unpool:
-        return io.write_output(path, result.kept, loaded, layout=str(result.pooled.layout))
+        return io.write_output(path, result.kept, loaded, layout=str(result.pooled.layout)).warnings
     io.check_not_input(path, loaded)
     if io.output_format(path) != "NPY":
         raise UsageError(
@@ -227,7 +227,7 @@ def _write_grad(io, path, result, loaded, unpool: bool) -> list[str]:
             "--viz FILE.png draws it.",
             option="-o",
         )
-    return io.write_output(path, result.grad)
+    return io.write_output(path, result.grad).warnings
 
 
 # --------------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import typer
 from poolcli import __version__
 from poolcli.cli.call import Call
 from poolcli.cli.edge import worst
-from poolcli.errors import STDIN, ExitStatus, display_path
+from poolcli.errors import STDIN, ExitStatus, PoolError, display_path
 
 DEFAULT_PNG_COMPRESSION = 6
 
@@ -101,9 +101,8 @@ def _write_stdout(outcome: Outcome) -> None:
         io.write_npy_stream(_Stream(sys.stdout.buffer), outcome.result.output)
     except BrokenPipeError:
         raise
-    except OSError as error:
-        outcome.error = f"standard output: {error.strerror or error}."
-        outcome.status = ExitStatus.ERROR
+    except PoolError as error:  # a full device: io names standard output
+        outcome.error, outcome.status = str(error), ExitStatus.ERROR
         return
     outcome.written = STDIN
 

@@ -24,6 +24,8 @@ from poolcli.cli import batch_report as cli_report
 from poolcli.engine import core
 from poolcli.engine.chain import run_chain
 from poolcli.errors import Interrupted, UsageError
+from poolcli.io import atomic as pio_atomic
+from poolcli.io import write as pio_write
 from poolcli.model.steps import make_step, parse_step, split_then
 from poolcli.model.window import WindowSpec
 from poolcli.render import batch_report
@@ -297,6 +299,7 @@ def test_unreadable_file_in_a_folder_is_skipped_and_counted(tmp_path):
             import json, os, sys
             import numpy, PIL.Image, PIL.PngImagePlugin, torch
             from poolcli import batch, io
+            import poolcli.io.atomic, poolcli.io.read, poolcli.io.write
             from poolcli.engine import core
             from poolcli.engine import ops
             from poolcli.model import steps as pipeline
@@ -545,7 +548,7 @@ def test_temp_names_stay_in_the_folder_and_keep_the_suffix(tmp_path):
     base = os.path.basename(name)
     assert os.path.dirname(name) == str(tmp_path)
     assert base.startswith(".") and base.endswith(".png") and len(base) < 255
-    assert pio._TEMP_NAME.match(base)
+    assert pio_atomic._TEMP_NAME.match(base)
 
 
 def test_keyboard_interrupt_while_writing_leaves_no_partial_file(tree, tmp_path, monkeypatch):
@@ -562,7 +565,7 @@ def test_keyboard_interrupt_while_writing_leaves_no_partial_file(tree, tmp_path,
                 raise KeyboardInterrupt
             yield f
 
-    monkeypatch.setattr(pio, "atomic_write", interrupted)
+    monkeypatch.setattr(pio_write, "atomic_write", interrupted)
     run = batch.iter_batch([str(tree)], MAX2, str(out), recursive=True, jobs=1)
     seen = []
     with pytest.raises(KeyboardInterrupt):
@@ -730,7 +733,7 @@ def test_a_worker_killed_while_writing_leaves_no_temporary_file(tmp_path):
                 if pio.TEMP_MARK in name:
                     pid = int(name.split(pio.TEMP_MARK)[1].split("-")[0])
                     os.kill(pid, signal.SIGKILL)
-                    while pio._pid_alive(pid):
+                    while pio.pid_alive(pid):
                         time.sleep(0.001)
                     killed.append(not (out / name[1:].split(pio.TEMP_MARK)[0]).exists())
                     break

@@ -11,7 +11,7 @@ import pytest
 from poolcli.batch import Batch, Job, Plan, Source, Task
 from poolcli.batch.pool import ProcessWorkers, WorkerTraceback
 from poolcli.errors import PoolError
-from poolcli.io import _pid_alive
+from poolcli.io import pid_alive
 from poolcli.model.steps import make_step
 
 MAX2 = make_step("max", kernel_size=2)
@@ -55,10 +55,10 @@ def test_workers_stop_when_the_main_process_lets_go_of_their_lifeline(tmp_path):
             answered += workers.wait()
         assert [result.status for _, result in answered] == ["done", "done"]
         pids = workers.pids()
-        assert len(pids) == 2 and all(_pid_alive(pid) for pid in pids)
+        assert len(pids) == 2 and all(pid_alive(pid) for pid in pids)
         workers._lifeline_end.close()  # as when this process dies: the pipe closes
         deadline = time.monotonic() + 10
-        while any(_pid_alive(pid) for pid in pids):
+        while any(pid_alive(pid) for pid in pids):
             assert time.monotonic() < deadline, "the workers outlived their lifeline"
             time.sleep(0.01)
     finally:
@@ -72,7 +72,7 @@ def test_an_answer_sent_before_its_worker_died_is_not_lost(tmp_path):
         (worker,) = workers._workers
         assert worker.connection.poll(60)  # answered, not yet read
         os.kill(worker.process.pid, signal.SIGKILL)
-        while _pid_alive(worker.process.pid):
+        while pid_alive(worker.process.pid):
             time.sleep(0.01)
         (answered,) = workers.wait()
         assert answered[0].index == 0 and answered[1].status == "done"

@@ -6,8 +6,10 @@ import io
 import os
 import pickle
 import struct
+import sys
 import tempfile
 import threading
+import time
 import zlib
 from pathlib import Path
 
@@ -166,7 +168,7 @@ RGB16 = RNG.integers(0, 65536, (5, 7, 3), dtype=np.uint16)
 def test_npy_round_trip_every_dtype(tmp_path, dtype):
     array = (np.arange(-6, 6) * 7).reshape(3, 4).astype(dtype)
     path = str(tmp_path / "a.npy")
-    assert write_output(path, array) == []
+    assert write_output(path, array).warnings == []
     loaded = read_input(path)
     assert loaded.kind == "npy" and loaded.layout is None and loaded.image is None
     assert loaded.path == path and loaded.file == os.path.abspath(path)
@@ -174,13 +176,13 @@ def test_npy_round_trip_every_dtype(tmp_path, dtype):
     np.testing.assert_array_equal(loaded.array, array)
 
 
-def test_npy_is_memory_mapped_copy_on_write(tmp_path):
+def test_npy_is_read_into_memory_never_mapped(tmp_path):
     path = tmp_path / "a.npy"
     np.save(path, np.arange(6, dtype=np.float32).reshape(2, 3))
     loaded = read_input(str(path))
-    assert isinstance(loaded.array, np.memmap)
+    assert not isinstance(loaded.array, np.memmap) and loaded.array.base is not None
     assert loaded.array.flags.writeable
-    loaded.array[0, 0] = 99  # copy-on-write: the file keeps its value
+    loaded.array[0, 0] = 99  # the array is poolcli's own: the file keeps its value
     assert np.load(path)[0, 0] == 0
 
 
@@ -332,10 +334,9 @@ def test_corrupt_npy_header(tmp_path, data):
         pickle.dumps({"weights": [1, 2, 3]}),
         pickle.dumps([1, 2], protocol=0),
         b"hello, world\n",
-        b"PK\x03\x04 a zip archive, like .npz",
         bytes(range(256)),
     ],
-    ids=["pickle", "pickle-protocol-0", "text", "zip", "binary"],
+    ids=["pickle", "pickle-protocol-0", "text", "binary"],
 )
 def test_neither_npy_nor_image(tmp_path, data):
     path = tmp_path / "x.npy"
@@ -379,7 +380,7 @@ def test_missing_file_and_directory(tmp_path):
 def test_npy_round_trip_property(array):
     with tempfile.TemporaryDirectory() as folder:
         path = os.path.join(folder, "a.npy")
-        assert write_output(path, array) == []
+        assert write_output(path, array).warnings == []
         loaded = read_input(path)
         assert loaded.array.dtype == array.dtype
         np.testing.assert_array_equal(loaded.array, array)  # NaN equals NaN here
@@ -439,23 +440,29 @@ def test_stdin_default_is_sys_stdin_buffer(monkeypatch):
     assert read_input("-").array.tolist() == [1, 2, 3]
 
 
-def test_named_pipe_is_read_whole(tmp_path):
+def test_named_pipe_is_read_as_a_stream(tmp_path):
     if not hasattr(os, "mkfifo"):
         pytest.skip("no named pipes on this system")
     fifo = str(tmp_path / "pipe")
     os.mkfifo(fifo)
     buffer = io.BytesIO()
     np.save(buffer, np.arange(4, dtype=np.float32))
+    # Attach a writer first (a reader must exist for that), as a shell pipeline would.
+    keep_open = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    writer = os.open(fifo, os.O_WRONLY)
+    os.close(keep_open)
 
     def feed():
-        with open(fifo, "wb") as f:
-            f.write(buffer.getvalue())
+        time.sleep(0.2)  # the reader finds a writer with nothing written yet, and waits
+        os.write(writer, buffer.getvalue())
+        os.close(writer)
 
-    writer = threading.Thread(target=feed)
-    writer.start()
+    thread = threading.Thread(target=feed)
+    thread.start()
     loaded = read_input(fifo)
-    writer.join()
+    thread.join()
     assert loaded.array.tolist() == [0.0, 1.0, 2.0, 3.0]
+    assert (loaded.path, loaded.file) == (fifo, None)
 
 
 # ------------------------------------------------------------------------------ image reading
@@ -478,7 +485,7 @@ def test_gray8_round_trip(tmp_path, suffix):
     assert loaded.image == ImageInfo("L", loaded.image.format, 8, False, None, 1)
     np.testing.assert_array_equal(loaded.array, pixels)
     out = str(tmp_path / f"out{suffix}")
-    assert write_output(out, loaded.array, loaded) == []
+    assert write_output(out, loaded.array, loaded).warnings == []
     np.testing.assert_array_equal(read_input(out).array, pixels)
 
 
@@ -492,7 +499,7 @@ def test_gray16_is_never_truncated(tmp_path, suffix):
     np.testing.assert_array_equal(loaded.array, pixels)
     for out_suffix in (".png", ".tif"):
         out = str(tmp_path / f"out{out_suffix}")
-        assert write_output(out, loaded.array, loaded) == []
+        assert write_output(out, loaded.array, loaded).warnings == []
         back = read_input(out)
         assert back.array.dtype == np.uint16
         np.testing.assert_array_equal(back.array, pixels)
@@ -538,13 +545,13 @@ def test_png16_colour_written_exactly_with_icc(tmp_path):
     source = read_input_png16(tmp_path, RGB16, icc=SRGB)
     assert source.image.icc_profile == SRGB
     out = str(tmp_path / "out.png")
-    assert write_output(out, source.array, source) == []
+    assert write_output(out, source.array, source).warnings == []
     back = read_input(out)
     assert back.image.mode == "RGB;16" and back.image.icc_profile == SRGB
     np.testing.assert_array_equal(back.array, RGB16)
     # And with alpha, read by pypng itself.
     rgba = np.concatenate([RGB16, RGB16[..., :1]], axis=2)
-    assert write_output(out, rgba, source) == []
+    assert write_output(out, rgba, source).warnings == []
     width, height, rows, meta = png.Reader(bytes=Path(out).read_bytes()).read()
     assert (meta["bitdepth"], meta["alpha"], meta["planes"]) == (16, True, 4)
     np.testing.assert_array_equal(np.array([list(r) for r in rows]).reshape(5, 7, 4), rgba)
@@ -594,7 +601,7 @@ def test_colour_8bit_round_trip(tmp_path, mode, suffix):
     if want_channels == channels:
         np.testing.assert_array_equal(loaded.array, pixels)
     out = str(tmp_path / f"out{suffix}")
-    notes = write_output(out, loaded.array, loaded)
+    notes = write_output(out, loaded.array, loaded).warnings
     assert notes == []
     np.testing.assert_array_equal(read_input(out).array, loaded.array)
 
@@ -663,7 +670,7 @@ def test_float_tiff(tmp_path):
     assert (loaded.image.mode, loaded.image.bits, loaded.image.floating) == ("F", 32, True)
     np.testing.assert_array_equal(loaded.array, pixels)
     out = str(tmp_path / "out.tif")
-    assert write_output(out, loaded.array, loaded) == []
+    assert write_output(out, loaded.array, loaded).warnings == []
     np.testing.assert_array_equal(read_input(out).array, pixels)
     error = refused(write_output, str(tmp_path / "out.png"), loaded.array, loaded)
     assert (
@@ -678,7 +685,7 @@ def test_int32_tiff(tmp_path):
     assert (loaded.array.dtype, loaded.image.bits, loaded.image.floating) == (np.int32, 32, False)
     np.testing.assert_array_equal(loaded.array, pixels)
     out = str(tmp_path / "out.tif")
-    notes = write_output(out, np.array([[-1e10, 0.5], [1.5, 3e9]]), loaded)
+    notes = write_output(out, np.array([[-1e10, 0.5], [1.5, 3e9]]), loaded).warnings
     assert notes == ["2 of 4 values were outside -2147483648..2147483647 and were clipped."]
     np.testing.assert_array_equal(read_input(out).array, [[-(2**31), 0], [2, 2**31 - 1]])
 
@@ -776,6 +783,23 @@ def test_truncated_png16_colour(tmp_path):
     assert error.message == "looks like a PNG image but is truncated or corrupt."
 
 
+def test_png16_colour_without_its_decoder_says_what_to_install(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "pyspng", None)  # as if not installed
+    path = tmp_path / "c16.png"
+    path.write_bytes(png16(RGB16))
+    assert refused(read_input, str(path)).message == (
+        "is a 16-bit colour PNG; reading it without losing bits needs the pyspng-seunglab "
+        "package (pip install pyspng-seunglab)."
+    )
+
+
+def test_png16_colour_arrays_are_contiguous(tmp_path):
+    path = tmp_path / "c16.png"
+    path.write_bytes(png16(RGB16))
+    array = read_input(str(path)).array
+    assert array.shape == RGB16.shape and array.flags.c_contiguous
+
+
 @pytest.mark.parametrize("suffix", [".jpg", ".gif", ".bmp", ".tif", ".webp"])
 def test_truncated_other_formats(tmp_path, suffix):
     path = save_image(tmp_path / f"t{suffix}", RNG.integers(0, 256, (64, 64, 3), dtype=np.uint8))
@@ -789,10 +813,18 @@ def test_truncated_other_formats(tmp_path, suffix):
 
 def test_unsupported_image_format(tmp_path):
     path = save_image(tmp_path / "x.ppm", np.zeros((2, 2, 3), np.uint8))
-    error = refused(read_input, path)
-    assert (
-        error.message == "is a PPM image; poolcli reads PNG, JPEG, TIFF, BMP, WebP and GIF images."
-    )
+    message = "is a PPM image; poolcli reads PNG, JPEG, TIFF, BMP, WebP and GIF images."
+    assert refused(read_input, path).message == message
+    assert refused(read_input, "-", io.BytesIO(Path(path).read_bytes())).message == message
+
+
+def test_bigtiff_is_read(tmp_path):
+    pixels = np.arange(12, dtype=np.uint8).reshape(3, 4)
+    path = tmp_path / "big.tif"
+    Image.fromarray(pixels).save(path, big_tiff=True)
+    assert path.read_bytes()[:4] == b"II+\x00"
+    for loaded in (read_input(str(path)), read_input("-", io.BytesIO(path.read_bytes()))):
+        np.testing.assert_array_equal(loaded.array, pixels)
 
 
 def huge_png(width: int, height: int) -> bytes:
@@ -837,14 +869,14 @@ def test_icc_profile_is_carried(tmp_path, suffix):
     source = read_input(path)
     assert source.image.icc_profile == SRGB
     out = str(tmp_path / f"out{suffix}")
-    assert write_output(out, source.array, source) == []
+    assert write_output(out, source.array, source).warnings == []
     with Image.open(out) as im:
         assert im.info.get("icc_profile") == SRGB
 
 
 def test_icc_profile_dropped_with_a_note(tmp_path):
     source = read_input(save_image(tmp_path / "in.png", BASE, icc_profile=SRGB))
-    notes = write_output(str(tmp_path / "out.bmp"), source.array, source)
+    notes = write_output(str(tmp_path / "out.bmp"), source.array, source).warnings
     assert notes == ["BMP cannot carry the input's ICC colour profile; it was left out."]
 
 
@@ -859,7 +891,7 @@ def test_rounding_half_to_even_and_clipping(tmp_path):
     source = gray8_source(tmp_path)
     values = np.array([[0.5, 1.5, 2.5, 3.5, 254.5, 255.5], [-0.5, -0.6, 100.49, 7.0, 1e9, -np.inf]])
     out = str(tmp_path / "o.png")
-    notes = write_output(out, values, source)
+    notes = write_output(out, values, source).warnings
     assert notes == ["4 of 12 values were outside 0..255 and were clipped."]
     np.testing.assert_array_equal(
         read_input(out).array, [[0, 2, 2, 4, 254, 255], [0, 0, 100, 7, 255, 0]]
@@ -870,14 +902,14 @@ def test_integers_are_clipped_never_wrapped(tmp_path):
     source = gray8_source(tmp_path)
     out = str(tmp_path / "o.png")
     sums = np.array([[256, 511, -1], [255, 0, 1000]], dtype=np.int64)
-    assert write_output(out, sums, source) == [
+    assert write_output(out, sums, source).warnings == [
         "4 of 6 values were outside 0..255 and were clipped."
     ]
     np.testing.assert_array_equal(read_input(out).array, [[255, 255, 0], [255, 0, 255]])
 
     source16 = read_input(save_image(tmp_path / "s16.png", np.zeros((2, 2), np.uint16)))
     wide = np.array([[65536.0, 65535.5], [-3, 40000.5]])
-    notes = write_output(out, wide, source16)
+    notes = write_output(out, wide, source16).warnings
     assert notes == ["3 of 4 values were outside 0..65535 and were clipped."]
     back = read_input(out)
     assert back.array.dtype == np.uint16
@@ -887,7 +919,7 @@ def test_integers_are_clipped_never_wrapped(tmp_path):
 def test_nan_is_written_as_zero_with_a_note(tmp_path):
     source = gray8_source(tmp_path)
     out = str(tmp_path / "o.png")
-    notes = write_output(out, np.array([[np.nan, 3.0], [np.nan, 4.4]], np.float32), source)
+    notes = write_output(out, np.array([[np.nan, 3.0], [np.nan, 4.4]], np.float32), source).warnings
     assert notes == ["2 NaN values were written as 0."]
     np.testing.assert_array_equal(read_input(out).array, [[0, 3], [0, 4]])
 
@@ -895,7 +927,7 @@ def test_nan_is_written_as_zero_with_a_note(tmp_path):
 def test_averaged_rgba_keeps_8_bits(tmp_path):
     source = read_input(save_image(tmp_path / "a.png", np.zeros((2, 2, 4), np.uint8)))
     out = str(tmp_path / "o.png")
-    assert write_output(out, np.full((1, 1, 4), 127.5, np.float32), source) == []
+    assert write_output(out, np.full((1, 1, 4), 127.5, np.float32), source).warnings == []
     back = read_input(out)
     assert back.has_alpha and back.array.tolist() == [[[128, 128, 128, 128]]]
 
@@ -910,7 +942,7 @@ def npy_source(tmp_path, array) -> LoadedInput:
 def test_uint8_npy_to_png_as_is(tmp_path):
     array = np.arange(12, dtype=np.uint8).reshape(3, 4) * 20
     out = str(tmp_path / "o.png")
-    assert write_output(out, array, npy_source(tmp_path, array)) == []
+    assert write_output(out, array, npy_source(tmp_path, array)).warnings == []
     back = read_input(out)
     assert back.image.bits == 8
     np.testing.assert_array_equal(back.array, array)
@@ -919,7 +951,7 @@ def test_uint8_npy_to_png_as_is(tmp_path):
 def test_uint16_npy_to_16bit_png(tmp_path):
     array = np.array([[0, 300], [40000, 65535]], dtype=np.uint16)
     out = str(tmp_path / "o.png")
-    assert write_output(out, array, npy_source(tmp_path, array)) == []
+    assert write_output(out, array, npy_source(tmp_path, array)).warnings == []
     back = read_input(out)
     assert back.image.bits == 16
     np.testing.assert_array_equal(back.array, array)
@@ -928,14 +960,13 @@ def test_uint16_npy_to_16bit_png(tmp_path):
 def test_int64_npy_to_8bit_png(tmp_path):
     array = np.array([[6, 8], [14, 16]], dtype=np.int64)  # max pool of sample_data/seed_4x4.npy
     out = str(tmp_path / "o.png")
-    assert write_output(out, array, npy_source(tmp_path, array)) == []
+    assert write_output(out, array, npy_source(tmp_path, array)).warnings == []
     back = read_input(out)
     assert back.image.bits == 8
     np.testing.assert_array_equal(back.array, array)
     # An averaged int64 input: float values on the same scale, rounded half to even.
-    assert (
-        write_output(out, np.array([[3.75, 5.5], [11.5, 13.5]]), npy_source(tmp_path, array)) == []
-    )
+    averaged = np.array([[3.75, 5.5], [11.5, 13.5]])
+    assert write_output(out, averaged, npy_source(tmp_path, array)).warnings == []
     np.testing.assert_array_equal(read_input(out).array, [[4, 6], [12, 14]])
 
 
@@ -943,9 +974,9 @@ def test_bool_npy_to_png_scales_to_255(tmp_path):
     mask = np.array([[True, False], [False, True]])
     source = npy_source(tmp_path, mask)
     out = str(tmp_path / "o.png")
-    assert write_output(out, mask, source) == []
+    assert write_output(out, mask, source).warnings == []
     np.testing.assert_array_equal(read_input(out).array, [[255, 0], [0, 255]])
-    assert write_output(out, np.array([[0.5, 0.25]], np.float32), source) == []
+    assert write_output(out, np.array([[0.5, 0.25]], np.float32), source).warnings == []
     np.testing.assert_array_equal(read_input(out).array, [[128, 64]])  # 127.5 -> 128, 63.75 -> 64
 
 
@@ -957,21 +988,23 @@ def test_float_npy_only_to_tiff(tmp_path):
         error.message == "PNG cannot hold a 32-bit float grayscale image; write it as .tif or .npy."
     )
     out = str(tmp_path / "o.tif")
-    assert write_output(out, array, source) == []
+    assert write_output(out, array, source).warnings == []
     np.testing.assert_array_equal(read_input(out).array, array)
     precise = np.array([[0.1, 1 / 3]])
-    assert write_output(out, precise, npy_source(tmp_path, precise)) == [
+    assert write_output(out, precise, npy_source(tmp_path, precise)).warnings == [
         "the float64 values were stored as 32-bit floats, and some changed; "
         "write .npy to keep them exactly."
     ]
-    assert write_output(out, np.array([[0.5, 2.0]]), None) == []  # exact in float32: no note
+    assert (
+        write_output(out, np.array([[0.5, 2.0]]), None).warnings == []
+    )  # exact in float32: no note
 
 
 def test_no_source_uses_the_arrays_dtype(tmp_path):
     out = str(tmp_path / "o.png")
-    assert write_output(out, np.array([[1, 2]], np.uint16)) == []
+    assert write_output(out, np.array([[1, 2]], np.uint16)).warnings == []
     assert read_input(out).array.dtype == np.uint16
-    assert write_output(out, np.array([[1, 2]], np.int32)) == []
+    assert write_output(out, np.array([[1, 2]], np.int32)).warnings == []
     assert read_input(out).array.dtype == np.uint8
 
 
@@ -990,7 +1023,7 @@ def test_image_outputs_need_hw_or_hwc(tmp_path, shape, layout, shown):
     array = np.zeros(shape, np.uint8)
     out = str(tmp_path / "o.png")
     if shown is None:
-        assert write_output(out, array, layout=layout) == []
+        assert write_output(out, array, layout=layout).warnings == []
         return
     error = refused(write_output, out, array, layout=layout)
     assert error.message == (
@@ -1002,7 +1035,7 @@ def test_image_outputs_need_hw_or_hwc(tmp_path, shape, layout, shown):
 
 def test_single_channel_hwc_is_written_as_gray(tmp_path):
     out = str(tmp_path / "o.png")
-    assert write_output(out, np.arange(6, dtype=np.uint8).reshape(2, 3, 1)) == []
+    assert write_output(out, np.arange(6, dtype=np.uint8).reshape(2, 3, 1)).warnings == []
     back = read_input(out)
     assert back.image.mode == "L" and back.array.shape == (2, 3)
 
@@ -1046,22 +1079,22 @@ def test_formats_refuse_what_they_cannot_hold(tmp_path, suffix, pixels, message)
 
 def test_lossy_or_limited_formats_say_so(tmp_path):
     gray = np.arange(12, dtype=np.uint8).reshape(3, 4)
-    assert write_output(str(tmp_path / "g.webp"), gray) == [
+    assert write_output(str(tmp_path / "g.webp"), gray).warnings == [
         "WebP has no grayscale images; it was stored as RGB."
     ]
     np.testing.assert_array_equal(read_input(str(tmp_path / "g.webp")).array[..., 2], gray)
     gray_alpha = np.stack([gray, 255 - gray], axis=-1)
-    assert write_output(str(tmp_path / "ga.webp"), gray_alpha) == [
+    assert write_output(str(tmp_path / "ga.webp"), gray_alpha).warnings == [
         "WebP has no grayscale images; it was stored as RGBA."
     ]
     few = np.array([[[1, 2, 3], [4, 5, 6]]], np.uint8)
-    assert write_output(str(tmp_path / "few.gif"), few) == []
+    assert write_output(str(tmp_path / "few.gif"), few).warnings == []
     np.testing.assert_array_equal(read_input(str(tmp_path / "few.gif")).array, few)
     many = RNG.integers(0, 256, (20, 20, 3), dtype=np.uint8)
-    notes = write_output(str(tmp_path / "many.gif"), many)
+    notes = write_output(str(tmp_path / "many.gif"), many).warnings
     assert notes == ["GIF holds at most 256 colours; the 400 colours were reduced."]
     jpeg = str(tmp_path / "p.jpg")
-    assert write_output(jpeg, np.full((8, 8, 3), 100, np.uint8)) == []
+    assert write_output(jpeg, np.full((8, 8, 3), 100, np.uint8)).warnings == []
     assert abs(int(read_input(jpeg).array.mean()) - 100) <= 1
 
 
@@ -1108,9 +1141,9 @@ def test_input_is_never_overwritten(tmp_path):
         assert refused(write_output, str(tmp_path / other), np.zeros(2), source).message == message
     assert path.read_bytes() == before
     # Another file, and an input read from stdin, are fine.
-    assert write_output(str(tmp_path / "out.npy"), np.zeros(2), source) == []
+    assert write_output(str(tmp_path / "out.npy"), np.zeros(2), source).warnings == []
     piped = read_input("-", io.BytesIO(before))
-    assert write_output(str(tmp_path / "out2.npy"), np.zeros(2), piped) == []
+    assert write_output(str(tmp_path / "out2.npy"), np.zeros(2), piped).warnings == []
 
 
 def test_image_failure_leaves_no_file_and_no_temp(tmp_path, monkeypatch):
@@ -1119,8 +1152,13 @@ def test_image_failure_leaves_no_file_and_no_temp(tmp_path, monkeypatch):
         raise OSError("encoder exploded")
 
     monkeypatch.setattr(Image.Image, "save", half_written)
-    with pytest.raises(OSError):
-        write_output(str(tmp_path / "o.png"), np.zeros((2, 2), np.uint8))
+    out = str(tmp_path / "o.png")
+    with pytest.raises(PoolError) as error:
+        write_output(out, np.zeros((2, 2), np.uint8))
+    assert (error.value.path, error.value.message) == (
+        out,
+        "could not be written: encoder exploded.",  # the output's problem, not the input's
+    )
     assert listing(tmp_path) == []
 
 
@@ -1155,10 +1193,7 @@ def test_atomic_write_disk_error_becomes_a_message(tmp_path):
     with pytest.raises(PoolError) as info, atomic_write(out) as f:
         f.write(b"a")
         raise OSError(28, "No space left on device")
-    assert (info.value.path, info.value.message) == (
-        out,
-        "could not be written: No space left on device.",
-    )
+    assert (info.value.path, info.value.message) == (out, "no space left on device.")
     assert listing(tmp_path) == []
 
 
