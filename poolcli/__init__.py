@@ -10,10 +10,17 @@ array([[6, 8]])
 from poolcli.errors import PoolError, UsageError
 from poolcli.model.reductions import Reduction
 from poolcli.model.window import WindowSpec, output_size
+from poolcli.version import __version__
 
-__version__ = "0.1.0"
-
-__all__ = ["PoolError", "UsageError", "Reduction", "WindowSpec", "output_size", "pool"]
+__all__ = [
+    "PoolError",
+    "UsageError",
+    "Reduction",
+    "WindowSpec",
+    "__version__",
+    "output_size",
+    "pool",
+]
 
 
 def pool(array, reduction, **options):

@@ -151,8 +151,8 @@ def json_document(
     results: Iterable[FileResult], summary: Summary, steps: Sequence[Step] = ()
 ) -> dict[str, Any]:
     """The ``--json`` document of a batch: the chain, every file, the summary."""
-    from poolcli import __version__
     from poolcli.render.schema import step_json
+    from poolcli.version import __version__
 
     steps = tuple(steps)
     return {

@@ -43,8 +43,9 @@ from poolcli.batch.results import FAILED, FileResult, Summary
 from poolcli.batch.schedule import InOrder
 from poolcli.batch.stacked import run_stacked
 from poolcli.batch.task import DEFAULT_PNG_COMPRESSION, Job, process_task
-from poolcli.batch.workers import TorchThreads, set_torch_threads, stop_workers_started_early
+from poolcli.batch.workers import TorchThreads, stop_workers_started_early
 from poolcli.engine.devices import resolve_device
+from poolcli.engine.threads import set_torch_threads
 from poolcli.errors import UsageError
 from poolcli.model.steps import Step
 

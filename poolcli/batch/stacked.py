@@ -18,7 +18,7 @@ from poolcli.batch.task import (
     process_task,
     read_input,
 )
-from poolcli.batch.workers import set_torch_threads
+from poolcli.engine.threads import set_torch_threads
 from poolcli.errors import PoolError
 from poolcli.model.reductions import Reduction
 

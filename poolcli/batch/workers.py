@@ -25,6 +25,7 @@ import traceback
 
 from poolcli.batch.plan import Task
 from poolcli.batch.task import Job, process_task
+from poolcli.engine.threads import set_torch_threads
 
 #: How long a worker whose main process died may take to stop cleanly before it just exits.
 GRACE_SECONDS = 1.0
@@ -33,18 +34,6 @@ _JOB: Job | None = None
 _STARTED_EARLY = False  # a forkserver started by start_workers_early, not used yet
 _BUSY = False
 _STOPPING = False
-
-
-def set_torch_threads(threads: int | None) -> int | None:
-    """Set torch's intra-op threads; returns the old count (``None``: left alone)."""
-    if threads is None:
-        return None
-    import torch
-
-    old = torch.get_num_threads()
-    if old != threads:
-        torch.set_num_threads(threads)
-    return old
 
 
 class TorchThreads:

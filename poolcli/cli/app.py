@@ -5,11 +5,11 @@ from typing import Annotated
 
 import typer
 
-from poolcli import __version__
 from poolcli.cli import analysis, learn
 from poolcli.cli.edge import PoolcliGroup
 from poolcli.cli.reduce import add_reduction_commands
 from poolcli.errors import interrupted_status, stop_on_signals
+from poolcli.version import __version__
 
 APP_SETTINGS = dict(
     cls=PoolcliGroup,

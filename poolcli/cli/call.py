@@ -146,6 +146,25 @@ def _check_output(output: str | None, inputs: tuple[str, ...], json: bool) -> No
         raise UsageError(f"-o {output} {error.message}", option="-o") from None
 
 
+#: The options that only batch runs read, kept together in :attr:`Call.batch`.
+BATCH_OPTIONS = (
+    "recursive",
+    "files_from",
+    "null",
+    "include",
+    "exclude",
+    "dry_run",
+    "format",
+    "name",
+    "overwrite",
+    "png_compression",
+    "jobs",
+    "batch_size",
+    "fail_fast",
+    "jsonl",
+)
+
+
 def make_call(reduction: Reduction, args: dict[str, Any], then=()) -> Call:
     """Check the options of one command and build the :class:`Call`; raises UsageError.
 
@@ -156,6 +175,40 @@ def make_call(reduction: Reduction, args: dict[str, Any], then=()) -> Call:
     args = {**defaults(REDUCTION_COMMAND_OPTIONS), "norm_type": 2.0, **args}
     if "input_path" in args:
         args["inputs"] = [args["input_path"]]
+    inputs = _checked_inputs(args)
+    norm_type = args["norm_type"]
+    if not (math.isfinite(norm_type) and norm_type > 0):
+        raise UsageError(
+            f"--norm-type must be a positive number, got {norm_type:g}.", option="--norm-type"
+        )
+    if args.get("explain") and args["json"]:
+        raise UsageError("--explain prints text; it cannot go with --json.", option="--explain")
+    dtype = args["dtype"]
+    call = Call(
+        reduction=reduction,
+        inputs=inputs,
+        spec=_window(args),
+        layout=Layout.parse(args["layout"]) if args["layout"] is not None else None,
+        output=args["output"],
+        json=args["json"],
+        quiet=args["quiet"],
+        debug=args["debug"],
+        device=check_device_name(args["device"]),
+        norm_type=norm_type,
+        seed=args.get("seed"),
+        expectation=args.get("expectation", False),
+        dtype=dtype.value if dtype is not None else None,
+        straight_alpha=args["straight_alpha"],
+        viz=args.get("viz"),
+        explain=bool(args.get("explain")),
+        then=tuple(then),
+        batch={key: args.get(key) for key in BATCH_OPTIONS},
+    )
+    _check_files(call)
+    return call
+
+
+def _checked_inputs(args: dict[str, Any]) -> tuple[str, ...]:
     inputs = tuple(args["inputs"] or ())
     if not inputs and args.get("files_from") is None:
         raise UsageError(
@@ -170,7 +223,11 @@ def make_call(reduction: Reduction, args: dict[str, Any], then=()) -> Call:
             "poolcli (poolcli max - -k 2 < x.npy).",
             option="INPUT",
         )
-    spec = WindowSpec.make(
+    return inputs
+
+
+def _window(args: dict[str, Any]) -> WindowSpec:
+    return WindowSpec.make(
         kernel_size=args["kernel"],
         stride=args["stride"],
         padding=args["padding"],
@@ -180,85 +237,26 @@ def make_call(reduction: Reduction, args: dict[str, Any], then=()) -> Call:
         global_pool=args["global_pool"],
         output_size=args["output_size"],
     )
-    layout = Layout.parse(args["layout"]) if args["layout"] is not None else None
-    norm_type = args.get("norm_type", 2.0)
-    if not (math.isfinite(norm_type) and norm_type > 0):
-        raise UsageError(
-            f"--norm-type must be a positive number, got {norm_type:g}.", option="--norm-type"
-        )
-    batch = {
-        key: args.get(key)
-        for key in (
-            "recursive",
-            "files_from",
-            "null",
-            "include",
-            "exclude",
-            "dry_run",
-            "format",
-            "name",
-            "overwrite",
-            "png_compression",
-            "jobs",
-            "batch_size",
-            "fail_fast",
-            "jsonl",
-        )
-    }
-    probe = Call(
-        reduction=reduction,
-        inputs=inputs,
-        spec=spec,
-        layout=layout,
-        output=args["output"],
-        json=args["json"],
-        quiet=args["quiet"],
-        debug=args["debug"],
-        device="cpu",
-        batch=batch,
-    )
-    if not probe.is_batch:
-        _check_output(args["output"], inputs, args["json"])
-    elif args["output"] == STDIN:
-        raise UsageError(
-            "-o - writes one array to standard output; with several inputs give -o DIR/.",
-            option="--output",
-        )
-    viz = args.get("viz")
-    if viz is not None:
-        if probe.is_batch:
-            if not _names_folder(viz):
-                raise UsageError(
-                    f"--viz {viz}: with several inputs give a folder (--viz DIR/), one picture "
-                    "per input.",
-                    option="--viz",
-                )
-        else:
-            from poolcli.render.pictures import check_viz_path
 
-            check_viz_path(viz)
-    if not probe.is_batch:
-        check_writes(inputs, {"-o": args["output"], "--viz": viz})
-    if args.get("explain") and args["json"]:
-        raise UsageError("--explain prints text; it cannot go with --json.", option="--explain")
-    dtype = args["dtype"]
-    return Call(
-        reduction=reduction,
-        inputs=inputs,
-        spec=spec,
-        layout=layout,
-        output=args["output"],
-        json=args["json"],
-        quiet=args["quiet"],
-        debug=args["debug"],
-        device=check_device_name(args["device"]),
-        norm_type=norm_type,
-        seed=args.get("seed"),
-        expectation=args.get("expectation", False),
-        dtype=dtype.value if dtype is not None else None,
-        straight_alpha=args["straight_alpha"],
-        viz=viz,
-        explain=bool(args.get("explain")),
-        then=tuple(then),
-        batch=batch,
-    )
+
+def _check_files(call: Call) -> None:
+    """The files a call writes: -o and --viz of the right kind, never an input."""
+    if call.is_batch:
+        if call.output == STDIN:
+            raise UsageError(
+                "-o - writes one array to standard output; with several inputs give -o DIR/.",
+                option="--output",
+            )
+        if call.viz is not None and not _names_folder(call.viz):
+            raise UsageError(
+                f"--viz {call.viz}: with several inputs give a folder (--viz DIR/), one "
+                "picture per input.",
+                option="--viz",
+            )
+        return
+    _check_output(call.output, call.inputs, call.json)
+    if call.viz is not None:
+        from poolcli.render.viz_files import check_viz_path
+
+        check_viz_path(call.viz)
+    check_writes(call.inputs, {"-o": call.output, "--viz": call.viz})

@@ -7,10 +7,10 @@ from typing import Any
 
 import typer
 
-from poolcli import __version__
 from poolcli.cli.call import Call
 from poolcli.cli.edge import worst
 from poolcli.errors import STDIN, ExitStatus, PoolError, display_path
+from poolcli.version import __version__
 
 DEFAULT_PNG_COMPRESSION = 6
 
