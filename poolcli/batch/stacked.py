@@ -100,18 +100,19 @@ def _pool_stacks(ready: list[Ready], job: Job) -> list[tuple[Task, dict, Any, An
     by_shape: dict[tuple, list[Ready]] = {}
     for item in ready:
         task, values, loaded, layout = item
-        key = (loaded.array.shape, str(loaded.array.dtype), layout, loaded.has_alpha)
+        image = loaded.image is not None
+        key = (loaded.array.shape, str(loaded.array.dtype), layout, loaded.has_alpha, image)
         by_shape.setdefault(key, []).append(item)
     writes = []
-    for (_, _, layout, alpha), items in by_shape.items():
-        stacked = _stack(items, layout, alpha, job) if len(items) > 1 else None
+    for (_, _, layout, alpha, image), items in by_shape.items():
+        stacked = _stack(items, layout, alpha, image, job) if len(items) > 1 else None
         for i, (task, values, loaded, _) in enumerate(items):
             out = stacked[i] if stacked is not None else None
             writes.append((task, values, loaded, out))
     return writes
 
 
-def _stack(items: list[Ready], layout: str | None, alpha: bool, job: Job):
+def _stack(items: list[Ready], layout: str | None, alpha: bool, image: bool, job: Job):
     """The outputs of ``items`` pooled as one stack, or ``None`` when they cannot be."""
     if layout is None or "N" in layout or not _stackable(job):
         return None
@@ -121,7 +122,9 @@ def _stack(items: list[Ready], layout: str | None, alpha: bool, job: Job):
 
     try:
         arrays = np.stack([loaded.array for _, _, loaded, _ in items])
-        return run_chain(arrays, job.steps, "N" + layout, device=job.device, alpha=alpha).output
+        return run_chain(
+            arrays, job.steps, "N" + layout, device=job.device, alpha=alpha, pixels=image
+        ).output
     except PoolError:
         return None  # pooled one by one, so each file gets its own error
 
@@ -137,7 +140,12 @@ def _write(item: tuple[Task, dict, Any, Any], job: Job, start: float):
         if out is None:
             layout = input_layout(loaded, job.layout)
             chain = run_chain(
-                loaded.array, job.steps, layout, device=job.device, alpha=loaded.has_alpha
+                loaded.array,
+                job.steps,
+                layout,
+                device=job.device,
+                alpha=loaded.has_alpha,
+                pixels=loaded.image is not None,
             )
             finish_output(task, job, v, loaded, chain.final, chain.output, str(chain.layout))
         else:

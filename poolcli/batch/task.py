@@ -127,7 +127,14 @@ def _process(task: Task, job: Job, values: dict[str, Any], before_pooling) -> No
     from poolcli.engine.chain import run_chain
 
     layout = input_layout(loaded, job.layout)
-    chain = run_chain(loaded.array, job.steps, layout, device=job.device, alpha=loaded.has_alpha)
+    chain = run_chain(
+        loaded.array,
+        job.steps,
+        layout,
+        device=job.device,
+        alpha=loaded.has_alpha,
+        pixels=loaded.image is not None,  # an image's channels make one pixel (mode)
+    )
     if job.keep:
         values["detail"] = Pooled(loaded, chain)
     finish_output(task, job, values, loaded, chain.final, chain.output, str(chain.layout))
@@ -157,10 +164,12 @@ def read_input(task: Task, job: Job, values: dict[str, Any]):
         values.update(status=SKIPPED, reason="output exists (overwrite replaces it)")
         return None
     path = task.source.path
+    # Palette indices are labels only to reductions that compare labels (mode).
+    palette = "index" if all(step.reduction.info.labels for step in job.steps) else "rgb"
     if path == STDIN:
-        loaded = io.read_input(path, stdin=sys.stdin.buffer)
+        loaded = io.read_input(path, stdin=sys.stdin.buffer, palette=palette)
     else:
-        loaded = io.read_input(path)  # first: it says best what is wrong with a file
+        loaded = io.read_input(path, palette=palette)  # first: it says best what is wrong
         values["bytes_in"] = os.stat(path).st_size
     values.update(input_shape=tuple(loaded.array.shape), input_dtype=str(loaded.array.dtype))
     name = display_path(path)
@@ -175,8 +184,10 @@ def finish_output(task: Task, job: Job, values: dict[str, Any], loaded, final, o
         _draw(task, job, values, loaded, final)
     if task.output is None:
         return
-    notes = _write_safely(task.output, out, loaded, layout, job)
-    values["warnings"] += [f"{display_path(task.output)}: {note}" for note in notes]
+    written = _write_safely(task.output, out, loaded, layout, job)
+    # What the file holds, which is not the compute dtype when an image is written.
+    values["output_dtype"] = written.dtype
+    values["warnings"] += [f"{display_path(task.output)}: {note}" for note in written.warnings]
     values["bytes_out"] = os.stat(task.output).st_size
 
 
@@ -195,7 +206,8 @@ def _draw(task: Task, job: Job, values: dict[str, Any], loaded, final) -> None:
     pictures.write_viz(picture, loaded, final)
 
 
-def _write_safely(output: str, array, loaded, layout: str, job: Job) -> list[str]:
+def _write_safely(output: str, array, loaded, layout: str, job: Job):
+    """Write one output inside the output folder; returns :class:`poolcli.io.Written`."""
     from poolcli import io
 
     folder = os.path.dirname(output)
@@ -206,7 +218,6 @@ def _write_safely(output: str, array, loaded, layout: str, job: Job) -> list[str
         os.makedirs(folder, exist_ok=True)
     if root is not None and not is_inside(folder, root):  # a link made meanwhile
         raise PoolError(outside_reason(root), path=display_path(output))
-    written = io.write_output(
+    return io.write_output(
         output, array, loaded, layout=layout, png_compression=job.png_compression
     )
-    return written.warnings

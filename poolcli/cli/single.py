@@ -10,6 +10,7 @@ import typer
 from poolcli.cli.call import Call
 from poolcli.cli.edge import worst
 from poolcli.errors import STDIN, ExitStatus, PoolError, display_path
+from poolcli.model.display import format_shape
 from poolcli.version import __version__
 
 DEFAULT_PNG_COMPRESSION = 6
@@ -27,6 +28,8 @@ class Outcome:
     loaded: Any = None
     result: Any = None
     written: str | None = None
+    #: The dtype of the values written (an image holds uint8 where the result is float32).
+    written_dtype: str | None = None
     input_stats: Any = None
     steps: list = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -84,6 +87,7 @@ def process_input(path: str, call: Call, device: str) -> Outcome:
         return outcome
     outcome.loaded, chain = result.detail.loaded, result.detail.chain
     outcome.steps, outcome.result, outcome.written = chain.results, chain.final, output
+    outcome.written_dtype = result.output_dtype
     if call.json or call.output is None:
         from poolcli.render.report import array_stats
 
@@ -138,10 +142,6 @@ class Printer:
         self.count += 1
 
 
-def _shape(shape) -> str:
-    return "×".join(map(str, shape))
-
-
 CHANNEL_NAMES = {1: ("L",), 2: ("L", "A"), 3: ("R", "G", "B"), 4: ("R", "G", "B", "A")}
 
 
@@ -187,8 +187,8 @@ def show_outcome(printer: Printer, call: Call, outcome: Outcome) -> None:
             ops = " then ".join(str(step.reduction) for step in outcome.steps)
             printer.message(
                 f"wrote {target}: {ops} of {outcome.name}, "
-                f"{_shape(first.input_shape)} {first.input_dtype} → "
-                f"{_shape(result.output.shape)} {result.output.dtype}, {layout}"
+                f"{format_shape(first.input_shape)} {first.input_dtype} → "
+                f"{format_shape(result.output.shape)} {outcome.written_dtype}, {layout}"
             )
         return
     source, channels = _image_facts(outcome.loaded)
@@ -232,6 +232,7 @@ def execute(call: Call, device: str) -> ExitStatus:
                         outcome.name,
                         input_stats=outcome.input_stats,
                         output_path=outcome.written,
+                        written_dtype=outcome.written_dtype,
                     )
                 )
         status = worst((status, outcome.status))

@@ -127,7 +127,7 @@ def pool_tensor(
     def pool(t: torch.Tensor, how: Reduction = reduction, visible=None) -> torch.Tensor:
         return _pool(t, how, windows, layout, count_include_pad, options, path, visible)
 
-    if pixels and reduction is Reduction.MODE and layout.channel_axis is not None:
+    if pixels and reduction.info.labels and layout.channel_axis is not None:
         return pool_pixel_mode(clear_transparent(x, layout) if alpha else x, layout, pool)
     if alpha:
         return pool_with_alpha(x, reduction, windows, layout, options, pool)
@@ -193,7 +193,7 @@ def window_winners(
             canonical, reduction, windows, False, options, winners=True, visible=visible
         )
 
-    if pixels and reduction is Reduction.MODE and layout.channel_axis is not None:
+    if pixels and reduction.info.labels and layout.channel_axis is not None:
         return pixel_winners(clear_transparent(x, layout) if alpha else x, layout, winners)
     if alpha:
         return winners_with_alpha(x, reduction, layout, options, winners)

@@ -61,6 +61,8 @@ class ReductionInfo:
     ``fill``: the value padded cells hold in the engine's gather (``low`` cannot win a
     maximum, ``high`` cannot win a minimum, ``none`` where padding is masked out).
     ``options``: the reduction's own command-line options beyond the window.
+    ``labels``: the result depends only on which values are equal (mode), so label maps
+    pool as labels: palette images keep their indices, colour images compare whole pixels.
     """
 
     summary: str
@@ -69,6 +71,7 @@ class ReductionInfo:
     weights_by_alpha: bool
     output_dtype: OutputDType
     fill: str = "none"
+    labels: bool = False
     options: tuple[str, ...] = ()
     examples: tuple[str, ...] = ()
 
@@ -165,6 +168,7 @@ REDUCTIONS: dict[Reduction, ReductionInfo] = {
         winner=True,
         weights_by_alpha=False,
         output_dtype=OutputDType.INPUT,
+        labels=True,
         examples=(
             "poolcli mode labels.png -k 4 -o labels_small.png",
             "poolcli mode mask.npy -k 2 --json",

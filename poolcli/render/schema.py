@@ -212,9 +212,11 @@ def result_json(
     *,
     input_stats: Stats | None = None,
     output_path: str | None = None,
+    written_dtype: str | None = None,
 ) -> dict:
     """One pooled input: its file fields, statistics, resolved window and, when the output has
-    at most JSON_MAX_VALUES elements, its values (else null)."""
+    at most JSON_MAX_VALUES elements, its values (else null). ``output_dtype`` is what the
+    output file holds (``written_dtype``) when one was written, else the result's."""
     output = result.output
     entry = file_json(
         name,
@@ -224,7 +226,7 @@ def result_json(
         input_shape=result.input_shape,
         input_dtype=result.input_dtype,
         output_shape=output.shape,
-        output_dtype=str(output.dtype),
+        output_dtype=written_dtype or str(output.dtype),
     )
     values, where = values_json(output) if output.size <= JSON_MAX_VALUES else (None, {})
     entry.update(

@@ -190,6 +190,8 @@ def test_every_path_equals_the_general_path(case, reduction, include):
     )
     if reduction == "avg":
         torch_ok &= all(a.dilation == 1 for a in axes)
+        # torch's 3-D average refuses an axis shorter than its kernel, padding or not.
+        torch_ok &= not (len(axes) == 3 and any(a.size < a.kernel for a in axes))
     if torch_ok:
         fast = engine(x, reduction, window, path="torch", count_include_pad=include)
         np.testing.assert_allclose(fast, general, rtol=1e-12, atol=1e-12)
