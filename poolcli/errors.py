@@ -123,6 +123,11 @@ def raise_on_signals() -> None:
             signal.signal(getattr(signal, name), stop)
 
 
+def error_line(message: str) -> str:
+    """How every error reaches standard error: ``poolcli: error: FILE: reason``."""
+    return f"poolcli: error: {message}"
+
+
 def internal_error(name: str | None, error: BaseException) -> str:
     """The message for an exception poolcli did not expect: a bug, and how to see more."""
     where = f"{name}: " if name else ""

@@ -18,8 +18,8 @@ The pieces, in the order a run uses them (each in its module):
   ``jobs=1``. On a GPU, this process owns the device: threads read and write, and
   same-shape files are pooled as one stack (``stacked``, ``batch_size``). Outputs are
   byte-identical whatever ``jobs`` is.
-* ``results``: :func:`json_document` and :func:`jsonl_line` turn results into ``--json`` /
-  ``--jsonl`` text. The summary table and progress bar are drawn by
+* ``results``: :class:`FileResult` and :class:`Summary`; their JSON is in
+  :mod:`poolcli.render.documents`. The summary table and progress bar are drawn by
   :mod:`poolcli.render.batch_report`, and told by :mod:`poolcli.cli.batch_report`.
 
 Safety: every output is written by :func:`poolcli.io.atomic_write`, to a temporary name in its
@@ -50,8 +50,6 @@ from poolcli.batch.results import (
     SKIPPED,
     FileResult,
     Summary,
-    json_document,
-    jsonl_line,
 )
 from poolcli.batch.run import DEFAULT_BATCH_SIZE, EXECUTORS, Batch, iter_batch, run_batch
 from poolcli.batch.sources import (
@@ -89,8 +87,6 @@ __all__ = [
     "expand_inputs",
     "is_inside",
     "iter_batch",
-    "json_document",
-    "jsonl_line",
     "name_fields",
     "output_rel",
     "plan_batch",

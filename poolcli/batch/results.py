@@ -1,16 +1,15 @@
-"""What became of each input (:class:`FileResult`), the counts of a run (:class:`Summary`),
-and both as JSON (``--jsonl`` lines, the ``--json`` document).
+"""What became of each input (:class:`FileResult`) and the counts of a run (:class:`Summary`).
+
+Their JSON forms (``--jsonl`` lines, the ``--json`` document) are in the one schema,
+:mod:`poolcli.render.documents`.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from poolcli.errors import ExitStatus, interrupted_status
-from poolcli.model.steps import Step, chain_label
+from poolcli.errors import ExitStatus, error_line, interrupted_status
 
 DONE, SKIPPED, FAILED = "done", "skipped", "failed"
 
@@ -46,26 +45,7 @@ class FileResult:
     @property
     def message(self) -> str | None:
         """``poolcli: error: PATH: reason`` for a failure, else ``None``."""
-        return f"poolcli: error: {self.error}" if self.error else None
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready values (shapes as lists)."""
-        return {
-            "input": self.input,
-            "output": self.output,
-            "status": self.status,
-            "error": self.error,
-            "reason": self.reason,
-            "input_shape": list(self.input_shape) if self.input_shape is not None else None,
-            "output_shape": list(self.output_shape) if self.output_shape is not None else None,
-            "input_dtype": self.input_dtype,
-            "output_dtype": self.output_dtype,
-            "layout": self.layout,
-            "seconds": round(self.seconds, 6),
-            "bytes_in": self.bytes_in,
-            "bytes_out": self.bytes_out,
-            "warnings": list(self.warnings),
-        }
+        return error_line(self.error) if self.error else None
 
 
 @dataclass
@@ -140,25 +120,3 @@ class Summary:
             "stopped_at_first_failure": self.stopped,
             "exit_status": self.exit_status,
         }
-
-
-def jsonl_line(result: FileResult) -> str:
-    """One ``--jsonl`` line (no newline): the result as compact JSON."""
-    return json.dumps(result.to_dict(), ensure_ascii=False, separators=(",", ":"))
-
-
-def json_document(
-    results: Iterable[FileResult], summary: Summary, steps: Sequence[Step] = ()
-) -> dict[str, Any]:
-    """The ``--json`` document of a batch: the chain, every file, the summary."""
-    from poolcli.render.schema import step_json
-    from poolcli.version import __version__
-
-    steps = tuple(steps)
-    return {
-        "poolcli": __version__,
-        "chain": chain_label(steps) if steps else None,
-        "steps": [step_json(s) for s in steps],
-        "files": [r.to_dict() for r in results],
-        "summary": summary.to_dict(),
-    }

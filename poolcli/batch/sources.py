@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from typing import IO
 
 from poolcli.errors import UsageError
+from poolcli.io.formats import IMAGE_SUFFIXES
 
 #: Suffixes of the files taken from folders and glob matches (case does not matter).
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".gif")
 INPUT_SUFFIXES = (".npy", *IMAGE_SUFFIXES)
 
 

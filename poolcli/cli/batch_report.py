@@ -9,10 +9,11 @@ import sys
 from typing import IO
 
 from poolcli.batch.plan import Plan
-from poolcli.batch.results import FileResult, Summary, json_document, jsonl_line
+from poolcli.batch.results import FileResult, Summary
 from poolcli.batch.run import Batch
-from poolcli.errors import PoolError
+from poolcli.errors import PoolError, error_line
 from poolcli.render.batch_report import Progress, failure_lines, summary_table
+from poolcli.render.documents import batch_json, jsonl_line
 
 
 def report_plan(plan: Plan, *, json_output: bool = False, out: IO[str] | None = None) -> int:
@@ -56,7 +57,7 @@ def report_batch(
     * a progress bar on ``err`` when it is a terminal (``progress=None``), never with
       ``quiet``, ``json_output`` or ``jsonl`` changing nothing about it;
     * at the end, unless ``quiet``: the summary table on ``err`` and the failures again;
-    * ``json_output``: the :func:`json_document` on ``out`` at the end.
+    * ``json_output``: the :func:`~poolcli.render.documents.batch_json` on ``out`` at the end.
 
     Ctrl-C, SIGTERM and SIGHUP stop the run (workers stopped, no partial files), print
     ``poolcli: interrupted.`` and the summary of what was finished. Only the JSON goes to
@@ -77,7 +78,7 @@ def report_batch(
     except KeyboardInterrupt:
         interrupted = True
     except PoolError as error:  # the run itself broke (worker processes that cannot start)
-        err.write(f"poolcli: error: {error}\n")
+        err.write(error_line(error) + "\n")
         err.flush()
         return 1
     if interrupted:
@@ -85,7 +86,7 @@ def report_batch(
     if not quiet or interrupted:
         _print_summary(run.summary, err)
     if json_output:
-        doc = json_document(results, run.summary, run.plan.steps)
+        doc = batch_json(results, run.summary, run.plan.steps)
         out.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
     err.flush()
     out.flush()

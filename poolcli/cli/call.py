@@ -4,7 +4,6 @@ Pure Python (no torch, numpy or Pillow), so ``--help``, ``--version`` and usage 
 fast.
 """
 
-import math
 import os
 import sys
 from dataclasses import dataclass, field
@@ -14,6 +13,7 @@ from poolcli.engine.devices import check_device_name
 from poolcli.errors import STDIN, PoolError, UsageError
 from poolcli.model.flags import REDUCTION_COMMAND_OPTIONS, defaults
 from poolcli.model.layout import Layout
+from poolcli.model.options import check_norm_type
 from poolcli.model.reductions import Reduction
 from poolcli.model.window import WindowSpec
 
@@ -177,10 +177,7 @@ def make_call(reduction: Reduction, args: dict[str, Any], then=()) -> Call:
         args["inputs"] = [args["input_path"]]
     inputs = _checked_inputs(args)
     norm_type = args["norm_type"]
-    if not (math.isfinite(norm_type) and norm_type > 0):
-        raise UsageError(
-            f"--norm-type must be a positive number, got {norm_type:g}.", option="--norm-type"
-        )
+    check_norm_type(norm_type)
     if args.get("explain") and args["json"]:
         raise UsageError("--explain prints text; it cannot go with --json.", option="--explain")
     dtype = args["dtype"]

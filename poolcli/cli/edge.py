@@ -23,6 +23,7 @@ from typer.core import TyperGroup
 from poolcli.errors import (
     ExitStatus,
     UsageError,
+    error_line,
     internal_error,
     interrupted_status,
     raise_on_signals,
@@ -58,7 +59,7 @@ def show_usage_error(error: Exception) -> None:
     if type(error).__name__ == "NoArgsIsHelpError":
         error.show()  # a command given nothing prints its help
         return
-    typer.echo(f"poolcli: error: {usage_message(error)}", err=True)
+    typer.echo(error_line(usage_message(error)), err=True)
     ctx = getattr(error, "ctx", None)
     if ctx is not None:
         typer.echo(f"Try '{ctx.command_path} --help' for its options.", err=True)
@@ -126,7 +127,7 @@ def run_guarded(ctx: typer.Context, debug: bool, body: Callable[[], int]) -> NoR
     except Exception as error:
         if debug:
             raise
-        typer.echo(f"poolcli: error: {internal_error(None, error)}", err=True)
+        typer.echo(error_line(internal_error(None, error)), err=True)
         raise typer.Exit(ExitStatus.ERROR) from None
     raise typer.Exit(int(status))
 

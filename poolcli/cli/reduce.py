@@ -14,7 +14,7 @@ from poolcli.cli.call import Call, make_call
 from poolcli.cli.options import add_command
 from poolcli.cli.single import execute
 from poolcli.engine.devices import resolve_device
-from poolcli.errors import STDIN, ExitStatus, display_path
+from poolcli.errors import STDIN, ExitStatus, display_path, error_line
 from poolcli.model.flags import REDUCTION_COMMAND_OPTIONS
 from poolcli.model.reductions import Reduction
 
@@ -81,7 +81,7 @@ def execute_batch(call: Call, device: str) -> int:
     if not run.plan.tasks:
         where = ", ".join(display_path(path) for path in call.inputs) or options["files_from"]
         hint = "" if options["recursive"] else " (sub-folders need --recursive)"
-        typer.echo(f"poolcli: error: {where}: holds no images or .npy files{hint}.", err=True)
+        typer.echo(error_line(f"{where}: holds no images or .npy files{hint}."), err=True)
         return ExitStatus.ERROR
     if options["dry_run"]:
         return report_plan(run.plan, json_output=call.json)

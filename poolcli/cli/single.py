@@ -9,7 +9,7 @@ import typer
 
 from poolcli.cli.call import Call
 from poolcli.cli.edge import worst
-from poolcli.errors import STDIN, ExitStatus, PoolError, display_path
+from poolcli.errors import STDIN, ExitStatus, PoolError, display_path, error_line
 from poolcli.model.display import format_shape
 from poolcli.version import __version__
 
@@ -130,7 +130,7 @@ class Printer:
         typer.echo(f"poolcli: {text}", err=True)
 
     def error(self, text: str) -> None:
-        self.message(f"error: {text}")
+        typer.echo(error_line(text), err=True)
 
     def warning(self, text: str) -> None:
         self.message(f"warning: {text}")

@@ -12,6 +12,7 @@ import torch
 
 from poolcli.engine.convert import FLOAT_DTYPES
 from poolcli.errors import PoolError, UsageError
+from poolcli.model.options import check_norm_type
 from poolcli.model.reductions import Reduction
 
 #: The seeds torch's generators take.
@@ -27,9 +28,7 @@ def _number(value, kind: type) -> bool:
 
 def check_options(options) -> None:
     """Refuse option values no reduction can use, whatever the input."""
-    norm_type = options.norm_type
-    if not _number(norm_type, numbers.Real):
-        raise UsageError(f"--norm-type must be a number, got {norm_type!r}.", option="--norm-type")
+    check_norm_type(options.norm_type)
     seed = options.seed
     if seed is not None and (not _number(seed, numbers.Integral) or seed not in SEED_RANGE):
         raise UsageError(
@@ -60,7 +59,3 @@ def check_values(x: torch.Tensor, reduction: Reduction, windows, options) -> Non
                 f"holds negative values (down to {lowest.item():g}); stochastic pooling samples "
                 "cells in proportion to their values, so every value must be 0 or more."
             )
-    if reduction is Reduction.LP and not options.norm_type > 0:
-        raise UsageError(
-            f"--norm-type must be positive, got {options.norm_type:g}.", option="--norm-type"
-        )

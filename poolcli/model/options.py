@@ -71,3 +71,16 @@ def resolve_layout(shape: tuple[int, ...], layout: str | Layout | None) -> tuple
             option="--layout",
         )
     return layout, False
+
+
+def check_norm_type(norm_type) -> None:
+    """Refuse a p for lp that is not a positive, finite number (``--norm-type``)."""
+    import math
+    import numbers
+
+    number = isinstance(norm_type, numbers.Real) and not isinstance(norm_type, bool)
+    if not (number and math.isfinite(norm_type) and norm_type > 0):
+        shown = f"{norm_type:g}" if number else repr(norm_type)
+        raise UsageError(
+            f"--norm-type must be a positive number, got {shown}.", option="--norm-type"
+        )

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 from poolcli.errors import UsageError
 from poolcli.model.flag import Flag
 from poolcli.model.flags import STEP_FLAGS
-from poolcli.model.options import PoolOptions
+from poolcli.model.options import PoolOptions, check_norm_type
 from poolcli.model.reductions import Reduction, parse_reduction
 from poolcli.model.window import WindowSpec, format_axes
 
@@ -152,14 +152,9 @@ def _reduction(name: Reduction | str) -> Reduction:
 
 
 def _check_reduction_options(reduction, norm_type, seed, expectation) -> None:
-    import math
-
     if reduction is not Reduction.LP and norm_type != 2.0:
         raise UsageError(f"--norm-type applies only to lp, not {reduction}.", option="--norm-type")
-    if not (math.isfinite(norm_type) and norm_type > 0):
-        raise UsageError(
-            f"--norm-type must be a positive number, got {norm_type:g}.", option="--norm-type"
-        )
+    check_norm_type(norm_type)
     if reduction is not Reduction.STOCHASTIC:
         for name, given in (("--seed", seed is not None), ("--expectation", expectation)):
             if given:

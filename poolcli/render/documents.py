@@ -5,22 +5,36 @@
   :func:`~poolcli.render.schema.failure_json`) per input, as a batch's document lists its files;
 * :func:`compare_json` -- ``compare --json``: the input, the window, per-op statistics and the
   pairwise differences;
-* :func:`invariance_json` -- ``invariance --json``: the input, the window and every change.
+* :func:`invariance_json` -- ``invariance --json``: the input, the window and every change;
+* :func:`batch_json` -- a batch's ``--json``: the chain, one :func:`file_line_json` per file
+  (each also a ``--jsonl`` line, :func:`jsonl_line`) and the summary.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from poolcli.model.reductions import Reduction
-from poolcli.render.schema import numbers_json, options_json, window_json
+from poolcli.model.steps import chain_label
+from poolcli.render.schema import (
+    batch_line_json,
+    numbers_json,
+    options_json,
+    step_json,
+    window_json,
+)
+from poolcli.version import __version__
 
 if TYPE_CHECKING:
+    from poolcli.batch.results import FileResult, Summary
     from poolcli.learn.compare import Comparison
     from poolcli.learn.invariance import InvarianceResult
     from poolcli.model.options import PoolOptions
+    from poolcli.model.steps import Step
     from poolcli.model.window import WindowSpec
 
 
@@ -104,3 +118,40 @@ def _floats(**numbers) -> dict:
     written = numbers_json(floats, np.float64)
     nonfinite = written.pop("nonfinite")
     return {**{k: written.get(k, v) for k, v in numbers.items()}, "nonfinite": nonfinite}
+
+
+def file_line_json(result: FileResult) -> dict:
+    """One file of a batch as a ``--jsonl`` line and a ``files`` entry of its document."""
+    return batch_line_json(
+        result.input,
+        result.output,
+        status=result.status,
+        error=result.error,
+        reason=result.reason,
+        layout=result.layout,
+        input_shape=result.input_shape,
+        input_dtype=result.input_dtype,
+        output_shape=result.output_shape,
+        output_dtype=result.output_dtype,
+        seconds=round(result.seconds, 6),
+        bytes_in=result.bytes_in,
+        bytes_out=result.bytes_out,
+        warnings=result.warnings,
+    )
+
+
+def jsonl_line(result: FileResult) -> str:
+    """One ``--jsonl`` line (no newline): :func:`file_line_json` as compact JSON."""
+    return json.dumps(file_line_json(result), ensure_ascii=False, separators=(",", ":"))
+
+
+def batch_json(results: Iterable[FileResult], summary: Summary, steps: Sequence[Step]) -> dict:
+    """A batch's ``--json`` document: the chain, every file, the summary."""
+    steps = tuple(steps)
+    return {
+        "poolcli": __version__,
+        "chain": chain_label(steps) if steps else None,
+        "steps": [step_json(s) for s in steps],
+        "files": [file_line_json(r) for r in results],
+        "summary": summary.to_dict(),
+    }

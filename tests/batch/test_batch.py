@@ -28,7 +28,7 @@ from poolcli.io import atomic as pio_atomic
 from poolcli.io import write as pio_write
 from poolcli.model.steps import make_step, parse_step, split_then
 from poolcli.model.window import WindowSpec
-from poolcli.render import batch_report
+from poolcli.render import batch_report, documents
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MAX2 = make_step("max", kernel_size=2)
@@ -303,12 +303,13 @@ def test_unreadable_file_in_a_folder_is_skipped_and_counted(tmp_path):
             from poolcli.engine import core
             from poolcli.engine import ops
             from poolcli.model import steps as pipeline
+            from poolcli.render.documents import file_line_json
             steps = pipeline.make_step("max", kernel_size=2)
             os.setgid(65534)
             os.setuid(65534)
             assert not os.access({locked!r}, os.R_OK)
             run = batch.iter_batch([{base!r} + "/in"], steps, {base!r} + "/out", jobs=1)
-            print(json.dumps([r.to_dict() for r in run] + [run.summary.to_dict()]))
+            print(json.dumps([file_line_json(r) for r in run] + [run.summary.to_dict()]))
             """
         )
         done = subprocess.run(
@@ -876,7 +877,7 @@ def test_ctrl_c_stops_workers_and_leaves_no_partial_files(tmp_path):
 
 def test_jsonl_lines_are_json_one_per_file(tree, tmp_path):
     run = batch.iter_batch([str(tree)], MAX2, str(tmp_path / "out"), recursive=True, jobs=1)
-    lines = [batch.jsonl_line(r) for r in run]
+    lines = [documents.jsonl_line(r) for r in run]
     assert len(lines) == 6 and all("\n" not in line for line in lines)
     records = [json.loads(line) for line in lines]
     assert [os.path.basename(r["input"]) for r in records] == [
@@ -897,7 +898,7 @@ def test_json_document_has_chain_files_and_summary(tree, tmp_path):
     steps = [MAX2, AVG2]
     run = batch.iter_batch([str(tree)], steps, str(tmp_path / "out"), jobs=1)
     results = list(run)
-    doc = json.loads(json.dumps(batch.json_document(results, run.summary, steps)))
+    doc = json.loads(json.dumps(documents.batch_json(results, run.summary, steps)))
     assert doc["chain"] == "max -k 2 | avg -k 2"
     assert [s["reduction"] for s in doc["steps"]] == ["max", "avg"]
     assert len(doc["files"]) == 2

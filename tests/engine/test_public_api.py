@@ -39,7 +39,8 @@ def test_an_unknown_reduction_is_a_usage_error_naming_the_known_ones():
     [
         (PoolOptions(dtype="int8"), "--dtype 'int8' is not a compute type"),
         (PoolOptions(dtype=["float32"]), "--dtype"),
-        (PoolOptions(norm_type="2"), "--norm-type must be a number"),
+        (PoolOptions(norm_type="2"), "--norm-type must be a positive number, got '2'"),
+        (PoolOptions(norm_type=-1.0), "--norm-type must be a positive number, got -1"),
         (PoolOptions(seed="7"), "--seed must be a whole number"),
         (PoolOptions(seed=2**64), "--seed"),
         (PoolOptions(seed=1.5), "--seed"),
