@@ -1,6 +1,7 @@
 """Running the inputs of a call one at a time, and printing what became of each."""
 
 import errno
+import os
 import sys
 from dataclasses import dataclass, field
 from typing import Any
@@ -80,6 +81,7 @@ def process_input(path: str, call: Call, device: str) -> Outcome:
         keep=True,
     )
     output = None if call.output == STDIN else call.output
+    _clean_leftovers(output, call.viz)
     result = process_task(named_task(0, path, output, call.viz), job)
     outcome = Outcome(path=path, name=display_path(path), warnings=list(result.warnings))
     if result.status == FAILED:
@@ -95,6 +97,14 @@ def process_input(path: str, call: Call, device: str) -> Outcome:
     if call.output == STDIN:
         _write_stdout(outcome)
     return outcome
+
+
+def _clean_leftovers(*paths: str | None) -> None:
+    """Remove what killed runs left beside the files this call writes, as batches do."""
+    from poolcli.io import clean_stale_temps
+
+    for folder in {os.path.dirname(path) or os.curdir for path in paths if path is not None}:
+        clean_stale_temps(folder)
 
 
 def _write_stdout(outcome: Outcome) -> None:

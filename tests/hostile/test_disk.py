@@ -197,3 +197,12 @@ def test_a_batch_never_cleans_outside_its_output_folder(tmp_path, outside_link):
     run = batch.iter_batch([str(tmp_path / "in")], steps, str(out), recursive=True)
     assert [r.status for r in run] == ["failed"]  # its output would leave through the link
     assert all(os.path.exists(v) for v in victims)
+
+
+def test_a_single_file_run_removes_what_killed_runs_left(cli, seed_npy, workdir):
+    # A run killed with -9 while it wrote out.npy leaves its temporary file; the next run
+    # into that folder removes it, as a batch does. (No process has PID 2**22 + 1 here.)
+    dead = workdir / f".out.npy{atomic.TEMP_MARK}{2**22 + 1}-0123abcd.npy"
+    dead.write_bytes(b"partial")
+    cli("max", seed_npy, "-k", "2", "-o", "out.npy", "-q")
+    assert sorted(os.listdir(workdir)) == ["out.npy", seed_npy]
