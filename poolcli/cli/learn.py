@@ -124,7 +124,7 @@ def _shape_results(
             option="STEP",
         )
     if steps:
-        parsed = [shapes.parse_step(text) for text in steps]
+        parsed = [shapes.parse_layer(text) for text in steps]
     elif window_given:
         spec = WindowSpec.make(
             kernel_size=kernel,
@@ -135,7 +135,7 @@ def _shape_results(
             global_pool=global_pool,
             output_size=output_size,
         )
-        parsed = [shapes.Step.from_spec(spec)]
+        parsed = [shapes.Layer.from_spec(spec)]
     else:
         raise UsageError(
             "Nothing to compute: give window options such as -k 2, or STEPs such as "

@@ -23,7 +23,7 @@ and the flag ``ceil`` (pooling only). Per-axis values are joined with ``x``
 (``k=3x2``, ``p=0:1x1:2``), as on the command line. A first value without a key is the kernel
 (``pool:2``, ``conv:5``) or, for ``adaptive``, the output size (``adaptive:7``).
 
->>> steps = [parse_step(s) for s in ("conv:k=5", "pool:k=2", "conv:k=5", "pool:k=2")]
+>>> steps = [parse_layer(s) for s in ("conv:k=5", "pool:k=2", "conv:k=5", "pool:k=2")]
 >>> [r.output_size for r in stack((28, 28), steps)]
 [(24, 24), (12, 12), (8, 8), (4, 4)]
 """
@@ -78,7 +78,7 @@ STEP_HELP = "pool:k=2,s=2,p=same,d=1,ceil | conv:k=5,s=1,p=0,d=1,c=16 | global |
 
 
 @dataclass(frozen=True)
-class Step:
+class Layer:
     """One layer of a stack, parsed: ``kind`` is ``pool``, ``conv``, ``global`` or ``adaptive``.
 
     ``text`` is the step as the user wrote it (or a description built from options);
@@ -98,7 +98,7 @@ class Step:
     from_options: bool = False
 
     @classmethod
-    def from_spec(cls, spec: WindowSpec) -> Step:
+    def from_spec(cls, spec: WindowSpec) -> Layer:
         """The single pooling step that window options (``-k -s -p -d --ceil``...) describe."""
         if spec.mode == "global":
             return cls("global", "--global", "global", from_options=True)
@@ -132,11 +132,11 @@ class Step:
 
 
 @dataclass(frozen=True)
-class StepResult:
+class LayerResult:
     """One step worked out: sizes in and out, and each axis resolved (with its formula)."""
 
     index: int
-    step: Step
+    step: Layer
     input_size: tuple[int, ...]
     output_size: tuple[int, ...]
     axes: tuple[AxisWindow, ...]
@@ -230,12 +230,12 @@ def _padding(text: str, step: str) -> tuple | str:
         ) from None
 
 
-def parse_step(text: str) -> Step:
+def parse_layer(text: str) -> Layer:
     """Parse one step of a stack (see the module docstring for the syntax).
 
-    >>> parse_step("pool:k=2,s=1,p=same").padding
+    >>> parse_layer("pool:k=2,s=1,p=same").padding
     'same'
-    >>> parse_step("conv:5,c=6").kernel_size, parse_step("conv:5,c=6").channels
+    >>> parse_layer("conv:5,c=6").kernel_size, parse_layer("conv:5,c=6").channels
     ((5,), 6)
     """
     raw = text.strip()
@@ -251,11 +251,11 @@ def parse_step(text: str) -> Step:
     values = _step_values(text, label, kind, rest.split(",") if colon else [])
 
     if kind == "global":
-        return Step(kind, raw, label)
+        return Layer(kind, raw, label)
     if kind == "adaptive":
         if "output" not in values:
             raise _step_error(text, "adaptive steps need an output size, such as adaptive:o=7.")
-        return Step(kind, raw, label, output_size=_ints(values["output"], raw, "o"))
+        return Layer(kind, raw, label, output_size=_ints(values["output"], raw, "o"))
     return _windowed_step(text, raw, label, kind, values)
 
 
@@ -290,7 +290,7 @@ def _step_values(text: str, label: str, kind: str, args: list[str]) -> dict[str,
     return values
 
 
-def _windowed_step(text: str, raw: str, label: str, kind: str, values: dict) -> Step:
+def _windowed_step(text: str, raw: str, label: str, kind: str, values: dict) -> Layer:
     """A pool or conv step from its arguments: a kernel, and what else was given."""
     if "kernel" not in values:
         raise _step_error(text, f"{label} steps need a kernel, such as {label}:k=2.")
@@ -299,7 +299,7 @@ def _windowed_step(text: str, raw: str, label: str, kind: str, values: dict) -> 
         channels = _ints(values["channels"], raw, "c")
         if len(channels) != 1:
             raise _step_error(text, "c= is one number: the output channels.")
-    step = Step(
+    step = Layer(
         kind,
         raw,
         label,
@@ -332,7 +332,7 @@ def _reword(message: str) -> str:
     return message
 
 
-def _per_axis(step: Step, values: tuple | str | None, key: str, names: str) -> tuple | str | None:
+def _per_axis(step: Layer, values: tuple | str | None, key: str, names: str) -> tuple | str | None:
     if values is None or isinstance(values, str) or len(values) == len(names):
         return values
     if step.from_options:
@@ -346,7 +346,7 @@ def _per_axis(step: Step, values: tuple | str | None, key: str, names: str) -> t
     )
 
 
-def _conv_axes(step: Step, size: tuple[int, ...], names: str) -> tuple[AxisWindow, ...]:
+def _conv_axes(step: Layer, size: tuple[int, ...], names: str) -> tuple[AxisWindow, ...]:
     kernels = _per_axis(step, step.kernel_size, "k", names)
     strides = _per_axis(step, step.stride or (1,), "s", names)
     dilations = _per_axis(step, step.dilation or (1,), "d", names)
@@ -376,7 +376,7 @@ def _conv_axes(step: Step, size: tuple[int, ...], names: str) -> tuple[AxisWindo
     return tuple(axes)
 
 
-def _pool_axes(step: Step, size: tuple[int, ...], names: str) -> tuple[AxisWindow, ...]:
+def _pool_axes(step: Layer, size: tuple[int, ...], names: str) -> tuple[AxisWindow, ...]:
     if step.kind == "global":
         spec = WindowSpec.make(global_pool=True)
     elif step.kind == "adaptive":
@@ -393,8 +393,8 @@ def _pool_axes(step: Step, size: tuple[int, ...], names: str) -> tuple[AxisWindo
 
 
 def run_step(
-    step: Step, size: tuple[int, ...], index: int = 1, channels: int | None = None
-) -> StepResult:
+    step: Layer, size: tuple[int, ...], index: int = 1, channels: int | None = None
+) -> LayerResult:
     """Apply one step to an input of spatial ``size``; raise :class:`UsageError` naming it."""
     names = SPATIAL_LETTERS[-len(size) :]
     try:
@@ -410,17 +410,17 @@ def run_step(
         ) from None
     out = tuple(axis.out for axis in axes)
     channels_out = step.channels if step.channels is not None else channels
-    return StepResult(index, step, size, out, axes, channels, channels_out)
+    return LayerResult(index, step, size, out, axes, channels, channels_out)
 
 
 def stack(
-    size: tuple[int, ...], steps: list[Step], channels: int | None = None
-) -> list[StepResult]:
+    size: tuple[int, ...], steps: list[Layer], channels: int | None = None
+) -> list[LayerResult]:
     """Run ``steps`` one after the other from an input of spatial ``size``.
 
     ``channels`` is the input's channel count, if known; conv steps with ``c=`` change it.
 
-    >>> [r.output_size for r in stack((5,), [parse_step("pool:k=2,ceil")])]
+    >>> [r.output_size for r in stack((5,), [parse_layer("pool:k=2,ceil")])]
     [(3,)]
     """
     results = []

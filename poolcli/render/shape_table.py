@@ -35,7 +35,7 @@ def shape_json(spatial, channels, results) -> dict:
     }
 
 
-def _step_json(result: shapes.StepResult) -> dict:
+def _step_json(result: shapes.LayerResult) -> dict:
     return {
         "step": result.index,
         "text": result.step.text,
@@ -48,7 +48,7 @@ def _step_json(result: shapes.StepResult) -> dict:
     }
 
 
-def _given_window(step: shapes.Step) -> WindowSpec:
+def _given_window(step: shapes.Layer) -> WindowSpec:
     """A step's window as given (a conv step's windows slide as a pooling layer's do)."""
     if step.kind == "global":
         return WindowSpec(global_pool=True)
@@ -77,7 +77,7 @@ class ShapeTable:
     """The steps of a stack as a table where it fits the console, else one block per step (so
     that no formula is cut in two), then the sizes in and out."""
 
-    def __init__(self, spatial: tuple[int, ...], results: list[shapes.StepResult]):
+    def __init__(self, spatial: tuple[int, ...], results: list[shapes.LayerResult]):
         self.spatial = spatial
         self.results = results
 
@@ -92,7 +92,7 @@ class ShapeTable:
         yield _summary(self.spatial, self.results)
 
 
-def _rows(results: list[shapes.StepResult]) -> list[_Row]:
+def _rows(results: list[shapes.LayerResult]) -> list[_Row]:
     with_channels = any(r.channels_in is not None or r.channels_out is not None for r in results)
     rows = []
     for r in results:
@@ -135,7 +135,7 @@ def _indented(text: Text, console: Console, width: int):
         yield Text(" " * _INDENT) + line
 
 
-def _summary(spatial: tuple[int, ...], results: list[shapes.StepResult]) -> Text:
+def _summary(spatial: tuple[int, ...], results: list[shapes.LayerResult]) -> Text:
     """``28x28 → 4x4 after 4 steps; flattened: 16×4×4 = 256 values``."""
     last = results[-1]
     summary = Text(f"{format_axes(spatial)} → {format_axes(last.output_size)}", style="bold")

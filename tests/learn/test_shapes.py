@@ -36,7 +36,7 @@ def plain(text: str) -> str:
 
 
 def sizes(size, *steps, channels=None):
-    results = shapes.stack(size, [shapes.parse_step(s) for s in steps], channels)
+    results = shapes.stack(size, [shapes.parse_layer(s) for s in steps], channels)
     return [r.output_size for r in results]
 
 
@@ -48,7 +48,7 @@ def test_lenet_stack_from_the_seeds():
     # 000_*.txt: Conv2d(1, 6, 5) -> pool 2 -> Conv2d(6, 16, 5) -> pool 2 -> Linear(16 * 4 * 4).
     results = shapes.stack(
         (28, 28),
-        [shapes.parse_step(s) for s in ("conv:k=5,c=6", "max:k=2,s=2", "conv:k=5,c=16", "avg:2")],
+        [shapes.parse_layer(s) for s in ("conv:k=5,c=6", "max:k=2,s=2", "conv:k=5,c=16", "avg:2")],
         channels=1,
     )
     assert [r.input_size for r in results] == [(28, 28), (24, 24), (12, 12), (8, 8)]
@@ -101,19 +101,19 @@ def test_known_sizes(size, step, expected):
 
 
 def test_ceil_step_reports_the_dropped_window():
-    (result,) = shapes.stack((5,), [shapes.parse_step("pool:k=2,s=2,p=1,ceil")])
+    (result,) = shapes.stack((5,), [shapes.parse_layer("pool:k=2,s=2,p=1,ceil")])
     assert result.axes[0].dropped_by_ceil == 1
     assert "dropped 1 window" in result.params
     assert result.formulas == ("W: ceil((5 + 1 + 1 − 2) / 2) + 1 − 1 = 3",)
 
 
 def test_adaptive_formula_lists_the_bins():
-    (result,) = shapes.stack((5,), [shapes.parse_step("adaptive:3")])
+    (result,) = shapes.stack((5,), [shapes.parse_layer("adaptive:3")])
     assert result.formulas == ("W: adaptive: 5 cells into 3 bins: [0,2) [1,4) [3,5)",)
 
 
 def test_global_formula():
-    (result,) = shapes.stack((5, 7), [shapes.parse_step("global")])
+    (result,) = shapes.stack((5, 7), [shapes.parse_layer("global")])
     assert result.formulas == ("H: global: 5 → 1", "W: global: 7 → 1")
 
 
@@ -121,7 +121,7 @@ def test_step_from_window_options():
     from poolcli.model.window import WindowSpec
 
     spec = WindowSpec.make(kernel_size="3", stride=2, padding="0:1", ceil_mode=True)
-    step = shapes.Step.from_spec(spec)
+    step = shapes.Layer.from_spec(spec)
     assert step.text == "-k 3 -s 2 -p 0:1 --ceil"
     (result,) = shapes.stack((7,), [step])
     assert result.output_size == (4,)
@@ -195,14 +195,14 @@ def test_pool_step_matches_the_engine(case):
     except UsageError as engine_error:
         event("the engine refuses the window")
         with pytest.raises(UsageError) as info:
-            shapes.stack(size, [shapes.parse_step(text)])
+            shapes.stack(size, [shapes.parse_layer(text)])
         assert info.value.option == "STEP"
         # The same problem is found: both name the same kind of mismatch.
         assert ("larger than the padded input" in str(engine_error)) == (
             "larger than the padded input" in str(info.value)
         )
         return
-    (result,) = shapes.stack(size, [shapes.parse_step(text)])
+    (result,) = shapes.stack(size, [shapes.parse_layer(text)])
     assert result.output_size == expected
 
 
@@ -227,7 +227,7 @@ def test_pool_step_matches_torch_where_torch_can(case):
     except RuntimeError:
         y = None
     try:
-        (result,) = shapes.stack(size, [shapes.parse_step(text)])
+        (result,) = shapes.stack(size, [shapes.parse_layer(text)])
     except UsageError:
         event("poolcli refuses the window")
         # Where torch runs, poolcli refuses only windows made of padding (torch gives -inf),
@@ -271,9 +271,9 @@ def test_conv_step_matches_torch_conv(case):
     except RuntimeError:
         event("torch refuses the conv")
         with pytest.raises(UsageError, match="larger than the padded input"):
-            shapes.stack(size, [shapes.parse_step(text)])
+            shapes.stack(size, [shapes.parse_layer(text)])
         return
-    (result,) = shapes.stack(size, [shapes.parse_step(text)])
+    (result,) = shapes.stack(size, [shapes.parse_layer(text)])
     assert result.output_size == tuple(y.shape[2:])
 
 
@@ -283,7 +283,7 @@ def test_conv_step_matches_torch_conv(case):
     out=st.tuples(st.integers(1, 6), st.integers(1, 6)),
 )
 def test_adaptive_step_matches_torch_bins(size, out):
-    (result,) = shapes.stack(size, [shapes.parse_step(f"adaptive:o={out[0]}x{out[1]}")])
+    (result,) = shapes.stack(size, [shapes.parse_layer(f"adaptive:o={out[0]}x{out[1]}")])
     # torch's adaptive bins, found from an adaptive max over an index ramp along each axis.
     for axis, n in enumerate(size):
         ramp = torch.arange(n, dtype=torch.float32).reshape(1, 1, n)
@@ -308,12 +308,12 @@ def test_stack_matches_layers_run_in_turn(names):
     size = (16, 13)
     x = torch.zeros((1, 1, *size))
     try:
-        results = shapes.stack(size, [shapes.parse_step(n) for n in names])
+        results = shapes.stack(size, [shapes.parse_layer(n) for n in names])
     except UsageError:
         event("the stack does not fit")
         assume(False)
     for name, result in zip(names, results, strict=True):
-        step = shapes.parse_step(name)
+        step = shapes.parse_layer(name)
         if step.kind == "conv":
             pad = step.padding[0][0] if step.padding else 0
             w = torch.zeros((1, 1, step.kernel_size[0], step.kernel_size[0]))
@@ -358,7 +358,7 @@ def test_stack_matches_layers_run_in_turn(names):
 )
 def test_bad_step_is_a_usage_error(step, message):
     with pytest.raises(UsageError) as info:
-        shapes.parse_step(step)
+        shapes.parse_layer(step)
     assert message in str(info.value)
     assert str(info.value).startswith(f'step "{step}": ')
     result = invoke("shape", "28x28", step)

@@ -17,7 +17,7 @@ def render(renderable, width: int) -> list[str]:
 
 
 def table(size, *steps, channels=None) -> ShapeTable:
-    return ShapeTable(size, shapes.stack(size, [shapes.parse_step(s) for s in steps], channels))
+    return ShapeTable(size, shapes.stack(size, [shapes.parse_layer(s) for s in steps], channels))
 
 
 def test_the_table_is_printed_exactly_where_it_fits():
