@@ -11,6 +11,7 @@ from typing import Any
 
 from poolcli.engine.devices import check_device_name
 from poolcli.errors import STDIN, PoolError, UsageError
+from poolcli.model.batch_flags import BATCH_FLAGS
 from poolcli.model.flags import REDUCTION_COMMAND_OPTIONS, defaults
 from poolcli.model.layout import Layout
 from poolcli.model.options import check_norm_type
@@ -147,22 +148,7 @@ def _check_output(output: str | None, inputs: tuple[str, ...], json: bool) -> No
 
 
 #: The options that only batch runs read, kept together in :attr:`Call.batch`.
-BATCH_OPTIONS = (
-    "recursive",
-    "files_from",
-    "null",
-    "include",
-    "exclude",
-    "dry_run",
-    "format",
-    "name",
-    "overwrite",
-    "png_compression",
-    "jobs",
-    "batch_size",
-    "fail_fast",
-    "jsonl",
-)
+BATCH_OPTIONS = tuple(flag.name for flag in BATCH_FLAGS)
 
 
 def make_call(reduction: Reduction, args: dict[str, Any], then=()) -> Call:
