@@ -70,6 +70,8 @@ def run(
         options=options,
         device=device,
         premultiplied=alpha and reduction.info.weights_by_alpha,
+        alpha=alpha,
+        pixels=pixels,
     )
 
 

@@ -104,6 +104,10 @@ class GradResult:
     windows: tuple[AxisWindow, ...]
     options: PoolOptions
     device: str
+    #: The last channel was an image's alpha, as for :class:`poolcli.model.options.PoolResult`;
+    #: the gradient does not pool whole pixels.
+    alpha: bool = False
+    pixels: bool = False
 
     @property
     def rule(self) -> str:
@@ -182,6 +186,7 @@ def gradient(
         windows=windows,
         options=options,
         device=str(device),
+        alpha=alpha and not options.straight_alpha,
     )
 
 

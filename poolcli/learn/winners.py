@@ -42,7 +42,13 @@ def window_winners(array: np.ndarray, result: PoolResult) -> np.ndarray | None:
     from poolcli.engine import ops
 
     taps = ops.window_winners(
-        array, result.reduction, result.windows, result.layout, result.options
+        array,
+        result.reduction,
+        result.windows,
+        result.layout,
+        result.options,
+        alpha=result.alpha,
+        pixels=result.pixels,
     )
     return taps.cpu().numpy()
 

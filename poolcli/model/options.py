@@ -56,6 +56,10 @@ class PoolResult:
     device: str
     premultiplied: bool = False
     input_stats: dict[str, Any] = field(default_factory=dict)
+    #: The rules the engine applied (see :func:`poolcli.engine.core.run`): the last channel
+    #: was an image's alpha (transparent cells lent no colour), and the C axis one pixel.
+    alpha: bool = False
+    pixels: bool = False
 
 
 def resolve_layout(shape: tuple[int, ...], layout: str | Layout | None) -> tuple[Layout, bool]:

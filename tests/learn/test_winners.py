@@ -57,3 +57,22 @@ def test_result_winners_are_laid_out_like_the_output():
     canonical = window_winners(array, result)[0]  # (C, H, W)
     assert np.array_equal(taps, canonical.transpose(1, 2, 0))
     assert result_winners(array, pooled(array, "avg", layout="HWC")) is None
+
+
+def test_winners_follow_the_alpha_and_pixel_rules_of_the_result():
+    # White under a transparent pixel must neither win the colour nor be framed as its source.
+    x = np.array(
+        [[[255, 255, 255, 0], [10, 20, 30, 255]], [[5, 5, 5, 255], [1, 1, 1, 255]]], np.uint8
+    )
+    spec = WindowSpec.make(kernel_size=2)
+    result = run(x, "max", spec, "HWC", alpha=True)
+    taps = window_winners(x, result)[0, :, 0, 0]
+    cells = x.reshape(4, 4)  # the window's cells in tap order, channels last
+    assert [int(cells[t, c]) for c, t in enumerate(taps)] == result.output[0, 0].tolist()
+    assert result.output[0, 0].tolist() == [10, 20, 30, 255]
+    # mode of whole pixels: every channel's winner is the same cell
+    x = np.array([[[255, 0, 0], [255, 0, 0]], [[0, 255, 0], [0, 0, 255]]], np.uint8)
+    result = run(x, "mode", spec, "HWC", pixels=True)
+    assert result.output[0, 0].tolist() == [255, 0, 0]
+    taps = window_winners(x, result)[0, :, 0, 0]
+    assert len(set(taps.tolist())) == 1 and taps[0] in (0, 1)
