@@ -14,8 +14,6 @@ from poolcli.errors import STDIN, ExitStatus, PoolError, display_path, error_lin
 from poolcli.model.display import format_shape
 from poolcli.version import __version__
 
-DEFAULT_PNG_COMPRESSION = 6
-
 # --------------------------------------------------------------------------------------------
 # Running: one input at a time.
 
@@ -76,7 +74,7 @@ def process_input(path: str, call: Call, device: str) -> Outcome:
         layout=str(call.layout) if call.layout is not None else None,
         device=device,
         overwrite=True,  # a file named with -o or --viz is replaced
-        png_compression=call.batch.get("png_compression") or DEFAULT_PNG_COMPRESSION,
+        png_compression=call.batch["png_compression"],
         debug=call.debug,
         keep=True,
     )
