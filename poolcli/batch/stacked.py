@@ -15,6 +15,7 @@ from poolcli.batch.task import (
     finish_output,
     guarded,
     input_layout,
+    pool_input,
     process_task,
     read_input,
 )
@@ -131,22 +132,12 @@ def _stack(items: list[Ready], layout: str | None, alpha: bool, image: bool, job
 
 def _write(item: tuple[Task, dict, Any, Any], job: Job, start: float):
     """Pool a file alone when it has no output yet, then draw and write it."""
-    from poolcli.engine.chain import run_chain
-
     task, values, loaded, out = item
 
     def work(v):
         v.update(values)
         if out is None:
-            layout = input_layout(loaded, job.layout)
-            chain = run_chain(
-                loaded.array,
-                job.steps,
-                layout,
-                device=job.device,
-                alpha=loaded.has_alpha,
-                pixels=loaded.image is not None,
-            )
+            chain = pool_input(loaded, job)
             finish_output(task, job, v, loaded, chain.final, chain.output, str(chain.layout))
         else:
             layout = v.get("layout") or _layout_of(loaded, job)

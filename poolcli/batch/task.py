@@ -124,20 +124,25 @@ def _process(task: Task, job: Job, values: dict[str, Any], before_pooling) -> No
         return
     if before_pooling is not None:
         before_pooling()
+    chain = pool_input(loaded, job)
+    if job.keep:
+        values["detail"] = Pooled(loaded, chain)
+    finish_output(task, job, values, loaded, chain.final, chain.output, str(chain.layout))
+
+
+def pool_input(loaded, job: Job):
+    """Run the job's chain on one input as read, with its layout and an image's alpha and
+    pixel rules; returns the :class:`poolcli.engine.chain.ChainResult`."""
     from poolcli.engine.chain import run_chain
 
-    layout = input_layout(loaded, job.layout)
-    chain = run_chain(
+    return run_chain(
         loaded.array,
         job.steps,
-        layout,
+        input_layout(loaded, job.layout),
         device=job.device,
         alpha=loaded.has_alpha,
         pixels=loaded.image is not None,  # an image's channels make one pixel (mode)
     )
-    if job.keep:
-        values["detail"] = Pooled(loaded, chain)
-    finish_output(task, job, values, loaded, chain.final, chain.output, str(chain.layout))
 
 
 def input_layout(loaded, layout: str | None) -> str | None:
