@@ -291,3 +291,19 @@ def test_gem_defaults_to_p_3_and_refuses_negative_inputs():
     # A negative nodata value is left out, so it is no negative input.
     got = poolcli.pool(np.array([[-1.0, 8.0]]), "gem", kernel_size=(1, 2), nodata=-1)
     np.testing.assert_allclose(got, [[8.0]])
+
+
+def test_the_explanation_and_the_engine_leave_out_the_same_cells():
+    import torch
+
+    from poolcli.engine.missing import valid_cells
+    from poolcli.learn.missing import used_cells
+
+    rng = np.random.default_rng(3)
+    x = rng.integers(0, 4, (2, 3, 5, 4)).astype(np.float32)
+    x[rng.random(x.shape) < 0.3] = np.nan
+    mask = rng.random((5, 4)) > 0.3
+    options = PoolOptions(nan="omit", nodata=2.0, mask=mask)
+    result = run(x, "max", WindowSpec.make(kernel_size=2), "NCHW", options)
+    engine_side = valid_cells(torch.from_numpy(x), Layout("NCHW"), options).numpy()
+    np.testing.assert_array_equal(used_cells(x, result), engine_side)
