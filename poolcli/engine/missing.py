@@ -41,6 +41,18 @@ def active(reduction: Reduction, options) -> bool:
     )
 
 
+def check_array(array, reduction: Reduction, options) -> None:
+    """Refuse ``--nodata`` where the engine does not see the values themselves: uint64 arrays
+    are pooled by max, min, median and mode as int64 with the top bit flipped (convert.py)."""
+    dtype = getattr(array, "dtype", None)
+    uint64 = dtype in (np.uint64, torch.uint64) if dtype is not None else False
+    if uint64 and options.nodata is not None and reduction.info.order_based:
+        raise PoolError(
+            f"holds uint64 values, which {reduction} cannot compare with --nodata; convert the "
+            "array to int64 or float64, or use --mask."
+        )
+
+
 def valid_cells(x: torch.Tensor, layout, options) -> torch.Tensor | None:
     """The cells that count (bool, shaped as ``x``), or None when every cell does."""
     valid = None
@@ -113,6 +125,21 @@ def pool_aware(
     if empty is not None and bool(empty.any()):
         y = fill_empty(y, empty, options)
     return y
+
+
+def pool_pixel_mode(x: torch.Tensor, layout, options, pool: Callable) -> torch.Tensor:
+    """The mode of whole pixels (colour images, label maps), leaving out a pixel whose
+    channels are all left out (with ``--nodata 0``, black but not green); a window left with
+    no pixel gives ``--nodata`` in every channel (NaN without it)."""
+    from poolcli.engine.pixels import pixel_labels
+
+    valid = valid_cells(x, layout, options)
+    shown = valid.any(dim=layout.channel_axis, keepdim=True)
+    labels, palette = pixel_labels(x, layout)
+    pooled = pool(labels, Reduction.MODE, visible=shown.contiguous())
+    y = palette[pooled.squeeze(layout.channel_axis)].movedim(-1, layout.channel_axis)
+    empty = pool(shown.to(torch.uint8), Reduction.SUM) == 0
+    return fill_empty(y, empty.expand_as(y), options) if bool(empty.any()) else y
 
 
 def _gem_of_alpha(y, t, layout, options, pool):

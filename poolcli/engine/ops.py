@@ -79,6 +79,7 @@ def pool_array(
     options = options or PoolOptions()
     check_options(options)
     device = torch_device(options.device)
+    missing.check_array(array, reduction, options)
     x, back = to_tensor(array, reduction, options.dtype)
     x = x.to(device)
     result = pool_tensor(
@@ -137,21 +138,32 @@ def pool_tensor(
 
         return pool_with_alpha(t, how, windows, layout, options, pool_how)
 
+    pixel_mode = pixels and reduction.info.labels and layout.channel_axis is not None
     if missing.active(reduction, options):
-        if path != "auto":
-            check_path(path, x, reduction, windows)
-
-        def pool_any(t: torch.Tensor, how: Reduction = reduction, visible=None) -> torch.Tensor:
-            # A forced path computes the parts it can; the counts and sums go where they can.
-            case = Case(t, how, windows, visible is not None)
-            forced = path if path != "auto" and can(path, case) else "auto"
-            return _pool(t, how, windows, layout, count_include_pad, options, forced, visible)
-
-        args = (windows, layout, count_include_pad, options, pool_any, plain)
-        return missing.pool_aware(x, reduction, *args, alpha=alpha)
-    if pixels and reduction.info.labels and layout.channel_axis is not None:
+        args = (windows, layout, count_include_pad, options, path)
+        return _pool_data_aware(x, reduction, *args, plain, alpha=alpha, pixel_mode=pixel_mode)
+    if pixel_mode:
         return pool_pixel_mode(clear_transparent(x, layout) if alpha else x, layout, pool)
     return plain(x)
+
+
+def _pool_data_aware(
+    x, reduction, windows, layout, count_include_pad, options, path, plain, *, alpha, pixel_mode
+) -> torch.Tensor:
+    """Missing data, gem and linear light (:mod:`poolcli.engine.missing`)."""
+    if path != "auto":
+        check_path(path, x, reduction, windows)
+
+    def pool_any(t: torch.Tensor, how: Reduction = reduction, visible=None) -> torch.Tensor:
+        # A forced path computes the parts it can; the counts and sums go where they can.
+        case = Case(t, how, windows, visible is not None)
+        forced = path if path != "auto" and can(path, case) else "auto"
+        return _pool(t, how, windows, layout, count_include_pad, options, forced, visible)
+
+    if pixel_mode:
+        return missing.pool_pixel_mode(x, layout, options, pool_any)
+    args = (windows, layout, count_include_pad, options, pool_any, plain)
+    return missing.pool_aware(x, reduction, *args, alpha=alpha)
 
 
 def valid_counts(array, windows, layout: Layout, options=None) -> np.ndarray:

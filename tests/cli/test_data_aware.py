@@ -148,3 +148,15 @@ def test_nodata_on_an_image_with_mode(cli, image):
     image(labels, "labels.png")
     cli("mode", "labels.png", "-k", "2", "--nodata", "0", "-o", "out.png")
     assert np.asarray(Image.open("out.png")).tolist() == [[3, 2], [5, 0]]
+
+
+def test_mode_of_a_colour_image_leaves_out_pixels_whose_channels_are_all_nodata(cli, image):
+    black, green, red = (0, 0, 0), (0, 255, 0), (255, 0, 0)
+    pixels = np.array(
+        [[black, black, black, black], [black, green, black, black]], np.uint8
+    )  # fmt: skip
+    pixels[0, 0] = red
+    image(pixels, "labels.png")
+    cli("mode", "labels.png", "-k", "2", "--nodata", "0", "-o", "out.png")
+    # Window 1: red and green once each, black left out: the smaller pixel, green.
+    assert np.asarray(Image.open("out.png")).tolist() == [[list(green), list(black)]]

@@ -307,3 +307,12 @@ def test_the_explanation_and_the_engine_leave_out_the_same_cells():
     result = run(x, "max", WindowSpec.make(kernel_size=2), "NCHW", options)
     engine_side = valid_cells(torch.from_numpy(x), Layout("NCHW"), options).numpy()
     np.testing.assert_array_equal(used_cells(x, result), engine_side)
+
+
+def test_nodata_on_uint64_is_refused_where_values_are_compared_flipped():
+    x = np.array([[1, 2**64 - 1], [5, 3]], dtype=np.uint64)
+    with pytest.raises(PoolError, match="uint64"):
+        poolcli.pool(x, "max", kernel_size=2, nodata=3)
+    small = np.array([[1, 2], [5, 3]], dtype=np.uint64)  # sums see the values themselves
+    assert poolcli.pool(small, "sum", kernel_size=2, nodata=3).tolist() == [[8]]
+    assert poolcli.pool(x, "max", kernel_size=2, mask=[[1, 0], [1, 1]]).tolist() == [[5]]
