@@ -290,6 +290,8 @@ def explain_result(
     options = result.options
     if reduction is Reduction.LP:
         notes.append(f"lp: (Σ|x|^p)^(1/p) with p = {options.norm_type:g}.")
+    elif reduction is Reduction.GEM:
+        notes.append(f"gem: (mean of x^p)^(1/p) with p = {options.norm_type:g}.")
     elif reduction is Reduction.STOCHASTIC:
         if options.expectation:
             notes.append("stochastic, expectation: Σx² / Σx per window (0 for an all-zero window).")

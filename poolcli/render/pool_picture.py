@@ -59,7 +59,7 @@ def op_text(result: PoolResult) -> str:
     """``max pooling``, ``lp pooling (p=3)``, ``stochastic pooling (sampled, seed 1)``..."""
     text = f"{result.reduction} pooling"
     options = result.options
-    if result.reduction is Reduction.LP:
+    if result.reduction in (Reduction.LP, Reduction.GEM):
         text += f" (p={options.norm_type:g})"
     elif result.reduction is Reduction.STOCHASTIC:
         if options.expectation:

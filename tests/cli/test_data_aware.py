@@ -160,3 +160,9 @@ def test_mode_of_a_colour_image_leaves_out_pixels_whose_channels_are_all_nodata(
     cli("mode", "labels.png", "-k", "2", "--nodata", "0", "-o", "out.png")
     # Window 1: red and green once each, black left out: the smaller pixel, green.
     assert np.asarray(Image.open("out.png")).tolist() == [[list(green), list(black)]]
+
+
+def test_the_report_names_gem_p_and_the_missing_data_rules(cli, npy):
+    npy(np.abs(np.nan_to_num(HOLEY, nan=2.0)))
+    out = cli("gem", "x.npy", "-k", "2", "--nan", "omit", "--nodata", "9999").stdout
+    assert "gem, p = 3, NaN left out, 9999 = no data" in out
