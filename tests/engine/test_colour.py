@@ -84,3 +84,49 @@ def test_arrays_need_srgb_max_and_order_based_reductions_refuse():
             poolcli.pool(x, reduction, kernel_size=2, linear_light=True, srgb_max=255)
     with pytest.raises(UsageError, match="--srgb-max goes with --linear-light"):
         poolcli.pool(x, "avg", kernel_size=2, srgb_max=255)
+
+
+WINDOWS = [
+    {"kernel_size": 3, "stride": 1, "padding": 1},
+    {"kernel_size": 2, "stride": 1, "padding": ((1, 0), (0, 1)), "count_include_pad": True},
+    {"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True, "dilation": 2},
+    {"kernel_size": 3, "stride": 1, "padding": "same"},
+]
+
+
+@pytest.mark.parametrize("window", WINDOWS)
+@pytest.mark.parametrize("reduction", ["avg", "gem"])
+def test_linear_light_on_every_windowing_is_the_reference_on_decoded_values(window, reduction):
+    import reference as ref
+
+    from poolcli.model.window import resolve
+
+    rng = np.random.default_rng(5)
+    x = rng.integers(0, 256, (1, 2, 7, 6)).astype(np.uint8)
+    spec = WindowSpec.make(**window)
+    pads = tuple((a.pad_begin, a.pad_end) for a in resolve(spec, x.shape[2:]))
+    decoded = to_linear(x / 255.0)
+    want = ref.reference_pool(
+        decoded, reduction, window["kernel_size"], window.get("stride"), pads,
+        window.get("dilation"), window.get("ceil_mode", False),
+        window.get("count_include_pad", False), 3.0,
+    )  # fmt: skip
+    options = PoolOptions(norm_type=3.0, linear_light=True, srgb_max=255.0, dtype="float64")
+    got = run(x, reduction, spec, "NCHW", options).output
+    np.testing.assert_allclose(got, to_srgb(want) * 255, rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("window", [{"global_pool": True}, {"output_size": (2, 3, 2)}])
+def test_linear_light_on_global_and_adaptive_3d_windows(window):
+    rng = np.random.default_rng(6)
+    x = rng.integers(0, 65536, (4, 6, 5)).astype(np.uint16)
+    options = PoolOptions(linear_light=True, srgb_max=65535.0, dtype="float64")
+    got = run(x, "avg", WindowSpec.make(**window), "DHW", options).output
+    lin = to_linear(x / 65535.0)
+    if "global_pool" in window:
+        want = to_srgb(lin.mean()) * 65535
+    else:
+        import reference as ref
+
+        want = to_srgb(ref.reference_adaptive(lin[None, None], "avg", (2, 3, 2))[0, 0]) * 65535
+    np.testing.assert_allclose(got, np.reshape(want, got.shape), rtol=1e-9)
