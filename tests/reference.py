@@ -343,9 +343,15 @@ def reference_pool_rgba(
     ceil_mode=False,
     count_include_pad=False,
     norm_type=2.0,
+    missing=None,
 ):
     """Sliding-window pooling of an image whose last channel is straight alpha, by the rule
     that a transparent cell (alpha 0) lends no colour to its window.
+
+    ``missing`` (``kept_cells(x, ...)``): cells that do not count are left out of each
+    channel first (a window with none left gives the empty value); the rule below then
+    applies to the cells left, a window with cells left but none visible giving colour 0. A
+    cell whose alpha is left out leaves its colour out too.
 
     The averaging reductions (avg, sum, lp, stochastic's expectation) reduce colour x w, with
     w = alpha / (the dtype's largest value; 1 for floats), and divide that by the same
@@ -358,16 +364,27 @@ def reference_pool_rgba(
     n, c = x.shape[:2]
     scale = 1.0 if _is_float(x.dtype) else float(np.iinfo(x.dtype).max)
     out = np.empty((n, c, *(len(w) for w in per_axis)), dtype=np.float64)
+    used = np.ones(x.shape, dtype=bool) if missing is None else missing[0]
     for idx in itertools.product(*(range(len(w)) for w in per_axis)):
         reals = [per_axis[a][i][0] for a, i in enumerate(idx)]
         counted = math.prod(per_axis[a][i][1] for a, i in enumerate(idx))
-        block = x[(slice(None), slice(None), *np.ix_(*reals))].reshape(n, c, -1)
-        rule = (counted, reduction, count_include_pad, norm_type)
+        where = (slice(None), slice(None), *np.ix_(*reals))
+        block = x[where].reshape(n, c, -1)
+        keep = used[where].reshape(n, c, -1)
         for b in range(n):
-            alpha = block[b, -1]
-            out[(b, c - 1, *idx)] = _reduce(alpha, *rule)
-            for ch in range(c - 1):
-                out[(b, ch, *idx)] = _colour_of(block[b, ch], alpha, scale, rule)
+            for ch in range(c):
+                # A cell whose alpha is left out has no weight: its colour is left out too.
+                kept = keep[b, ch] & keep[b, -1]
+                if not kept.any():
+                    out[(b, ch, *idx)] = missing[1]
+                    continue
+                # Left-out cells are not counted, padding still is with count_include_pad.
+                rule = (counted - (~kept).sum(), reduction, count_include_pad, norm_type)
+                if ch == c - 1:
+                    out[(b, ch, *idx)] = _reduce(block[b, ch][kept], *rule)
+                else:
+                    alpha = block[b, -1][kept]
+                    out[(b, ch, *idx)] = _colour_of(block[b, ch][kept], alpha, scale, rule)
     return out
 
 

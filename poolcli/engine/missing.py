@@ -25,6 +25,7 @@ import torch
 
 from poolcli.engine import colour
 from poolcli.engine.convert import accumulator, fill_value, output_dtype
+from poolcli.engine.missing_alpha import reduce_rgba
 from poolcli.engine.taps import axis_counts
 from poolcli.errors import PoolError
 from poolcli.model.display import format_shape
@@ -111,16 +112,26 @@ def pool_aware(
         t = colour.on_colour(t.to(accumulator(t.dtype, options.dtype)), layout, alpha, _power(p))
         how = Reduction.AVG
     empty = None
+
+    def reduce(u, by, kept):
+        return reduce_missing(u, by, kept, windows, layout, count_include_pad, options, pool)
+
+    sampling = how is Reduction.STOCHASTIC and not options.expectation
     if valid is None:
         y = plain(t, how)
+    elif alpha and not sampling:
+        gem = reduction is Reduction.GEM
+        y, empty = reduce_rgba(t, x, how, valid, layout, options, gem, reduce, pool)
     else:
-        y, empty = reduce_missing(t, how, valid, windows, layout, count_include_pad, options, pool)
+        y, empty = reduce(t, how, valid)
     if reduction is Reduction.GEM:
         y = colour.on_colour(y, layout, alpha, _power(1.0 / options.norm_type))
         if alpha and valid is None:
             y = _gem_of_alpha(y, t, layout, options, pool)
     if options.linear_light:
         y = colour.encode(y, layout, options, alpha)
+    if alpha and reduction.info.weights_by_alpha:
+        out_dtype = torch.promote_types(out_dtype, y.dtype)  # alpha-weighted sums are not whole
     y = y.to(out_dtype)
     if empty is not None and bool(empty.any()):
         y = fill_empty(y, empty, options)

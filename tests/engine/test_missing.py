@@ -316,3 +316,51 @@ def test_nodata_on_uint64_is_refused_where_values_are_compared_flipped():
     small = np.array([[1, 2], [5, 3]], dtype=np.uint64)  # sums see the values themselves
     assert poolcli.pool(small, "sum", kernel_size=2, nodata=3).tolist() == [[8]]
     assert poolcli.pool(x, "max", kernel_size=2, mask=[[1, 0], [1, 1]]).tolist() == [[5]]
+
+
+RGBA_WINDOWS = [
+    {"kernel_size": 2},
+    {"kernel_size": 3, "stride": 1, "padding": 1},
+    {"kernel_size": 2, "stride": 1, "padding": ((1, 0), (0, 1))},
+    {"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True},
+    {"kernel_size": 2, "stride": 1, "dilation": 2, "padding": 1, "count_include_pad": True},
+]
+
+
+@pytest.mark.parametrize("reduction", ALL)
+@pytest.mark.parametrize("rule", ["nodata", "mask", "nan"])
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32])
+def test_rgba_images_keep_the_alpha_rule_on_the_cells_that_count(reduction, rule, dtype):
+    rng = np.random.default_rng(11)
+    x = (rng.integers(0, 4, (1, 4, 6, 5)) * 85).astype(np.float64)
+    x[:, 3] = rng.choice(np.array([0, 0, 128, 255, 255]), (1, 6, 5))
+    nodata = 85.0 if rule == "nodata" else None
+    mask = (rng.random((6, 5)) > 0.3).astype(np.uint8) if rule == "mask" else None
+    nan = "propagate"
+    if rule == "nan":
+        if dtype is np.uint8:
+            return  # integers hold no NaN
+        x[rng.random(x.shape) < 0.3] = np.nan
+        nan = "omit"
+    if dtype is np.float32:
+        x[:, 3] /= 255
+    x = x.astype(dtype)
+    missing = ref.kept_cells(x, nan, nodata, mask)
+    options = PoolOptions(norm_type=2.0, expectation=True, nan=nan, nodata=nodata, mask=mask)
+    for window in RGBA_WINDOWS:
+        spec = WindowSpec.make(**window)
+        pads = tuple((a.pad_begin, a.pad_end) for a in resolve(spec, x.shape[2:]))
+        want = ref.reference_pool_rgba(
+            x, reduction, window["kernel_size"], window.get("stride"), pads,
+            window.get("dilation"), window.get("ceil_mode", False),
+            window.get("count_include_pad", False), 2.0, missing,
+        ).astype(np.float64)  # fmt: skip
+        try:
+            got = run(x, reduction, spec, "NCHW", options, alpha=True).output
+        except PoolError as error:
+            assert "no cell is left to use" in str(error) and np.isnan(want).any()
+            continue
+        np.testing.assert_allclose(
+            got.astype(np.float64), want, rtol=1e-5, atol=1e-4, equal_nan=True,
+            err_msg=str(window),
+        )  # fmt: skip
