@@ -8,7 +8,7 @@ TORCH_PIN := torch==2.13.0
 TYPER_PIN := typer==0.28.0
 STAMP := $(VENV)/.installed
 
-.PHONY: install test test-quick demo bench lint clean
+.PHONY: install gdal test test-quick demo bench lint clean
 
 install: $(STAMP)
 
@@ -18,11 +18,18 @@ $(STAMP): pyproject.toml Makefile
 	$(PY) -m pip install -q -e ".[test]"
 	touch $(STAMP)
 
-test: install
+# GDAL's command-line programs are the oracle of --nodata (tests/engine/test_gdal_oracle.py).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+gdal:
+	@command -v gdalwarp >/dev/null && command -v gdal_translate >/dev/null || \
+	  { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq --no-install-recommends gdal-bin; } || \
+	  echo "make gdal: could not install gdal-bin; tests/engine/test_gdal_oracle.py will fail"
+
+test: install gdal
 	$(PY) -m pytest -q
 
 # Everything but the tests that start real processes: for the edit-test loop (under a minute).
-test-quick: install
+test-quick: install gdal
 	$(PY) -m pytest -q -m "not slow"
 
 demo: install

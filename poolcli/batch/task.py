@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from poolcli.batch.data import input_steps, write_counts
 from poolcli.batch.plan import PICTURE_EXISTS, Task, is_inside, outside_reason
 from poolcli.batch.results import DONE, FAILED, SKIPPED, FileResult
 from poolcli.errors import STDIN, PoolError, display_path, failure
@@ -128,6 +129,7 @@ def _process(task: Task, job: Job, values: dict[str, Any], before_pooling) -> No
     if job.keep:
         values["detail"] = Pooled(loaded, chain)
     finish_output(task, job, values, loaded, chain.final, chain.output, str(chain.layout))
+    write_counts(chain.final)
 
 
 def pool_input(loaded, job: Job):
@@ -135,10 +137,11 @@ def pool_input(loaded, job: Job):
     pixel rules; returns the :class:`poolcli.engine.chain.ChainResult`."""
     from poolcli.engine.chain import run_chain
 
+    layout = input_layout(loaded, job.layout)
     return run_chain(
         loaded.array,
-        job.steps,
-        input_layout(loaded, job.layout),
+        input_steps(loaded, job.steps, layout),
+        layout,
         device=job.device,
         alpha=loaded.has_alpha,
         pixels=loaded.image is not None,  # an image's channels make one pixel (mode)

@@ -38,7 +38,7 @@ def _root(
         ),
     ] = False,
 ) -> None:
-    """Pool images and .npy arrays: max, avg, min, sum, lp, median, stochastic, mode.
+    """Pool images and .npy arrays: max, avg, min, sum, lp, median, stochastic, mode, gem.
 
     Example: poolcli max photo.png -k 2 -o half.png
 

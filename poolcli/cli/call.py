@@ -12,10 +12,10 @@ from typing import Any
 from poolcli.engine.devices import check_device_name
 from poolcli.errors import STDIN, PoolError, UsageError
 from poolcli.model.batch_flags import BATCH_FLAGS
-from poolcli.model.flags import REDUCTION_COMMAND_OPTIONS, defaults
+from poolcli.model.flags import DATA_OPTIONS, FLAGS, REDUCTION_COMMAND_OPTIONS, defaults
 from poolcli.model.layout import Layout
 from poolcli.model.options import check_norm_type
-from poolcli.model.reductions import Reduction
+from poolcli.model.reductions import Reduction, default_norm_type
 from poolcli.model.window import WindowSpec
 
 
@@ -41,6 +41,9 @@ class Call:
     explain: bool = False
     then: tuple = ()
     batch: dict[str, Any] = field(default_factory=dict)
+    #: The data-aware options (--nan, --nodata, --mask, --valid-count, --linear-light,
+    #: --srgb-max) by PoolOptions field name.
+    data: dict[str, Any] = field(default_factory=dict)
 
     def steps(self, device: str) -> list:
         """The chain to apply: this command's op, then every ``--then`` step."""
@@ -71,6 +74,7 @@ class Call:
             device=device,
             dtype=self.dtype,
             straight_alpha=self.straight_alpha,
+            **self.data,
         )
 
 
@@ -158,11 +162,11 @@ def make_call(reduction: Reduction, args: dict[str, Any], then=()) -> Call:
     command's option gets its default); ``then`` the later steps of a chain
     (``--then avg -k 2``), already parsed.
     """
-    args = {**defaults(REDUCTION_COMMAND_OPTIONS), "norm_type": 2.0, **args}
+    args = {**defaults(REDUCTION_COMMAND_OPTIONS), "norm_type": None, **args}
     if "input_path" in args:
         args["inputs"] = [args["input_path"]]
     inputs = _checked_inputs(args)
-    norm_type = args["norm_type"]
+    norm_type = default_norm_type(reduction, args["norm_type"])
     check_norm_type(norm_type)
     if args.get("explain") and args["json"]:
         raise UsageError("--explain prints text; it cannot go with --json.", option="--explain")
@@ -186,9 +190,31 @@ def make_call(reduction: Reduction, args: dict[str, Any], then=()) -> Call:
         explain=bool(args.get("explain")),
         then=tuple(then),
         batch={key: args.get(key) for key in BATCH_OPTIONS},
+        data=data_options(reduction, args, then),
     )
     _check_files(call)
     return call
+
+
+def data_options(reduction: Reduction, args: dict[str, Any], then=()) -> dict[str, Any]:
+    """The data-aware options of a call, checked, by :class:`PoolOptions` field name."""
+    from poolcli.model.missing import check_data_options
+    from poolcli.model.options import PoolOptions
+
+    data = {name: args.get(name, FLAGS[name].default) for name in DATA_OPTIONS}
+    data["nan"] = str(data["nan"])
+    check_data_options(reduction, PoolOptions(**data))
+    mask, counts = data["mask"], data["valid_count"]
+    if mask is not None and mask != STDIN and not os.path.isfile(mask):
+        raise UsageError(f"--mask {mask}: there is no such file.", option="--mask")
+    if counts is not None and then:
+        raise UsageError(
+            f"--valid-count {counts} counts the cells of one op; it does not go with --then.",
+            option="--valid-count",
+        )
+    if counts is not None and len(tuple(args.get("inputs") or ())) != 1:
+        raise UsageError(f"--valid-count {counts} takes one input file.", option="--valid-count")
+    return data
 
 
 def _checked_inputs(args: dict[str, Any]) -> tuple[str, ...]:
@@ -225,6 +251,11 @@ def _window(args: dict[str, Any]) -> WindowSpec:
 def _check_files(call: Call) -> None:
     """The files a call writes: -o and --viz of the right kind, never an input."""
     if call.is_batch:
+        if call.data.get("valid_count") is not None:
+            raise UsageError(
+                "--valid-count writes the counts of one input; give one file, not a batch.",
+                option="--valid-count",
+            )
         if call.output == STDIN:
             raise UsageError(
                 "-o - writes one array to standard output; with several inputs give -o DIR/.",
@@ -242,4 +273,5 @@ def _check_files(call: Call) -> None:
         from poolcli.render.viz_files import check_viz_path
 
         check_viz_path(call.viz)
-    check_writes(call.inputs, {"-o": call.output, "--viz": call.viz})
+    counts = call.data.get("valid_count")
+    check_writes(call.inputs, {"-o": call.output, "--viz": call.viz, "--valid-count": counts})

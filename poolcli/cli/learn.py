@@ -15,7 +15,7 @@ from poolcli.cli.options import add_command
 from poolcli.cli.single import Printer, process_input
 from poolcli.engine.devices import resolve_device
 from poolcli.errors import ExitStatus, UsageError
-from poolcli.model.flags import FLAGS, WINDOW_OPTIONS
+from poolcli.model.flags import DATA_OPTIONS, FLAGS, WINDOW_OPTIONS
 from poolcli.model.window import WindowSpec
 
 PANEL = "Learning"
@@ -76,6 +76,7 @@ def add_commands(app: typer.Typer) -> None:
         "expectation",
         "layout",
         "straight_alpha",
+        *(name for name in DATA_OPTIONS if name != "valid_count"),
         "windows",
         "slices",
         "device",

@@ -260,9 +260,11 @@ _FACTS: tuple[tuple[Callable, Callable, Callable], ...] = (
 
 ORDER_BASED = frozenset(r for r in Reduction if r.info.order_based)
 TAP_REDUCTIONS = frozenset(
-    {Reduction.MAX, Reduction.MIN, Reduction.SUM, Reduction.AVG, Reduction.LP}
+    {Reduction.MAX, Reduction.MIN, Reduction.SUM, Reduction.AVG, Reduction.LP, Reduction.GEM}
 )
 _TORCH = {"dtypes": frozenset({"float"}), "padding": "symmetric", "max_batch_axes": 2}
+#: gem is the mean of x^p (poolcli.engine.missing): it goes wherever the mean goes.
+_MEANS = frozenset({Reduction.AVG, Reduction.GEM})
 
 #: What each path computes exactly. A path takes a case when any of its rows does.
 CAPABILITIES: tuple[Capability, ...] = (
@@ -278,11 +280,11 @@ CAPABILITIES: tuple[Capability, ...] = (
         nan=False,
     ),
     Capability("torch", frozenset({Reduction.MAX}), **_TORCH),
-    Capability("torch", frozenset({Reduction.AVG}), windowings=frozenset({"adaptive"}), **_TORCH),
+    Capability("torch", _MEANS, windowings=frozenset({"adaptive"}), **_TORCH),
     # torch's average has no dilation; its 3-D kernel refuses an axis shorter than the kernel.
     Capability(
         "torch",
-        frozenset({Reduction.AVG}),
+        _MEANS,
         windowings=frozenset({"sliding"}),
         dilation=False,
         dims=frozenset({1, 2}),
@@ -290,7 +292,7 @@ CAPABILITIES: tuple[Capability, ...] = (
     ),
     Capability(
         "torch",
-        frozenset({Reduction.AVG}),
+        _MEANS,
         windowings=frozenset({"sliding"}),
         dilation=False,
         dims=frozenset({3}),

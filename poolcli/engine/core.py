@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from poolcli.errors import UsageError
 from poolcli.model.layout import Layout
+from poolcli.model.missing import check_data_options
 from poolcli.model.options import PoolOptions, PoolResult, resolve_layout
-from poolcli.model.reductions import Reduction, parse_reduction
+from poolcli.model.reductions import Reduction, default_norm_type, parse_reduction
 from poolcli.model.window import WindowSpec, resolve
 
 
@@ -39,6 +40,7 @@ def run(
     options = options or PoolOptions()
     if not isinstance(reduction, Reduction):
         reduction = parse_reduction(reduction)
+    check_data_options(reduction, options)
     if not hasattr(array, "shape"):
         import numpy as np
 
@@ -48,16 +50,12 @@ def run(
     layout, guessed = resolve_layout(tuple(array.shape), layout)
     windows = resolve(spec, layout.spatial_shape(tuple(array.shape)), layout.spatial)
     alpha = alpha and not options.straight_alpha
+    rules = {"options": options, "alpha": alpha, "pixels": pixels}
+    pad = spec.count_include_pad
     output, device = ops.pool_array(
-        array,
-        reduction,
-        windows,
-        layout,
-        count_include_pad=spec.count_include_pad,
-        options=options,
-        alpha=alpha,
-        pixels=pixels,
+        array, reduction, windows, layout, count_include_pad=pad, **rules
     )
+    counts = ops.valid_counts(array, windows, layout, options) if options.valid_count else None
     return PoolResult(
         output=output,
         input_shape=tuple(array.shape),
@@ -72,6 +70,7 @@ def run(
         premultiplied=alpha and reduction.info.weights_by_alpha,
         alpha=alpha,
         pixels=pixels,
+        valid_count=counts,
     )
 
 
@@ -87,21 +86,29 @@ def pool(
     global_pool: bool = False,
     output_size=None,
     layout: str | None = None,
-    norm_type: float = 2.0,
+    norm_type: float | None = None,
     seed: int | None = None,
     expectation: bool = False,
     device: str = "cpu",
     dtype: str | None = None,
+    nan: str = "propagate",
+    nodata: float | None = None,
+    mask=None,
+    linear_light: bool = False,
+    srgb_max: float | None = None,
 ):
     """Pool a numpy array or torch tensor; the result has the same type and layout.
 
     ``array`` is laid out as ``layout`` (default: the command line's rule, e.g. ``HW`` for 2-D
     and ``NCHW`` for 4-D). ``reduction`` is ``max``, ``avg``, ``min``, ``sum``, ``lp``,
-    ``median``, ``stochastic`` or ``mode``. The window options are those of
+    ``median``, ``stochastic``, ``mode`` or ``gem``. The window options are those of
     ``torch.nn.functional``; each may be an int, a per-axis tuple or a command-line string
     (``"3x2"``, ``"0:1x1:2"``, ``"same"``). ``global_pool`` takes one window over all spatial
     axes, ``output_size`` pools adaptively. ``norm_type``, ``seed``, ``expectation``,
-    ``device`` and ``dtype`` are the command-line options ``--norm-type`` and so on. The
+    ``device`` and ``dtype`` are the command-line options ``--norm-type`` and so on
+    (``norm_type`` defaults to 2 for lp, 3 for gem). ``nan="omit"``, ``nodata=V`` and
+    ``mask`` (an array of the spatial shape, nonzero = use) leave cells out as padding is;
+    ``linear_light`` with ``srgb_max`` averages sRGB values in linear light. The
     spatial sizes are pooled; the dtype follows the README's dtype rules. Parameters that do
     not fit the input and inputs that cannot be pooled raise :class:`PoolError`.
 
@@ -116,17 +123,13 @@ def pool(
            [14, 15, 16, 16],
            [14, 15, 16, 16]])
     """
-    spec = WindowSpec.make(
-        kernel_size=kernel_size,
-        stride=stride,
-        padding=padding,
-        dilation=dilation,
-        ceil_mode=ceil_mode,
-        count_include_pad=count_include_pad,
-        global_pool=global_pool,
-        output_size=output_size,
-    )
-    options = PoolOptions(
-        norm_type=norm_type, seed=seed, expectation=expectation, device=device, dtype=dtype
-    )
+    window = dict(kernel_size=kernel_size, stride=stride, padding=padding, dilation=dilation)
+    window.update(ceil_mode=ceil_mode, count_include_pad=count_include_pad)
+    spec = WindowSpec.make(**window, global_pool=global_pool, output_size=output_size)
+    if not isinstance(reduction, Reduction):
+        reduction = parse_reduction(reduction)
+    data = {"nan": str(nan), "nodata": nodata, "mask": mask}
+    data.update(linear_light=linear_light, srgb_max=srgb_max)
+    p = default_norm_type(reduction, norm_type)
+    options = PoolOptions(p, seed, expectation, device, dtype, **data)
     return run(array, reduction, spec, layout, options).output

@@ -15,7 +15,10 @@ from typing import Any
 
 from poolcli.model.batch_flags import BATCH_FLAGS
 from poolcli.model.flag import DEVICE, INPUT, LEARN, OUTPUT, REDUCTION, WINDOW, DType, Flag
+from poolcli.model.options import NanRule
 from poolcli.model.reductions import Reduction
+
+DATA = "Missing data"
 
 
 def _flags(*declared: Flag) -> dict[str, Flag]:
@@ -125,9 +128,10 @@ FLAGS: dict[str, Flag] = _flags(
     Flag(
         "norm_type",
         ("--norm-type",),
-        float,
-        2.0,
-        "lp: the p of (Σ|x|^p)^(1/p); a positive number. Default: 2.",
+        float | None,
+        None,
+        "lp: the p of (Σ|x|^p)^(1/p), default 2; gem: the p of (mean x^p)^(1/p), default 3. "
+        "A positive number.",
         REDUCTION,
         "P",
         step_key="norm_type",
@@ -156,7 +160,7 @@ FLAGS: dict[str, Flag] = _flags(
         ("--op",),
         Reduction,
         Reduction.MAX,
-        "The reduction: max, avg, min, sum, lp, median, stochastic or mode. Default: max.",
+        "The reduction: max, avg, min, sum, lp, median, stochastic, mode or gem. Default: max.",
         LEARN,
         "OP",
     ),
@@ -296,7 +300,7 @@ FLAGS: dict[str, Flag] = _flags(
         ("--ops",),
         str | None,
         None,
-        "Reductions, comma-separated (max,avg,min,sum,lp,median,stochastic,mode), or all. "
+        "Reductions, comma-separated (max,avg,min,sum,lp,median,stochastic,mode,gem), or all. "
         "Default: max,avg,min,median,lp.",
         LEARN,
         "OP,OP,...",
@@ -365,6 +369,75 @@ REDUCTION_COMMAND_OPTIONS = (
     "device",
     "dtype",
     "debug",
+)
+
+#: The data-aware options (missing data, linear light), every reduction command's.
+DATA_OPTIONS = ("nan", "nodata", "mask", "valid_count", "linear_light", "srgb_max")
+REDUCTION_COMMAND_OPTIONS = (*REDUCTION_COMMAND_OPTIONS, *DATA_OPTIONS)
+FLAGS.update(
+    _flags(
+        Flag(
+            "nan",
+            ("--nan",),
+            NanRule,
+            NanRule.PROPAGATE,
+            "propagate: a NaN cell makes its window NaN (as torch). omit: NaN cells are left "
+            "out, as padding is; a window of only NaN gives NaN. Default: propagate.",
+            DATA,
+            step_key="nan",
+        ),
+        Flag(
+            "nodata",
+            ("--nodata",),
+            float | None,
+            None,
+            "Leave cells equal to V out, as padding is; a window of only V gives V (GDAL's "
+            "nodata).",
+            DATA,
+            "V",
+            step_key="nodata",
+        ),
+        Flag(
+            "mask",
+            ("--mask",),
+            str | None,
+            None,
+            "Use only the cells where FILE (.npy or image of the input's spatial shape) is "
+            "nonzero; the others are left out, as padding is.",
+            DATA,
+            "FILE",
+        ),
+        Flag(
+            "valid_count",
+            ("--valid-count",),
+            str | None,
+            None,
+            "Also write how many input cells each output cell used (int64, the output's shape).",
+            DATA,
+            "FILE.npy",
+        ),
+        Flag(
+            "linear_light",
+            ("--linear-light",),
+            bool,
+            False,
+            "avg, gem, stochastic: decode sRGB to linear light, pool, encode back (8- and "
+            "16-bit images; arrays need --srgb-max).",
+            DATA,
+            step_key="linear_light",
+        ),
+        Flag(
+            "srgb_max",
+            ("--srgb-max",),
+            float | None,
+            None,
+            "With --linear-light: the value of sRGB white (255, 65535, 1.0). Default: an "
+            "image's bit depth.",
+            DATA,
+            "MAX",
+            step_key="srgb_max",
+        ),
+    )
 )
 
 #: Spelling -> option, for the options a ``--then`` step takes.

@@ -8,7 +8,7 @@ Adding a reduction is one row here plus its kernel in the engine.
 >>> Reduction("median").info.order_based
 True
 >>> [str(r) for r in Reduction if r.info.weights_by_alpha]
-['avg', 'sum', 'lp', 'stochastic']
+['avg', 'sum', 'lp', 'stochastic', 'gem']
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ class Reduction(str, Enum):
     MEDIAN = "median"
     STOCHASTIC = "stochastic"
     MODE = "mode"
+    GEM = "gem"
 
     def __str__(self) -> str:
         return self.value
@@ -174,7 +175,31 @@ REDUCTIONS: dict[Reduction, ReductionInfo] = {
             "poolcli mode mask.npy -k 2 --json",
         ),
     ),
+    # Data-aware pooling
+    Reduction.GEM: ReductionInfo(
+        summary="Take the generalized mean (mean x^p)^(1/p) of each window (GeM), with p from "
+        "--norm-type (default 3); inputs must be ≥ 0.",
+        order_based=False,
+        winner=False,
+        weights_by_alpha=True,
+        output_dtype=OutputDType.FLOAT,
+        options=("norm_type",),
+        examples=(
+            "poolcli gem features.npy --global --layout CHW",
+            "poolcli gem x.npy -k 2 --norm-type 4",
+        ),
+    ),
 }
+
+#: The default ``--norm-type`` of each reduction that takes one.
+NORM_TYPE_DEFAULTS = {Reduction.LP: 2.0, Reduction.GEM: 3.0}
+
+
+def default_norm_type(reduction: Reduction, given: float | None) -> float:
+    """``given``, or the reduction's default p (3 for gem, as the GeM papers; else 2)."""
+    if given is not None:
+        return given
+    return NORM_TYPE_DEFAULTS.get(Reduction(reduction), 2.0)
 
 
 def parse_reduction(name: Reduction | str, option: str = "--op") -> Reduction:

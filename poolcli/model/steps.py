@@ -26,8 +26,14 @@ from typing import TYPE_CHECKING
 from poolcli.errors import UsageError
 from poolcli.model.flag import Flag
 from poolcli.model.flags import STEP_FLAGS
+from poolcli.model.missing import check_data_options
 from poolcli.model.options import PoolOptions, check_norm_type
-from poolcli.model.reductions import Reduction, parse_reduction
+from poolcli.model.reductions import (
+    NORM_TYPE_DEFAULTS,
+    Reduction,
+    default_norm_type,
+    parse_reduction,
+)
 from poolcli.model.window import WindowSpec, format_axes
 
 if TYPE_CHECKING:
@@ -58,7 +64,7 @@ class Step:
     def _option_words(self) -> list[str]:
         o = self.options
         words = []
-        if self.reduction is Reduction.LP and o.norm_type != 2.0:
+        if o.norm_type != default_norm_type(self.reduction, None):
             words += ["--norm-type", f"{o.norm_type:g}"]
         if self.reduction is Reduction.STOCHASTIC:
             if o.seed is not None:
@@ -69,7 +75,21 @@ class Step:
             words += ["--dtype", o.dtype]
         if o.straight_alpha:
             words.append("--straight-alpha")
-        return words
+        return words + data_words(o)
+
+
+def data_words(o: PoolOptions) -> list[str]:
+    """The data-aware options of a step as command-line words (defaults left out)."""
+    words = []
+    if str(o.nan) != "propagate":
+        words += ["--nan", str(o.nan)]
+    if o.nodata is not None:
+        words += ["--nodata", f"{o.nodata:g}"]
+    if o.linear_light:
+        words.append("--linear-light")
+    if o.srgb_max is not None:
+        words += ["--srgb-max", f"{o.srgb_max:g}"]
+    return words
 
 
 def window_words(spec: WindowSpec) -> list[str]:
@@ -112,11 +132,15 @@ def make_step(
     count_include_pad: bool = False,
     global_pool: bool = False,
     output_size=None,
-    norm_type: float = 2.0,
+    norm_type: float | None = None,
     seed: int | None = None,
     expectation: bool = False,
     dtype: str | None = None,
     straight_alpha: bool = False,
+    nan: str = "propagate",
+    nodata: float | None = None,
+    linear_light: bool = False,
+    srgb_max: float | None = None,
 ) -> Step:
     """A :class:`Step` from the keyword arguments of :func:`poolcli.pool`.
 
@@ -138,12 +162,17 @@ def make_step(
     )
     _check_reduction_options(reduction, norm_type, seed, expectation)
     options = PoolOptions(
-        norm_type=float(norm_type),
+        norm_type=float(default_norm_type(reduction, norm_type)),
         seed=seed,
         expectation=expectation,
         dtype=dtype,
         straight_alpha=straight_alpha,
+        nan=str(nan),
+        nodata=nodata,
+        linear_light=linear_light,
+        srgb_max=srgb_max,
     )
+    check_data_options(reduction, options)
     return Step(reduction, spec, options)
 
 
@@ -152,9 +181,11 @@ def _reduction(name: Reduction | str) -> Reduction:
 
 
 def _check_reduction_options(reduction, norm_type, seed, expectation) -> None:
-    if reduction is not Reduction.LP and norm_type != 2.0:
-        raise UsageError(f"--norm-type applies only to lp, not {reduction}.", option="--norm-type")
-    check_norm_type(norm_type)
+    if reduction not in NORM_TYPE_DEFAULTS and norm_type not in (None, 2.0):
+        raise UsageError(
+            f"--norm-type applies only to lp and gem, not {reduction}.", option="--norm-type"
+        )
+    check_norm_type(default_norm_type(reduction, norm_type))
     if reduction is not Reduction.STOCHASTIC:
         for name, given in (("--seed", seed is not None), ("--expectation", expectation)):
             if given:

@@ -78,6 +78,9 @@ class Column:
     windows: tuple[AxisWindow, ...] | None = None
     winners: Any = None
     scale: str = "values"
+    #: For the first column: the cells a pooling left out (bool, shaped as ``array``); on
+    #: small inputs they are crossed out.
+    left_out: Any = None
 
 
 @dataclass
@@ -146,7 +149,12 @@ def render_columns(
     fields = [[_field(d, row, k) for k, d in enumerate(datas)] for row in rows]
     mappings = _mappings(columns, rows, fields, image)
     sizes = _sizes(rows, fields, windows)
-    return _draw_grid(columns, datas, rows, fields, mappings, sizes, title, windows, notes)
+    crossed = None
+    if columns[0].left_out is not None:
+        hidden = _canonical(np.asarray(columns[0].left_out), layout)
+        crossed = [_field(hidden, row, 0) if row.channel is not None else None for row in rows]
+    args = (columns, datas, rows, fields, mappings, sizes, title, windows, notes)
+    return _draw_grid(*args, crossed=crossed)
 
 
 def _plan_rows(columns, datas, layout, colour, max_rows, notes) -> list[_Row]:

@@ -57,6 +57,10 @@ from poolcli.render.colours import (
 VALUE_FONT = (10, 24)
 
 
+#: The colour of the crosses over left-out cells.
+CROSS = (214, 39, 40)
+
+
 def _value_font(cell_w: float, cell_h: float, labels: Sequence[str], reserve: int):
     """The largest font (within VALUE_FONT, and about a third of the cell) that fits ``labels``."""
     probe = _font(20)
@@ -102,7 +106,11 @@ class _GridLayout:
     notes_y: int = 0
 
 
-def _draw_grid(columns, datas, rows, fields, mappings, sizes, title, windows, notes) -> Picture:
+def _draw_grid(
+    columns, datas, rows, fields, mappings, sizes, title, windows, notes, crossed=None
+) -> Picture:
+    """The panels cell by cell or scaled; ``crossed``: per row, the input cells to cross out
+    (left out by the pooling), or None."""
     spatial2 = len(datas[0].shape) == 4
     legend = _legend(columns, windows, sizes, spatial2, rows, fields[0][0].shape)
     grid = _grid_layout(columns, rows, mappings, sizes, title, legend + list(notes))
@@ -128,6 +136,8 @@ def _draw_grid(columns, datas, rows, fields, mappings, sizes, title, windows, no
             reserve = 2 * (_outline_width(cell) + 4)
             for k in range(len(columns)):
                 _draw_values(canvas, picture.panels[f"r{r}c{k}"], fields[r][k], reserve)
+            if crossed is not None and crossed[r] is not None and spatial2:
+                _draw_crosses(canvas, first, cell, crossed[r])
     _draw_scales(canvas, picture, grid, rows, mappings)
     canvas.lines(grid.margin, grid.notes_y, grid.note_lines, grid.font, fill=MUTED)
     picture.texts = canvas.texts
@@ -351,6 +361,16 @@ def _draw_values(canvas, box, values, reserve: int) -> None:
             cx, cy = (xs[j] + xs[j + 1]) / 2, (ys[i] + ys[i + 1]) / 2
             fill = _text_colour(pixels[int(cx), int(cy)])
             canvas.text(cx, cy, labels[i][j], font, fill, "center", "middle")
+
+
+def _draw_crosses(canvas, box, cell: int, hidden) -> None:
+    """A cross over each input cell the pooling left out (--nan omit, --nodata, --mask)."""
+    width = max(1, cell // 24)
+    for i, j in zip(*hidden.nonzero()):
+        x0, y0 = box[0] + int(j) * cell + 3, box[1] + int(i) * cell + 3
+        x1, y1 = x0 + cell - 7, y0 + cell - 7
+        canvas.draw.line((x0, y0, x1, y1), fill=CROSS, width=width)
+        canvas.draw.line((x0, y1, x1, y0), fill=CROSS, width=width)
 
 
 def _draw_ring(canvas, box, cell, ring_cells) -> None:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from poolcli.learn.missing import left_out_note, used_cells
 from poolcli.model.display import format_shape
 from poolcli.model.reductions import Reduction
 from poolcli.model.window import format_axes
@@ -58,7 +59,7 @@ def op_text(result: PoolResult) -> str:
     """``max pooling``, ``lp pooling (p=3)``, ``stochastic pooling (sampled, seed 1)``..."""
     text = f"{result.reduction} pooling"
     options = result.options
-    if result.reduction is Reduction.LP:
+    if result.reduction in (Reduction.LP, Reduction.GEM):
         text += f" (p={options.norm_type:g})"
     elif result.reduction is Reduction.STOCHASTIC:
         if options.expectation:
@@ -123,8 +124,11 @@ def render_pool(
         notes += _unseeded_notes(result) + _padding_notes(result)
     if result.premultiplied:
         notes.append("Colour was weighted by alpha (premultiplied) while pooling.")
+    used = used_cells(array, result) if array.shape == tuple(result.input_shape) else None
+    notes += [left_out_words(result)] if used is not None else []
+    hidden = None if used is None else ~used
     columns = [
-        Column(f"input {format_shape(spatial_in, ascii=True)}", array),
+        Column(f"input {format_shape(spatial_in, ascii=True)}", array, left_out=hidden),
         Column(
             f"{result.reduction} output {format_shape(spatial_out, ascii=True)}",
             output,
@@ -175,6 +179,11 @@ def frames_winners(result: PoolResult) -> bool:
     (two spatial axes, at most SMALL cells each)."""
     spatial = result.layout.spatial_shape(tuple(result.input_shape))
     return len(spatial) == 2 and max(spatial) <= SMALL
+
+
+def left_out_words(result: PoolResult) -> str:
+    """The note under a picture whose pooling left cells out."""
+    return left_out_note(result).replace("shown in parentheses", "crossed out on small inputs")
 
 
 def _unseeded_notes(result: PoolResult) -> list[str]:

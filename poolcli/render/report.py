@@ -104,7 +104,23 @@ def describe_op(result: PoolResult) -> str:
         text += " (lower median)"
     elif reduction is Reduction.MODE:
         text += " (ties: the smallest)"
-    return text
+    elif reduction is Reduction.GEM:
+        text += f", p = {format_value(np.float64(options.norm_type))}"
+    return text + data_text(options)
+
+
+def data_text(options) -> str:
+    """The data-aware options in words, e.g. ``, NaN left out, -9999 = no data``."""
+    parts = []
+    if str(options.nan) == "omit":
+        parts.append("NaN left out")
+    if options.nodata is not None:
+        parts.append(f"{format_value(np.float64(options.nodata))} = no data")
+    if options.mask is not None:
+        parts.append("masked")
+    if options.linear_light:
+        parts.append("in linear light")
+    return "".join(f", {part}" for part in parts)
 
 
 def describe_window(result: PoolResult) -> str:

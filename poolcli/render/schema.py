@@ -162,7 +162,22 @@ def options_json(options: PoolOptions) -> dict:
         "expectation": options.expectation,
         "dtype": options.dtype,
         "straight_alpha": options.straight_alpha,
+        **data_json(options),
     }
+
+
+def data_json(options: PoolOptions) -> dict:
+    """The data-aware options that are not at their defaults (--nan, --nodata, --mask...)."""
+    mask = options.mask
+    given = {
+        "nan": str(options.nan) if str(options.nan) != "propagate" else None,
+        "nodata": options.nodata,
+        "mask": mask if isinstance(mask, str) or mask is None else "array",
+        "valid_count": options.valid_count,
+        "linear_light": options.linear_light or None,
+        "srgb_max": options.srgb_max,
+    }
+    return {key: value for key, value in given.items() if value is not None}
 
 
 def step_json(step: Step) -> dict:

@@ -745,7 +745,7 @@ def test_unexpected_errors_are_reported_as_bugs(cli, seed_npy, monkeypatch):
             "--device tpu is not a device: use cpu, cuda, cuda:N, mps or auto.",
         ),
         (["--qqqqqq"], "no such option --qqqqqq."),
-        (["--kernal", "2"], "no such option --kernal; did you mean --kernel?"),
+        (["--kernal", "2"], "no such option --kernal; did you mean --kernel or --nan?"),
     ],
 )
 def test_usage_errors(cli, seed_npy, args, message):
