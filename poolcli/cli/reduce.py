@@ -70,6 +70,8 @@ def execute_batch(call: Call, device: str) -> int:
         name=options["name"] or batch.DEFAULT_NAME,
         overwrite=bool(options["overwrite"]),
         png_compression=6 if options["png_compression"] is None else options["png_compression"],
+        quality=call.quality,
+        normalize=call.normalize,
         layout=str(call.layout) if call.layout is not None else None,
         device=device,
         jobs=options["jobs"],

@@ -5,7 +5,15 @@ from __future__ import annotations
 from poolcli.model.flag import BATCH, Flag
 
 BATCH_FLAGS = (
-    Flag("recursive", ("-r", "--recursive"), bool, False, "Descend into sub-folders.", BATCH),
+    Flag(
+        "recursive",
+        ("-r", "--recursive"),
+        bool,
+        False,
+        "Descend into sub-folders.",
+        BATCH,
+        batch_only=True,
+    ),
     Flag(
         "files_from",
         ("--files-from",),
@@ -15,7 +23,15 @@ BATCH_FLAGS = (
         BATCH,
         "FILE",
     ),
-    Flag("null", ("-0", "--null"), bool, False, "--files-from paths end with NUL.", BATCH),
+    Flag(
+        "null",
+        ("-0", "--null"),
+        bool,
+        False,
+        "--files-from paths end with NUL.",
+        BATCH,
+        batch_only=True,
+    ),
     Flag(
         "include",
         ("--include",),
@@ -24,6 +40,7 @@ BATCH_FLAGS = (
         "Only files found in folders that match GLOB (name, or relative path with /).",
         BATCH,
         "GLOB",
+        batch_only=True,
     ),
     Flag(
         "exclude",
@@ -33,6 +50,7 @@ BATCH_FLAGS = (
         "Skip files that match GLOB.",
         BATCH,
         "GLOB",
+        batch_only=True,
     ),
     Flag(
         "dry_run",
@@ -60,6 +78,7 @@ BATCH_FLAGS = (
         "{p} {d}, e.g. {stem}_max2{ext}. Default: {stem}{ext}.",
         BATCH,
         "TEMPLATE",
+        batch_only=True,
     ),
     Flag(
         "overwrite",
@@ -72,8 +91,8 @@ BATCH_FLAGS = (
     Flag(
         "png_compression",
         ("--png-compression",),
-        int,
-        6,
+        int | None,
+        None,
         "zlib level of PNG outputs: 0 fastest, 9 smallest. Default: 6.",
         BATCH,
         "0-9",
@@ -89,6 +108,7 @@ BATCH_FLAGS = (
         BATCH,
         "N",
         minimum=1,
+        batch_only=True,
     ),
     Flag(
         "batch_size",
@@ -99,8 +119,17 @@ BATCH_FLAGS = (
         BATCH,
         "N",
         minimum=1,
+        batch_only=True,
     ),
-    Flag("fail_fast", ("--fail-fast",), bool, False, "Stop at the first failing file.", BATCH),
+    Flag(
+        "fail_fast",
+        ("--fail-fast",),
+        bool,
+        False,
+        "Stop at the first failing file.",
+        BATCH,
+        batch_only=True,
+    ),
     Flag(
         "jsonl",
         ("--jsonl",),

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from poolcli.errors import UsageError
+from poolcli.model.applies import check_applies
 from poolcli.model.flag import Flag
 from poolcli.model.flags import STEP_FLAGS
 from poolcli.model.options import PoolOptions, check_norm_type
@@ -136,7 +137,8 @@ def make_step(
         global_pool=global_pool,
         output_size=output_size,
     )
-    _check_reduction_options(reduction, norm_type, seed, expectation)
+    check_reduction_options(reduction, norm_type, seed, expectation)
+    check_applies(reduction, {"count_include_pad": count_include_pad, "dtype": dtype})
     options = PoolOptions(
         norm_type=float(norm_type),
         seed=seed,
@@ -151,7 +153,8 @@ def _reduction(name: Reduction | str) -> Reduction:
     return parse_reduction(name, THEN)
 
 
-def _check_reduction_options(reduction, norm_type, seed, expectation) -> None:
+def check_reduction_options(reduction, norm_type, seed, expectation) -> None:
+    """Refuse a reduction's own options (norm_type, seed, expectation) given to another."""
     if reduction is not Reduction.LP and norm_type != 2.0:
         raise UsageError(f"--norm-type applies only to lp, not {reduction}.", option="--norm-type")
     check_norm_type(norm_type)
