@@ -82,7 +82,11 @@ class Batch:
         self.batch_size = batch_size
         self.executor = executor
         self.fail_fast = fail_fast
-        self.summary = Summary(total=len(plan.tasks), ignored=len(plan.ignored))
+        self.summary = Summary(
+            total=len(plan.tasks),
+            ignored=len(plan.ignored),
+            folders_not_searched=plan.folders_not_searched,
+        )
         self._started: float | None = None
         self._gen: Iterator[FileResult] | None = None
         self._workers = None  # the workers of a pooled run (for tests and debugging)
