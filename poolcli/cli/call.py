@@ -169,6 +169,10 @@ def make_call(reduction: Reduction, args: dict[str, Any], then=()) -> Call:
     """
     args = {**defaults(REDUCTION_COMMAND_OPTIONS), "norm_type": 2.0, **args}
     if "input_path" in args:
+        if args["input_path"] is None:  # optional for Typer, so that help shows no {INPUT}
+            raise UsageError(
+                "Give an INPUT: an image or .npy file, or - for standard input.", option="INPUT"
+            )
         args["inputs"] = [args["input_path"]]
     inputs = _checked_inputs(args)
     norm_type = args["norm_type"]

@@ -36,8 +36,8 @@ FLAGS: dict[str, Flag] = _flags(
     Flag(
         "input_path",
         (),
-        str,
-        ...,
+        str | None,
+        None,
         "Image or .npy file; - reads one from standard input.",
         metavar="INPUT",
         argument=True,
@@ -97,7 +97,8 @@ FLAGS: dict[str, Flag] = _flags(
         ("--count-include-pad",),
         bool,
         False,
-        "Count padded cells in the divisor of a mean. Default: no (as ONNX, TensorFlow).",
+        "avg: count padded cells in the divisor. Default: no, --no-count-include-pad (as "
+        "ONNX, TensorFlow).",
         WINDOW,
         negative="--no-count-include-pad",
         step_key="count_include_pad",
@@ -168,8 +169,8 @@ FLAGS: dict[str, Flag] = _flags(
         ("--layout",),
         str | None,
         None,
-        "Axes of a .npy input, from N C D H W: HW, CHW, HWC, NCHW, NHWC, NCW, NCDHW... "
-        "Default: from the shape (HW, HWC or CHW, NCHW, NCDHW), printed in the report.",
+        "Axes of a .npy input from N C D H W: HWC, NCHW, NHWC, NCDHW... Default: guessed "
+        "from the shape, and said.",
         INPUT,
         "L",
     ),
@@ -178,8 +179,8 @@ FLAGS: dict[str, Flag] = _flags(
         ("--straight-alpha",),
         bool,
         False,
-        "RGBA images: pool alpha like any channel instead of weighting colour by it "
-        "(matters for avg, sum, lp and stochastic).",
+        "RGBA images: pool alpha like any channel (avg, sum, lp, stochastic weight colour by "
+        "alpha otherwise).",
         INPUT,
         step_key="straight_alpha",
     ),
@@ -189,8 +190,8 @@ FLAGS: dict[str, Flag] = _flags(
         ("-o", "--output"),
         str | None,
         None,
-        "Write the result: FILE.npy (exact), FILE.png or another image suffix (the input's "
-        "bit depth), or - for .npy bytes on standard output. Without -o: print a report.",
+        "FILE.npy (exact), an image (FILE.png, .tif, .jpg...) or - (standard output). "
+        "Without -o: a report.",
         OUTPUT,
         "FILE",
     ),
@@ -199,8 +200,7 @@ FLAGS: dict[str, Flag] = _flags(
         ("--json",),
         bool,
         False,
-        "Print one JSON document (parameters, shapes, statistics, small outputs' values) "
-        "instead of the report.",
+        "Print one JSON document instead of the report.",
         OUTPUT,
     ),
     Flag("quiet", ("-q", "--quiet"), bool, False, "Print nothing but warnings and errors.", OUTPUT),
@@ -209,7 +209,7 @@ FLAGS: dict[str, Flag] = _flags(
         ("--quality",),
         int | None,
         None,
-        "JPEG and WebP outputs: 1 (smallest) to 100 (best). Default: JPEG 95, WebP lossless.",
+        "JPEG and WebP outputs: 1 (smallest) to 100. Default: JPEG 95, WebP lossless.",
         OUTPUT,
         "1-100",
         minimum=1,
@@ -220,8 +220,7 @@ FLAGS: dict[str, Flag] = _flags(
         ("--normalize",),
         bool,
         False,
-        "Image outputs: rescale the result's min..max to 0..255 (floats are otherwise "
-        "refused, other values clipped).",
+        "Image outputs: stretch the result's min..max over 0..255.",
         OUTPUT,
     ),
     Flag(
@@ -229,7 +228,7 @@ FLAGS: dict[str, Flag] = _flags(
         ("--viz",),
         str | None,
         None,
-        "Also draw the input and output side by side into a picture.",
+        "Also draw the input and output side by side.",
         OUTPUT,
         "FILE.png",
     ),
@@ -238,7 +237,7 @@ FLAGS: dict[str, Flag] = _flags(
         ("--explain",),
         bool,
         False,
-        "Print the size arithmetic and every window (cells and result) before the result.",
+        "Print the size arithmetic and every window first.",
         OUTPUT,
     ),
     # Device
@@ -247,19 +246,20 @@ FLAGS: dict[str, Flag] = _flags(
         ("--device",),
         str,
         "auto",
-        "Where to compute. auto: a GPU when torch sees one, else the CPU. A device that is "
-        "not there is an error. Default: auto.",
+        "cpu, cuda, mps or auto (a GPU when torch sees one). A missing device is an error. "
+        "Default: auto.",
         DEVICE,
-        "cpu|cuda|mps|auto",
+        "DEV",
     ),
     Flag(
         "dtype",
         ("--dtype",),
         DType | None,
         None,
-        "Compute precision of avg, lp and stochastic; integer inputs come out in it. "
-        "Default: float32 (float64 inputs stay float64). Other reductions keep the input dtype.",
+        "float32, float64, float16 or bfloat16: compute precision of avg, sum, lp, "
+        "stochastic. Default: float32 (float64 stays).",
         DEVICE,
+        "TYPE",
         step_key="dtype",
         applies_if="computes_in_dtype",
         why_not="it keeps the input's dtype, since each result is one of the input's values "
@@ -271,8 +271,8 @@ FLAGS: dict[str, Flag] = _flags(
     Flag(
         "size",
         (),
-        str,
-        ...,
+        str | None,
+        None,
         "Input size per spatial axis: 100, 28x28 or 16x28x28.",
         metavar="SIZE",
         argument=True,
