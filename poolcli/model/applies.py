@@ -1,8 +1,9 @@
 """Which options apply where, so that no option is accepted and then ignored.
 
-Read from the option table (:attr:`Flag.applies_if`, :attr:`Flag.batch_only`) and the
-reductions table (:class:`~poolcli.model.reductions.ReductionInfo`): an option says in its
-declaration where it means something, and every front end (a reduction command, a ``--then``
+Read from the option table (:attr:`Flag.applies_if`, :attr:`Flag.batch_only`,
+:attr:`Flag.formats`) and the reductions table
+(:class:`~poolcli.model.reductions.ReductionInfo`): an option says in its declaration where
+it means something, and every front end (a reduction command, a ``--then``
 step, :func:`poolcli.pool`) refuses it elsewhere with one sentence saying why.
 
 Pure Python: no Typer, numpy or torch.
@@ -24,8 +25,8 @@ from poolcli.errors import UsageError
 from poolcli.model.flags import FLAGS
 from poolcli.model.reductions import Reduction
 
-#: Output formats by the name ``--format`` takes, for the options that need one of them.
-FORMAT_OPTIONS = {"png_compression": ("png",), "quality": ("jpeg", "webp")}
+#: The options for some output formats only, with those formats (``Flag.formats``).
+FORMAT_OPTIONS = {flag.name: flag.formats for flag in FLAGS.values() if flag.formats}
 
 
 def check_applies(reduction: Reduction, values: Mapping[str, Any]) -> None:

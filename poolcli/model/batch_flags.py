@@ -98,6 +98,7 @@ BATCH_FLAGS = (
         "0-9",
         minimum=0,
         maximum=9,
+        formats=("png",),
     ),
     Flag(
         "jobs",

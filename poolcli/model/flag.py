@@ -60,6 +60,8 @@ class Flag:
     #: Read only by runs that write a folder of outputs (-o DIR/, folders, globs): refused
     #: when one input goes to -o FILE, - or a report.
     batch_only: bool = False
+    #: The output formats (``--format`` names: png, jpeg...) the option is for; empty: all.
+    formats: tuple[str, ...] = ()
 
     @property
     def takes_value(self) -> bool:

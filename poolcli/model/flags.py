@@ -214,6 +214,7 @@ FLAGS: dict[str, Flag] = _flags(
         "1-100",
         minimum=1,
         maximum=100,
+        formats=("jpeg", "webp"),
     ),
     Flag(
         "normalize",
