@@ -115,3 +115,10 @@ def test_completion_scripts_for_bash_zsh_and_fish(shell, marker):
     env = {"_POOLCLI_COMPLETE": f"source_{shell}"}
     result = CliRunner().invoke(app, [], env=env, prog_name="poolcli")
     assert marker in result.stdout
+
+
+@pytest.mark.slow
+def test_help_command_in_a_real_process(run):
+    # main() builds only the named command; "help max" names max.
+    process = run("help", "max")
+    assert b"Usage: poolcli max [OPTIONS] [INPUT...]" in process.stdout
