@@ -7,12 +7,14 @@ Importing this package is cheap: torch, numpy and Pillow load only when an op ru
 array([[6, 8]])
 """
 
-from poolcli.errors import PoolError, UsageError
+from poolcli.engine.core import pool
+from poolcli.errors import LayoutGuessWarning, PoolError, UsageError
 from poolcli.model.reductions import Reduction
 from poolcli.model.window import WindowSpec, output_size
 from poolcli.version import __version__
 
 __all__ = [
+    "LayoutGuessWarning",
     "PoolError",
     "UsageError",
     "Reduction",
@@ -21,10 +23,3 @@ __all__ = [
     "output_size",
     "pool",
 ]
-
-
-def pool(array, reduction, **options):
-    """Pool ``array`` (numpy array or torch tensor); see :func:`poolcli.engine.core.pool`."""
-    from poolcli.engine.core import pool as _pool
-
-    return _pool(array, reduction, **options)

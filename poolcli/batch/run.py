@@ -7,7 +7,8 @@ The options of :func:`iter_batch`:
   as :func:`~poolcli.batch.sources.expand_inputs`; ``format``, ``name``, ``overwrite``: the
   outputs, as :func:`~poolcli.batch.plan.plan_batch`.
 * ``png_compression``: zlib level 0-9 of PNG outputs (default 6, as Pillow and libpng):
-  lower is faster and bigger.
+  lower is faster and bigger. ``quality``: 1-100 for JPEG and WebP outputs (default: JPEG 95,
+  WebP lossless). ``normalize``: rescale float results' min..max to an image output's range.
 * ``layout``: the layout of ``.npy`` inputs (images are always HW or HWC); default: from
   the shape.
 * ``device``: ``cpu``, ``cuda``, ``cuda:N``, ``mps`` or ``auto``.
@@ -81,7 +82,11 @@ class Batch:
         self.batch_size = batch_size
         self.executor = executor
         self.fail_fast = fail_fast
-        self.summary = Summary(total=len(plan.tasks), ignored=len(plan.ignored))
+        self.summary = Summary(
+            total=len(plan.tasks),
+            ignored=len(plan.ignored),
+            folders_not_searched=plan.folders_not_searched,
+        )
         self._started: float | None = None
         self._gen: Iterator[FileResult] | None = None
         self._workers = None  # the workers of a pooled run (for tests and debugging)
@@ -197,6 +202,8 @@ def iter_batch(
     name: str = DEFAULT_NAME,
     overwrite: bool = False,
     png_compression: int = DEFAULT_PNG_COMPRESSION,
+    quality: int | None = None,
+    normalize: bool = False,
     layout: str | None = None,
     device: str = "cpu",
     jobs: int | None = None,
@@ -281,6 +288,8 @@ def _job(plan: Plan, options: dict[str, Any]) -> Job:
         device=resolve_device(options["device"]),
         overwrite=options["overwrite"],
         png_compression=options["png_compression"],
+        quality=options["quality"],
+        normalize=options["normalize"],
         output_dir=plan.output_dir,
         debug=options["debug"],
         torch_threads=options["torch_threads"],

@@ -21,7 +21,8 @@ from typing import Any
 from poolcli.batch.data import input_steps, write_counts
 from poolcli.batch.plan import PICTURE_EXISTS, Task, is_inside, outside_reason
 from poolcli.batch.results import DONE, FAILED, SKIPPED, FileResult
-from poolcli.errors import STDIN, PoolError, display_path, failure
+from poolcli.errors import STDIN, LayoutGuessWarning, PoolError, display_path, failure
+from poolcli.model.layout import guess_warning
 from poolcli.model.steps import Step
 
 DEFAULT_PNG_COMPRESSION = 6
@@ -46,6 +47,8 @@ class Job:
     torch_threads: int | None = 1
     viz_dir: str | None = None
     keep: bool = False
+    quality: int | None = None
+    normalize: bool = False
 
 
 @dataclass
@@ -138,7 +141,7 @@ def pool_input(loaded, job: Job):
     from poolcli.engine.chain import run_chain
 
     layout = input_layout(loaded, job.layout)
-    return run_chain(
+    chain = run_chain(
         loaded.array,
         input_steps(loaded, job.steps, layout),
         layout,
@@ -146,6 +149,12 @@ def pool_input(loaded, job: Job):
         alpha=loaded.has_alpha,
         pixels=loaded.image is not None,  # an image's channels make one pixel (mode)
     )
+    first = chain.results[0]
+    if first.layout_guessed:
+        note = guess_warning(first.input_shape, first.layout)
+        if note is not None:  # a Keras batch guessed NCHW would lose its channels quietly
+            warnings.warn(LayoutGuessWarning(note), stacklevel=2)
+    return chain
 
 
 def input_layout(loaded, layout: str | None) -> str | None:
@@ -227,5 +236,11 @@ def _write_safely(output: str, array, loaded, layout: str, job: Job):
     if root is not None and not is_inside(folder, root):  # a link made meanwhile
         raise PoolError(outside_reason(root), path=display_path(output))
     return io.write_output(
-        output, array, loaded, layout=layout, png_compression=job.png_compression
+        output,
+        array,
+        loaded,
+        layout=layout,
+        png_compression=job.png_compression,
+        quality=job.quality,
+        normalize=job.normalize,
     )

@@ -6,7 +6,7 @@ from typing import Annotated
 import typer
 
 from poolcli.cli import analysis, learn
-from poolcli.cli.edge import PoolcliGroup
+from poolcli.cli.edge import HELP, PoolcliGroup
 from poolcli.cli.reduce import add_reduction_commands
 from poolcli.errors import interrupted_status, stop_on_signals
 from poolcli.version import __version__
@@ -15,7 +15,7 @@ APP_SETTINGS = dict(
     cls=PoolcliGroup,
     name="poolcli",
     pretty_exceptions_enable=False,
-    add_completion=False,
+    add_completion=True,
     no_args_is_help=True,
     rich_markup_mode="rich",
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -43,6 +43,10 @@ def _root(
     Example: poolcli max photo.png -k 2 -o half.png
 
     Example: poolcli avg x.npy -k 3 -s 1 -p same
+
+    Help on one command: poolcli help max (or poolcli max --help).
+
+    Tab completion for bash, zsh or fish: poolcli --install-completion.
     """
 
 
@@ -69,6 +73,8 @@ def _app_for(argv: list[str]) -> typer.Typer:
     are the same.
     """
     name = argv[0] if argv else None
+    if name == HELP and len(argv) > 1:  # poolcli help CMD
+        name = argv[1]
     chosen = [info for info in app.registered_commands if info.name == name]
     if not chosen:
         return app

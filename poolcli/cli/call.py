@@ -11,6 +11,7 @@ from typing import Any
 
 from poolcli.engine.devices import check_device_name
 from poolcli.errors import STDIN, PoolError, UsageError
+from poolcli.model.applies import check_applies, check_format_options, check_single
 from poolcli.model.batch_flags import BATCH_FLAGS
 from poolcli.model.flags import DATA_OPTIONS, FLAGS, REDUCTION_COMMAND_OPTIONS, defaults
 from poolcli.model.layout import Layout
@@ -39,11 +40,19 @@ class Call:
     straight_alpha: bool = False
     viz: str | None = None
     explain: bool = False
+    quality: int | None = None
+    normalize: bool = False
     then: tuple = ()
     batch: dict[str, Any] = field(default_factory=dict)
     #: The data-aware options (--nan, --nodata, --mask, --valid-count, --linear-light,
     #: --srgb-max) by PoolOptions field name.
     data: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def stdout_format(self) -> str:
+        """What ``-o -`` writes: ``npy`` (the default), ``png`` or ``tiff`` (``--format``)."""
+        chosen = self.batch.get("format") or "same"
+        return "npy" if chosen == "same" else chosen
 
     def steps(self, device: str) -> list:
         """The chain to apply: this command's op, then every ``--then`` step."""
@@ -164,6 +173,10 @@ def make_call(reduction: Reduction, args: dict[str, Any], then=()) -> Call:
     """
     args = {**defaults(REDUCTION_COMMAND_OPTIONS), "norm_type": None, **args}
     if "input_path" in args:
+        if args["input_path"] is None:  # optional for Typer, so that help shows no {INPUT}
+            raise UsageError(
+                "Give an INPUT: an image or .npy file, or - for standard input.", option="INPUT"
+            )
         args["inputs"] = [args["input_path"]]
     inputs = _checked_inputs(args)
     norm_type = default_norm_type(reduction, args["norm_type"])
@@ -188,11 +201,15 @@ def make_call(reduction: Reduction, args: dict[str, Any], then=()) -> Call:
         straight_alpha=args["straight_alpha"],
         viz=args.get("viz"),
         explain=bool(args.get("explain")),
+        quality=args.get("quality"),
+        normalize=bool(args.get("normalize")),
         then=tuple(then),
         batch={key: args.get(key) for key in BATCH_OPTIONS},
         data=data_options(reduction, args, then),
     )
     _check_files(call)
+    check_applies(reduction, args)
+    _check_output_options(call, args)
     return call
 
 
@@ -215,6 +232,50 @@ def data_options(reduction: Reduction, args: dict[str, Any], then=()) -> dict[st
     if counts is not None and len(tuple(args.get("inputs") or ())) != 1:
         raise UsageError(f"--valid-count {counts} takes one input file.", option="--valid-count")
     return data
+
+
+#: What ``--format`` takes, and the formats ``-o -`` can write.
+FORMATS = ("png", "tiff", "npy", "same")
+STDOUT_FORMATS = ("npy", "png", "tiff")
+
+
+def _check_output_options(call: Call, args: dict[str, Any]) -> None:
+    """Refuse the output options nothing would read: batch-only options with one result,
+    ``--format`` against the suffix of ``-o``, a format's own options for other formats."""
+    chosen = args.get("format") or "same"
+    if chosen not in FORMATS:
+        raise UsageError(
+            f"--format {chosen} is not one of {', '.join(FORMATS)}.", option="--format"
+        )
+    if call.is_batch:
+        check_format_options(args, None if chosen == "same" else (chosen,))
+        return
+    output = call.output
+    if output is None:
+        check_single(args, "the report (no -o)")
+        if chosen != "same":
+            raise UsageError(
+                f"--format {chosen} chooses the format of written files, but without -o nothing "
+                "is written. Add -o FILE, -o - or -o DIR/.",
+                option="--format",
+            )
+        check_format_options(args, ())
+        return
+    if output == STDIN:
+        check_single(args, "standard output")
+        check_format_options(args, (call.stdout_format,))
+        return
+    check_single(args, f"-o {output}")
+    from poolcli.io.formats import output_format
+
+    written = output_format(output).lower()
+    if chosen != "same" and chosen != written:
+        raise UsageError(
+            f"--format {chosen} disagrees with -o {output}, which names a .{written} file. "
+            f"Give the file a .{chosen} suffix, or leave out --format.",
+            option="--format",
+        )
+    check_format_options(args, (written,))
 
 
 def _checked_inputs(args: dict[str, Any]) -> tuple[str, ...]:

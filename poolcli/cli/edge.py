@@ -75,7 +75,7 @@ class PoolcliGroup(TyperGroup):
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         try:
-            args = list(sys.argv[1:] if args is None else args)
+            args = help_args(list(sys.argv[1:] if args is None else args))
             if THEN in args:
                 # Later steps of a chain: cut them off before Click parses the first command.
                 from poolcli.model.steps import split_then
@@ -95,6 +95,20 @@ class PoolcliGroup(TyperGroup):
         except typer.Abort:
             status = ExitStatus.ERROR
         sys.exit(int(status or 0))
+
+
+HELP = "help"
+
+
+def help_args(args: list[str]) -> list[str]:
+    """``poolcli help CMD`` as ``poolcli CMD --help``, and ``poolcli help`` as ``--help``.
+
+    >>> help_args(["help", "max"]), help_args(["help"]), help_args(["max", "help"])
+    (['max', '--help'], ['--help'], ['max', 'help'])
+    """
+    if args[:1] != [HELP]:
+        return args
+    return [*args[1:2], "--help"]
 
 
 def usage_error(ctx: typer.Context, error: UsageError) -> Exception:

@@ -79,6 +79,7 @@ def add_commands(app: typer.Typer) -> None:
         *(name for name in DATA_OPTIONS if name != "valid_count"),
         "windows",
         "slices",
+        FLAGS["json"].but(help="Print one JSON document (every window listed) instead."),
         "device",
         "dtype",
         "debug",
@@ -87,6 +88,8 @@ def add_commands(app: typer.Typer) -> None:
 
 
 def _shape(ctx: typer.Context, args: dict[str, Any]) -> int:
+    if args["size"] is None:  # optional for Typer, so that help shows no {SIZE}
+        raise UsageError("Give the input SIZE, such as 28x28.", option="SIZE")
     window = [args[name] for name in WINDOW_OPTIONS if name != "count_include_pad"]
     spatial, results = _shape_results(args["size"], args["steps"], args["channels"], *window)
     if args["json"]:
@@ -166,6 +169,12 @@ def _explain(call, device: str, windows: int, slices: int):
     explanation = explain_result(
         outcome.loaded.array, outcome.result, max_windows=windows, max_slices=slices
     )
+    if call.json:
+        from poolcli.render.learn_json import explain_json
+        from poolcli.render.schema import dumps
+
+        typer.echo(dumps(explain_json(explanation, outcome.result, outcome.name)))
+        return ExitStatus.OK
     printer.out.print(outcome.name, style="bold")
     printer.out.print(explanation_renderable(explanation), soft_wrap=True)
     return ExitStatus.OK

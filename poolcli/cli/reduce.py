@@ -70,6 +70,8 @@ def execute_batch(call: Call, device: str) -> int:
         name=options["name"] or batch.DEFAULT_NAME,
         overwrite=bool(options["overwrite"]),
         png_compression=6 if options["png_compression"] is None else options["png_compression"],
+        quality=call.quality,
+        normalize=call.normalize,
         layout=str(call.layout) if call.layout is not None else None,
         device=device,
         jobs=options["jobs"],
@@ -84,7 +86,10 @@ def execute_batch(call: Call, device: str) -> int:
         typer.echo(error_line(f"{where}: holds no images or .npy files{hint}."), err=True)
         return ExitStatus.ERROR
     if options["dry_run"]:
-        return report_plan(run.plan, json_output=call.json)
+        from poolcli.batch.precheck import precheck_plan
+
+        plan = precheck_plan(run.plan, str(call.layout) if call.layout is not None else None)
+        return report_plan(plan, json_output=call.json)
     with run:
         return report_batch(
             run, json_output=call.json, jsonl=bool(options["jsonl"]), quiet=call.quiet

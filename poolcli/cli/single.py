@@ -3,6 +3,8 @@
 import errno
 import os
 import sys
+import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,34 +69,65 @@ def process_input(path: str, call: Call, device: str) -> Outcome:
     :func:`poolcli.batch.task.process_task`, the per-input function every run shares.
     Errors come back in the Outcome."""
     from poolcli.batch.plan import named_task
-    from poolcli.batch.task import FAILED, Job, process_task
+    from poolcli.batch.task import DEFAULT_PNG_COMPRESSION, FAILED, Job, process_task
 
     job = Job(
         steps=tuple(call.steps(device)),
         layout=str(call.layout) if call.layout is not None else None,
         device=device,
         overwrite=True,  # a file named with -o or --viz is replaced
-        png_compression=call.batch["png_compression"],
+        png_compression=_or_default(call.batch["png_compression"], DEFAULT_PNG_COMPRESSION),
         debug=call.debug,
         keep=True,
+        quality=call.quality,
+        normalize=call.normalize,
     )
     output = None if call.output == STDIN else call.output
     _clean_leftovers(output, call.viz)
-    result = process_task(named_task(0, path, output, call.viz), job)
-    outcome = Outcome(path=path, name=display_path(path), warnings=list(result.warnings))
-    if result.status == FAILED:
-        outcome.error, outcome.status = result.error, ExitStatus.ERROR
-        return outcome
-    outcome.loaded, chain = result.detail.loaded, result.detail.chain
-    outcome.steps, outcome.result, outcome.written = chain.results, chain.final, output
-    outcome.written_dtype = result.output_dtype
-    if call.json or call.output is None:
-        from poolcli.render.report import array_stats
+    with _image_for_stdout(call) as piped:
+        result = process_task(named_task(0, path, output or piped, call.viz), job)
+        outcome = Outcome(path=path, name=display_path(path), warnings=list(result.warnings))
+        if result.status == FAILED:
+            outcome.error, outcome.status = result.error, ExitStatus.ERROR
+            return _named_stdout(outcome, piped)
+        outcome.loaded, chain = result.detail.loaded, result.detail.chain
+        outcome.steps, outcome.result, outcome.written = chain.results, chain.final, output
+        outcome.written_dtype = result.output_dtype
+        if call.json or call.output is None:
+            from poolcli.render.report import array_stats
 
-        outcome.input_stats = array_stats(outcome.loaded.array)
-    if call.output == STDIN:
-        _write_stdout(outcome)
+            outcome.input_stats = array_stats(outcome.loaded.array)
+        if call.output == STDIN:
+            _write_stdout(outcome, piped)
+    return _named_stdout(outcome, piped)
+
+
+def _named_stdout(outcome: Outcome, piped: str | None) -> Outcome:
+    """The outcome's messages, naming standard output instead of the temporary file."""
+    if piped is not None:
+        name = display_path(piped)
+        outcome.warnings = [w.replace(name, STDOUT_NAME) for w in outcome.warnings]
+        if outcome.error:
+            outcome.error = outcome.error.replace(name, STDOUT_NAME)
     return outcome
+
+
+STDOUT_NAME = "<stdout>"
+
+
+def _or_default(value, default):
+    return default if value is None else value
+
+
+@contextmanager
+def _image_for_stdout(call: Call):
+    """``-o - --format png|tiff``: a temporary file the image is written to, as ``-o FILE``
+    writes it, before it is copied to standard output (``None`` for .npy bytes)."""
+    if call.output != STDIN or call.stdout_format == "npy":
+        yield None
+        return
+    with tempfile.TemporaryDirectory(prefix="poolcli-") as folder:
+        yield os.path.join(folder, f"stdout.{call.stdout_format}")
 
 
 def _clean_leftovers(*paths: str | None) -> None:
@@ -105,12 +138,17 @@ def _clean_leftovers(*paths: str | None) -> None:
         clean_stale_temps(folder)
 
 
-def _write_stdout(outcome: Outcome) -> None:
-    """``-o -``: the output as .npy bytes on standard output."""
+def _write_stdout(outcome: Outcome, image: str | None = None) -> None:
+    """``-o -``: the output as .npy bytes on standard output, or the bytes of ``image``."""
     from poolcli import io
 
     try:
-        io.write_npy_stream(_Stream(sys.stdout.buffer), outcome.result.output)
+        if image is not None:
+            with open(image, "rb") as f:
+                _Stream(sys.stdout.buffer).write(f.read())
+            sys.stdout.buffer.flush()
+        else:
+            io.write_npy_stream(_Stream(sys.stdout.buffer), outcome.result.output)
     except BrokenPipeError:
         raise
     except PoolError as error:  # a full device: io names standard output

@@ -39,8 +39,8 @@ FLAGS: dict[str, Flag] = _flags(
     Flag(
         "input_path",
         (),
-        str,
-        ...,
+        str | None,
+        None,
         "Image or .npy file; - reads one from standard input.",
         metavar="INPUT",
         argument=True,
@@ -100,10 +100,13 @@ FLAGS: dict[str, Flag] = _flags(
         ("--count-include-pad",),
         bool,
         False,
-        "Count padded cells in the divisor of a mean. Default: no (as ONNX, TensorFlow).",
+        "avg: count padded cells in the divisor. Default: no, --no-count-include-pad (as "
+        "ONNX, TensorFlow).",
         WINDOW,
         negative="--no-count-include-pad",
         step_key="count_include_pad",
+        applies_if="divides_by_count",
+        why_not="only avg divides by a count of cells",
     ),
     Flag(
         "global_pool",
@@ -170,8 +173,8 @@ FLAGS: dict[str, Flag] = _flags(
         ("--layout",),
         str | None,
         None,
-        "Axes of a .npy input, from N C D H W: HW, CHW, HWC, NCHW, NHWC, NCW, NCDHW... "
-        "Default: from the shape (HW, HWC or CHW, NCHW, NCDHW), printed in the report.",
+        "Axes of a .npy input from N C D H W: HWC, NCHW, NHWC, NCDHW... Default: guessed "
+        "from the shape, and said.",
         INPUT,
         "L",
     ),
@@ -180,8 +183,8 @@ FLAGS: dict[str, Flag] = _flags(
         ("--straight-alpha",),
         bool,
         False,
-        "RGBA images: pool alpha like any channel instead of weighting colour by it "
-        "(matters for avg, sum, lp and stochastic).",
+        "RGBA images: pool alpha like any channel (avg, sum, lp, stochastic weight colour by "
+        "alpha otherwise).",
         INPUT,
         step_key="straight_alpha",
     ),
@@ -191,8 +194,8 @@ FLAGS: dict[str, Flag] = _flags(
         ("-o", "--output"),
         str | None,
         None,
-        "Write the result: FILE.npy (exact), FILE.png or another image suffix (the input's "
-        "bit depth), or - for .npy bytes on standard output. Without -o: print a report.",
+        "FILE.npy (exact), an image (FILE.png, .tif, .jpg...) or - (standard output). "
+        "Without -o: a report.",
         OUTPUT,
         "FILE",
     ),
@@ -201,17 +204,36 @@ FLAGS: dict[str, Flag] = _flags(
         ("--json",),
         bool,
         False,
-        "Print one JSON document (parameters, shapes, statistics, small outputs' values) "
-        "instead of the report.",
+        "Print one JSON document instead of the report.",
         OUTPUT,
     ),
     Flag("quiet", ("-q", "--quiet"), bool, False, "Print nothing but warnings and errors.", OUTPUT),
+    Flag(
+        "quality",
+        ("--quality",),
+        int | None,
+        None,
+        "JPEG and WebP outputs: 1 (smallest) to 100. Default: JPEG 95, WebP lossless.",
+        OUTPUT,
+        "1-100",
+        minimum=1,
+        maximum=100,
+        formats=("jpeg", "webp"),
+    ),
+    Flag(
+        "normalize",
+        ("--normalize",),
+        bool,
+        False,
+        "Image outputs: stretch the result's min..max over 0..255.",
+        OUTPUT,
+    ),
     Flag(
         "viz",
         ("--viz",),
         str | None,
         None,
-        "Also draw the input and output side by side into a picture.",
+        "Also draw the input and output side by side.",
         OUTPUT,
         "FILE.png",
     ),
@@ -220,7 +242,7 @@ FLAGS: dict[str, Flag] = _flags(
         ("--explain",),
         bool,
         False,
-        "Print the size arithmetic and every window (cells and result) before the result.",
+        "Print the size arithmetic and every window first.",
         OUTPUT,
     ),
     # Device
@@ -229,20 +251,24 @@ FLAGS: dict[str, Flag] = _flags(
         ("--device",),
         str,
         "auto",
-        "Where to compute. auto: a GPU when torch sees one, else the CPU. A device that is "
-        "not there is an error. Default: auto.",
+        "cpu, cuda, mps or auto (a GPU when torch sees one). A missing device is an error. "
+        "Default: auto.",
         DEVICE,
-        "cpu|cuda|mps|auto",
+        "DEV",
     ),
     Flag(
         "dtype",
         ("--dtype",),
         DType | None,
         None,
-        "Compute precision of avg, lp and stochastic; integer inputs come out in it. "
-        "Default: float32 (float64 inputs stay float64). Other reductions keep the input dtype.",
+        "float32, float64, float16 or bfloat16: compute precision of avg, sum, lp, "
+        "stochastic. Default: float32 (float64 stays).",
         DEVICE,
+        "TYPE",
         step_key="dtype",
+        applies_if="computes_in_dtype",
+        why_not="it keeps the input's dtype, since each result is one of the input's values "
+        "(torch.amax takes no dtype either). Cast the output instead",
     ),
     Flag("debug", ("--debug",), bool, False, "Show the Python traceback of unexpected errors."),
     *BATCH_FLAGS,
@@ -250,8 +276,8 @@ FLAGS: dict[str, Flag] = _flags(
     Flag(
         "size",
         (),
-        str,
-        ...,
+        str | None,
+        None,
         "Input size per spatial axis: 100, 28x28 or 16x28x28.",
         metavar="SIZE",
         argument=True,
@@ -363,6 +389,8 @@ REDUCTION_COMMAND_OPTIONS = (
     "output",
     "json",
     "quiet",
+    "quality",
+    "normalize",
     "viz",
     "explain",
     *(flag.name for flag in BATCH_FLAGS),

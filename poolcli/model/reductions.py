@@ -64,6 +64,8 @@ class ReductionInfo:
     ``options``: the reduction's own command-line options beyond the window.
     ``labels``: the result depends only on which values are equal (mode), so label maps
     pool as labels: palette images keep their indices, colour images compare whole pixels.
+    ``divides_by_count``: the result divides by the number of cells (avg), which is what
+    ``count_include_pad`` changes.
     """
 
     summary: str
@@ -73,8 +75,16 @@ class ReductionInfo:
     output_dtype: OutputDType
     fill: str = "none"
     labels: bool = False
+    divides_by_count: bool = False
     options: tuple[str, ...] = ()
     examples: tuple[str, ...] = ()
+
+    @property
+    def computes_in_dtype(self) -> bool:
+        """Whether a compute dtype means anything: the result is not one of the input's values
+        (max, min, median and mode keep the input dtype, as ``numpy.amax`` and ``torch.amax``
+        take no dtype)."""
+        return self.output_dtype is not OutputDType.INPUT
 
 
 REDUCTIONS: dict[Reduction, ReductionInfo] = {
@@ -97,6 +107,7 @@ REDUCTIONS: dict[Reduction, ReductionInfo] = {
         winner=False,
         weights_by_alpha=True,
         output_dtype=OutputDType.FLOAT,
+        divides_by_count=True,
         examples=(
             "poolcli avg x.npy -k 2",
             "poolcli avg photo.png --output-size 64x64 -o thumb.png",

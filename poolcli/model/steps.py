@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from poolcli.errors import UsageError
+from poolcli.model.applies import check_applies
 from poolcli.model.flag import Flag
 from poolcli.model.flags import STEP_FLAGS
 from poolcli.model.missing import check_data_options
@@ -160,7 +161,8 @@ def make_step(
         global_pool=global_pool,
         output_size=output_size,
     )
-    _check_reduction_options(reduction, norm_type, seed, expectation)
+    check_reduction_options(reduction, norm_type, seed, expectation)
+    check_applies(reduction, {"count_include_pad": count_include_pad, "dtype": dtype})
     options = PoolOptions(
         norm_type=float(default_norm_type(reduction, norm_type)),
         seed=seed,
@@ -180,7 +182,8 @@ def _reduction(name: Reduction | str) -> Reduction:
     return parse_reduction(name, THEN)
 
 
-def _check_reduction_options(reduction, norm_type, seed, expectation) -> None:
+def check_reduction_options(reduction, norm_type, seed, expectation) -> None:
+    """Refuse a reduction's own options (norm_type, seed, expectation) given to another."""
     if reduction not in NORM_TYPE_DEFAULTS and norm_type not in (None, 2.0):
         raise UsageError(
             f"--norm-type applies only to lp and gem, not {reduction}.", option="--norm-type"
