@@ -409,9 +409,9 @@ FLAGS.update(
             ("--nan",),
             NanRule,
             NanRule.PROPAGATE,
-            "propagate: a NaN cell makes its window NaN (as torch). omit: NaN cells are left "
-            "out, as padding is; a window of only NaN gives NaN. Default: propagate.",
+            "omit: leave NaN cells out, as padding is. Default: propagate (as torch).",
             DATA,
+            "RULE",
             step_key="nan",
         ),
         Flag(
@@ -419,8 +419,7 @@ FLAGS.update(
             ("--nodata",),
             float | None,
             None,
-            "Leave cells equal to V out, as padding is; a window of only V gives V (GDAL's "
-            "nodata).",
+            "Leave cells equal to V out; all-V windows give V.",
             DATA,
             "V",
             step_key="nodata",
@@ -430,8 +429,7 @@ FLAGS.update(
             ("--mask",),
             str | None,
             None,
-            "Use only the cells where FILE (.npy or image of the input's spatial shape) is "
-            "nonzero; the others are left out, as padding is.",
+            "Leave out the cells where FILE (.npy or image) is 0.",
             DATA,
             "FILE",
         ),
@@ -440,7 +438,7 @@ FLAGS.update(
             ("--valid-count",),
             str | None,
             None,
-            "Also write how many input cells each output cell used (int64, the output's shape).",
+            "Also write how many cells each output cell used.",
             DATA,
             "FILE.npy",
         ),
@@ -449,8 +447,7 @@ FLAGS.update(
             ("--linear-light",),
             bool,
             False,
-            "avg, gem, stochastic: decode sRGB to linear light, pool, encode back (8- and "
-            "16-bit images; arrays need --srgb-max).",
+            "avg, gem, stochastic: average sRGB in linear light.",
             DATA,
             step_key="linear_light",
         ),
@@ -459,8 +456,7 @@ FLAGS.update(
             ("--srgb-max",),
             float | None,
             None,
-            "With --linear-light: the value of sRGB white (255, 65535, 1.0). Default: an "
-            "image's bit depth.",
+            "sRGB white for --linear-light. Default: bit depth.",
             DATA,
             "MAX",
             step_key="srgb_max",
