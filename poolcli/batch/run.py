@@ -206,6 +206,8 @@ def iter_batch(
     debug: bool = False,
     viz_dir: str | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
+    indices_dir: str | None = None,
+    index_style: str = "torch",
 ) -> Batch:
     """Pool many files: plan at once, then iterate to run, one :class:`FileResult` per input.
 
@@ -271,7 +273,7 @@ def _plan(options: dict[str, Any]) -> Plan:
 
 def _job(plan: Plan, options: dict[str, Any]) -> Job:
     layout = options["layout"]
-    if layout is not None:
+    if layout is not None and not any(s.options.pool_axes for s in plan.steps):
         from poolcli.model.layout import Layout
 
         layout = str(Layout.parse(layout))
@@ -285,6 +287,8 @@ def _job(plan: Plan, options: dict[str, Any]) -> Job:
         debug=options["debug"],
         torch_threads=options["torch_threads"],
         viz_dir=_absolute(options["viz_dir"]),
+        indices_dir=_absolute(options.get("indices_dir")),
+        index_style=options.get("index_style", "torch"),
     )
 
 

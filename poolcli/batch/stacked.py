@@ -53,7 +53,11 @@ def _stackable(job: Job) -> bool:
     sampling = any(
         s.reduction is Reduction.STOCHASTIC and not s.options.expectation for s in job.steps
     )
-    return job.viz_dir is None and not sampling
+    variant = any(
+        s.options.blur or s.options.pool_axes or s.spec.mode in ("fractional", "spp")
+        for s in job.steps
+    )
+    return job.viz_dir is None and not sampling and job.indices_dir is None and not variant
 
 
 def run_group(group: list[Task], job: Job, pool) -> list[FileResult]:

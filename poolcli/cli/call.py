@@ -41,6 +41,10 @@ class Call:
     explain: bool = False
     then: tuple = ()
     batch: dict[str, Any] = field(default_factory=dict)
+    pool_axes: str | None = None
+    blur: int | None = None
+    indices: str | None = None
+    index_style: str = "torch"
 
     def steps(self, device: str) -> list:
         """The chain to apply: this command's op, then every ``--then`` step."""
@@ -71,6 +75,8 @@ class Call:
             device=device,
             dtype=self.dtype,
             straight_alpha=self.straight_alpha,
+            pool_axes=self.pool_axes,
+            blur=self.blur,
         )
 
 
@@ -167,11 +173,12 @@ def make_call(reduction: Reduction, args: dict[str, Any], then=()) -> Call:
     if args.get("explain") and args["json"]:
         raise UsageError("--explain prints text; it cannot go with --json.", option="--explain")
     dtype = args["dtype"]
+    spec = _window(args)
     call = Call(
         reduction=reduction,
         inputs=inputs,
-        spec=_window(args),
-        layout=Layout.parse(args["layout"]) if args["layout"] is not None else None,
+        spec=spec,
+        layout=_layout(args),
         output=args["output"],
         json=args["json"],
         quiet=args["quiet"],
@@ -186,9 +193,62 @@ def make_call(reduction: Reduction, args: dict[str, Any], then=()) -> Call:
         explain=bool(args.get("explain")),
         then=tuple(then),
         batch={key: args.get(key) for key in BATCH_OPTIONS},
+        pool_axes=args.get("pool_axes"),
+        blur=args.get("blur"),
+        indices=args.get("indices"),
+        index_style=str(getattr(args.get("index_style"), "value", args.get("index_style"))),
     )
+    _check_variants(call)
     _check_files(call)
     return call
+
+
+def _layout(args: dict[str, Any]) -> Layout | None:
+    """``--layout``: N, C, D, H, W letters, or any letters with ``--pool-axes``."""
+    if args["layout"] is None:
+        return None
+    if args.get("pool_axes") is None:
+        return Layout.parse(args["layout"])
+    from poolcli.model.axes import AxesLayout, parse_letters, parse_pool_axes
+
+    letters = parse_letters(args["layout"])
+    return AxesLayout(letters, parse_pool_axes(args["pool_axes"], letters))
+
+
+def _check_variants(call: Call) -> None:
+    """``--pool-axes``, ``--blur``, ``--indices``: the checks that need no input."""
+    from poolcli.model.steps import check_variant_options
+
+    options = call.pool_options("cpu")
+    check_variant_options(call.reduction, call.spec, options)
+    if call.seed is not None and call.reduction is not Reduction.STOCHASTIC:
+        if not call.spec.fractional:
+            raise UsageError(
+                "--seed applies only to stochastic and --fractional-windows, "
+                f"not {call.reduction}.",
+                option="--seed",
+            )
+    if call.indices is None:
+        return
+    steps = call.steps("cpu")
+    last = steps[-1]
+    if not last.reduction.info.winner or last.options.blur is not None:
+        raise UsageError(
+            f"--indices needs a last step whose result is one input cell (max, min, median, "
+            f"mode, seeded stochastic), not {last.label}.",
+            option="--indices",
+        )
+    if call.is_batch:
+        if not _names_folder(call.indices):
+            raise UsageError(
+                f"--indices {call.indices}: with several inputs give a folder (--indices DIR/).",
+                option="--indices",
+            )
+    elif not call.indices.endswith(".npy"):
+        raise UsageError(
+            f"--indices {call.indices}: indices are written as .npy; name the file FILE.npy.",
+            option="--indices",
+        )
 
 
 def _checked_inputs(args: dict[str, Any]) -> tuple[str, ...]:
@@ -210,7 +270,9 @@ def _checked_inputs(args: dict[str, Any]) -> tuple[str, ...]:
 
 
 def _window(args: dict[str, Any]) -> WindowSpec:
+    extra = {key: args.get(key) for key in ("fractional", "output_ratio", "spp")}
     return WindowSpec.make(
+        **extra,
         kernel_size=args["kernel"],
         stride=args["stride"],
         padding=args["padding"],
@@ -242,4 +304,4 @@ def _check_files(call: Call) -> None:
         from poolcli.render.viz_files import check_viz_path
 
         check_viz_path(call.viz)
-    check_writes(call.inputs, {"-o": call.output, "--viz": call.viz})
+    check_writes(call.inputs, {"-o": call.output, "--viz": call.viz, "--indices": call.indices})

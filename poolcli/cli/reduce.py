@@ -29,6 +29,9 @@ def add_reduction_commands(app: typer.Typer) -> None:
         help = "\n\n".join([info.summary, *(f"Example: {e}" for e in info.examples), chain])
         options = list(REDUCTION_COMMAND_OPTIONS)
         options[options.index("output_size") + 1 : 1] = info.options
+        options = list(
+            dict.fromkeys(options)
+        )  # --seed: stochastic's own, and --fractional-windows's
         add_command(app, reduction.value, options, _body(reduction), help=help, panel=PANEL)
 
 
@@ -77,6 +80,8 @@ def execute_batch(call: Call, device: str) -> int:
         fail_fast=bool(options["fail_fast"]),
         debug=call.debug,
         viz_dir=call.viz,
+        indices_dir=call.indices,
+        index_style=call.index_style,
     )
     if not run.plan.tasks:
         where = ", ".join(display_path(path) for path in call.inputs) or options["files_from"]

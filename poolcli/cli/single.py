@@ -77,9 +77,11 @@ def process_input(path: str, call: Call, device: str) -> Outcome:
         png_compression=call.batch["png_compression"],
         debug=call.debug,
         keep=True,
+        indices=call.indices,
+        index_style=call.index_style,
     )
     output = None if call.output == STDIN else call.output
-    _clean_leftovers(output, call.viz)
+    _clean_leftovers(output, call.viz, call.indices)
     result = process_task(named_task(0, path, output, call.viz), job)
     outcome = Outcome(path=path, name=display_path(path), warnings=list(result.warnings))
     if result.status == FAILED:

@@ -14,7 +14,17 @@ from __future__ import annotations
 from typing import Any
 
 from poolcli.model.batch_flags import BATCH_FLAGS
-from poolcli.model.flag import DEVICE, INPUT, LEARN, OUTPUT, REDUCTION, WINDOW, DType, Flag
+from poolcli.model.flag import (
+    DEVICE,
+    INPUT,
+    LEARN,
+    OUTPUT,
+    REDUCTION,
+    WINDOW,
+    DType,
+    Flag,
+    IndexStyle,
+)
 from poolcli.model.reductions import Reduction
 
 
@@ -137,7 +147,8 @@ FLAGS: dict[str, Flag] = _flags(
         ("--seed",),
         int | None,
         None,
-        "stochastic: random seed; the same seed gives the same samples on every device.",
+        "stochastic, --fractional-windows: random seed; the same seed gives the same samples on "
+        "every device.",
         REDUCTION,
         "N",
         step_key="seed",
@@ -337,6 +348,81 @@ FLAGS: dict[str, Flag] = _flags(
         LEARN,
         "F",
     ),
+    # Indices, unpooling, any axis and the windowings of the pooling variants
+    Flag(
+        "indices",
+        ("--indices",),
+        str | None,
+        None,
+        "Also write, per output cell, the flat position of its winning input cell (max, min, "
+        "median, mode, seeded stochastic): FILE.npy for one input, DIR/ for a batch.",
+        OUTPUT,
+        "FILE.npy",
+    ),
+    Flag(
+        "index_style",
+        ("--index-style",),
+        IndexStyle,
+        IndexStyle.torch,
+        "How --indices counts: torch (within each spatial plane, row-major), onnx (over the "
+        "whole N,C,spatial tensor) or onnx-col (onnx, column-major in the plane). "
+        "Default: torch.",
+        OUTPUT,
+    ),
+    Flag(
+        "pool_axes",
+        ("--pool-axes",),
+        str | None,
+        None,
+        "Pool over these layout letters instead of D, H, W: T in a TCHW layout, C for "
+        "maxout across channels. Per-axis values follow their order in the layout.",
+        WINDOW,
+        "LETTERS",
+        step_key="pool_axes",
+    ),
+    Flag(
+        "blur",
+        ("--blur",),
+        int | None,
+        None,
+        "max: anti-aliased (BlurPool): max with stride 1, then a binomial blur of size 3 or 5 "
+        "taking the stride (reflect padding).",
+        REDUCTION,
+        "3|5",
+        step_key="blur",
+    ),
+    Flag(
+        "fractional",
+        ("--fractional-windows",),
+        bool,
+        False,
+        "Fractional pooling (Graham): windows of --kernel (default 2) at pseudo-random "
+        "positions reaching --output-size or --output-ratio; --seed fixes them.",
+        WINDOW,
+        step_key="fractional",
+    ),
+    Flag(
+        "output_ratio",
+        ("--output-ratio",),
+        str | None,
+        None,
+        "--fractional-windows: output size as a fraction of the input per axis, in (0, 1): 0.5 or "
+        "0.7x0.5.",
+        WINDOW,
+        "R",
+        step_key="output_ratio",
+    ),
+    Flag(
+        "spp",
+        ("--spp",),
+        str | None,
+        None,
+        "Spatial pyramid pooling: adaptive pools of these sizes (1,2,4), flattened and "
+        "concatenated into one vector per channel.",
+        WINDOW,
+        "N,N,...",
+        step_key="spp",
+    ),
 )
 
 #: The options every reduction command takes, in the order --help lists them (the
@@ -351,9 +437,20 @@ WINDOW_OPTIONS = (
     "global_pool",
     "output_size",
 )
+#: The windowings and options of indices, any axis and the pooling variants.
+VARIANT_OPTIONS = (
+    "pool_axes",
+    "fractional",
+    "output_ratio",
+    "seed",
+    "spp",
+    "indices",
+    "index_style",
+)
 REDUCTION_COMMAND_OPTIONS = (
     "inputs",
     *WINDOW_OPTIONS,
+    *VARIANT_OPTIONS,
     "layout",
     "straight_alpha",
     "output",

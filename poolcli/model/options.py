@@ -35,6 +35,10 @@ class PoolOptions:
     dtype: str | None = None
     straight_alpha: bool = False
     memory_limit: int = DEFAULT_MEMORY_LIMIT
+    #: Layout letters to pool over instead of D, H, W (:mod:`poolcli.model.axes`).
+    pool_axes: str | None = None
+    #: max: BlurPool's binomial filter size (3 or 5), or None (:mod:`poolcli.engine.blur`).
+    blur: int | None = None
 
 
 @dataclass

@@ -65,6 +65,16 @@ class Step:
                 words += ["--seed", str(o.seed)]
             if o.expectation:
                 words.append("--expectation")
+        if (
+            self.spec.fractional
+            and o.seed is not None
+            and self.reduction is not Reduction.STOCHASTIC
+        ):
+            words += ["--seed", str(o.seed)]
+        if o.pool_axes is not None:
+            words += ["--pool-axes", o.pool_axes]
+        if o.blur is not None:
+            words += ["--blur", str(o.blur)]
         if o.dtype is not None:
             words += ["--dtype", o.dtype]
         if o.straight_alpha:
@@ -74,6 +84,13 @@ class Step:
 
 def window_words(spec: WindowSpec) -> list[str]:
     """The window options of ``spec`` as command-line words (defaults left out)."""
+    if spec.spp is not None:
+        return ["--spp", ",".join(map(str, spec.spp))]
+    if spec.fractional:
+        words = ["--fractional-windows", "-k", format_axes(spec.kernel_size)]
+        if spec.output_size is not None:
+            return [*words, "--output-size", format_axes(spec.output_size)]
+        return [*words, "--output-ratio", "x".join(f"{r:g}" for r in spec.output_ratio)]
     if spec.global_pool:
         return ["--global"]
     if spec.output_size is not None:
@@ -117,6 +134,11 @@ def make_step(
     expectation: bool = False,
     dtype: str | None = None,
     straight_alpha: bool = False,
+    pool_axes: str | None = None,
+    blur: int | None = None,
+    fractional: bool = False,
+    output_ratio=None,
+    spp=None,
 ) -> Step:
     """A :class:`Step` from the keyword arguments of :func:`poolcli.pool`.
 
@@ -135,16 +157,41 @@ def make_step(
         count_include_pad=count_include_pad,
         global_pool=global_pool,
         output_size=output_size,
+        fractional=fractional,
+        output_ratio=output_ratio,
+        spp=spp,
     )
-    _check_reduction_options(reduction, norm_type, seed, expectation)
+    _check_reduction_options(
+        reduction, norm_type, seed if not spec.fractional else None, expectation
+    )
     options = PoolOptions(
         norm_type=float(norm_type),
         seed=seed,
         expectation=expectation,
         dtype=dtype,
         straight_alpha=straight_alpha,
+        pool_axes=pool_axes,
+        blur=blur,
     )
+    check_variant_options(reduction, spec, options)
     return Step(reduction, spec, options)
+
+
+def check_variant_options(reduction: Reduction, spec: WindowSpec, options: PoolOptions) -> None:
+    """Check ``--pool-axes`` and ``--blur`` before any input is read."""
+    if options.pool_axes is not None:
+        from poolcli.model.axes import parse_pool_axes
+
+        parse_pool_axes(options.pool_axes)
+    if options.blur is not None:
+        if options.blur not in (3, 5):
+            raise UsageError(f"--blur must be 3 or 5, got {options.blur}.", option="--blur")
+        if reduction is not Reduction.MAX:
+            raise UsageError(f"--blur applies only to max, not {reduction}.", option="--blur")
+        if spec.mode != "sliding" or spec.ceil_mode:
+            raise UsageError(
+                "--blur needs sliding windows (--kernel), without --ceil.", option="--blur"
+            )
 
 
 def _reduction(name: Reduction | str) -> Reduction:
