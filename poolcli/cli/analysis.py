@@ -95,7 +95,7 @@ def add_commands(app: typer.Typer) -> None:
         type=int, default=0, panel=SHOW, help="Seed of the noise and of stochastic sampling."
     )
     invariance = ["input_path", "ops", "shifts", "noise", seed]
-    invariance += [name for name in window if name != "seed"] + ending
+    invariance += [name for name in window if name != "seed"] + ["blur", *ending]
     add_command(
         app, "invariance", invariance, _invariance_command, help=INVARIANCE_HELP, panel=PANEL
     )

@@ -221,13 +221,6 @@ def _check_variants(call: Call) -> None:
 
     options = call.pool_options("cpu")
     check_variant_options(call.reduction, call.spec, options)
-    if call.seed is not None and call.reduction is not Reduction.STOCHASTIC:
-        if not call.spec.fractional:
-            raise UsageError(
-                "--seed applies only to stochastic and --fractional-windows, "
-                f"not {call.reduction}.",
-                option="--seed",
-            )
     if call.indices is None:
         return
     steps = call.steps("cpu")

@@ -14,7 +14,7 @@ from poolcli.cli.call import Call, make_call
 from poolcli.cli.options import add_command
 from poolcli.cli.single import execute
 from poolcli.engine.devices import resolve_device
-from poolcli.errors import STDIN, ExitStatus, display_path, error_line
+from poolcli.errors import STDIN, ExitStatus, UsageError, display_path, error_line
 from poolcli.model.flags import REDUCTION_COMMAND_OPTIONS
 from poolcli.model.reductions import Reduction
 
@@ -45,6 +45,11 @@ def _body(reduction: Reduction):
 def run_reduction(reduction: Reduction, args: dict[str, Any], then=()) -> int:
     """Check the call, then pool its one input (or several), or run its batch."""
     call = make_call(reduction, args, then)
+    if call.seed is not None and reduction is not Reduction.STOCHASTIC and not call.spec.fractional:
+        raise UsageError(
+            f"--seed applies only to stochastic and --fractional-windows, not {reduction}.",
+            option="--seed",
+        )
     if call.is_batch and call.device in ("auto", "cpu") and call.batch["jobs"] != 1:
         from poolcli import batch
 
