@@ -20,6 +20,7 @@ __all__ = [
     "__version__",
     "output_size",
     "pool",
+    "unpool",
 ]
 
 
@@ -28,3 +29,10 @@ def pool(array, reduction, **options):
     from poolcli.engine.core import pool as _pool
 
     return _pool(array, reduction, **options)
+
+
+def unpool(values, indices, **options):
+    """Values back at their indices in zeros; see :func:`poolcli.engine.unpool.unpool_array`."""
+    from poolcli.engine.unpool import unpool_array
+
+    return unpool_array(values, indices, **options)

@@ -273,10 +273,12 @@ def _plan(options: dict[str, Any]) -> Plan:
 
 def _job(plan: Plan, options: dict[str, Any]) -> Job:
     layout = options["layout"]
-    if layout is not None and not any(s.options.pool_axes for s in plan.steps):
-        from poolcli.model.layout import Layout
+    if layout is not None:
+        from poolcli.model.axes import parse_letters
+        from poolcli.model.layout import LETTERS, Layout
 
-        layout = str(Layout.parse(layout))
+        letters = parse_letters(layout)
+        layout = str(Layout.parse(layout)) if set(letters) <= set(LETTERS) else letters
     return Job(
         steps=plan.steps,
         layout=layout,

@@ -207,12 +207,14 @@ def _layout(args: dict[str, Any]) -> Layout | None:
     """``--layout``: N, C, D, H, W letters, or any letters with ``--pool-axes``."""
     if args["layout"] is None:
         return None
-    if args.get("pool_axes") is None:
-        return Layout.parse(args["layout"])
     from poolcli.model.axes import AxesLayout, parse_letters, parse_pool_axes
+    from poolcli.model.layout import LETTERS
 
     letters = parse_letters(args["layout"])
-    return AxesLayout(letters, parse_pool_axes(args["pool_axes"], letters))
+    if args.get("pool_axes") is None and set(letters) <= set(LETTERS):
+        return Layout.parse(args["layout"])
+    pooled = args.get("pool_axes") or "".join(c for c in letters if c in "DHW") or letters[-1]
+    return AxesLayout(letters, parse_pool_axes(pooled, letters))
 
 
 def _check_variants(call: Call) -> None:
@@ -221,6 +223,13 @@ def _check_variants(call: Call) -> None:
 
     options = call.pool_options("cpu")
     check_variant_options(call.reduction, call.spec, options)
+    if call.spec.mode == "spp" and (call.explain or call.viz is not None):
+        option = "--explain" if call.explain else "--viz"
+        raise UsageError(
+            f"{option} shows windows, and --spp makes one vector per channel of several "
+            "poolings: look at one level with --output-size N instead.",
+            option=option,
+        )
     if call.indices is None:
         return
     steps = call.steps("cpu")

@@ -23,8 +23,8 @@ UNPOOL_HELP = (
     "were pooled with, as torch.nn.functional.max_unpool1d/2d/3d. With --index-style onnx "
     "the indices count over the whole N,C,spatial tensor (ONNX MaxUnpool); --output-size is "
     "then ONNX's output_shape, which adds zeros at the end of each axis.\n\n"
+    "Made by: poolcli max x.npy -k 2 --indices i.npy -o y.npy\n\n"
     "Examples:\n"
-    "  poolcli max x.npy -k 2 --indices i.npy -o y.npy\n"
     "  poolcli unpool y.npy --indices i.npy -k 2 -o back.npy\n"
     "  poolcli unpool y.npy --indices i.npy --output-size 5x7 -o back.npy\n"
 )
@@ -94,7 +94,7 @@ def _window(args: dict[str, Any]) -> WindowSpec | None:
 def _unpool_files(values, indices, output, spec, size, style, layout_text) -> str:
     """Read, unpool and write; returns what the message says of the result."""
     from poolcli import io
-    from poolcli.engine.unpool import unpool
+    from poolcli.engine.unpool import full_size, unpool, unpool_plane
     from poolcli.model.options import resolve_layout
 
     loaded = (
@@ -116,9 +116,9 @@ def _unpool_files(values, indices, output, spec, size, style, layout_text) -> st
         )
     layout, _ = resolve_layout(loaded.array.shape, loaded.layout or layout_text)
     spatial = layout.spatial_shape(loaded.array.shape)
-    plane = _plane(spec, spatial, size, layout.spatial, style)
+    plane = unpool_plane(spec, spatial, size, layout.spatial, style)
     try:
-        result = unpool(loaded.array, found.array, layout, plane, style, size)
+        result = unpool(loaded.array, found.array, layout, plane, style, full_size(size, spatial))
     except PoolError as error:
         raise (error.with_path(name) if error.path is None else error) from None
     if output == STDIN:
@@ -126,44 +126,6 @@ def _unpool_files(values, indices, output, spec, size, style, layout_text) -> st
     else:
         io.write_output(output, result, loaded, layout=str(layout))
     return f"{display_path(values)} → {'x'.join(map(str, result.shape))}"
-
-
-def _plane(spec, spatial, size, names, style) -> tuple[int, ...]:
-    """The spatial size the indices count in (see :mod:`poolcli.engine.unpool`)."""
-    from poolcli.engine.unpool import default_size
-
-    if size is not None and len(size) == 1:
-        size = size * len(spatial)
-    if size is not None and len(size) != len(spatial):
-        raise UsageError(
-            f"--output-size has {len(size)} values but the values have {len(spatial)} spatial "
-            f"axes ({', '.join(names)}).",
-            option="--output-size",
-        )
-    if spec is None or (style == "torch" and size is not None):
-        return tuple(size)
-    if spec.padding == "same":
-        raise UsageError(
-            "--padding same depends on the pooled input's size: give --output-size instead.",
-            option="--padding",
-        )
-
-    def each(values):
-        return values * len(spatial) if len(values) == 1 else values
-
-    kernels, strides = each(spec.kernel_size), each(spec.stride or spec.kernel_size)
-    pads = ((0, 0),) * len(spatial) if spec.padding == "valid" else each(spec.padding)
-    if not len(kernels) == len(strides) == len(pads) == len(spatial):
-        raise UsageError(
-            f"the window options need one value per spatial axis ({', '.join(names)}).",
-            option="--kernel",
-        )
-    plane = tuple(default_size(*a) for a in zip(spatial, kernels, strides, pads))
-    if any(p < 1 for p in plane):
-        raise UsageError(
-            "the window options give an empty result: check --padding.", option="--padding"
-        )
-    return plane
 
 
 def _stdout(result) -> None:

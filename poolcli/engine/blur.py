@@ -70,11 +70,14 @@ def blur_downsample(x: torch.Tensor, layout, strides, size: int, dtype=None) -> 
     for dim, stride in enumerate(strides):
         axis = 2 + dim
         length = work.shape[axis]
+        if length == 1:  # one cell reflected is a constant: the blur keeps it
+            continue
         if length <= high:
             name = layout.spatial[dim]
             raise PoolError(
                 f"--blur {size} needs at least {high + 1} cells along {name} after the max "
-                f"(there are {length}): use a smaller kernel or --blur 3."
+                f"(there are {length}): use a smaller kernel"
+                + (" or --blur 3." if size > 3 else ".")
             )
         moved = work.movedim(axis, -1)
         flat = moved.reshape(-1, 1, length)

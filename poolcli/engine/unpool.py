@@ -17,7 +17,7 @@ import math
 import numpy as np
 import torch
 
-from poolcli.errors import PoolError
+from poolcli.errors import PoolError, UsageError
 from poolcli.model.layout import Layout
 
 
@@ -83,3 +83,82 @@ def _check_larger(shape, plane) -> None:
             f"{'x'.join(map(str, plane))} the window options give; ONNX MaxUnpool's "
             "output_shape can only add zeros at the end."
         )
+
+
+def unpool_array(
+    values,
+    indices,
+    kernel_size=None,
+    stride=None,
+    padding=None,
+    output_size=None,
+    layout: str | None = None,
+    index_style: str = "torch",
+):
+    """Python form of ``poolcli unpool``: ``values`` placed at ``indices`` in zeros.
+
+    ``kernel_size``, ``stride``, ``padding`` are those the values were pooled with (the
+    result's size follows from them), or ``output_size`` gives it; ``layout`` is the values'
+    (default: the command line's rule). Returns a numpy array.
+
+    >>> import numpy as np
+    >>> unpool_array(np.array([[6, 8]]), np.array([[5, 3]]), kernel_size=2)
+    array([[0, 0, 0, 8],
+           [0, 6, 0, 0]])
+    """
+    from poolcli.engine.indices import check_index_style
+    from poolcli.model.options import resolve_layout
+    from poolcli.model.window import WindowSpec, parse_ints
+
+    check_index_style(index_style)
+    values, indices = np.asarray(values), np.asarray(indices)
+    if values.shape != indices.shape:
+        raise PoolError(f"indices have shape {indices.shape} but the values {values.shape}.")
+    layout, _ = resolve_layout(values.shape, layout)
+    spec = None
+    if kernel_size is not None:
+        spec = WindowSpec.make(kernel_size=kernel_size, stride=stride, padding=padding)
+    size = parse_ints(output_size, "--output-size") if output_size is not None else None
+    spatial = layout.spatial_shape(values.shape)
+    plane = unpool_plane(spec, spatial, size, layout.spatial, index_style)
+    return unpool(values, indices, layout, plane, index_style, full_size(size, spatial))
+
+
+def full_size(size, spatial):
+    return None if size is None else (size * len(spatial) if len(size) == 1 else size)
+
+
+def unpool_plane(spec, spatial, size, names, style) -> tuple[int, ...]:
+    """The spatial size the indices count in (see :mod:`poolcli.engine.unpool`)."""
+    if size is not None and len(size) == 1:
+        size = size * len(spatial)
+    if size is not None and len(size) != len(spatial):
+        raise UsageError(
+            f"--output-size has {len(size)} values but the values have {len(spatial)} spatial "
+            f"axes ({', '.join(names)}).",
+            option="--output-size",
+        )
+    if spec is None or (style == "torch" and size is not None):
+        return tuple(size)
+    if spec.padding == "same":
+        raise UsageError(
+            "--padding same depends on the pooled input's size: give --output-size instead.",
+            option="--padding",
+        )
+
+    def each(values):
+        return values * len(spatial) if len(values) == 1 else values
+
+    kernels, strides = each(spec.kernel_size), each(spec.stride or spec.kernel_size)
+    pads = ((0, 0),) * len(spatial) if spec.padding == "valid" else each(spec.padding)
+    if not len(kernels) == len(strides) == len(pads) == len(spatial):
+        raise UsageError(
+            f"the window options need one value per spatial axis ({', '.join(names)}).",
+            option="--kernel",
+        )
+    plane = tuple(default_size(*a) for a in zip(spatial, kernels, strides, pads))
+    if any(p < 1 for p in plane):
+        raise UsageError(
+            "the window options give an empty result: check --padding.", option="--padding"
+        )
+    return plane

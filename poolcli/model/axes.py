@@ -2,9 +2,11 @@
 
 By default the spatial letters D, H, W are pooled. With ``--pool-axes`` any letters of the
 layout are: ``T`` in a ``TCHW`` layout (time), ``C`` (maxout across channels), ``HC``...
-With ``--pool-axes`` the layout may use any capital letters, each once (``--layout TCHW``);
-``C`` keeps its meaning of channels unless it is pooled. Per-axis values (kernel, stride...)
-follow the order of the pooled letters in the layout, as D, H, W do.
+The layout may then use any capital letters, each once (``--layout TCHW``); ``C`` keeps its
+meaning of channels unless it is pooled, and without ``--pool-axes`` such a layout pools its
+D, H, W letters (so ``--then avg -k 2`` after ``--pool-axes T`` pools H and W). Per-axis
+values (kernel, stride...) follow the order of the pooled letters in the layout, as D, H, W
+do.
 
 An :class:`AxesLayout` is a :class:`~poolcli.model.layout.Layout` whose spatial axes are the
 pooled ones. The engine reaches every layout through :meth:`~Layout.canonical` (axes moved
@@ -130,19 +132,22 @@ def resolve_axes_layout(
     whether it was guessed; ``None`` when the plain rules apply (no ``--pool-axes``, and a
     layout of N, C, D, H, W only)."""
     letters = None if layout is None else (layout.letters if isinstance(layout, Layout) else layout)
+    if letters is not None:
+        letters = str(letters).strip().upper()
     if pool_axes is None:
-        if isinstance(layout, AxesLayout) or (
-            letters is not None and set(str(letters).upper()) - set(LETTERS)
-        ):
-            plain = str(letters).upper()
-            if set(plain) <= set(LETTERS):
-                return Layout.parse(plain, len(shape)), False
+        extra = letters is not None and set(letters) - set(LETTERS)
+        if not extra and not isinstance(layout, AxesLayout):
+            return None
+        if not extra:
+            return Layout.parse(letters, len(shape)), False
+        spatial = "".join(c for c in letters if c in "DHW")
+        if not spatial:
             raise UsageError(
-                f"the layout {plain} has axes other than N, C, D, H, W: say which to pool "
-                "with --pool-axes.",
+                f"the layout {letters} has no D, H or W axis: say which axes to pool with "
+                "--pool-axes.",
                 option="--pool-axes",
             )
-        return None
+        return AxesLayout.make(letters, spatial, shape), False
     guessed = letters is None
     letters = default_layout(shape).letters if guessed else letters
     return AxesLayout.make(letters, pool_axes, shape), guessed

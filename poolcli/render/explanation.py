@@ -246,6 +246,9 @@ def render_explanation(
     max_slices: int = MAX_SLICES,
 ):
     """A rich renderable explaining ``result`` (for ``--explain``; print it before the report)."""
+    from poolcli.learn.views import plain_view
+
+    array, result = plain_view(array, result)
     explanation = explain_result(array, result, max_windows=max_windows, max_slices=max_slices)
     return explanation_renderable(explanation)
 

@@ -156,13 +156,19 @@ def stats_json(stats: Stats | None) -> dict | None:
 
 def options_json(options: PoolOptions) -> dict:
     """The options of a reduction that are not about its window."""
-    return {
+    found = {
         "norm_type": options.norm_type,
         "seed": options.seed,
         "expectation": options.expectation,
         "dtype": options.dtype,
         "straight_alpha": options.straight_alpha,
     }
+    # Only when given, so the documents of other calls stay as they were.
+    if options.pool_axes is not None:
+        found["pool_axes"] = options.pool_axes
+    if options.blur is not None:
+        found["blur"] = options.blur
+    return found
 
 
 def step_json(step: Step) -> dict:
