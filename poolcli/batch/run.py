@@ -267,6 +267,7 @@ def _plan(options: dict[str, Any]) -> Plan:
         options["steps"],
         options["output_dir"],
         viz_dir=_absolute(options["viz_dir"]),
+        indices_dir=_absolute(options["indices_dir"]),
         **{name: options[name] for name in PLANNING},
     )
 

@@ -256,6 +256,16 @@ def _window(src, res, windows, position, max_cells, tap=None) -> WindowExplanati
     )
 
 
+def _blur_notes(options) -> list[str]:
+    if not options.blur:
+        return []
+    return [
+        f"BlurPool: the maxima are taken at stride 1 and blurred with the binomial filter of "
+        f"{options.blur} taps at the stride shown, so each result mixes the maxima of "
+        "neighbouring windows; the cells marked are each window's own maximum."
+    ]
+
+
 def explain_result(
     array: np.ndarray,
     result: PoolResult,
@@ -265,6 +275,9 @@ def explain_result(
     max_cells: int = MAX_CELLS,
 ) -> Explanation:
     """:func:`explain` for a :class:`poolcli.model.options.PoolResult` of ``array``."""
+    from poolcli.learn.views import plain_view
+
+    array, result = plain_view(array, result)  # --pool-axes: the pooled axes as spatial
     notes = []
     reduction = Reduction(result.reduction)
     options = result.options
@@ -282,6 +295,7 @@ def explain_result(
         notes.append("median: the lower median for an even number of cells (as torch.median).")
     elif reduction is Reduction.MODE:
         notes.append("mode: the most frequent value; ties go to the smallest.")
+    notes += _blur_notes(options)
     if result.premultiplied:
         notes.append(
             "RGBA image: colour was weighted by alpha (premultiplied) before pooling and divided "

@@ -23,15 +23,11 @@ def plain_view(array, result):
     array = np.ascontiguousarray(layout.canonical(np.asarray(array)))
     output = np.ascontiguousarray(layout.canonical(np.asarray(result.output)))
     plain = Layout("NC" + "DHW"[-len(layout.spatial) :])
-    windows = tuple(
-        dataclasses.replace(w, name=name) for w, name in zip(result.windows, plain.spatial)
-    )
     view = dataclasses.replace(
         result,
         output=output,
         input_shape=array.shape,
         layout=plain,
-        windows=windows,
         alpha=False,
         pixels=False,
     )
