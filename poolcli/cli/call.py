@@ -234,7 +234,7 @@ def _check_variants(call: Call) -> None:
         return
     steps = call.steps("cpu")
     last = steps[-1]
-    if not last.reduction.info.winner or last.options.blur is not None:
+    if not last.reduction.info.winner or last.options.blur is not None or last.spec.spp:
         raise UsageError(
             f"--indices needs a last step whose result is one input cell (max, min, median, "
             f"mode, seeded stochastic), not {last.label}.",

@@ -49,6 +49,11 @@ def check_has_indices(result) -> None:
             "--indices does not go with --blur: a blurred cell mixes several input cells.",
             option="--indices",
         )
+    if result.spec.mode == "spp":
+        raise UsageError(
+            "--indices does not go with --spp: its cells come from several poolings.",
+            option="--indices",
+        )
     sampled = not options.expectation and options.seed is not None
     if not reduction.info.winner or (reduction is Reduction.STOCHASTIC and not sampled):
         how = " without --seed or with --expectation" if reduction.info.winner else ""

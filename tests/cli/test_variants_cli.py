@@ -46,6 +46,8 @@ def test_indices_batch_folder(cli, npy, workdir):
     [
         (["avg", "-k", "2", "--indices", "i.npy"], "--indices needs a last step"),
         (["max", "-k", "2", "--indices", "i.png"], "FILE.npy"),
+        (["max", "--spp", "1,2", "--indices", "i.npy"], "--indices needs a last step"),
+        (["max", "-k", "2", "--blur", "3", "--indices", "i.npy"], "--indices needs a last step"),
         (["max", "-k", "2", "--blur", "4"], "--blur must be 3 or 5"),
         (["max", "-k", "2", "--ceil", "--blur", "3"], "without --ceil"),
         (["max", "-k", "2", "--seed", "1"], "--seed applies only"),

@@ -218,5 +218,9 @@ def test_no_indices_for_mixing_reductions():
     x = ties((4, 4))
     with pytest.raises(UsageError, match="--indices"):
         poolcli.pool(x, "avg", kernel_size=2, return_indices=True)
+    with pytest.raises(UsageError, match="--blur"):
+        poolcli.pool(x, "max", kernel_size=2, blur=3, return_indices=True)
+    with pytest.raises(UsageError, match="--spp"):
+        poolcli.pool(x, "max", spp=(1, 2), return_indices=True)
     with pytest.raises(UsageError, match="--index-style"):
         poolcli.pool(x, "max", kernel_size=2, return_indices=True, index_style="tf")
