@@ -9,6 +9,8 @@ import pytest
 import reference as ref
 import torch
 import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from onnx import helper
 from onnx.reference import ReferenceEvaluator
 
@@ -156,3 +158,19 @@ def test_unpool_command_errors(cli, npy, workdir):
     cli("unpool", y, "-k", "2", "-o", "o.npy", code=2)
     cli("unpool", y, "--indices", "i.npy", "-o", "o.npy", code=2)
     cli("unpool", y, "--indices", "i.npy", "-k", "2", "-o", "y.npy", code=2)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(1, 3), st.integers(1, 3), st.integers(0, 2**16), st.sampled_from(["max", "min"]))
+def test_unpool_keeps_exactly_the_winners(nd, kernel, seed, reduction):
+    """Pool, then unpool into the input's size: each winner is back in its cell, with the
+    loop reference's indices, and every other cell is 0."""
+    shape = (1, 2) + (6, 5, 4)[:nd]
+    x = np.random.default_rng(seed).integers(1, 5, shape).astype(np.int32)  # ties, no zeros
+    y, i = poolcli.pool(x, reduction, kernel_size=kernel, layout=LAYOUT[nd], return_indices=True)
+    np.testing.assert_array_equal(i, ref.reference_indices(x, reduction, kernel))
+    back = poolcli.unpool(y, i, output_size=shape[2:], layout=LAYOUT[nd])
+    assert back.dtype == x.dtype
+    kept = back != 0
+    np.testing.assert_array_equal(back[kept], x[kept])
+    assert kept.sum() == len(np.unique(i.reshape(2, -1)[0])) + len(np.unique(i.reshape(2, -1)[1]))
