@@ -179,6 +179,8 @@ def show_outcome(printer: Printer, call: Call, outcome: Outcome) -> None:
     for warning in outcome.warnings:
         printer.warning(warning)
     result = outcome.result
+    if call.json or outcome.written is None:
+        _indices_line(printer, call, outcome)
     if call.json:
         return
     if call.explain:
@@ -200,6 +202,7 @@ def show_outcome(printer: Printer, call: Call, outcome: Outcome) -> None:
                 f"{format_shape(first.input_shape)} {first.input_dtype} → "
                 f"{format_shape(result.output.shape)} {outcome.written_dtype}, {layout}"
             )
+        _indices_line(printer, call, outcome)
         return
     source, channels = _image_facts(outcome.loaded)
     input_stats = outcome.input_stats
@@ -220,6 +223,17 @@ def show_outcome(printer: Printer, call: Call, outcome: Outcome) -> None:
             )
         )
         input_stats = report.array_stats(step.output)
+
+
+def _indices_line(printer: Printer, call: Call, outcome: Outcome) -> None:
+    """``--indices FILE.npy``: say what was written there."""
+    if call.indices is None or call.quiet:
+        return
+    shape = format_shape(outcome.result.output.shape)
+    printer.message(
+        f"wrote {display_path(call.indices)}: {call.index_style} indices of the "
+        f"{outcome.result.reduction} winners, {shape} int64"
+    )
 
 
 def execute(call: Call, device: str) -> ExitStatus:

@@ -224,3 +224,40 @@ def test_no_indices_for_mixing_reductions():
         poolcli.pool(x, "max", spp=(1, 2), return_indices=True)
     with pytest.raises(UsageError, match="--index-style"):
         poolcli.pool(x, "max", kernel_size=2, return_indices=True, index_style="tf")
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int64, np.float16, np.float64])
+def test_indices_of_every_dtype(dtype):
+    x = ties((1, 2, 7, 6), 9).astype(dtype)
+    out, indices = poolcli.pool(
+        x, "max", kernel_size=3, stride=2, padding=1, layout="NCHW", return_indices=True
+    )
+    assert out.dtype == x.dtype
+    _, expected = torch_indices(x.astype(np.float64), "max", 3, 2, 1)
+    np.testing.assert_array_equal(indices, expected)
+
+
+def test_bfloat16_tensor_indices():
+    x = torch.from_numpy(ties((1, 2, 6, 6), 10)).to(torch.bfloat16)
+    _, indices = poolcli.pool(x, "max", kernel_size=2, layout="NCHW", return_indices=True)
+    _, expected = F.max_pool2d(x.float(), 2, return_indices=True)
+    assert torch.equal(indices, expected)
+
+
+@pytest.mark.parametrize("order", [0, 1])
+def test_onnx_styles_with_dilation_and_ceil(order):
+    x = np.random.default_rng(11).standard_normal((1, 2, 9, 8)).astype(np.float32)
+    y, expected = onnx_indices(x, 2, 2, [0, 0, 0, 0], order, dilations=2, ceil_mode=1)
+    out, indices = poolcli.pool(
+        x,
+        "max",
+        kernel_size=2,
+        stride=2,
+        dilation=2,
+        ceil_mode=True,
+        layout="NCHW",
+        return_indices=True,
+        index_style="onnx" if order == 0 else "onnx-col",
+    )
+    np.testing.assert_array_equal(out, y)
+    np.testing.assert_array_equal(indices, expected)
