@@ -366,7 +366,8 @@ def reference_pixel_mode(x, kernel, stride=None, pads=None, dilation=None, ceil_
 
 def reference_indices(x, reduction, kernel, stride=None, pads=None, dilation=None, ceil_mode=False):
     """Per window of max or min, the flat row-major position of its winner in its plane: the
-    first real cell in window order holding the result (a NaN wins, the first one)."""
+    first real cell in window order holding the result; a NaN wins, the last one (torch's
+    kernels replace the winner at every NaN)."""
     x = np.asarray(x)
     per_axis = _sliding(x.shape, kernel, stride, pads, dilation, ceil_mode)
     n, c = x.shape[:2]
@@ -378,7 +379,7 @@ def reference_indices(x, reduction, kernel, stride=None, pads=None, dilation=Non
             values = _exact(np.array([x[(b, ch, *cell)] for cell in cells], dtype=x.dtype))
             nan = [k for k, v in enumerate(values) if isinstance(v, float) and math.isnan(v)]
             pick = max if reduction == "max" else min
-            best = nan[0] if nan else values.index(pick(values))
+            best = nan[-1] if nan else values.index(pick(values))
             out[(b, ch, *idx)] = np.ravel_multi_index(cells[best], spatial)
     return out
 

@@ -13,7 +13,8 @@ Per output cell, the position of its winning input cell (the one whose value it 
     spatial axis varies fastest; planes still follow each other in ``(N, C)`` order.
 
 Ties go to the first real cell holding the result, in window order (row-major over the
-kernel taps), as torch's kernels do; padded cells never win. The winners come from the
+kernel taps), and of several NaN in a window the last, as torch's kernels do; padded cells
+never win. The winners come from the
 engine's own gather (:func:`poolcli.engine.ops.window_winners`), so they always agree with
 the pooled values.
 """

@@ -261,3 +261,16 @@ def test_onnx_styles_with_dilation_and_ceil(order):
     )
     np.testing.assert_array_equal(out, y)
     np.testing.assert_array_equal(indices, expected)
+
+
+@pytest.mark.parametrize("reduction", ["max", "min"])
+def test_several_nan_the_last_wins_as_in_torch(reduction):
+    x = ties((1, 2, 6, 7), 12, np.float64)
+    x[x == 2] = np.nan
+    out, indices = poolcli.pool(
+        x, reduction, kernel_size=3, stride=2, padding=1, layout="NCHW", return_indices=True
+    )
+    values, expected = torch_indices(x, reduction, 3, 2, 1)
+    np.testing.assert_array_equal(indices, expected)
+    np.testing.assert_array_equal(out, values)
+    np.testing.assert_array_equal(indices, ref.reference_indices(x, reduction, 3, 2, 1))
