@@ -274,3 +274,43 @@ def test_several_nan_the_last_wins_as_in_torch(reduction):
     np.testing.assert_array_equal(indices, expected)
     np.testing.assert_array_equal(out, values)
     np.testing.assert_array_equal(indices, ref.reference_indices(x, reduction, 3, 2, 1))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.integers(1, 3),
+    st.integers(1, 3),
+    st.integers(1, 3),
+    st.integers(0, 1),
+    st.integers(1, 2),
+    st.booleans(),
+    st.booleans(),
+    st.sampled_from(["max", "min"]),
+    st.integers(0, 2**16),
+)
+def test_torch_and_gather_paths_agree(
+    nd, kernel, stride, padding, dilation, ceil, adaptive, op, seed
+):
+    """The indices come from torch's kernels where they can, else from the engine's gather:
+    the same answer, NaN and ties included."""
+    from poolcli.engine.core import run
+    from poolcli.engine.indices import gathered_winners, spatial_positions, torch_indices
+    from poolcli.model.window import WindowSpec
+
+    x = ties((1, 2) + (7, 6, 5)[:nd], seed, np.float64)
+    x[x == 2] = np.nan
+    if adaptive:
+        spec = WindowSpec.make(output_size=(3, 4, 2)[:nd])
+    else:
+        spec = WindowSpec.make(
+            kernel_size=kernel,
+            stride=stride,
+            padding=min(padding, kernel // 2),
+            dilation=dilation,
+            ceil_mode=ceil,
+        )
+    result = run(x, op, spec, LAYOUT[nd])
+    fast = torch_indices(x, result)
+    assert fast is not None
+    slow = spatial_positions(gathered_winners(x, result), result.windows)
+    assert torch.equal(fast, slow)
