@@ -213,7 +213,13 @@ def _layout(args: dict[str, Any]) -> Layout | None:
     letters = parse_letters(args["layout"])
     if args.get("pool_axes") is None and set(letters) <= set(LETTERS):
         return Layout.parse(args["layout"])
-    pooled = args.get("pool_axes") or "".join(c for c in letters if c in "DHW") or letters[-1]
+    pooled = args.get("pool_axes") or "".join(c for c in letters if c in "DHW")
+    if not pooled:
+        raise UsageError(
+            f"--layout {args['layout']} has no D, H or W axis: say which axes to pool with "
+            "--pool-axes.",
+            option="--pool-axes",
+        )
     return AxesLayout(letters, parse_pool_axes(pooled, letters))
 
 

@@ -55,6 +55,7 @@ def test_indices_batch_folder(cli, npy, workdir):
         (["max", "--spp", "1,2", "-k", "2"], "--spp is a windowing"),
         (["max", "--spp", "1,2", "--explain"], "--spp"),
         (["max", "-k", "2", "--pool-axes", "XYZW"], "--pool-axes"),
+        (["max", "-k", "2", "--layout", "TC"], "no D, H or W axis"),
     ],
 )
 def test_usage_errors(cli, seed_npy, args, message):
