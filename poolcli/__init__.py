@@ -22,4 +22,12 @@ __all__ = [
     "__version__",
     "output_size",
     "pool",
+    "unpool",
 ]
+
+
+def unpool(values, indices, **options):
+    """Values back at their indices in zeros; see :func:`poolcli.engine.unpool.unpool_array`."""
+    from poolcli.engine.unpool import unpool_array
+
+    return unpool_array(values, indices, **options)

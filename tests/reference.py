@@ -426,3 +426,92 @@ def reference_pixel_mode(x, kernel, stride=None, pads=None, dilation=None, ceil_
             best = max(counts.values())
             out[(b, slice(None), *idx)] = min(p for p, k in counts.items() if k == best)
     return out
+
+
+# ----------------------------------------------------------------------------- indices and variants
+
+
+def reference_indices(x, reduction, kernel, stride=None, pads=None, dilation=None, ceil_mode=False):
+    """Per window of max or min, the flat row-major position of its winner in its plane: the
+    first real cell in window order holding the result; a NaN wins, the last one (torch's
+    kernels replace the winner at every NaN)."""
+    x = np.asarray(x)
+    per_axis = _sliding(x.shape, kernel, stride, pads, dilation, ceil_mode)
+    n, c = x.shape[:2]
+    spatial = x.shape[2:]
+    out = np.empty((n, c, *(len(w) for w in per_axis)), dtype=np.int64)
+    for idx in itertools.product(*(range(len(w)) for w in per_axis)):
+        cells = list(itertools.product(*(per_axis[a][i][0] for a, i in enumerate(idx))))
+        for b, ch in itertools.product(range(n), range(c)):
+            values = _exact(np.array([x[(b, ch, *cell)] for cell in cells], dtype=x.dtype))
+            nan = [k for k, v in enumerate(values) if isinstance(v, float) and math.isnan(v)]
+            pick = max if reduction == "max" else min
+            best = nan[-1] if nan else values.index(pick(values))
+            out[(b, ch, *idx)] = np.ravel_multi_index(cells[best], spatial)
+    return out
+
+
+def reference_unpool(values, indices, spatial):
+    """torch MaxUnpool: zeros of ``(N, C, *spatial)``, each value put at its plane index."""
+    values, indices = np.asarray(values), np.asarray(indices)
+    n, c = values.shape[:2]
+    out = np.zeros((n, c, math.prod(spatial)), dtype=values.dtype)
+    for b, ch in itertools.product(range(n), range(c)):
+        for v, i in zip(values[b, ch].ravel().tolist(), indices[b, ch].ravel().tolist()):
+            out[b, ch, i] = v
+    return out.reshape(n, c, *spatial)
+
+
+def reference_blurpool(x, kernel, stride, filter_size, pads=None, dilation=None):
+    """antialiased-cnns' MaxPool(stride 1) + BlurPool(stride): the binomial filter
+    (rows of Pascal's triangle) with reflect padding (size - 1) // 2 at each end, sampled every
+    ``stride`` cells from the first."""
+    maxed = reference_pool(x, "max", kernel, 1, pads, dilation).astype(np.float64)
+    taps = np.array([math.comb(filter_size - 1, j) for j in range(filter_size)], float)
+    taps /= taps.sum()
+    nd = maxed.ndim - 2
+    stride = (stride,) * nd if isinstance(stride, int) else tuple(stride)
+    half = (filter_size - 1) // 2
+    for a in range(nd):
+        size = maxed.shape[2 + a]
+        reflect = [abs(j) if j < size else 2 * (size - 1) - j for j in range(-half, size + half)]
+        starts = range(0, size, stride[a])
+        moved = np.moveaxis(maxed, 2 + a, -1)
+        blurred = np.zeros((*moved.shape[:-1], len(starts)))
+        for o, s in enumerate(starts):
+            for j in range(filter_size):
+                blurred[..., o] += taps[j] * moved[..., reflect[s + j]]
+        maxed = np.moveaxis(blurred, -1, 2 + a)
+    return maxed
+
+
+def fractional_starts(size, out, kernel, u):
+    """torch's generate_intervals in float32 (numpy scalars): where each window starts."""
+    f = np.float32
+    if out == 1:
+        return [size - kernel]
+    alpha = f(size - kernel) / f(out - 1)
+    u = f(u)
+    first = [int(f(f(i) + u) * alpha) - int(u * alpha) for i in range(out - 1)]
+    return [*first, size - kernel]
+
+
+def reference_fractional(x, reduction, kernel, out, samples):
+    """Fractional pooling with one sample per axis (axis order), every plane alike."""
+    x = np.asarray(x)
+    nd = x.ndim - 2
+    kernel = (kernel,) * nd if isinstance(kernel, int) else tuple(kernel)
+    out = (out,) * nd if isinstance(out, int) else tuple(out)
+    per_axis = []
+    for a in range(nd):
+        starts = fractional_starts(x.shape[2 + a], out[a], kernel[a], samples[a])
+        per_axis.append([(list(range(s, s + kernel[a])), kernel[a]) for s in starts])
+    return _pool_with(x, reduction, per_axis, False, 2.0)
+
+
+def reference_spp(x, reduction, levels):
+    """SPP: every adaptive level flattened per channel, concatenated in the given order."""
+    x = np.asarray(x)
+    n, c = x.shape[:2]
+    parts = [reference_adaptive(x, reduction, level).reshape(n, c, -1) for level in levels]
+    return np.concatenate(parts, axis=-1)

@@ -213,6 +213,8 @@ def iter_batch(
     debug: bool = False,
     viz_dir: str | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
+    indices_dir: str | None = None,
+    index_style: str = "torch",
 ) -> Batch:
     """Pool many files: plan at once, then iterate to run, one :class:`FileResult` per input.
 
@@ -272,6 +274,7 @@ def _plan(options: dict[str, Any]) -> Plan:
         options["steps"],
         options["output_dir"],
         viz_dir=_absolute(options["viz_dir"]),
+        indices_dir=_absolute(options["indices_dir"]),
         **{name: options[name] for name in PLANNING},
     )
 
@@ -279,9 +282,11 @@ def _plan(options: dict[str, Any]) -> Plan:
 def _job(plan: Plan, options: dict[str, Any]) -> Job:
     layout = options["layout"]
     if layout is not None:
-        from poolcli.model.layout import Layout
+        from poolcli.model.axes import parse_letters
+        from poolcli.model.layout import LETTERS, Layout
 
-        layout = str(Layout.parse(layout))
+        letters = parse_letters(layout)
+        layout = str(Layout.parse(layout)) if set(letters) <= set(LETTERS) else letters
     return Job(
         steps=plan.steps,
         layout=layout,
@@ -294,6 +299,8 @@ def _job(plan: Plan, options: dict[str, Any]) -> Job:
         debug=options["debug"],
         torch_threads=options["torch_threads"],
         viz_dir=_absolute(options["viz_dir"]),
+        indices_dir=_absolute(options.get("indices_dir")),
+        index_style=options.get("index_style", "torch"),
     )
 
 

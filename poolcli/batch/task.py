@@ -49,6 +49,11 @@ class Job:
     keep: bool = False
     quality: int | None = None
     normalize: bool = False
+    #: ``--indices``: the file of an input given alone, or the folder of a batch, and how
+    #: they count (:mod:`poolcli.engine.indices`).
+    indices: str | None = None
+    indices_dir: str | None = None
+    index_style: str = "torch"
 
 
 @dataclass
@@ -133,6 +138,26 @@ def _process(task: Task, job: Job, values: dict[str, Any], before_pooling) -> No
         values["detail"] = Pooled(loaded, chain)
     finish_output(task, job, values, loaded, chain.final, chain.output, str(chain.layout))
     write_counts(chain.final)
+    if job.indices is not None or job.indices_dir is not None:
+        _write_indices(task, job, loaded, chain)
+
+
+def _write_indices(task: Task, job: Job, loaded, chain) -> None:
+    """``--indices``: where the last step's winners lie in its input, as ``.npy``."""
+    from poolcli import io
+    from poolcli.engine.indices import winner_indices
+
+    source = chain.results[-2].output if len(chain.results) > 1 else loaded.array
+    indices = winner_indices(source, chain.final, job.index_style)
+    path = job.indices
+    if path is None:
+        from poolcli.batch.plan import viz_path
+
+        path = viz_path(task.source, job.indices_dir)[: -len(".png")] + ".npy"
+        if not is_inside(os.path.dirname(path), job.indices_dir):
+            raise PoolError(outside_reason(job.indices_dir), path=display_path(path))
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+    io.write_output(path, indices)
 
 
 def pool_input(loaded, job: Job):

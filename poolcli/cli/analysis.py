@@ -98,7 +98,7 @@ def add_commands(app: typer.Typer) -> None:
         help="Seed of the noise and of stochastic sampling. Default: 0.",
     )
     invariance = ["input_path", "ops", "shifts", "noise", seed]
-    invariance += [name for name in window if name != "seed"] + ending
+    invariance += [name for name in window if name != "seed"] + ["blur", *ending]
     add_command(
         app, "invariance", invariance, _invariance_command, help=INVARIANCE_HELP, panel=PANEL
     )

@@ -5,7 +5,7 @@ from typing import Annotated
 
 import typer
 
-from poolcli.cli import analysis, learn
+from poolcli.cli import analysis, learn, unpool
 from poolcli.cli.edge import HELP, PoolcliGroup
 from poolcli.cli.reduce import add_reduction_commands
 from poolcli.errors import interrupted_status, stop_on_signals
@@ -53,16 +53,32 @@ def _root(
 add_reduction_commands(app)
 learn.add_commands(app)
 analysis.add_commands(app)
+unpool.add_commands(app)
 
 
 def main() -> None:
     """Entry point of the ``poolcli`` script and ``python -m poolcli``."""
     stop_on_signals()
+    if sys.argv[1:] == [HELP, "batch"]:
+        sys.exit(_batch_help())
     try:
         _app_for(sys.argv[1:])(prog_name="poolcli")
     except KeyboardInterrupt as stop:
         typer.echo("poolcli: interrupted.", err=True)
         sys.exit(interrupted_status(stop))
+
+
+def _batch_help() -> int:
+    """``poolcli help batch``: the batch options, which each command's help leaves out."""
+    from rich.console import Console
+
+    from poolcli.model.batch_flags import BATCH_FLAGS
+    from poolcli.model.flag import BATCH
+    from poolcli.render.flag_help import BATCH_INTRO, options_panel
+
+    flags = [flag for flag in BATCH_FLAGS if flag.panel == BATCH]
+    Console().print(options_panel("Batch", BATCH_INTRO, flags))
+    return 0
 
 
 def _app_for(argv: list[str]) -> typer.Typer:

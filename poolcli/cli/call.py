@@ -44,6 +44,10 @@ class Call:
     normalize: bool = False
     then: tuple = ()
     batch: dict[str, Any] = field(default_factory=dict)
+    pool_axes: str | None = None
+    blur: int | None = None
+    indices: str | None = None
+    index_style: str = "torch"
     #: The data-aware options (--nan, --nodata, --mask, --valid-count, --linear-light,
     #: --srgb-max) by PoolOptions field name.
     data: dict[str, Any] = field(default_factory=dict)
@@ -84,6 +88,8 @@ class Call:
             dtype=self.dtype,
             straight_alpha=self.straight_alpha,
             **self.data,
+            pool_axes=self.pool_axes,
+            blur=self.blur,
         )
 
 
@@ -184,11 +190,12 @@ def make_call(reduction: Reduction, args: dict[str, Any], then=()) -> Call:
     if args.get("explain") and args["json"]:
         raise UsageError("--explain prints text; it cannot go with --json.", option="--explain")
     dtype = args["dtype"]
+    spec = _window(args)
     call = Call(
         reduction=reduction,
         inputs=inputs,
-        spec=_window(args),
-        layout=Layout.parse(args["layout"]) if args["layout"] is not None else None,
+        spec=spec,
+        layout=_layout(args),
         output=args["output"],
         json=args["json"],
         quiet=args["quiet"],
@@ -206,7 +213,12 @@ def make_call(reduction: Reduction, args: dict[str, Any], then=()) -> Call:
         then=tuple(then),
         batch={key: args.get(key) for key in BATCH_OPTIONS},
         data=data_options(reduction, args, then),
+        pool_axes=args.get("pool_axes"),
+        blur=args.get("blur"),
+        indices=args.get("indices"),
+        index_style=str(getattr(args.get("index_style"), "value", args.get("index_style"))),
     )
+    _check_variants(call)
     _check_files(call)
     check_applies(reduction, args)
     _check_output_options(call, args)
@@ -278,6 +290,62 @@ def _check_output_options(call: Call, args: dict[str, Any]) -> None:
     check_format_options(args, (written,))
 
 
+def _layout(args: dict[str, Any]) -> Layout | None:
+    """``--layout``: N, C, D, H, W letters, or any letters with ``--pool-axes``."""
+    if args["layout"] is None:
+        return None
+    from poolcli.model.axes import AxesLayout, parse_letters, parse_pool_axes
+    from poolcli.model.layout import LETTERS
+
+    letters = parse_letters(args["layout"])
+    if args.get("pool_axes") is None and set(letters) <= set(LETTERS):
+        return Layout.parse(args["layout"])
+    pooled = args.get("pool_axes") or "".join(c for c in letters if c in "DHW")
+    if not pooled:
+        raise UsageError(
+            f"--layout {args['layout']} has no D, H or W axis: say which axes to pool with "
+            "--pool-axes.",
+            option="--pool-axes",
+        )
+    return AxesLayout(letters, parse_pool_axes(pooled, letters))
+
+
+def _check_variants(call: Call) -> None:
+    """``--pool-axes``, ``--blur``, ``--indices``: the checks that need no input."""
+    from poolcli.model.steps import check_variant_options
+
+    options = call.pool_options("cpu")
+    check_variant_options(call.reduction, call.spec, options)
+    if call.spec.mode == "spp" and (call.explain or call.viz is not None):
+        option = "--explain" if call.explain else "--viz"
+        raise UsageError(
+            f"{option} shows windows, and --spp makes one vector per channel of several "
+            "poolings: look at one level with --output-size N instead.",
+            option=option,
+        )
+    if call.indices is None:
+        return
+    steps = call.steps("cpu")
+    last = steps[-1]
+    if not last.reduction.info.winner or last.options.blur is not None or last.spec.spp:
+        raise UsageError(
+            f"--indices needs a last step whose result is one input cell (max, min, median, "
+            f"mode, seeded stochastic), not {last.label}.",
+            option="--indices",
+        )
+    if call.is_batch:
+        if not _names_folder(call.indices):
+            raise UsageError(
+                f"--indices {call.indices}: with several inputs give a folder (--indices DIR/).",
+                option="--indices",
+            )
+    elif not call.indices.endswith(".npy"):
+        raise UsageError(
+            f"--indices {call.indices}: indices are written as .npy; name the file FILE.npy.",
+            option="--indices",
+        )
+
+
 def _checked_inputs(args: dict[str, Any]) -> tuple[str, ...]:
     inputs = tuple(args["inputs"] or ())
     if not inputs and args.get("files_from") is None:
@@ -297,7 +365,9 @@ def _checked_inputs(args: dict[str, Any]) -> tuple[str, ...]:
 
 
 def _window(args: dict[str, Any]) -> WindowSpec:
+    extra = {key: args.get(key) for key in ("fractional", "output_ratio", "spp")}
     return WindowSpec.make(
+        **extra,
         kernel_size=args["kernel"],
         stride=args["stride"],
         padding=args["padding"],
@@ -335,4 +405,5 @@ def _check_files(call: Call) -> None:
 
         check_viz_path(call.viz)
     counts = call.data.get("valid_count")
-    check_writes(call.inputs, {"-o": call.output, "--viz": call.viz, "--valid-count": counts})
+    writes = {"-o": call.output, "--viz": call.viz, "--valid-count": counts}
+    check_writes(call.inputs, {**writes, "--indices": call.indices})

@@ -62,6 +62,7 @@ def add_commands(app: typer.Typer) -> None:
         "size",
         "steps",
         *(name for name in WINDOW_OPTIONS if name != "count_include_pad"),
+        "spp",
         "channels",
         FLAGS["json"].but(help="Print one JSON document instead of the table."),
         "debug",
@@ -71,6 +72,10 @@ def add_commands(app: typer.Typer) -> None:
         "input_path",
         "op",
         *WINDOW_OPTIONS,
+        "pool_axes",
+        "fractional",
+        "output_ratio",
+        "blur",
         "norm_type",
         "seed",
         "expectation",
@@ -91,7 +96,8 @@ def _shape(ctx: typer.Context, args: dict[str, Any]) -> int:
     if args["size"] is None:  # optional for Typer, so that help shows no {SIZE}
         raise UsageError("Give the input SIZE, such as 28x28.", option="SIZE")
     window = [args[name] for name in WINDOW_OPTIONS if name != "count_include_pad"]
-    spatial, results = _shape_results(args["size"], args["steps"], args["channels"], *window)
+    size, steps, channels = args["size"], args["steps"], args["channels"]
+    spatial, results = _shape_results(size, steps, channels, *window, spp=args.get("spp"))
     if args["json"]:
         from poolcli.render.schema_plain import dumps
         from poolcli.render.shape_table import shape_json
@@ -112,14 +118,24 @@ def _explain_command(ctx: typer.Context, args: dict[str, Any]) -> int:
 
 
 def _shape_results(
-    size, steps, channels, kernel, stride, padding, dilation, ceil, global_pool, output_size
+    size,
+    steps,
+    channels,
+    kernel,
+    stride,
+    padding,
+    dilation,
+    ceil,
+    global_pool,
+    output_size,
+    spp=None,
 ):
     from poolcli.learn import shapes
 
     spatial = shapes.parse_size(size)
     window_given = any(
         value not in (None, False)
-        for value in (kernel, stride, padding, dilation, ceil, global_pool, output_size)
+        for value in (kernel, stride, padding, dilation, ceil, global_pool, output_size, spp)
     )
     if steps and window_given:
         raise UsageError(
@@ -138,6 +154,7 @@ def _shape_results(
             ceil_mode=ceil,
             global_pool=global_pool,
             output_size=output_size,
+            spp=spp,
         )
         parsed = [shapes.Layer.from_spec(spec)]
     else:

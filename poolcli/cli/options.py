@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import typer
 
 from poolcli.cli.edge import run_guarded
-from poolcli.model.flag import Flag
+from poolcli.model.flag import BATCH, Flag
 from poolcli.model.flags import FLAGS
 
 #: A command's body: the Typer context and the values of its options, by name; returns the
@@ -42,6 +42,8 @@ def annotation(flag: Flag) -> Any:
         extra["callback"] = _bounds(flag)
     if isinstance(flag.value_type, type) and issubclass(flag.value_type, Enum):
         extra["case_sensitive"] = False
+    if flag.panel == BATCH:  # listed by `poolcli help batch`: each command's help stays short
+        extra["hidden"] = True
     info = typer.Option(
         *flag.flags, help=flag.help, rich_help_panel=flag.panel, show_default=False, **extra
     )

@@ -81,9 +81,11 @@ def process_input(path: str, call: Call, device: str) -> Outcome:
         keep=True,
         quality=call.quality,
         normalize=call.normalize,
+        indices=call.indices,
+        index_style=call.index_style,
     )
     output = None if call.output == STDIN else call.output
-    _clean_leftovers(output, call.viz)
+    _clean_leftovers(output, call.viz, call.indices)
     with _image_for_stdout(call) as piped:
         result = process_task(named_task(0, path, output or piped, call.viz), job)
         outcome = Outcome(path=path, name=display_path(path), warnings=list(result.warnings))
@@ -215,6 +217,8 @@ def show_outcome(printer: Printer, call: Call, outcome: Outcome) -> None:
     for warning in outcome.warnings:
         printer.warning(warning)
     result = outcome.result
+    if call.json or outcome.written is None:
+        _indices_line(printer, call, outcome)
     if call.json:
         return
     if call.explain:
@@ -236,6 +240,7 @@ def show_outcome(printer: Printer, call: Call, outcome: Outcome) -> None:
                 f"{format_shape(first.input_shape)} {first.input_dtype} → "
                 f"{format_shape(result.output.shape)} {outcome.written_dtype}, {layout}"
             )
+        _indices_line(printer, call, outcome)
         return
     source, channels = _image_facts(outcome.loaded)
     input_stats = outcome.input_stats
@@ -256,6 +261,17 @@ def show_outcome(printer: Printer, call: Call, outcome: Outcome) -> None:
             )
         )
         input_stats = report.array_stats(step.output)
+
+
+def _indices_line(printer: Printer, call: Call, outcome: Outcome) -> None:
+    """``--indices FILE.npy``: say what was written there."""
+    if call.indices is None or call.quiet:
+        return
+    shape = format_shape(outcome.result.output.shape)
+    printer.message(
+        f"wrote {display_path(call.indices)}: {call.index_style} indices of the "
+        f"{outcome.result.reduction} winners, {shape} int64"
+    )
 
 
 def execute(call: Call, device: str) -> ExitStatus:

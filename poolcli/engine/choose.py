@@ -17,7 +17,7 @@ import torch
 
 from poolcli.errors import UsageError
 from poolcli.model.reductions import Reduction
-from poolcli.model.window import AxisWindow
+from poolcli.model.window import AxisWindow, adaptive_bins
 
 #: Sliding windows with at most this many taps take the ``taps`` path.
 TAP_LIMIT = 64
@@ -65,6 +65,8 @@ class Case:
             a.out == 1 and a.kernel == a.size and a.dilation == 1 and a.pad_begin == 0
             for a in self.windows
         )
+        if self.adaptive and any(a.bins != adaptive_bins(a.size, a.out) for a in self.windows):
+            return frozenset({"bins"})  # fractional windows: only the gather follows any bins
         return _WINDOWINGS[self.adaptive, whole]
 
     @_fact
@@ -303,14 +305,14 @@ CAPABILITIES: tuple[Capability, ...] = (
     Capability(
         "gather",
         ORDER_BASED,
-        windowings=frozenset({"sliding", "adaptive", "global"}),
+        windowings=frozenset({"sliding", "adaptive", "global", "bins"}),
         winner_gradient=True,
         masks=True,
     ),
     Capability(
         "gather",
         ALL_REDUCTIONS - ORDER_BASED,
-        windowings=frozenset({"sliding", "adaptive", "global"}),
+        windowings=frozenset({"sliding", "adaptive", "global", "bins"}),
         winner_gradient=True,
     ),
 )

@@ -8,8 +8,8 @@ applies the alpha rule for RGBA images, calls the engine in :mod:`poolcli.engine
 
 from __future__ import annotations
 
-from poolcli.errors import LayoutGuessWarning, NotAnArrayError, PoolError, UsageError
-from poolcli.model.layout import Layout, guess_warning
+from poolcli.errors import PoolError, UsageError
+from poolcli.model.layout import Layout
 from poolcli.model.missing import check_data_options
 from poolcli.model.options import PoolOptions, PoolResult, resolve_layout
 from poolcli.model.reductions import Reduction, default_norm_type, parse_reduction
@@ -35,8 +35,6 @@ def run(
     picks the most frequent whole pixel (ties: the smallest, comparing channels in order)
     instead of each channel's own mode.
     """
-    from poolcli.engine import ops
-
     options = options or PoolOptions()
     if not isinstance(reduction, Reduction):
         reduction = parse_reduction(reduction)
@@ -47,16 +45,15 @@ def run(
         array = np.asarray(array)  # a nested list, a number
     if layout is not None and not isinstance(layout, (str, Layout)):
         raise UsageError(f"--layout {layout!r} is not a layout such as HWC.", option="--layout")
-    layout, guessed = resolve_layout(tuple(array.shape), layout)
-    windows = resolve(spec, layout.spatial_shape(tuple(array.shape)), layout.spatial)
+    layout, guessed = _layout(tuple(array.shape), layout, options)
+    if layout.channel_axis is None and "C" in layout.letters:  # the channels are pooled
+        alpha = pixels = False
     alpha = alpha and not options.straight_alpha
-    rules = {"options": options, "alpha": alpha, "pixels": pixels}
-    pad = spec.count_include_pad
-    output, device = ops.pool_array(
-        array, reduction, windows, layout, count_include_pad=pad, **rules
-    )
-    counts = ops.valid_counts(array, windows, layout, options) if options.valid_count else None
+    spec = _variant_spec(spec, options, len(layout.spatial))
+    windows = resolve(spec, layout.spatial_shape(tuple(array.shape)), layout.spatial)
+    output, device, layout = _pool(array, reduction, spec, windows, layout, options, alpha, pixels)
     return PoolResult(
+        valid_count=_counts(array, spec, windows, layout, options),
         output=output,
         input_shape=tuple(array.shape),
         input_dtype=str(array.dtype),
@@ -70,8 +67,66 @@ def run(
         premultiplied=alpha and reduction.info.weights_by_alpha,
         alpha=alpha,
         pixels=pixels,
-        valid_count=counts,
     )
+
+
+def _pool(array, reduction, spec, windows, layout, options, alpha, pixels):
+    """The engine's output, its device and its layout (SPP makes the spatial axes one)."""
+    from poolcli.engine import ops
+
+    if spec.mode == "spp":
+        from poolcli.engine.spp import pool_spp
+
+        return pool_spp(array, reduction, spec, layout, options, alpha, pixels)
+    if options.blur:
+        from poolcli.engine.blur import pool_blur
+
+        output, device = pool_blur(array, reduction, spec, windows, layout, options, alpha)
+        return output, device, layout
+    output, device = ops.pool_array(
+        array,
+        reduction,
+        windows,
+        layout,
+        count_include_pad=spec.count_include_pad,
+        options=options,
+        alpha=alpha,
+        pixels=pixels,
+    )
+    return output, device, layout
+
+
+def _counts(array, spec, windows, layout, options):
+    """``--valid-count``: how many cells each output cell used (None when not asked)."""
+    if not options.valid_count:
+        return None
+    if spec.mode == "spp" or options.blur:
+        raise UsageError(
+            "--valid-count counts the cells of plain windows, not of --spp or --blur.",
+            option="--valid-count",
+        )
+    from poolcli.engine import ops
+
+    return ops.valid_counts(array, windows, layout, options)
+
+
+def _layout(shape, layout, options: PoolOptions) -> tuple[Layout, bool]:
+    """The layout to pool in, and whether it was guessed (``--pool-axes``: any letters)."""
+    from poolcli.model.axes import resolve_axes_layout
+
+    chosen = resolve_axes_layout(shape, layout, options.pool_axes)
+    return chosen if chosen is not None else resolve_layout(shape, layout)
+
+
+def _variant_spec(spec: WindowSpec, options: PoolOptions, dims: int) -> WindowSpec:
+    """``spec`` with fractional windows placed (their samples drawn from ``options.seed``)."""
+    if not spec.fractional or spec.samples is not None:
+        return spec
+    import dataclasses
+
+    from poolcli.model.fractional import draw_samples
+
+    return dataclasses.replace(spec, samples=draw_samples(dims, options.seed))
 
 
 def pool(
@@ -96,155 +151,67 @@ def pool(
     mask=None,
     linear_light: bool = False,
     srgb_max: float | None = None,
+    return_indices: bool = False,
+    index_style: str = "torch",
+    pool_axes: str | None = None,
+    blur: int | None = None,
+    fractional: bool = False,
+    output_ratio=None,
+    spp=None,
 ):
-    # The docstring (parameters, examples) is set below as pool.__doc__: the function's
-    # length stays within the modules' limit.
+    # The docstring is poolcli.engine.api.POOL_DOC, set below.
+    from poolcli.engine.api import as_array, warn_guessed
     from poolcli.model.applies import check_applies
     from poolcli.model.keywords import in_keywords
 
+    given = dict(locals())
     try:
         reduction = parse_reduction(reduction, "reduction")
         array, layout = as_array(array, layout)
         check_applies(reduction, {"count_include_pad": count_include_pad, "dtype": dtype})
-        spec = WindowSpec.make(
-            kernel_size=kernel_size,
-            stride=stride,
-            padding=padding,
-            dilation=dilation,
-            ceil_mode=ceil_mode,
-            count_include_pad=count_include_pad,
-            global_pool=global_pool,
-            output_size=output_size,
-        )
-        data = {"nan": str(nan), "nodata": nodata, "mask": mask}
-        data.update(linear_light=linear_light, srgb_max=srgb_max)
-        p = default_norm_type(reduction, norm_type)
-        options = PoolOptions(p, seed, expectation, device, dtype, **data)
+        given["norm_type"] = default_norm_type(reduction, norm_type)
+        spec, options = _call_values(given)
         result = run(array, reduction, spec, layout, options)
+        if return_indices:
+            from poolcli.engine.indices import check_index_style, winner_indices
+
+            check_index_style(index_style)
+            indices = winner_indices(array, result, index_style)
     except PoolError as error:
         raise in_keywords(error) from None
     if result.layout_guessed:
-        _warn_guessed(result)
-    return result.output
+        warn_guessed(result)
+    return (result.output, indices) if return_indices else result.output
 
 
-pool.__doc__ = """Pool an array over sliding, global or adaptive windows; the result has its type.
+def _set_doc() -> None:
+    from poolcli.engine.api import POOL_DOC
 
-Parameters
-----------
-array : numpy.ndarray, torch.Tensor, PIL.Image.Image or nested list of numbers
-    The input, laid out as ``layout``. A PIL image is read as ``HWC`` (``HW`` for
-    grayscale), as the command line reads image files; a list becomes a numpy array.
-reduction : str
-    ``max``, ``avg``, ``min``, ``sum``, ``lp``, ``median``, ``stochastic``, ``mode`` or
-    ``gem``.
-kernel_size, stride, padding, dilation : int, tuple or str, optional
-    As in ``torch.nn.functional``: an int, a per-axis tuple in layout order (D, H, W), or
-    a command-line string (``"3x2"``; padding also ``"0:1x1:2"``, ``"same"``,
-    ``"valid"``). ``stride`` defaults to ``kernel_size``.
-ceil_mode : bool
-    Round the number of windows up (torch's rule).
-count_include_pad : bool
-    avg only: count padded cells in the divisor (default no, as ONNX and TensorFlow).
-global_pool : bool
-    One window over all spatial axes.
-output_size : int, tuple or str, optional
-    Adaptive pooling to this spatial size (torch's bin rule).
-layout : str, optional
-    Axes of ``array`` from ``N C D H W`` (``"NHWC"``...). Default: guessed from the shape
-    (``HW``; 3-D ``HWC`` or ``CHW``; 4-D ``NCHW``; 5-D ``NCDHW``), with a
-    :class:`~poolcli.errors.LayoutGuessWarning` for 3-D and 4-D arrays.
-norm_type : float, optional
-    lp and gem only: the p of (Σ|x|^p)^(1/p) (default 2) or of (mean xᵖ)^(1/p) (default 3).
-seed : int, optional
-    stochastic only: the seed of the sampling.
-expectation : bool
-    stochastic only: the expected value Σx²/Σx instead of a sample.
-device : str
-    ``cpu``, ``cuda``, ``mps`` or ``auto``.
-dtype : str, optional
-    avg, sum, lp and stochastic: the compute precision (``float32``, ``float64``...);
-    integer inputs to avg, lp and stochastic come out in it.
-nan : str
-    ``"propagate"`` (default) or ``"omit"``: leave NaN cells out, as padding is.
-nodata : float, optional
-    Leave cells equal to this value out; a window of only nodata gives it.
-mask : array, optional
-    An array of the spatial shape, nonzero = use; zero cells are left out.
-linear_light : bool
-    avg, gem and stochastic: average sRGB values in linear light, with ``srgb_max`` the
-    value of white (an image's bit depth gives it on the command line).
-srgb_max : float, optional
-    The value of sRGB white for ``linear_light``.
-
-Returns
--------
-numpy.ndarray or torch.Tensor
-    The pooled array, in ``array``'s layout; only the spatial sizes change.
-
-Raises
-------
-UsageError
-    A parameter that is wrong whatever the input, named by its keyword
-    (``kernel_size must be positive, got 0.``); an option that does not apply to the
-    reduction (``count_include_pad`` with ``max``).
-PoolError
-    Parameters that do not fit this input.
-TypeError
-    ``array`` is not an array, tensor, image or list of numbers (a
-    :class:`~poolcli.errors.NotAnArrayError`, also a PoolError).
-
-Examples
---------
->>> import numpy as np
->>> x = np.array([[1, 3, 2, 4], [5, 6, 7, 8], [9, 10, 11, 12], [13, 14, 15, 16]])
->>> pool(x, "avg", kernel_size=2)
-array([[ 3.75,  5.25],
-       [11.5 , 13.5 ]], dtype=float32)
->>> pool(x, "max", kernel_size=3, stride=1, padding="same")
-array([[ 6,  7,  8,  8],
-       [10, 11, 12, 12],
-       [14, 15, 16, 16],
-       [14, 15, 16, 16]])
->>> pool([[1, 2], [3, 4]], "sum", global_pool=True)
-array([[10]])
-"""
+    pool.__doc__ = POOL_DOC
 
 
-def _warn_guessed(result: PoolResult) -> None:
-    import warnings
-
-    from poolcli.model.keywords import keyword_text
-
-    text = guess_warning(result.input_shape, result.layout, always=True)
-    if text is not None:
-        warnings.warn(LayoutGuessWarning(keyword_text(text)), stacklevel=3)
+_set_doc()
 
 
-def as_array(array, layout: str | None):
-    """``array`` as something :func:`run` pools, with the layout a PIL image implies.
+_WINDOW_KEYS = (
+    "kernel_size",
+    "stride",
+    "padding",
+    "dilation",
+    "ceil_mode",
+    "count_include_pad",
+    "global_pool",
+    "output_size",
+    "fractional",
+    "output_ratio",
+    "spp",
+)
+_OPTION_KEYS = ("norm_type", "seed", "expectation", "device", "dtype", "pool_axes", "blur")
+_DATA_KEYS = ("nodata", "mask", "linear_light", "srgb_max")
 
-    A numpy array or torch tensor is used as it is; a PIL image becomes ``HWC`` (``HW``)
-    pixels, a palette image its colours; a list or number goes through ``numpy.asarray``.
-    Anything else is a TypeError.
-    """
-    if hasattr(array, "shape") and hasattr(array, "dtype"):
-        return array, layout
-    import numpy as np
 
-    if hasattr(array, "getbands"):  # a PIL image
-        if array.mode in ("P", "PA"):
-            array = array.convert("RGBA" if "transparency" in array.info else "RGB")
-        pixels = np.asarray(array)
-        return pixels, layout or ("HW" if pixels.ndim == 2 else "HWC")
-    what = type(array).__name__
-    try:
-        converted = np.asarray(array)
-    except (TypeError, ValueError):
-        converted = None
-    if converted is None or converted.dtype.kind not in "biuf":
-        raise NotAnArrayError(
-            "array must be a numpy array, a torch tensor, a PIL image or a nested list of "
-            f"numbers (rows of equal length); got {what}."
-        )
-    return converted, layout
+def _call_values(given: dict) -> tuple[WindowSpec, PoolOptions]:
+    """The :class:`WindowSpec` and :class:`PoolOptions` of :func:`pool`'s keywords."""
+    spec = WindowSpec.make(**{key: given[key] for key in _WINDOW_KEYS})
+    options = {key: given[key] for key in (*_OPTION_KEYS, *_DATA_KEYS)}
+    return spec, PoolOptions(**options, nan=str(given["nan"]))

@@ -81,7 +81,8 @@ def reduce_windows(chunk: Gathered, reduction: Reduction, options) -> torch.Tens
 
 def winning_taps(chunk: Gathered, reduction: Reduction, options) -> torch.Tensor:
     """Index (in window order) of the cell each window's result comes from: the first real cell
-    holding the result value (a padded fill value may tie with it, but never wins)."""
+    holding the result value (a padded fill value may tie with it, but never wins); of several
+    NaN in a max or min window, the last, as torch's max_pool kernels pick it."""
     if not reduction.info.winner or (reduction is Reduction.STOCHASTIC and options.expectation):
         raise UsageError(f"{reduction} has no single winning cell per window")
     values, real = chunk.values, chunk.real.expand_as(chunk.values)
@@ -92,9 +93,14 @@ def winning_taps(chunk: Gathered, reduction: Reduction, options) -> torch.Tensor
         return torch.where(values.to(torch.float64).sum(-1) > 0, sampled, first_real)
     result = reduce_windows(chunk, reduction, options).unsqueeze(-1)
     hit = values == result
-    if is_float(values.dtype):
-        hit |= values.isnan() & result.isnan()
-    return (hit & real).to(torch.uint8).argmax(-1)
+    first = (hit & real).to(torch.uint8).argmax(-1)
+    if not is_float(values.dtype):
+        return first
+    nan = values.isnan() & real
+    if reduction in (Reduction.MAX, Reduction.MIN):
+        last = values.shape[-1] - 1 - nan.flip(-1).to(torch.uint8).argmax(-1)
+        return torch.where(nan.any(-1), last, first)
+    return (hit | (nan & result.isnan())).logical_and(real).to(torch.uint8).argmax(-1)
 
 
 def _extreme(reduction: Reduction, pick: Callable, extreme: Callable) -> Callable:

@@ -276,18 +276,19 @@ def _left_out(keep, windows, axis_cells) -> int:
     return int((~keep[np.ix_(*reals)]).sum()) if all(reals) else 0
 
 
-def explain_result(
-    array: np.ndarray,
-    result: PoolResult,
-    *,
-    max_windows: int = MAX_WINDOWS,
-    max_slices: int = MAX_SLICES,
-    max_cells: int = MAX_CELLS,
-) -> Explanation:
-    """:func:`explain` for a :class:`poolcli.model.options.PoolResult` of ``array``."""
+def _blur_notes(options) -> list[str]:
+    if not options.blur:
+        return []
+    return [
+        f"BlurPool: the maxima are taken at stride 1 and blurred with the binomial filter of "
+        f"{options.blur} taps at the stride shown, so each result mixes the maxima of "
+        "neighbouring windows; the cells marked are each window's own maximum."
+    ]
+
+
+def _reduction_notes(reduction: Reduction, options) -> list[str]:
+    """What the report says of the reduction's own rule (p, seed, lower median...)."""
     notes = []
-    reduction = Reduction(result.reduction)
-    options = result.options
     if reduction is Reduction.LP:
         notes.append(f"lp: (Σ|x|^p)^(1/p) with p = {options.norm_type:g}.")
     elif reduction is Reduction.GEM:
@@ -304,6 +305,25 @@ def explain_result(
         notes.append("median: the lower median for an even number of cells (as torch.median).")
     elif reduction is Reduction.MODE:
         notes.append("mode: the most frequent value; ties go to the smallest.")
+    return notes
+
+
+def explain_result(
+    array: np.ndarray,
+    result: PoolResult,
+    *,
+    max_windows: int = MAX_WINDOWS,
+    max_slices: int = MAX_SLICES,
+    max_cells: int = MAX_CELLS,
+) -> Explanation:
+    """:func:`explain` for a :class:`poolcli.model.options.PoolResult` of ``array``."""
+    from poolcli.learn.views import plain_view
+
+    array, result = plain_view(array, result)  # --pool-axes: the pooled axes as spatial
+    reduction = Reduction(result.reduction)
+    options = result.options
+    notes = _reduction_notes(reduction, options)
+    notes += _blur_notes(options)
     if result.premultiplied:
         notes.append(
             "RGBA image: colour was weighted by alpha (premultiplied) before pooling and divided "

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from poolcli.model.flag import BATCH, Flag
+from poolcli.model.flag import BATCH, OUTPUT, Flag
 
 BATCH_FLAGS = (
     Flag(
@@ -66,7 +66,7 @@ BATCH_FLAGS = (
         str,
         "same",
         "png, tiff, npy or same (the input's) for -o DIR/ and -o -. Default: same.",
-        BATCH,
+        OUTPUT,
         "FMT",
     ),
     Flag(

@@ -28,6 +28,14 @@ class DType(str, Enum):
     bfloat16 = "bfloat16"
 
 
+class IndexStyle(str, Enum):
+    """How ``--indices`` counts positions (see :mod:`poolcli.engine.indices`)."""
+
+    torch = "torch"
+    onnx = "onnx"
+    onnx_col = "onnx-col"
+
+
 @dataclass(frozen=True)
 class Flag:
     """One option or argument of the command line.

@@ -15,10 +15,8 @@ from typing import Any
 
 from poolcli.model.batch_flags import BATCH_FLAGS
 from poolcli.model.flag import DEVICE, INPUT, LEARN, OUTPUT, REDUCTION, WINDOW, DType, Flag
-from poolcli.model.options import NanRule
 from poolcli.model.reductions import Reduction
-
-DATA = "Missing data"
+from poolcli.model.variant_flags import DATA_FLAGS, VARIANT_FLAGS
 
 
 def _flags(*declared: Flag) -> dict[str, Flag]:
@@ -144,7 +142,8 @@ FLAGS: dict[str, Flag] = _flags(
         ("--seed",),
         int | None,
         None,
-        "stochastic: random seed; the same seed gives the same samples on every device.",
+        "stochastic, --fractional-windows: random seed; the same seed gives the same samples on "
+        "every device.",
         REDUCTION,
         "N",
         step_key="seed",
@@ -367,6 +366,8 @@ FLAGS: dict[str, Flag] = _flags(
         LEARN,
         "F",
     ),
+    *VARIANT_FLAGS,
+    *DATA_FLAGS,
 )
 
 #: The options every reduction command takes, in the order --help lists them (the
@@ -381,9 +382,20 @@ WINDOW_OPTIONS = (
     "global_pool",
     "output_size",
 )
+#: The windowings and options of indices, any axis and the pooling variants.
+VARIANT_OPTIONS = (
+    "pool_axes",
+    "fractional",
+    "output_ratio",
+    "seed",
+    "spp",
+    "indices",
+    "index_style",
+)
 REDUCTION_COMMAND_OPTIONS = (
     "inputs",
     *WINDOW_OPTIONS,
+    *VARIANT_OPTIONS,
     "layout",
     "straight_alpha",
     "output",
@@ -402,68 +414,6 @@ REDUCTION_COMMAND_OPTIONS = (
 #: The data-aware options (missing data, linear light), every reduction command's.
 DATA_OPTIONS = ("nan", "nodata", "mask", "valid_count", "linear_light", "srgb_max")
 REDUCTION_COMMAND_OPTIONS = (*REDUCTION_COMMAND_OPTIONS, *DATA_OPTIONS)
-FLAGS.update(
-    _flags(
-        Flag(
-            "nan",
-            ("--nan",),
-            NanRule,
-            NanRule.PROPAGATE,
-            "omit: leave NaN cells out, as padding is. Default: propagate (as torch).",
-            DATA,
-            "RULE",
-            step_key="nan",
-        ),
-        Flag(
-            "nodata",
-            ("--nodata",),
-            float | None,
-            None,
-            "Leave cells equal to V out; all-V windows give V.",
-            DATA,
-            "V",
-            step_key="nodata",
-        ),
-        Flag(
-            "mask",
-            ("--mask",),
-            str | None,
-            None,
-            "Leave out the cells where FILE (.npy or image) is 0.",
-            DATA,
-            "FILE",
-        ),
-        Flag(
-            "valid_count",
-            ("--valid-count",),
-            str | None,
-            None,
-            "Also write how many cells each output cell used.",
-            DATA,
-            "FILE.npy",
-        ),
-        Flag(
-            "linear_light",
-            ("--linear-light",),
-            bool,
-            False,
-            "avg, gem, stochastic: average sRGB in linear light.",
-            DATA,
-            step_key="linear_light",
-        ),
-        Flag(
-            "srgb_max",
-            ("--srgb-max",),
-            float | None,
-            None,
-            "sRGB white for --linear-light. Default: bit depth.",
-            DATA,
-            "MAX",
-            step_key="srgb_max",
-        ),
-    )
-)
-
 #: Spelling -> option, for the options a ``--then`` step takes.
 STEP_FLAGS: dict[str, Flag] = {
     spelling: flag

@@ -38,6 +38,17 @@ API_KEYWORDS = (
     "device",
     "dtype",
     "straight_alpha",
+    "nan",
+    "nodata",
+    "mask",
+    "linear_light",
+    "srgb_max",
+    "pool_axes",
+    "blur",
+    "fractional",
+    "output_ratio",
+    "spp",
+    "index_style",
 )
 
 

@@ -59,6 +59,10 @@ class PoolOptions:
     valid_count: str | None = None
     linear_light: bool = False
     srgb_max: float | None = None
+    #: Layout letters to pool over instead of D, H, W (:mod:`poolcli.model.axes`).
+    pool_axes: str | None = None
+    #: max: BlurPool's binomial filter size (3 or 5), or None (:mod:`poolcli.engine.blur`).
+    blur: int | None = None
 
 
 @dataclass

@@ -95,6 +95,7 @@ REDUCTIONS: dict[Reduction, ReductionInfo] = {
         weights_by_alpha=False,
         output_dtype=OutputDType.INPUT,
         fill="low",
+        options=("blur",),
         examples=(
             "poolcli max photo.png -k 2 -o half.png",
             "poolcli max x.npy -k 3 -s 1 -p same --layout CHW",

@@ -28,7 +28,7 @@ from poolcli.learn.explain import (
 )
 from poolcli.model.display import format_shape, format_value
 from poolcli.model.reductions import Reduction
-from poolcli.model.window import AxisWindow
+from poolcli.model.window import AxisWindow, adaptive_bins
 
 if TYPE_CHECKING:
     import numpy as np
@@ -162,6 +162,16 @@ def _window_segments(explanation: Explanation, window: WindowExplanation) -> lis
 
 def _axis_segments(axis: AxisWindow, global_pool: bool) -> list[list[tuple[str, str]]]:
     name = f"{axis.name}: "
+    if axis.bins is not None and axis.bins != adaptive_bins(axis.size, axis.out):
+        edges = " ".join(f"[{start},{end})" for start, end in axis.bins)
+        return [
+            [
+                (name, "bold"),
+                (f"fractional, {axis.out} windows of {axis.kernel}: ", ""),
+                (edges, ""),
+            ],
+            [("   placed by the sample of --seed, as torch's fractional_max_pool", "dim")],
+        ]
     if axis.bins is not None:
         edges = " ".join(f"[{start},{end})" for start, end in axis.bins)
         return [

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from poolcli.errors import display_path
 from poolcli.render.schema import json_value, values_json
 from poolcli.render.schema_plain import window_json
 from poolcli.version import __version__
@@ -110,3 +111,16 @@ def grad_json(result, name: str, array, unpool: bool) -> dict[str, Any]:
         undefined=result.undefined,
     )
     return document
+
+
+def unpool_json(values: str, indices: str, output: str, layout: str, style: str, result) -> dict:
+    """``unpool --json``: the files read and written, and the unpooled array."""
+    return {
+        "command": "unpool",
+        "values": display_path(values),
+        "indices": display_path(indices),
+        "output": display_path(output),
+        "layout": layout,
+        "index_style": style,
+        "output_array": _array(result),
+    }

@@ -107,6 +107,11 @@ def write_viz(path: str, source, result) -> None:
     PoolError
         When ``path`` is not a picture file name or cannot be written.
     """
+    from poolcli.learn.views import plain_view
+    from poolcli.model.axes import AxesLayout
+
+    if isinstance(result.layout, AxesLayout):
+        source, result = plain_view(picture_source(source)[0], result)
     winners = None
     if frames_winners(result):
         from poolcli.learn.winners import window_winners

@@ -33,6 +33,8 @@ def window_text(result: PoolResult) -> str:
     spec, windows = result.spec, result.windows
     if spec.mode == "global":
         return "global window"
+    if spec.mode == "fractional":
+        return f"fractional windows, output size {format_axes(tuple(a.out for a in windows))}"
     if spec.mode == "adaptive":
         return f"adaptive, output size {format_axes(tuple(a.out for a in windows))}"
     parts = [

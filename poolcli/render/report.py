@@ -125,9 +125,28 @@ def data_text(options) -> str:
 
 def describe_window(result: PoolResult) -> str:
     """The windowing of the call, as one line."""
+    from poolcli.model.axes import AxesLayout
+
+    text = _describe_windows(result)
+    if isinstance(result.layout, AxesLayout):
+        text += f", over {', '.join(result.layout.spatial)}"
+    if result.options.blur:
+        text += f"; BlurPool: max at stride 1, then a binomial blur {result.options.blur} strided"
+    return text
+
+
+def _describe_windows(result: PoolResult) -> str:
     spec = result.spec
     windows = result.windows
     names = ", ".join(w.name for w in windows)
+    if spec.mode == "spp":
+        levels = ",".join(map(str, spec.spp))
+        return f"spatial pyramid of adaptive pools {levels}, concatenated"
+    if spec.mode == "fractional":
+        samples = ", ".join(f"{u:.4g}" for u in spec.samples)
+        kernel = format_axes(tuple(w.kernel for w in windows))
+        outs = format_axes(tuple(w.out for w in windows))
+        return f"fractional: kernel {kernel} to {outs} (samples {samples})"
     if spec.mode == "global":
         return f"global: one window over {names}"
     if spec.mode == "adaptive":

@@ -156,7 +156,7 @@ def stats_json(stats: Stats | None) -> dict | None:
 
 def options_json(options: PoolOptions) -> dict:
     """The options of a reduction that are not about its window."""
-    return {
+    found = {
         "norm_type": options.norm_type,
         "seed": options.seed,
         "expectation": options.expectation,
@@ -164,6 +164,12 @@ def options_json(options: PoolOptions) -> dict:
         "straight_alpha": options.straight_alpha,
         **data_json(options),
     }
+    # Only when given, so the documents of other calls stay as they were.
+    if options.pool_axes is not None:
+        found["pool_axes"] = options.pool_axes
+    if options.blur is not None:
+        found["blur"] = options.blur
+    return found
 
 
 def data_json(options: PoolOptions) -> dict:
