@@ -35,6 +35,11 @@ class PoolOptions:
     dtype: str | None = None
     straight_alpha: bool = False
     memory_limit: int = DEFAULT_MEMORY_LIMIT
+    #: Stochastic sampling draws one number per output cell from the seed and the cell's place
+    #: in the whole output; a block of a larger output says where it starts in it (spatial
+    #: offsets) and the whole output's spatial shape. Empty: this output is the whole.
+    cell_origin: tuple[int, ...] = ()
+    cell_grid: tuple[int, ...] = ()
 
 
 @dataclass
