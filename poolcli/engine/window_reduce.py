@@ -47,6 +47,9 @@ def uniform_noise(reduction, shape, options) -> torch.Tensor | None:
     seed = options.seed
     if seed is None:
         seed = int.from_bytes(os.urandom(8), "little")
+    if len(shape) == 1:  # global pooling: one window per item, at the origin of its block
+        ones = (1,) * len(options.cell_grid)
+        return uniform_noise(reduction, (shape[0], 1, *ones), options).reshape(shape)
     spatial = tuple(shape[2:])
     origin = tuple(options.cell_origin) or (0,) * len(spatial)
     grid = tuple(options.cell_grid) or spatial

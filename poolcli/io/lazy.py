@@ -1,0 +1,139 @@
+"""Arrays read a piece at a time: ``.npy`` (memory-mapped after its header is checked), Zarr
+(v2 and v3, OME-Zarr images) and TIFF/BigTIFF/OME-TIFF (tiles and pages read on demand).
+
+:func:`open_lazy` gives a :class:`LazyArray`: shape, dtype, chunks, and for OME formats the
+axes (as layout letters) and the physical scale per axis. Slicing it reads only that part.
+Only the blockwise path (``--max-memory``, ``pyramid``) memory-maps ``.npy`` files; a
+``.npy`` is never unpickled. dask, zarr and tifffile are imported only here, on first use.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from poolcli.errors import PoolError
+
+ZARR_SUFFIXES = (".zarr",)
+TIFF_SUFFIXES = (".tif", ".tiff", ".ome.tif", ".ome.tiff", ".btf", ".tf8")
+#: OME axis names -> layout letters (time and other batch axes become N).
+OME_LETTERS = {"t": "N", "c": "C", "z": "D", "y": "H", "x": "W"}
+#: tifffile's axis codes -> layout letters; pages of a stack (I, Q) are depth.
+TIFF_LETTERS = {"T": "N", "C": "C", "S": "C", "Z": "D", "I": "D", "Q": "D", "Y": "H", "X": "W"}
+
+
+def missing_extra(what: str, module: str) -> PoolError:
+    return PoolError(
+        f"{what} needs the {module} package, which is not installed. Install poolcli's "
+        "'blocks' extra: pip install 'poolcli[blocks]'."
+    )
+
+
+def need(module: str, what: str):
+    """Import ``module`` (zarr, tifffile, dask...) or say which extra to install."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise missing_extra(what, module) from None
+
+
+def lazy_format(path: str) -> str | None:
+    """``npy``, ``zarr``, ``tiff`` by the name of ``path``, or ``None``."""
+    low = str(path).lower().rstrip("/" + os.sep)
+    if low.endswith(ZARR_SUFFIXES):
+        return "zarr"
+    if low.endswith(TIFF_SUFFIXES):
+        return "tiff"
+    if low.endswith(".npy"):
+        return "npy"
+    return None
+
+
+@dataclass
+class LazyArray:
+    """An array on disk: ``data[index]`` reads that part as a numpy array."""
+
+    data: Any
+    path: str
+    format: str
+    chunks: tuple[int, ...] | None = None
+    #: Layout letters the file names (OME-Zarr axes, TIFF axes), or None.
+    axes: str | None = None
+    #: Physical size of one cell along each axis (OME), or None.
+    scale: tuple[float, ...] | None = None
+    units: tuple[str | None, ...] | None = None
+    zarr_format: int | None = None
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.data.shape)
+
+    @property
+    def dtype(self):
+        import numpy as np
+
+        return np.dtype(self.data.dtype)
+
+    def read(self, index) -> Any:
+        import numpy as np
+
+        return np.ascontiguousarray(self.data[index])
+
+
+def open_lazy(path: str) -> LazyArray:
+    """Open ``path`` for reading in pieces (by its name: ``.zarr``, ``.tif``..., else ``.npy``)."""
+    fmt = lazy_format(path) or "npy"
+    if not os.path.exists(path):
+        raise PoolError("does not exist.", path=path)
+    if fmt == "zarr":
+        from poolcli.io.zarr_store import open_zarr
+
+        return open_zarr(path)
+    if fmt == "tiff":
+        from poolcli.io.tiff import open_tiff
+
+        return open_tiff(path)
+    return open_npy(path)
+
+
+def open_npy(path: str) -> LazyArray:
+    """A ``.npy`` memory-mapped read-only, once its header is checked (never unpickled)."""
+
+    from poolcli.io.npy import check_npy, read_npy_header
+
+    with open(path, "rb") as f:
+        shape, fortran, dtype, offset = read_npy_header(f, path)
+    needed = check_npy(shape, dtype, path)
+    if os.path.getsize(path) - offset < needed:
+        raise PoolError(f"is cut short: its header promises {needed} bytes of data.", path=path)
+    order = "F" if fortran else "C"
+    return LazyArray(_MappedNpy(path, shape, dtype, offset, order), path, "npy")
+
+
+class _MappedNpy:
+    """A ``.npy``'s data, mapped afresh for each read and unmapped after it, so that the pages
+    read leave the process's memory with the piece (mapped pages count as its memory)."""
+
+    def __init__(self, path, shape, dtype, offset, order):
+        self.path, self.shape, self.dtype = path, tuple(shape), dtype
+        self.offset, self.order = offset, order
+
+    def __getitem__(self, index):
+        import numpy as np
+
+        mapped = np.memmap(
+            self.path,
+            dtype=self.dtype,
+            mode="r",
+            offset=self.offset,
+            shape=self.shape,
+            order=self.order,
+        )
+        try:
+            return np.array(mapped[index])
+        finally:
+            del mapped

@@ -1,0 +1,130 @@
+"""Outputs written block by block: ``.npy``, Zarr and TIFF, each complete or absent.
+
+:func:`open_sink` creates the output under a temporary name next to the target; blocks are
+written by :func:`write_block`, in this process or another (a Dask worker reopens the
+temporary output by its name); :meth:`Sink.commit` renames it into place and
+:meth:`Sink.discard` removes it (an interrupted run leaves nothing behind).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from poolcli.errors import PoolError
+from poolcli.io.atomic import temp_name
+from poolcli.io.lazy import lazy_format
+
+_OPEN: dict[tuple[str, str], object] = {}
+
+
+@dataclass
+class Sink:
+    """Where blocks go: ``kind`` (``npy`` or ``zarr``) at the temporary path ``tmp``; a TIFF
+    is gathered in a temporary ``.npy`` and written when committed."""
+
+    path: str
+    kind: str
+    tmp: str
+    layout: str
+    scale: tuple[float, ...] | None = None
+    target: str = "npy"
+
+    @property
+    def handle(self) -> tuple[str, str]:
+        return (self.kind, self.tmp)
+
+    def commit(self) -> None:
+        _OPEN.pop(self.handle, None)
+        if self.target == "tiff":
+            import numpy as np
+
+            from poolcli.io.tiff import write_tiff
+
+            data = np.load(self.tmp, mmap_mode="r")
+            try:
+                write_tiff(self.path, data, self.layout, self.scale)
+            finally:
+                del data
+                os.unlink(self.tmp)
+            return
+        if self.kind == "zarr":
+            from poolcli.io.zarr_store import replace_tree
+
+            replace_tree(self.tmp, self.path)
+            return
+        os.replace(self.tmp, self.path)
+
+    def discard(self) -> None:
+        import shutil
+
+        _OPEN.pop(self.handle, None)
+        if os.path.isdir(self.tmp):
+            shutil.rmtree(self.tmp, ignore_errors=True)
+        elif os.path.exists(self.tmp):
+            os.unlink(self.tmp)
+
+
+def open_sink(
+    path: str,
+    shape: tuple[int, ...],
+    dtype,
+    layout: str,
+    chunks: tuple[int, ...] | None = None,
+    scale=None,
+    zarr_format: int = 3,
+    attributes: dict | None = None,
+) -> Sink:
+    """Create the output ``path`` (format by its suffix: ``.zarr``, ``.tif``, else ``.npy``)."""
+    target = lazy_format(path) or "npy"
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise PoolError(f"cannot be written: the folder {folder} does not exist.", path=path)
+    if target == "zarr":
+        from poolcli.io.lazy import need
+
+        zarr = need("zarr", f"{path}: writing Zarr")
+        tmp = temp_name(os.path.abspath(path.rstrip("/" + os.sep)))
+        chunks = tuple(max(1, min(c, s)) for c, s in zip(chunks or shape, shape))
+        attrs = dict(attributes or {})
+        zarr.create_array(
+            tmp, shape=shape, dtype=dtype, chunks=chunks, zarr_format=zarr_format, attributes=attrs
+        )
+        return Sink(path, "zarr", tmp, layout, scale, target)
+    from numpy.lib.format import open_memmap
+
+    tmp = temp_name(os.path.abspath(path))
+    if target == "tiff":
+        tmp = tmp[: -len(os.path.splitext(tmp)[1])] + ".npy"
+    try:
+        out = open_memmap(tmp, mode="w+", dtype=dtype, shape=shape)
+        del out
+    except OSError as error:
+        raise PoolError(f"cannot be written: {error.strerror}.", path=path) from None
+    return Sink(path, "npy", tmp, layout, scale, target)
+
+
+def write_block(handle: tuple[str, str], index, values) -> None:
+    """Write ``values`` at ``index`` of the temporary output ``handle``.
+
+    A Zarr output stays open in each process; a ``.npy`` is mapped for this block only, so
+    that its written pages leave the process's memory with the block."""
+    kind, tmp = handle
+    if kind == "zarr":
+        out = _OPEN.get(handle)
+        if out is None:
+            import zarr
+
+            out = zarr.open_array(tmp, mode="r+")
+            _OPEN.clear()  # one output open at a time per process
+            _OPEN[handle] = out
+        out[index] = values
+        return
+    import numpy as np
+
+    out = np.load(tmp, mmap_mode="r+")
+    try:
+        out[index] = values
+        out.flush()
+    finally:
+        del out
