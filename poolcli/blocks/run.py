@@ -75,14 +75,16 @@ def pool_blockwise(
     scheduler: str | None = None,
     progress: Callable[[int, int], None] | None = None,
     chunks: tuple[int, ...] | None = None,
+    zarr_format: int | None = None,
+    output_format: str | None = None,
 ) -> Blockwise:
     """Pool ``source`` (a path: ``.npy``, ``.zarr``, ``.tif``; or an array) block by block.
 
-    ``max_memory`` (bytes) bounds the blocks: the engine gets a quarter for its own chunking,
-    the blocks (input with halo, the compute copy and the output) the rest. With ``output``
-    the result is written there (``.npy``, ``.zarr``, ``.tif``), else returned as an array.
-    ``scheduler``: ``None`` (here), ``threads``, ``processes`` or ``tcp://HOST:PORT``.
-    ``progress(done, total)`` is called after each block.
+    ``max_memory`` (bytes) bounds the blocks (a quarter goes to the engine's own chunking).
+    With ``output`` the result is written there (``.npy``, ``.zarr``, ``.tif``; or as
+    ``output_format``), else returned. ``scheduler``: ``None`` (here), ``threads``,
+    ``processes`` or ``tcp://HOST:PORT``; ``progress(done, total)`` after each block.
+    ``chunks`` and ``zarr_format`` (default: the input's, pooled) set a Zarr output's.
 
     >>> import numpy as np
     >>> from poolcli.model.window import WindowSpec
@@ -92,9 +94,27 @@ def pool_blockwise(
            [19., 21., 23.],
            [31., 33., 35.]])
     """
-    options = options or PoolOptions()
     reduction = reduction if isinstance(reduction, Reduction) else parse_reduction(reduction)
     data = open_source(source)
+    try:
+        given = (layout, options or PoolOptions(), max_memory, chunks if output else None)
+        job, plan, out_shape, out_chunks, guessed = _prepare(
+            source, data, reduction, spec, given, output is not None
+        )
+        fmt = zarr_format or getattr(data, "zarr_format", None) or 3
+        zarr_args = (chunks or out_chunks, fmt, output_format)
+        result = _execute(job, plan, out_shape, output, data, scheduler, progress, zarr_args)
+    finally:
+        if data is not source and hasattr(data, "close"):
+            data.close()
+    chosen = Layout.parse(job.layout)
+    return Blockwise(result[0], out_shape, result[1], chosen, guessed, plan.windows, plan, data)
+
+
+def _prepare(source, data, reduction, spec, given, aligned):
+    """The layout, windows, block plan and task description of one blockwise pooling;
+    ``given`` is the call's ``(layout, options, max_memory, chunks)``."""
+    layout, options, max_memory, chunks = given
     shape = tuple(data.shape)
     given = layout if layout is not None else getattr(data, "axes", None)
     chosen, guessed = resolve_layout(shape, given)
@@ -103,23 +123,23 @@ def pool_blockwise(
     items = math.prod(n for i, n in enumerate(shape) if i not in spatial)
     engine_share = max(1, max_memory // ENGINE_SHARE)
     out_chunks = _output_chunks(chunks, getattr(data, "chunks", None), chosen, windows)
-    align = tuple(out_chunks[i] for i in spatial) if output and out_chunks else None
-    plan = plan_blocks(windows, items, data.dtype.itemsize, max_memory - engine_share, align=align)
+    align = tuple(out_chunks[i] for i in spatial) if aligned and out_chunks else None
+    plan = plan_blocks(
+        windows, items, data.dtype.itemsize, max_memory, align=align, engine_share=ENGINE_SHARE
+    )
     _check_cut_bins(plan, reduction, data.dtype, max_memory)
-    options = _block_options(options, reduction, engine_share)
     job = BlockJob(
         source if isinstance(source, (str, os.PathLike)) else data,
         str(chosen),
         reduction,
         spec.count_include_pad,
-        options,
+        _block_options(options, reduction, engine_share),
         tuple(a.out for a in windows),
     )
     out_shape = list(shape)
     for axis, window in zip(spatial, windows):
         out_shape[axis] = window.out
-    result = _execute(job, plan, tuple(out_shape), output, data, scheduler, progress, out_chunks)
-    return Blockwise(result[0], tuple(out_shape), result[1], chosen, guessed, windows, plan, data)
+    return job, plan, tuple(out_shape), out_chunks, guessed
 
 
 def _check_cut_bins(plan: BlockPlan, reduction: Reduction, dtype, max_memory: int) -> None:
@@ -157,8 +177,9 @@ def _output_chunks(chunks, source_chunks, layout: Layout, windows) -> tuple[int,
     return tuple(out)
 
 
-def _execute(job, plan, out_shape, output, data, scheduler, progress, out_chunks):
+def _execute(job, plan, out_shape, output, data, scheduler, progress, zarr_args):
     """Pool every block of ``plan``; returns ``(output or array, dtype name)``."""
+    out_chunks, zarr_format, output_format = zarr_args
     blocks = list(plan.blocks())
     first_index, first = pool_block(job, blocks[0], data)
     if output is None:
@@ -182,7 +203,8 @@ def _execute(job, plan, out_shape, output, data, scheduler, progress, out_chunks
         job.layout,
         chunks=out_chunks or _default_chunks(out_shape, plan, job),
         scale=_pooled_scale(getattr(data, "scale", None), job, plan),
-        zarr_format=getattr(data, "zarr_format", None) or 3,
+        zarr_format=zarr_format,
+        format=output_format,
     )
     try:
         write_block(sink.handle, first_index, first)
@@ -224,12 +246,15 @@ def _run(job, blocks, handle, scheduler, progress, keep, total, data):
         if progress is not None:
             progress(done[0], total)
 
-    run_tasks(pool_and_write, [(job, block, handle) for block in blocks], scheduler, finished)
+    here = None if scheduler not in (None, "sync", "none", "threads") else data
+    calls = [(job, block, handle, here) for block in blocks]
+    run_tasks(pool_and_write, calls, scheduler, finished)
 
 
-def pool_and_write(job: BlockJob, block, handle):
-    """One block task: pool it and write it (``handle``), or give it back (no handle)."""
-    index, values = pool_block(job, block, None)
+def pool_and_write(job: BlockJob, block, handle, data=None):
+    """One block task: pool it and write it (``handle``), or give it back (no handle).
+    ``data``: the opened source (in this process), else opened once per worker process."""
+    index, values = pool_block(job, block, data)
     if handle is None:
         return index, values
     from poolcli.io.sinks import write_block

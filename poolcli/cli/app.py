@@ -5,7 +5,7 @@ from typing import Annotated
 
 import typer
 
-from poolcli.cli import analysis, learn
+from poolcli.cli import analysis, learn, pyramid
 from poolcli.cli.edge import PoolcliGroup
 from poolcli.cli.reduce import add_reduction_commands
 from poolcli.errors import interrupted_status, stop_on_signals
@@ -49,6 +49,7 @@ def _root(
 add_reduction_commands(app)
 learn.add_commands(app)
 analysis.add_commands(app)
+pyramid.add_commands(app)
 
 
 def main() -> None:

@@ -78,6 +78,18 @@ class LazyArray:
 
         return np.dtype(self.data.dtype)
 
+    def close(self) -> None:
+        """Close the file behind the array (a TIFF stays open while it is read)."""
+        opened = self.extra.pop("file", None)
+        if opened is not None:
+            opened.close()
+
+    def __enter__(self) -> LazyArray:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
     def read(self, index) -> Any:
         import numpy as np
 
@@ -89,6 +101,11 @@ def open_lazy(path: str) -> LazyArray:
     fmt = lazy_format(path) or "npy"
     if not os.path.exists(path):
         raise PoolError("does not exist.", path=path)
+    if os.path.isdir(path):
+        marks = (".zarray", ".zgroup", "zarr.json")
+        if not any(os.path.exists(os.path.join(path, m)) for m in marks):
+            raise PoolError("is a folder, not a Zarr array.", path=path)
+        fmt = "zarr"
     if fmt == "zarr":
         from poolcli.io.zarr_store import open_zarr
 

@@ -74,9 +74,11 @@ def open_sink(
     scale=None,
     zarr_format: int = 3,
     attributes: dict | None = None,
+    format: str | None = None,
 ) -> Sink:
-    """Create the output ``path`` (format by its suffix: ``.zarr``, ``.tif``, else ``.npy``)."""
-    target = lazy_format(path) or "npy"
+    """Create the output ``path`` (``format``, by default by its suffix: ``.zarr``, ``.tif``,
+    else ``.npy``)."""
+    target = format or lazy_format(path) or "npy"
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise PoolError(f"cannot be written: the folder {folder} does not exist.", path=path)

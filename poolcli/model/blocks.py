@@ -158,11 +158,13 @@ def plan_blocks(
     itemsize: int,
     budget: int,
     align: tuple[int, ...] | None = None,
+    engine_share: int | None = None,
 ) -> BlockPlan:
     """The largest blocks within ``budget`` bytes: whole along the last axes, cut along the
     first ones first (rows of a row-major array stay whole). ``items`` is the number of cells
     along the non-spatial axes, ``itemsize`` the input's bytes per cell; ``align`` (output
-    cells per axis, e.g. an output chunk) makes blocks whole multiples of it where they can.
+    cells per axis, e.g. an output chunk) makes blocks whole multiples of it where they can;
+    ``1 / engine_share`` of the budget is kept for the engine's own chunking.
 
     Raises :class:`PoolError` when even one window per block does not fit.
 
@@ -173,9 +175,10 @@ def plan_blocks(
     """
     per_block = [a.out for a in windows]
     align = align or (1,) * len(windows)
+    kept = budget // engine_share if engine_share else 0
 
     def fits(values) -> bool:
-        return block_cost(windows, values, items, itemsize) <= budget
+        return block_cost(windows, values, items, itemsize) <= budget - kept
 
     for axis in range(len(windows)):
         if fits(per_block):
@@ -190,6 +193,8 @@ def plan_blocks(
             per_block[axis] = lo - lo % align[axis]
     if not fits(per_block):
         need = block_cost(windows, per_block, items, itemsize)
+        if engine_share:
+            need = need * engine_share // (engine_share - 1) + engine_share
         raise PoolError(
             f"--max-memory {format_size(budget)} is too small: one window with its halo "
             f"needs {format_size(need)} here. Give at least --max-memory {_round_up(need)}."
@@ -204,5 +209,6 @@ def plan_blocks(
 
 
 def _round_up(need: int) -> str:
-    mib = -(-need // 2**20)
-    return f"{mib}MiB"
+    if need < 2**20:
+        return f"{-(-need // 1024)}KiB"
+    return f"{-(-need // 2**20)}MiB"

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from poolcli.model.batch_flags import BATCH_FLAGS
+from poolcli.model.block_flags import BLOCK_FLAGS, PYRAMID_FLAGS
 from poolcli.model.flag import DEVICE, INPUT, LEARN, OUTPUT, REDUCTION, WINDOW, DType, Flag
 from poolcli.model.reductions import Reduction
 
@@ -242,6 +243,8 @@ FLAGS: dict[str, Flag] = _flags(
     ),
     Flag("debug", ("--debug",), bool, False, "Show the Python traceback of unexpected errors."),
     *BATCH_FLAGS,
+    *BLOCK_FLAGS,
+    *PYRAMID_FLAGS,
     # The learning commands' own
     Flag(
         "size",
@@ -362,6 +365,7 @@ REDUCTION_COMMAND_OPTIONS = (
     "viz",
     "explain",
     *(flag.name for flag in BATCH_FLAGS),
+    *(flag.name for flag in BLOCK_FLAGS),
     "device",
     "dtype",
     "debug",
