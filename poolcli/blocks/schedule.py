@@ -28,6 +28,29 @@ def check_scheduler(scheduler: str | None) -> str | None:
     )
 
 
+def check_reachable(scheduler: str | None) -> None:
+    """Refuse a ``tcp://`` scheduler that does not answer, before any work (like a missing
+    device: the call cannot be run here)."""
+    if scheduler is None or "://" not in scheduler:
+        return
+    _connect(scheduler).close()
+
+
+def _connect(address: str):
+    from poolcli.io.lazy import need
+
+    need("distributed", f"--scheduler {address}")
+    from distributed import Client
+
+    try:
+        return Client(address, timeout="5s", set_as_default=False)
+    except OSError as error:
+        raise UsageError(
+            f"--scheduler {address}: no Dask scheduler answers there ({error}).",
+            option="--scheduler",
+        ) from None
+
+
 def _dask(what: str):
     from poolcli.io.lazy import need
 
@@ -83,26 +106,14 @@ def _run_local(fn, calls, scheduler, done) -> None:
 
 def _run_distributed(fn, calls, address, done) -> None:
     """A running Dask distributed scheduler: a bounded number of tasks submitted at a time."""
-    from poolcli.io.lazy import need
+    from distributed import as_completed
 
-    need("distributed", f"--scheduler {address}")
-    from distributed import Client, as_completed
-
-    try:
-        client = Client(address, timeout="10s", set_as_default=False)
-    except OSError as error:
-        raise UsageError(
-            f"--scheduler {address}: no Dask scheduler answers there ({error}).",
-            option="--scheduler",
-        ) from None
+    client = _connect(address)
     try:
         pending = iter(calls)
         limit = max(2, 2 * sum(client.nthreads().values()))
-        futures = as_completed()
-        for args in pending:
-            futures.add(client.submit(fn, *args, pure=False))
-            if futures.count() >= limit:
-                break
+        first = [client.submit(fn, *args, pure=False) for _, args in zip(range(limit), pending)]
+        futures = as_completed(first, loop=client.loop)
         for future in futures:
             done(future.result())
             following = next(pending, None)

@@ -34,7 +34,7 @@ def wanted(args: dict[str, Any]) -> bool:
 def run_blockwise(reduction: Reduction, args: dict[str, Any], then=()) -> int:
     """Check the call, pool each input block by block, print one line (or JSON) for each."""
     from poolcli.batch.task import Job
-    from poolcli.blocks.schedule import check_scheduler
+    from poolcli.blocks.schedule import check_reachable, check_scheduler
     from poolcli.engine.devices import check_device_name, resolve_device
     from poolcli.model.blocks import parse_size
 
@@ -44,6 +44,7 @@ def run_blockwise(reduction: Reduction, args: dict[str, Any], then=()) -> int:
     if not inputs:
         raise UsageError("Give at least one INPUT.", option="INPUT")
     scheduler = check_scheduler(args.get("scheduler"))
+    check_reachable(scheduler)
     memory = args.get("max_memory")
     several = len(inputs) > 1
     job = Job(

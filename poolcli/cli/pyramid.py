@@ -59,6 +59,9 @@ def _pyramid(ctx: typer.Context, args: dict[str, Any]) -> int:
     output = args["output"]
     if os.path.abspath(output.rstrip("/")) == os.path.abspath(args["input_path"].rstrip("/")):
         raise UsageError(f"-o {output} is the input; give the pyramid its own name.", option="-o")
+    from poolcli.blocks.schedule import check_reachable, check_scheduler
+
+    check_reachable(check_scheduler(args.get("scheduler")))
     memory = args.get("max_memory")
     try:
         done = _write(args, step, options, memory, output)
