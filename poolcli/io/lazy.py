@@ -127,30 +127,63 @@ def open_npy(path: str) -> LazyArray:
     needed = check_npy(shape, dtype, path)
     if os.path.getsize(path) - offset < needed:
         raise PoolError(f"is cut short: its header promises {needed} bytes of data.", path=path)
-    order = "F" if fortran else "C"
-    return LazyArray(_MappedNpy(path, shape, dtype, offset, order), path, "npy")
+    return LazyArray(NpyFile(path, shape, dtype, offset, fortran), path, "npy")
 
 
-class _MappedNpy:
-    """A ``.npy``'s data, mapped afresh for each read and unmapped after it, so that the pages
-    read leave the process's memory with the piece (mapped pages count as its memory)."""
+def runs(shape: tuple[int, ...], index: tuple[slice, ...]):
+    """The contiguous runs of a box of a C-order array: ``(first element, count, prefix)``
+    for each, where ``prefix`` indexes the run's row of the box (the axes before the last
+    axis the box cuts)."""
+    import itertools
+    import math
 
-    def __init__(self, path, shape, dtype, offset, order):
+    bounds = [s.indices(n)[:2] for s, n in zip(index, shape)]
+    cut = max((i for i, (lo, hi) in enumerate(bounds) if (lo, hi) != (0, shape[i])), default=0)
+    strides = [math.prod(shape[i + 1 :]) for i in range(len(shape))]
+    count = (bounds[cut][1] - bounds[cut][0]) * strides[cut]
+    for prefix in itertools.product(*(range(lo, hi) for lo, hi in bounds[:cut])):
+        first = sum(p * st for p, st in zip(prefix, strides)) + bounds[cut][0] * strides[cut]
+        yield first, count, tuple(p - lo for p, (lo, _) in zip(prefix, bounds))
+
+
+class NpyFile:
+    """A ``.npy``'s data read a box at a time with plain reads (never memory-mapped: a file
+    cut short while it is read fails with a message, not a crash)."""
+
+    def __init__(self, path, shape, dtype, offset, fortran=False):
         self.path, self.shape, self.dtype = path, tuple(shape), dtype
-        self.offset, self.order = offset, order
+        self.offset, self.fortran = offset, fortran
 
     def __getitem__(self, index):
         import numpy as np
 
-        mapped = np.memmap(
-            self.path,
-            dtype=self.dtype,
-            mode="r",
-            offset=self.offset,
-            shape=self.shape,
-            order=self.order,
-        )
-        try:
-            return np.array(mapped[index])
-        finally:
-            del mapped
+        index = _full_index(index, len(self.shape))
+        if self.fortran:  # a Fortran array is the C array of the reversed shape, transposed
+            flipped = NpyFile(self.path, self.shape[::-1], self.dtype, self.offset)
+            return flipped[index[::-1]].T
+        box = tuple(len(range(*s.indices(n))) for s, n in zip(index, self.shape))
+        out = np.empty(box, dtype=self.dtype)
+        rows = out.reshape(-1) if out.ndim else out
+        size = self.dtype.itemsize
+        with open(self.path, "rb", buffering=0) as f:
+            done = 0
+            for first, count, _ in runs(self.shape, index):
+                want = count * size
+                got = os.preadv(
+                    f.fileno(),
+                    [memoryview(rows[done : done + count]).cast("B")],
+                    self.offset + first * size,
+                )
+                if got < want:
+                    raise PoolError("was cut short while it was being read.", path=self.path)
+                done += count
+        return out
+
+
+def _full_index(index, ndim: int) -> tuple[slice, ...]:
+    if index is Ellipsis:
+        return (slice(None),) * ndim
+    index = tuple(index) if isinstance(index, tuple) else (index,)
+    if any(not isinstance(s, slice) or s.step not in (None, 1) for s in index):
+        raise TypeError("NpyFile reads boxes: give one slice per axis, without steps.")
+    return index + (slice(None),) * (ndim - len(index))

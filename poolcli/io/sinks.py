@@ -107,10 +107,8 @@ def open_sink(
 
 
 def write_block(handle: tuple[str, str], index, values) -> None:
-    """Write ``values`` at ``index`` of the temporary output ``handle``.
-
-    A Zarr output stays open in each process; a ``.npy`` is mapped for this block only, so
-    that its written pages leave the process's memory with the block."""
+    """Write ``values`` at ``index`` of the temporary output ``handle`` (a Zarr output stays
+    open in each process; a ``.npy`` is written with plain writes, never memory-mapped)."""
     kind, tmp = handle
     if kind == "zarr":
         out = _OPEN.get(handle)
@@ -122,11 +120,24 @@ def write_block(handle: tuple[str, str], index, values) -> None:
             _OPEN[handle] = out
         out[index] = values
         return
+    _write_npy_box(tmp, index, values)
+
+
+def _write_npy_box(tmp: str, index, values) -> None:
+    """Write a box of a C-order ``.npy`` with plain writes at its runs' offsets."""
     import numpy as np
 
-    out = np.load(tmp, mmap_mode="r+")
-    try:
-        out[index] = values
-        out.flush()
-    finally:
-        del out
+    from poolcli.io.lazy import _full_index, runs
+    from poolcli.io.npy import read_npy_header
+
+    with open(tmp, "r+b", buffering=0) as f:
+        shape, _, dtype, offset = read_npy_header(f, tmp)
+        values = np.ascontiguousarray(values, dtype=dtype)
+        flat = values.reshape(-1)
+        size = dtype.itemsize
+        done = 0
+        for first, count, _ in runs(tuple(shape), _full_index(index, len(shape))):
+            os.pwrite(
+                f.fileno(), memoryview(flat[done : done + count]).cast("B"), offset + first * size
+            )
+            done += count

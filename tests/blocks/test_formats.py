@@ -111,3 +111,28 @@ def test_interrupted_output_leaves_nothing(tmp_path, image, monkeypatch):
         with pytest.raises(KeyboardInterrupt):
             pool_blockwise(path, "max", SPEC, str(tmp_path / f"out{suffix}"), max_memory=5000)
     assert sorted(os.listdir(tmp_path)) == ["in.npy"]
+
+
+def test_npy_boxes_are_read_with_plain_reads(tmp_path):
+    x = np.arange(5 * 6 * 7, dtype=np.int16).reshape(5, 6, 7)
+    for order in ("C", "F"):
+        path = str(tmp_path / f"{order}.npy")
+        np.save(path, np.asarray(x, order=order))
+        with open_lazy(path) as lazy:
+            for index in [
+                (slice(1, 4), slice(2, 5), slice(0, 7)),
+                (slice(0, 5), slice(1, 2), slice(3, 6)),
+                ...,
+            ]:
+                np.testing.assert_array_equal(lazy.read(index), x[index])
+
+
+def test_npy_cut_short_while_read_is_a_clear_error(tmp_path):
+    from poolcli.errors import PoolError
+
+    path = str(tmp_path / "x.npy")
+    np.save(path, np.zeros((50, 50), np.float32))
+    with open_lazy(path) as lazy:
+        os.truncate(path, 2000)
+        with pytest.raises(PoolError, match="cut short"):
+            lazy.read((slice(0, 50), slice(0, 50)))
