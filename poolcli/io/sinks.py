@@ -93,17 +93,38 @@ def open_sink(
             tmp, shape=shape, dtype=dtype, chunks=chunks, zarr_format=zarr_format, attributes=attrs
         )
         return Sink(path, "zarr", tmp, layout, scale, target)
-    from numpy.lib.format import open_memmap
-
     tmp = temp_name(os.path.abspath(path))
     if target == "tiff":
         tmp = tmp[: -len(os.path.splitext(tmp)[1])] + ".npy"
     try:
-        out = open_memmap(tmp, mode="w+", dtype=dtype, shape=shape)
-        del out
+        _create_npy(tmp, shape, dtype)
     except OSError as error:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
         raise PoolError(f"cannot be written: {error.strerror}.", path=path) from None
     return Sink(path, "npy", tmp, layout, scale, target)
+
+
+def _create_npy(tmp: str, shape, dtype) -> None:
+    """An empty C-order ``.npy`` of ``shape``: the header, and the data's length as a hole
+    (nothing mapped, nothing held in memory)."""
+    import math
+
+    import numpy as np
+
+    dtype = np.dtype(dtype)
+    header = {
+        "descr": np.lib.format.dtype_to_descr(dtype),
+        "fortran_order": False,
+        "shape": tuple(shape),
+    }
+    with open(tmp, "xb") as f:
+        try:
+            np.lib.format.write_array_header_1_0(f, header)
+        except ValueError:  # a header over 64 KiB needs format 2.0
+            f.seek(0)
+            np.lib.format.write_array_header_2_0(f, header)
+        f.truncate(f.tell() + math.prod(shape) * dtype.itemsize)
 
 
 def write_block(handle: tuple[str, str], index, values) -> None:
