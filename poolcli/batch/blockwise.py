@@ -9,6 +9,7 @@ input in memory and are refused here with a reason.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable
 from typing import Any
@@ -56,7 +57,7 @@ def process_blocks(task, job, values: dict[str, Any]) -> None:
         step.spec,
         output,
         layout=job.layout,
-        options=step.options.__class__(**{**step.options.__dict__, "device": job.device}),
+        options=dataclasses.replace(step.options, device=job.device),
         max_memory=job.max_memory or 2 * DEFAULT_MEMORY_LIMIT,
         scheduler=job.scheduler,
         progress=(lambda d, t: callback(name, d, t)) if callback else None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from typing import Any
 
@@ -55,7 +56,7 @@ def _pyramid(ctx: typer.Context, args: dict[str, Any]) -> int:
         args = {**args, "kernel": "2"}
     step = _step(Reduction(args["op"]), args)
     device = resolve_device(check_device_name(args.get("device") or "auto"))
-    options = step.options.__class__(**{**step.options.__dict__, "device": device})
+    options = dataclasses.replace(step.options, device=device)
     output = args["output"]
     if os.path.abspath(output.rstrip("/")) == os.path.abspath(args["input_path"].rstrip("/")):
         raise UsageError(f"-o {output} is the input; give the pyramid its own name.", option="-o")
