@@ -15,7 +15,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from poolcli.blocks.schedule import run_tasks
+from poolcli.blocks.schedule import memory_share, run_tasks
 from poolcli.errors import PoolError, UsageError
 from poolcli.model.blocks import BlockPlan, plan_blocks
 from poolcli.model.layout import Layout
@@ -80,7 +80,8 @@ def pool_blockwise(
 ) -> Blockwise:
     """Pool ``source`` (a path: ``.npy``, ``.zarr``, ``.tif``; or an array) block by block.
 
-    ``max_memory`` (bytes) bounds the blocks (a quarter goes to the engine's own chunking).
+    ``max_memory`` (bytes) bounds the blocks (a quarter goes to the engine's own chunking;
+    a local ``threads``/``processes`` pool divides it among its tasks).
     With ``output`` the result is written there (``.npy``, ``.zarr``, ``.tif``; or as
     ``output_format``), else returned. ``scheduler``: ``None`` (here), ``threads``,
     ``processes`` or ``tcp://HOST:PORT``; ``progress(done, total)`` after each block.
@@ -97,7 +98,8 @@ def pool_blockwise(
     reduction = reduction if isinstance(reduction, Reduction) else parse_reduction(reduction)
     data = open_source(source)
     try:
-        given = (layout, options or PoolOptions(), max_memory, chunks if output else None)
+        per_task = max(1, max_memory // memory_share(scheduler))
+        given = (layout, options or PoolOptions(), per_task, chunks if output else None)
         job, plan, out_shape, out_chunks, guessed = _prepare(
             source, data, reduction, spec, given, output is not None
         )

@@ -78,20 +78,29 @@ def run_tasks(
 
 
 def in_flight() -> int:
-    return 2 * (os.cpu_count() or 1)
+    """Tasks a local scheduler runs at once (one per core)."""
+    return os.cpu_count() or 1
+
+
+def memory_share(scheduler: str | None) -> int:
+    """How many tasks share ``--max-memory`` in this process: one per core on a local pool
+    (each block then gets its part), one otherwise (a cluster's tasks run in the workers'
+    own memory, each within the budget)."""
+    scheduler = check_scheduler(scheduler)
+    return in_flight() if scheduler in SCHEDULERS else 1
 
 
 def _run_local(fn, calls, scheduler, done) -> None:
     """Dask's local threads or processes, a batch of tasks at a time (bounded memory)."""
     dask = _dask(f"--scheduler {scheduler}")
     pool = None
-    kwargs = {"scheduler": scheduler}
+    kwargs = {"scheduler": scheduler, "num_workers": in_flight()}
     if scheduler == "processes":
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
         # One pool for the whole run: each worker imports torch once.
-        pool = ProcessPoolExecutor(mp_context=multiprocessing.get_context("spawn"))
+        pool = ProcessPoolExecutor(in_flight(), mp_context=multiprocessing.get_context("spawn"))
         kwargs["pool"] = pool
     try:
         step = in_flight()
