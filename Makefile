@@ -6,6 +6,8 @@ PY := $(VENV)/bin/python
 TORCH_PIN := torch==2.13.0
 # Typer 0.29 imports pydantic on every call (about 0.1 s); 0.28 is the newest without it.
 TYPER_PIN := typer==0.28.0
+# zarr 3.2 and later need Python 3.12; 3.1.6 is the newest for the 3.11 the Makefile uses.
+ZARR_PIN := zarr==3.1.6
 STAMP := $(VENV)/.installed
 
 .PHONY: install gdal test test-quick demo bench lint clean
@@ -14,7 +16,7 @@ install: $(STAMP)
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q "$(TORCH_PIN)" "$(TYPER_PIN)"
+	$(PY) -m pip install -q "$(TORCH_PIN)" "$(TYPER_PIN)" "$(ZARR_PIN)"
 	$(PY) -m pip install -q -e ".[test]"
 	touch $(STAMP)
 

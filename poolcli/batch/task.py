@@ -54,6 +54,11 @@ class Job:
     indices: str | None = None
     indices_dir: str | None = None
     index_style: str = "torch"
+    #: Pool block by block within this many bytes (``--max-memory``), and where the blocks
+    #: run (``--scheduler``); see :mod:`poolcli.batch.blockwise`.
+    max_memory: int | None = None
+    scheduler: str | None = None
+    blockwise: bool = False
 
 
 @dataclass
@@ -128,6 +133,13 @@ def _warnings_of(name: str, found: list[str]):
 
 
 def _process(task: Task, job: Job, values: dict[str, Any], before_pooling) -> None:
+    if job.blockwise:
+        from poolcli.batch.blockwise import process_blocks
+
+        if before_pooling is not None:
+            before_pooling()
+        process_blocks(task, job, values)
+        return
     loaded = read_input(task, job, values)
     if loaded is None:
         return

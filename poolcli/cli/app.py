@@ -5,7 +5,7 @@ from typing import Annotated
 
 import typer
 
-from poolcli.cli import analysis, learn, unpool
+from poolcli.cli import analysis, learn, pyramid, unpool
 from poolcli.cli.edge import HELP, PoolcliGroup
 from poolcli.cli.reduce import add_reduction_commands
 from poolcli.errors import interrupted_status, stop_on_signals
@@ -54,6 +54,7 @@ add_reduction_commands(app)
 learn.add_commands(app)
 analysis.add_commands(app)
 unpool.add_commands(app)
+pyramid.add_commands(app)
 
 
 def main() -> None:

@@ -46,6 +46,10 @@ def _body(reduction: Reduction):
 
 def run_reduction(reduction: Reduction, args: dict[str, Any], then=()) -> int:
     """Check the call, then pool its one input (or several), or run its batch."""
+    from poolcli.cli import blockwise
+
+    if blockwise.wanted(args):
+        return blockwise.run_blockwise(reduction, args, then)
     call = make_call(reduction, args, then)
     if call.seed is not None and reduction is not Reduction.STOCHASTIC and not call.spec.fractional:
         raise UsageError(

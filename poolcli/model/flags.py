@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from poolcli.model.batch_flags import BATCH_FLAGS
+from poolcli.model.block_flags import BLOCK_FLAGS, PYRAMID_FLAGS
 from poolcli.model.flag import DEVICE, INPUT, LEARN, OUTPUT, REDUCTION, WINDOW, DType, Flag
 from poolcli.model.reductions import Reduction
 from poolcli.model.variant_flags import DATA_FLAGS, VARIANT_FLAGS
@@ -89,7 +90,7 @@ FLAGS: dict[str, Flag] = _flags(
         ("--ceil",),
         bool,
         False,
-        "Round the number of windows up (torch's ceil_mode); not with same or valid.",
+        "Round the number of windows up (torch's ceil_mode).",
         WINDOW,
         step_key="ceil_mode",
     ),
@@ -98,8 +99,7 @@ FLAGS: dict[str, Flag] = _flags(
         ("--count-include-pad",),
         bool,
         False,
-        "avg: count padded cells in the divisor. Default: no, --no-count-include-pad (as "
-        "ONNX, TensorFlow).",
+        "avg: count padded cells in the divisor. Default: no.",
         WINDOW,
         negative="--no-count-include-pad",
         step_key="count_include_pad",
@@ -182,8 +182,7 @@ FLAGS: dict[str, Flag] = _flags(
         ("--straight-alpha",),
         bool,
         False,
-        "RGBA images: pool alpha like any channel (avg, sum, lp, stochastic weight colour by "
-        "alpha otherwise).",
+        "RGBA: pool alpha like any channel, not weighting colour.",
         INPUT,
         step_key="straight_alpha",
     ),
@@ -212,7 +211,7 @@ FLAGS: dict[str, Flag] = _flags(
         ("--quality",),
         int | None,
         None,
-        "JPEG and WebP outputs: 1 (smallest) to 100. Default: JPEG 95, WebP lossless.",
+        "JPEG, WebP quality. Default: JPEG 95, WebP lossless.",
         OUTPUT,
         "1-100",
         minimum=1,
@@ -260,8 +259,7 @@ FLAGS: dict[str, Flag] = _flags(
         ("--dtype",),
         DType | None,
         None,
-        "float32, float64, float16 or bfloat16: compute precision of avg, sum, lp, "
-        "stochastic. Default: float32 (float64 stays).",
+        "Compute precision of averages and sums: float32 (default), float64, float16, bfloat16.",
         DEVICE,
         "TYPE",
         step_key="dtype",
@@ -271,6 +269,8 @@ FLAGS: dict[str, Flag] = _flags(
     ),
     Flag("debug", ("--debug",), bool, False, "Show the Python traceback of unexpected errors."),
     *BATCH_FLAGS,
+    *BLOCK_FLAGS,
+    *PYRAMID_FLAGS,
     # The learning commands' own
     Flag(
         "size",
@@ -406,6 +406,7 @@ REDUCTION_COMMAND_OPTIONS = (
     "viz",
     "explain",
     *(flag.name for flag in BATCH_FLAGS),
+    *(flag.name for flag in BLOCK_FLAGS),
     "device",
     "dtype",
     "debug",

@@ -60,6 +60,7 @@ def _keywords() -> dict[str, str]:
         for spelling in (*flag.flags, *((flag.negative,) if flag.negative else ())):
             spellings[spelling] = keyword
     spellings["--op"] = "reduction"
+    spellings["--indices"] = "return_indices"
     return spellings
 
 

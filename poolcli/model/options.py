@@ -63,6 +63,11 @@ class PoolOptions:
     pool_axes: str | None = None
     #: max: BlurPool's binomial filter size (3 or 5), or None (:mod:`poolcli.engine.blur`).
     blur: int | None = None
+    #: Stochastic sampling draws one number per output cell from the seed and the cell's place
+    #: in the whole output; a block of a larger output says where it starts in it (spatial
+    #: offsets) and the whole output's spatial shape. Empty: this output is the whole.
+    cell_origin: tuple[int, ...] = ()
+    cell_grid: tuple[int, ...] = ()
 
 
 @dataclass

@@ -64,7 +64,7 @@ def test_layout_keeps_letters_and_refuses_unknown_axes():
     layout = AxesLayout.make("TCHW", "T", (8, 3, 4, 5))
     assert str(layout) == "TCHW" and layout.spatial == "T"
     x = data((8, 3, 4, 5))
-    with pytest.raises(UsageError, match="--pool-axes"):
+    with pytest.raises(UsageError, match="pool_axes="):
         poolcli.pool(x[:, :, 0, 0], "max", kernel_size=2, layout="TC")
     # Without --pool-axes, such a layout pools its D, H, W letters.
     hw = poolcli.pool(x, "max", kernel_size=2, layout="TCHW")

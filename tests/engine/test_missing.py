@@ -229,7 +229,7 @@ def test_nodata_window_of_only_nodata_gives_nodata_in_the_output_dtype():
 def test_an_integer_window_the_mask_empties_needs_nodata():
     x = np.arange(8, dtype=np.int32).reshape(2, 4)
     mask = np.array([[0, 0, 1, 1], [0, 0, 1, 1]])
-    with pytest.raises(PoolError, match="give --nodata V"):
+    with pytest.raises(PoolError, match="give nodata=V"):
         poolcli.pool(x, "max", kernel_size=2, mask=mask)
     assert poolcli.pool(x, "max", kernel_size=2, mask=mask, nodata=-1).tolist() == [[-1, 7]]
     assert np.isnan(poolcli.pool(x, "avg", kernel_size=2, mask=mask)[0, 0])
