@@ -47,7 +47,9 @@ from poolcli.engine.devices import torch_device
 from poolcli.engine.gather import pool_gather
 from poolcli.engine.global_pool import pool_global
 from poolcli.engine.median import pool_median_taps
+from poolcli.engine.networks import pool_median_network
 from poolcli.engine.pixels import pixel_winners, pool_pixel_mode
+from poolcli.engine.separable import pool_separable
 from poolcli.engine.taps import pool_taps
 from poolcli.engine.torch_kernels import pool_torch
 from poolcli.model.layout import Layout
@@ -147,7 +149,11 @@ def _pool(
     else:
         check_path(path, x, reduction, windows, masked)
         chosen = path
-    if chosen == "taps" and reduction is Reduction.MEDIAN:
+    if chosen == "separable":
+        y = pool_separable(x, reduction, windows, spatial, count_include_pad, options)
+    elif chosen == "networks":
+        y = pool_median_network(x, windows, spatial)
+    elif chosen == "taps" and reduction is Reduction.MEDIAN:
         y = pool_median_taps(x, windows, spatial, options)
     elif chosen == "taps":
         y = pool_taps(x, reduction, windows, spatial, count_include_pad, options)
