@@ -15,18 +15,29 @@ from __future__ import annotations
 
 import torch
 
-from poolcli.model.window import AxisWindow
 
+def _taps(y: torch.Tensor, axis, axis_index: int) -> list[torch.Tensor]:
+    """The strided views of ``y`` that the taps along ``axis`` read (windows without padding).
 
-def _taps(y: torch.Tensor, axis: AxisWindow, axis_index: int) -> list[torch.Tensor]:
-    """The three strided views of ``y`` that the three taps along ``axis`` read (no padding)."""
+    ``axis`` is ``(kernel, stride, dilation)``; the output size follows from ``y``'s own, so
+    the compiled form of these functions serves every input size.
+    """
+    kernel, stride, dilation = axis
+    out = (y.shape[axis_index] - dilation * (kernel - 1) - 1) // stride + 1
     views = []
-    for j in range(axis.kernel):
-        index = [slice(None)] * y.dim()
-        start = j * axis.dilation
-        index[axis_index] = slice(start, start + (axis.out - 1) * axis.stride + 1, axis.stride)
-        views.append(y[tuple(index)])
+    for j in range(kernel):
+        start = j * dilation
+        views.append(y.narrow(axis_index, start, (out - 1) * stride + 1))
+        if stride > 1:
+            index = [slice(None)] * y.dim()
+            index[axis_index] = slice(None, None, stride)
+            views[-1] = views[-1][tuple(index)]
     return views
+
+
+def static(windows) -> tuple[tuple[int, int, int], ...]:
+    """What the networks need of resolved windows: ``(kernel, stride, dilation)`` per axis."""
+    return tuple((a.kernel, a.stride, a.dilation) for a in windows)
 
 
 def median3(a, b, c):
@@ -34,34 +45,34 @@ def median3(a, b, c):
     return torch.maximum(torch.minimum(a, b), torch.minimum(torch.maximum(a, b), c))
 
 
-def median_3x3(x, windows, spatial) -> torch.Tensor:
+def median_3x3(x, axes, spatial) -> torch.Tensor:
     """Median of 3x3 windows without padding (any stride and dilation) over two axes."""
-    a, b, c = _taps(x, windows[0], spatial[0])
+    a, b, c = _taps(x, axes[0], spatial[0])
     low_ab, high_ab = torch.minimum(a, b), torch.maximum(a, b)
     low = torch.minimum(low_ab, c)
     high_ac = torch.maximum(low_ab, c)
     mid = torch.minimum(high_ab, high_ac)
     high = torch.maximum(high_ab, high_ac)
-    lows = _taps(low, windows[1], spatial[1])
-    mids = _taps(mid, windows[1], spatial[1])
-    highs = _taps(high, windows[1], spatial[1])
+    lows = _taps(low, axes[1], spatial[1])
+    mids = _taps(mid, axes[1], spatial[1])
+    highs = _taps(high, axes[1], spatial[1])
     biggest_low = torch.maximum(torch.maximum(lows[0], lows[1]), lows[2])
     smallest_high = torch.minimum(torch.minimum(highs[0], highs[1]), highs[2])
     return median3(biggest_low, median3(*mids), smallest_high)
 
 
-def median_3(x, windows, spatial) -> torch.Tensor:
+def median_3(x, axes, spatial) -> torch.Tensor:
     """Median of windows of 3 along one axis, without padding."""
-    return median3(*_taps(x, windows[0], spatial[0]))
+    return median3(*_taps(x, axes[0], spatial[0]))
+
+
+def median_network(x, axes, spatial) -> torch.Tensor:
+    """The median of 3 or 3x3 windows without padding; ``axes`` as :func:`static` gives."""
+    if len(axes) == 1:
+        return median_3(x, axes, spatial)
+    return median_3x3(x, axes, spatial)
 
 
 def pool_median_network(x, windows, spatial) -> torch.Tensor:
     """The median of 3 or 3x3 windows without padding."""
-    if len(windows) == 1:
-        return median_3(x, windows, spatial)
-    return median_3x3(x, windows, spatial)
-
-
-def takes(windows) -> bool:
-    """Whether these windows are a 3 or a 3x3 box (the only shapes this module has)."""
-    return len(windows) in (1, 2) and all(a.kernel == 3 for a in windows)
+    return median_network(x, static(windows), spatial)

@@ -39,6 +39,7 @@ import torch
 from poolcli.engine.alpha import clear_transparent, pool_with_alpha, winners_with_alpha
 from poolcli.engine.checks import check_options, check_values
 from poolcli.engine.choose import check_path, choose_path
+from poolcli.engine.compiled import pool_compiled
 from poolcli.engine.convert import (
     output_dtype,
     to_tensor,
@@ -149,7 +150,10 @@ def _pool(
     else:
         check_path(path, x, reduction, windows, masked)
         chosen = path
-    if chosen == "separable":
+    y = pool_compiled(x, reduction, windows, spatial, chosen, options)
+    if y is not None:
+        pass  # the chosen path's own arithmetic, fused
+    elif chosen == "separable":
         y = pool_separable(x, reduction, windows, spatial, count_include_pad, options)
     elif chosen == "networks":
         y = pool_median_network(x, windows, spatial)

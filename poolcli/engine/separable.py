@@ -35,7 +35,7 @@ def pool_separable(x, reduction, windows, spatial, count_include_pad, options) -
     """max, min, sum and avg of sliding windows, one spatial axis at a time."""
     # The whole window's accumulator (exact for integers) serves every pass.
     acc, _, _ = _accumulation(x, reduction, windows, options)
-    order = sorted(range(len(windows)), key=lambda i: _shrink(windows[i]))
+    order = pass_order(windows)
     y = x
     for i in order:
         y = _axis_pass(y, reduction, windows[i], spatial[i], acc)
@@ -46,9 +46,11 @@ def pool_separable(x, reduction, windows, spatial, count_include_pad, options) -
     return y
 
 
-def _shrink(axis: AxisWindow) -> float:
-    """How much a pass along ``axis`` shrinks the data (smallest first: reduce early)."""
-    return axis.out / max(axis.size, 1)
+def pass_order(windows) -> list[int]:
+    """The axes in the order they are reduced: largest stride first (the data shrinks most
+    early), then in axis order. It depends on the windows only, not on the input's size, so
+    the compiled kernels (:mod:`poolcli.engine.compiled`) add in the same order."""
+    return sorted(range(len(windows)), key=lambda i: -windows[i].stride)
 
 
 def _axis_pass(y, reduction, axis: AxisWindow, axis_index: int, acc) -> torch.Tensor:
