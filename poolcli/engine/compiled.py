@@ -31,6 +31,7 @@ import functools
 import hashlib
 import itertools
 import logging
+import math
 import os
 import shutil
 import warnings
@@ -39,6 +40,7 @@ from pathlib import Path
 import torch
 
 from poolcli.engine import networks
+from poolcli.engine.median import median_network
 from poolcli.engine.separable import SEPARABLE, pass_order
 from poolcli.engine.taps import _accumulation
 from poolcli.model.reductions import Reduction
@@ -154,6 +156,20 @@ def _median(axes, spatial, x):
     return networks.median_network(x, axes, spatial)
 
 
+def _median_taps(axes, spatial, network, x):
+    """The taps path's median-of-n selection network on every tap's view at once."""
+    taps = [
+        _view(x, spatial, [j * d for j, (_, _, d) in zip(tap, axes)], axes)
+        for tap in itertools.product(*(range(k) for k, _, _ in axes))
+    ]
+    for a, b, keep_min, keep_max in network:
+        low = torch.minimum(taps[a], taps[b]) if keep_min else None
+        high = torch.maximum(taps[a], taps[b]) if keep_max else None
+        taps[a], taps[b] = low, high
+    median = taps[(len(taps) - 1) // 2]
+    return median.clone() if len(taps) == 1 else median  # never a view of the input
+
+
 @functools.cache
 def _compiled(kind: str, static: tuple):
     """The compiled kernel for one set of window parameters (every input size shares it)."""
@@ -162,7 +178,7 @@ def _compiled(kind: str, static: tuple):
     cache_dir()
     config = torch._dynamo.config
     config.cache_size_limit = max(config.cache_size_limit, 256)
-    fn = _median if kind == "median" else box
+    fn = {"median": _median, "median taps": _median_taps, "box": box}[kind]
     return torch.compile(functools.partial(fn, *static), dynamic=True, fullgraph=True)
 
 
@@ -175,13 +191,16 @@ def _plan(x, reduction, windows, spatial, chosen, options):
     axes = networks.static(windows)
     if chosen == "networks":
         return "median", (axes, tuple(spatial))
+    if chosen == "taps" and reduction is Reduction.MEDIAN:
+        network = median_network(math.prod(a.kernel for a in windows))
+        return "median taps", (axes, tuple(spatial), network)
     if reduction not in SEPARABLE or chosen not in ("taps", "separable"):
         return None
     acc, _, _ = _accumulation(x, reduction, windows, options)
     order = tuple(pass_order(windows)) if chosen == "separable" else None
     if reduction in (Reduction.MAX, Reduction.MIN):
         order = tuple(pass_order(windows))  # exact in any order
-    count = float(torch.tensor([a.kernel for a in windows]).prod())
+    count = float(math.prod(a.kernel for a in windows))
     return "box", (reduction, axes, tuple(spatial), acc, order, count)
 
 

@@ -25,6 +25,7 @@ CASES = [
     ("max", torch.uint8, "HWC", {"kernel_size": 3, "stride": 1}),  # separable, exact
     ("avg", torch.float32, "HW", {"kernel_size": 3, "stride": 1}),  # taps order, float
     ("median", torch.float32, "HW", {"kernel_size": 3, "stride": 1}),  # the shared network
+    ("median", torch.uint8, "HWC", {"kernel_size": 2, "stride": 1}),  # median-of-n network
 ]
 
 
