@@ -67,3 +67,16 @@ def test_one_shot_calls_stay_eager_below_the_threshold(monkeypatch):
     monkeypatch.setenv("POOLCLI_COMPILE", "0")
     with compiled.enabled():
         assert not compiled.wanted(x, ("any",))
+
+
+@pytest.mark.slow
+def test_debug_says_once_why_the_compiled_kernels_are_off(run, tmp_path):
+    from conftest import subprocess_env
+
+    np.save(tmp_path / "x.npy", np.arange(64, dtype=np.float32).reshape(8, 8))
+    env = {**subprocess_env(), "POOLCLI_COMPILE": "1", "CXX": "/nonexistent/c++"}
+    args = ("max", tmp_path / "x.npy", "-k", "3", "-s", "1", "-o", tmp_path / "y.npy", "-q")
+    quiet = run(*args, env=env)
+    assert b"compiled kernels off" not in quiet.stderr
+    said = run(*args, "--debug", env=env).stderr.decode()
+    assert said.count("compiled kernels off, eager paths instead: no C++ compiler") == 1
