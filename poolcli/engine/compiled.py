@@ -51,6 +51,8 @@ log = logging.getLogger(__name__)
 WARM_FROM = 1 << 16
 #: In a one-shot call, inputs of at least this many cells use an already compiled kernel.
 ONE_SHOT_FROM = 1 << 29
+#: The largest median-of-n network compiled (5x5: about a minute to compile the first time).
+MEDIAN_TAPS = 25
 _DTYPES = frozenset(
     {torch.float32, torch.float64, torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64}
 )
@@ -191,8 +193,9 @@ def _plan(x, reduction, windows, spatial, chosen, options):
     axes = networks.static(windows)
     if chosen == "networks":
         return "median", (axes, tuple(spatial))
-    if chosen == "taps" and reduction is Reduction.MEDIAN:
-        network = median_network(math.prod(a.kernel for a in windows))
+    taps = math.prod(a.kernel for a in windows)
+    if chosen == "taps" and reduction is Reduction.MEDIAN and taps <= MEDIAN_TAPS:
+        network = median_network(taps)
         return "median taps", (axes, tuple(spatial), network)
     if reduction not in SEPARABLE or chosen not in ("taps", "separable"):
         return None
