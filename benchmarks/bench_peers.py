@@ -257,7 +257,7 @@ def main(argv=None) -> int:
                 f"{best / t_sp:.2f}×",
             ]
         )
-        print(f"  {label:28} {secs(t_ours):>8}  OpenCV {secs(t_cv)}", file=sys.stderr, flush=True)
+        print("  " + " | ".join(map(str, rows[-1])), file=sys.stderr, flush=True)
     headers = ["case", "poolcli", "compiled", "OpenCV", "scipy.ndimage", "÷ OpenCV", "÷ scipy"]
     print(table(headers, rows, "lrrrrrr"))
     print(
