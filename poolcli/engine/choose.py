@@ -346,15 +346,13 @@ def _strided_average(case: Case) -> bool:
 
 
 def _separable_pays(case: Case) -> bool:
-    """Per axis beats per tap on integers, and on floats beyond 3x3 (or 3x3 strided max/min).
-    For small float windows at stride 1 the intermediate result costs as much memory traffic
-    as it saves; float sums of small windows stay on the taps, whose order of addition the
-    recorded outputs follow (benchmarks/README.md)."""
+    """Per axis beats per tap on integers and on float windows over 9 taps. On small float
+    windows the intermediate result costs as much memory traffic as it saves (2x2 s2 max
+    of 8192² float32: 150 ms against the taps' 100 ms), and float sums of small windows stay
+    in the taps' order of addition, which the recorded outputs follow (benchmarks/README.md)."""
     if case.x.requires_grad:
         return False  # under autograd the taps add out of place; these passes add in place
-    if case.dtype == "integer" or case.taps > 9:
-        return True
-    return case.reduction in (Reduction.MAX, Reduction.MIN) and case.strided
+    return case.dtype == "integer" or case.taps > 9
 
 
 def _few_taps(case: Case) -> bool:
@@ -363,8 +361,8 @@ def _few_taps(case: Case) -> bool:
 
 #: The order to try the paths in, each with the condition under which it is worth taking
 #: (measured: the 3x3 median network beats the median-of-9 network 2x; torch's strided
-#: averages beat the taps above 4 taps; the separable passes beat the taps except for small
-#: float windows at stride 1; the taps beat torch and the gather up to ``TAP_LIMIT`` taps).
+#: averages beat the taps above 4 taps; the separable passes beat the taps on integers and
+#: on float windows over 9 taps; the taps beat torch and the gather up to ``TAP_LIMIT`` taps).
 PREFERENCES: tuple[tuple[str, Callable[[Case], bool]], ...] = (
     ("global", _any_case),
     ("networks", _any_case),

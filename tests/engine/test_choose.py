@@ -64,7 +64,8 @@ def test_the_nan_check_is_made_only_when_a_row_needs_it():
 @pytest.mark.parametrize(
     ("reduction", "window", "dtype", "path"),
     [
-        ("max", {"kernel_size": 2}, np.float32, "separable"),
+        ("max", {"kernel_size": 2}, np.float32, "taps"),
+        ("max", {"kernel_size": 2}, np.uint8, "separable"),
         ("max", {"kernel_size": 3, "stride": 1}, np.float32, "taps"),
         ("max", {"kernel_size": 3, "stride": 1}, np.uint8, "separable"),
         ("max", {"kernel_size": 9, "stride": 1}, np.float32, "separable"),
