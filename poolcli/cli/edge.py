@@ -12,6 +12,7 @@ Exit statuses are :class:`poolcli.errors.ExitStatus`: 0 all inputs done, 1 an in
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from collections.abc import Callable
@@ -116,6 +117,17 @@ def usage_error(ctx: typer.Context, error: UsageError) -> Exception:
     return ClickUsageError(str(error), ctx=ctx)
 
 
+def show_debug_log() -> None:
+    """With --debug, poolcli's own log lines (such as why compiled kernels are off) go to
+    standard error."""
+    logger = logging.getLogger("poolcli")
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("poolcli: debug: %(message)s"))
+        logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+
+
 def run_guarded(ctx: typer.Context, debug: bool, body: Callable[[], int]) -> NoReturn:
     """Run a command's ``body`` and turn what happens into the exit status: the one place.
 
@@ -124,6 +136,8 @@ def run_guarded(ctx: typer.Context, debug: bool, body: Callable[[], int]) -> NoR
     bug (1), or its traceback with --debug.
     """
     raise_on_signals()
+    if debug:
+        show_debug_log()
     try:
         try:
             status = body()

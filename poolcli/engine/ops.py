@@ -40,6 +40,7 @@ from poolcli.engine import missing
 from poolcli.engine.alpha import clear_transparent, pool_with_alpha, winners_with_alpha
 from poolcli.engine.checks import check_options, check_values
 from poolcli.engine.choose import Case, can, check_path, choose_path
+from poolcli.engine.compiled import pool_compiled
 from poolcli.engine.convert import (
     output_dtype,
     to_tensor,
@@ -48,7 +49,9 @@ from poolcli.engine.devices import torch_device
 from poolcli.engine.gather import pool_gather
 from poolcli.engine.global_pool import pool_global
 from poolcli.engine.median import pool_median_taps
+from poolcli.engine.networks import pool_median_network
 from poolcli.engine.pixels import pixel_winners, pool_pixel_mode
+from poolcli.engine.separable import pool_separable
 from poolcli.engine.taps import pool_taps
 from poolcli.engine.torch_kernels import pool_torch
 from poolcli.model.layout import Layout
@@ -193,7 +196,14 @@ def _pool(
     else:
         check_path(path, x, reduction, windows, masked)
         chosen = path
-    if chosen == "taps" and reduction is Reduction.MEDIAN:
+    y = pool_compiled(x, reduction, windows, spatial, chosen, options)
+    if y is not None:
+        pass  # the chosen path's own arithmetic, fused
+    elif chosen == "separable":
+        y = pool_separable(x, reduction, windows, spatial, count_include_pad, options)
+    elif chosen == "networks":
+        y = pool_median_network(x, windows, spatial)
+    elif chosen == "taps" and reduction is Reduction.MEDIAN:
         y = pool_median_taps(x, windows, spatial, options)
     elif chosen == "taps":
         y = pool_taps(x, reduction, windows, spatial, count_include_pad, options)

@@ -14,14 +14,14 @@ import reference as ref
 from hypothesis import given, reject, settings
 from hypothesis import strategies as st
 
-from poolcli.engine import ops
+from poolcli.engine import choose, ops
 from poolcli.errors import PoolError, UsageError
 from poolcli.model.layout import Layout
 from poolcli.model.options import PoolOptions
 from poolcli.model.reductions import Reduction
 from poolcli.model.window import WindowSpec, resolve
 
-PATHS = ("auto", "taps", "torch", "global", "gather")
+PATHS = choose.PATHS
 DTYPES = (
     np.bool_,
     np.uint8,
