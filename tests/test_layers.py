@@ -3,8 +3,10 @@
 The packages of poolcli, lowest first; a module may import from a lower layer or from its
 own package, never from a higher layer or a sibling of its own layer::
 
-    version, errors < model < io, engine < learn < render < batch < cli
+    version, errors < model, client < io, engine < learn < render < batch < cli < server
 
+``client`` (the warm server's client, imported by the ``poolcli`` script before anything else)
+uses the standard library only; ``server`` runs the command line in its children.
 ``poolcli/__init__.py`` (the public API) and ``__main__.py`` sit on top. Imports under
 ``if TYPE_CHECKING:`` are annotations only and do not count. Every import counts otherwise,
 including the ones inside functions that keep start-up cheap: they are still dependencies.
@@ -28,8 +30,10 @@ LAYERS = {
     "render": 4,
     "batch": 5,
     "cli": 6,
-    "__init__": 7,
-    "__main__": 7,
+    "client": 1,
+    "server": 7,
+    "__init__": 8,
+    "__main__": 8,
 }
 MAX_MODULE_LINES = 500
 MAX_FUNCTION_LINES = 60

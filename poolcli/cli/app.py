@@ -8,6 +8,7 @@ import typer
 from poolcli.cli import analysis, learn
 from poolcli.cli.edge import PoolcliGroup
 from poolcli.cli.reduce import add_reduction_commands
+from poolcli.cli.server import server_app
 from poolcli.errors import interrupted_status, stop_on_signals
 from poolcli.version import __version__
 
@@ -49,6 +50,7 @@ def _root(
 add_reduction_commands(app)
 learn.add_commands(app)
 analysis.add_commands(app)
+app.add_typer(server_app)
 
 
 def main() -> None:
