@@ -88,6 +88,7 @@ class Daemon:
         self.last_active = time.monotonic()
         self.started = time.time()
         self.listening = True
+        self.served = 0
 
     def run(self) -> None:
         """Serve until stopped, stale or idle, then wait for the commands still running."""
@@ -167,8 +168,10 @@ class Daemon:
         elif message.get("control") == "status":
             self._answer(conn, self.facts())
         elif wants_resident(message["argv"], self.gpu, self.commands):
+            self.served += 1
             self.resident.submit(conn, message, fds)
         else:
+            self.served += 1
             self._fork(conn, message, fds)
 
     def facts(self) -> dict:
@@ -180,6 +183,7 @@ class Daemon:
             "idle_timeout": self.idle_timeout,
             "started": self.started,
             "running": len(self.children) + self.resident.busy(),
+            "served": self.served,
             "gpu": self.gpu,
             "version": self.identity.installation["version"],
         }
