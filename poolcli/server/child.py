@@ -99,8 +99,21 @@ def unwatch() -> None:
         fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_ASYNC)
 
 
-def run_command(main: Callable[[], None]) -> int:
-    """Run the command line's ``main`` here; its exit status, once its output is flushed."""
+def hold_stops() -> list[int]:
+    """Until :func:`run_command`, note the stopping signals instead of acting on them (the
+    client may forward Ctrl-C before the command has its own handlers); the list fills."""
+    noted: list[int] = []
+    for name in ("SIGINT", "SIGTERM", "SIGHUP"):
+        signal.signal(getattr(signal, name), lambda signum, frame: noted.append(signum))
+    return noted
+
+
+def run_command(main: Callable[[], None], noted: list[int] = ()) -> int:
+    """Run the command line's ``main`` here; its exit status, once its output is flushed.
+    A stop ``noted`` before it started ends it at once, as it would have ended the client."""
+    if noted:
+        os.write(2, b"poolcli: interrupted.\n")
+        return 128 + noted[0]
     try:
         main()
         status = 0

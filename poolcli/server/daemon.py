@@ -243,6 +243,7 @@ def run_child(conn, message: dict, fds: list[int], main: Callable, parent: int) 
     die_with_parent()
     if os.getppid() != parent:
         return 1  # the server died before the kernel could be asked to say so
+    noted = child.hold_stops()
     try:
         child.install(message, fds)
     except OSError as error:
@@ -250,7 +251,10 @@ def run_child(conn, message: dict, fds: list[int], main: Callable, parent: int) 
         return 1
     child.watch(conn)
     allow_fork()  # batch workers fork from here: no torch op has run, so they start warm
-    status = child.run_command(main)
+    status = child.run_command(main, noted)
+    child.unwatch()
+    for name in ("SIGINT", "SIGTERM", "SIGHUP"):
+        signal.signal(getattr(signal, name), signal.SIG_IGN)  # done: nothing left to stop
     import atexit
 
     atexit._run_exitfuncs()  # as a process ending normally would (multiprocessing's clean-up)

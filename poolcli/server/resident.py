@@ -98,7 +98,7 @@ class Resident:
 
     def submit(self, conn: socket.socket, message: dict, fds: list[int]) -> None:
         if self.pid is None:
-            self._start()
+            self._start([conn.fileno(), *fds])
         try:
             wire.send(self.pair, message, [conn.fileno(), *fds])
         except OSError:
@@ -108,7 +108,9 @@ class Resident:
         for fd in fds:
             os.close(fd)
 
-    def _start(self) -> None:
+    def _start(self, inherited: list[int]) -> None:
+        """Fork the worker; ``inherited``: descriptors of the request at hand, which the
+        worker receives again (only its own copies must stay open)."""
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         parent = os.getpid()
         pid = os.fork()
@@ -117,6 +119,8 @@ class Resident:
             try:
                 ours.close()
                 self.close_in_child_of_server()
+                for fd in inherited:
+                    os.close(fd)
                 status = child.guarded(lambda: serve(theirs, self.main, parent))
             finally:
                 os._exit(status)
@@ -207,11 +211,12 @@ def run_in_place(conn: socket.socket, message: dict, fds: list[int], main: Calla
     handlers = {n: signal.getsignal(n) for n in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     mask = os.umask(0o022)
     try:
+        noted = child.hold_stops()
         child.install(message, fds)
         # A vanished client interrupts the command as Ctrl-C would: SIGTERM's early handler
         # would end this process, which serves the next commands too.
         child.watch(conn, on_loss=signal.SIGINT)
-        return child.guarded(lambda: child.run_command(main))
+        return child.guarded(lambda: child.run_command(main, noted))
     except OSError as error:
         os.write(2, f"poolcli: error: cannot run there ({error.strerror}).\n".encode())
         return 1

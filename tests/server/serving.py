@@ -12,6 +12,10 @@ from pathlib import Path
 import numpy as np
 from conftest import SEED, subprocess_env
 
+SERVER_LOST = (
+    "poolcli: error: the poolcli server stopped while running this command; its outputs may "
+    "be missing. Run it again (POOLCLI_SERVER=off runs it without the server)."
+)
 SAMPLES = Path(__file__).resolve().parents[2] / "sample_data"
 
 
