@@ -103,7 +103,7 @@ class Daemon:
                 log("stopping: asked by a signal")
                 self.stop_listening(keep_lock=True)
             idle = not (self.children or self.resident.busy()) and self._idle_left() <= 0
-            if self.listening and not events and idle:
+            if self.listening and idle:
                 log(f"stopping: idle for {self.idle_timeout:g} s")
                 self.stop_listening(keep_lock=True)
         self.resident.stop()
@@ -150,7 +150,6 @@ class Daemon:
         if message is None:
             conn.close()
             return
-        self.last_active = time.monotonic()
         self._dispatch(conn, message, fds)
 
     def _dispatch(self, conn: socket.socket, message: dict, fds: list[int]) -> None:
@@ -167,11 +166,16 @@ class Daemon:
             self.stop_listening(keep_lock=False)
         elif message.get("control") == "status":
             self._answer(conn, self.facts())
-        elif wants_resident(message["argv"], self.gpu, self.commands):
-            self.served += 1
+        else:
+            self._serve(conn, message, fds)
+
+    def _serve(self, conn: socket.socket, message: dict, fds: list[int]) -> None:
+        """A command (control messages do not count as activity for the idle timeout)."""
+        self.last_active = time.monotonic()
+        self.served += 1
+        if wants_resident(message["argv"], self.gpu, self.commands):
             self.resident.submit(conn, message, fds)
         else:
-            self.served += 1
             self._fork(conn, message, fds)
 
     def facts(self) -> dict:
