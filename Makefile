@@ -8,7 +8,7 @@ TORCH_PIN := torch==2.13.0
 TYPER_PIN := typer==0.28.0
 STAMP := $(VENV)/.installed
 
-.PHONY: install test test-quick demo bench lint clean
+.PHONY: install test test-quick demo bench gpu-check lint clean
 
 install: $(STAMP)
 
@@ -36,6 +36,10 @@ demo: install
 
 bench: install
 	$(PY) benchmarks/bench_core.py
+
+# CUDA tests and a short GPU benchmark (under 5 minutes); fails at once without a GPU.
+gpu-check: install
+	$(PY) benchmarks/gpu_check.py
 
 lint: install
 	$(VENV)/bin/ruff check poolcli tests benchmarks

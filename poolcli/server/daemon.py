@@ -46,6 +46,17 @@ def log(text: str) -> None:
         sys.stderr.flush()
 
 
+#: Modules that commands import on first use (measured: ``sys.modules`` after a command).
+LATER_IMPORTS = (
+    "PIL.ImageOps",
+    "PIL.ImageChops",
+    "PIL.ImageSequence",
+    "typer._click.decorators",
+    "multiprocessing.popen_fork",
+    "multiprocessing.connection",
+)
+
+
 def warm_up() -> Callable[[], None]:
     """Import what commands use (Typer, rich, numpy, Pillow, torch and poolcli's modules), without
     running anything; the command line's entry point."""
@@ -58,6 +69,12 @@ def warm_up() -> Callable[[], None]:
     for info in pkgutil.walk_packages([PACKAGE_DIR], "poolcli."):
         if not info.name.startswith(skip) and not info.name.endswith("__main__"):
             importlib.import_module(info.name)
+    for name in LATER_IMPORTS:
+        with contextlib.suppress(ImportError):
+            importlib.import_module(name)
+    from PIL import Image
+
+    Image.init()  # every image plugin, which Pillow imports on the first open otherwise
     return main
 
 
