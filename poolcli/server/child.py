@@ -54,6 +54,23 @@ def install(request: dict, fds: list[int]) -> None:
         setattr(sys, f"__{name}__", stream)
 
 
+#: Variables that set torch's (OpenMP's) thread count, which torch reads once, at import.
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def torch_threads_from_environment() -> int | None:
+    """torch's threads as the client's environment asks (``OMP_NUM_THREADS``): torch read
+    the server's environment, stripped of those variables, when the server imported it.
+    Returns the count before (``None``: left alone)."""
+    from poolcli.engine.threads import set_torch_threads
+
+    for name in THREAD_VARIABLES:
+        value = os.environ.get(name, "").strip()
+        if value.isdigit() and int(value) > 0:
+            return set_torch_threads(int(value))
+    return None
+
+
 def watch(conn: socket.socket, on_loss: int = signal.SIGTERM) -> None:
     """Deliver to this process each signal the client forwards, and ``on_loss`` when the
     client goes away (killed, even by SIGKILL: its end of the socket closes).

@@ -271,6 +271,7 @@ def run_child(conn, message: dict, fds: list[int], main: Callable, parent: int) 
         os.write(2, f"poolcli: error: cannot run there ({error.strerror}).\n".encode())
         return 1
     child.watch(conn)
+    child.torch_threads_from_environment()
     allow_fork()  # batch workers fork from here: no torch op has run, so they start warm
     status = child.run_command(main, noted)
     child.unwatch()
@@ -334,6 +335,8 @@ def main(argv: list[str] | None = None) -> None:
     if lock_fd is None:
         log("another server already runs for this installation")
         return
+    for name in child.THREAD_VARIABLES:
+        os.environ.pop(name, None)  # torch reads them at import: each command sets its own
     started = time.monotonic()
     entry = warm_up()
     daemon = Daemon(place, lock_fd, options.idle_timeout, entry)

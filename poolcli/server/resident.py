@@ -210,18 +210,24 @@ def run_in_place(conn: socket.socket, message: dict, fds: list[int], main: Calla
     saved = (dict(os.environ), list(sys.argv), (sys.stdin, sys.stdout, sys.stderr))
     handlers = {n: signal.getsignal(n) for n in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     mask = os.umask(0o022)
+    threads = None
     try:
         noted = child.hold_stops()
         child.install(message, fds)
         # A vanished client interrupts the command as Ctrl-C would: SIGTERM's early handler
         # would end this process, which serves the next commands too.
         child.watch(conn, on_loss=signal.SIGINT)
+        threads = child.torch_threads_from_environment()
         return child.guarded(lambda: child.run_command(main, noted))
     except OSError as error:
         os.write(2, f"poolcli: error: cannot run there ({error.strerror}).\n".encode())
         return 1
     finally:
         child.unwatch()
+        if threads is not None:
+            from poolcli.engine.threads import set_torch_threads
+
+            set_torch_threads(threads)
         for number, handler in handlers.items():
             signal.signal(number, handler)
         for fd, old in zip((0, 1, 2), saved_fds):
