@@ -277,9 +277,12 @@ def run_child(conn, message: dict, fds: list[int], main: Callable, parent: int) 
     child.unwatch()
     for name in ("SIGINT", "SIGTERM", "SIGHUP"):
         signal.signal(getattr(signal, name), signal.SIG_IGN)  # done: nothing left to stop
-    import atexit
+    # What a normal exit must still do here: multiprocessing's clean-up (a batch's workers
+    # and resource tracker). The other exit handlers belong to the imports (torch's run for
+    # about 0.1 s) and have nothing of this command to clean up.
+    from multiprocessing import util
 
-    atexit._run_exitfuncs()  # as a process ending normally would (multiprocessing's clean-up)
+    util._exit_function()
     return status
 
 
