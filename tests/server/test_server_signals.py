@@ -41,6 +41,8 @@ def _waiting(server, folder, *args):
 def _ctrl_c(server, folder) -> subprocess.CompletedProcess:
     process = _waiting(server, folder)
     process.send_signal(signal.SIGINT)
+    # Standard input stays open until it ends: its end would race the forwarded signal.
+    process.wait(timeout=60)
     out, err = process.communicate(timeout=60)
     return subprocess.CompletedProcess(process.args, process.returncode, out, err)
 
