@@ -10,7 +10,7 @@ TYPER_PIN := typer==0.28.0
 ZARR_PIN := zarr==3.1.6
 STAMP := $(VENV)/.installed
 
-.PHONY: install gdal test test-quick demo bench lint clean
+.PHONY: install gdal test test-quick demo bench gpu-check lint clean
 
 install: $(STAMP)
 
@@ -45,6 +45,10 @@ demo: install
 
 bench: install
 	$(PY) benchmarks/bench_core.py
+
+# CUDA tests and a short GPU benchmark (under 5 minutes); fails at once without a GPU.
+gpu-check: install
+	$(PY) benchmarks/gpu_check.py
 
 lint: install
 	$(VENV)/bin/ruff check poolcli tests benchmarks

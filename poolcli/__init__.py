@@ -7,14 +7,23 @@ Importing this package is cheap: torch, numpy and Pillow load only when an op ru
 array([[6, 8]])
 """
 
-from poolcli.engine.core import pool
-from poolcli.errors import LayoutGuessWarning, PoolError, UsageError
-from poolcli.model.reductions import Reduction
-from poolcli.model.window import WindowSpec, output_size
 from poolcli.version import __version__
+
+#: Imported on first use, so that ``import poolcli`` (the warm server's client) stays cheap.
+_LAZY = {
+    "pool": "poolcli.engine.core",
+    "LayoutGuessWarning": "poolcli.errors",
+    "NotAnArrayError": "poolcli.errors",
+    "PoolError": "poolcli.errors",
+    "UsageError": "poolcli.errors",
+    "Reduction": "poolcli.model.reductions",
+    "WindowSpec": "poolcli.model.window",
+    "output_size": "poolcli.model.window",
+}
 
 __all__ = [
     "LayoutGuessWarning",
+    "NotAnArrayError",
     "PoolError",
     "UsageError",
     "Reduction",
@@ -31,3 +40,15 @@ def unpool(values, indices, **options):
     from poolcli.engine.unpool import unpool_array
 
     return unpool_array(values, indices, **options)
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'poolcli' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -8,6 +8,10 @@ import sys
 import numpy as np
 import pytest
 
+# No test uses a warm server by accident: one running for this installation would serve every
+# poolcli subprocess. The server's own tests turn it on for the processes they start.
+os.environ["POOLCLI_SERVER"] = "off"
+
 #: The 4x4 matrix of the tutorials' worked examples.
 SEED = np.array([[1, 3, 2, 4], [5, 6, 7, 8], [9, 10, 11, 12], [13, 14, 15, 16]])
 

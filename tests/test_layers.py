@@ -3,8 +3,11 @@
 The packages of poolcli, lowest first; a module may import from a lower layer or from its
 own package, never from a higher layer or a sibling of its own layer::
 
-    version, errors < model < io, engine < learn < render < blocks < batch < cli
+    version, errors < model, client < io, engine < learn < render < blocks < batch < cli
+    < server
 
+``client`` (the warm server's client, imported by the ``poolcli`` script before anything else)
+uses the standard library only; ``server`` runs the command line in its children.
 ``poolcli/__init__.py`` (the public API) and ``__main__.py`` sit on top. Imports under
 ``if TYPE_CHECKING:`` are annotations only and do not count. Every import counts otherwise,
 including the ones inside functions that keep start-up cheap: they are still dependencies.
@@ -29,8 +32,10 @@ LAYERS = {
     "blocks": 5,
     "batch": 6,
     "cli": 7,
-    "__init__": 8,
-    "__main__": 8,
+    "client": 1,
+    "server": 8,
+    "__init__": 9,
+    "__main__": 9,
 }
 MAX_MODULE_LINES = 500
 MAX_FUNCTION_LINES = 60

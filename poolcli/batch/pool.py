@@ -42,6 +42,7 @@ class _Worker:
 
     def __init__(self, context, job: Job, lifeline):
         self.connection, theirs = context.Pipe()
+        _close_after_fork(self, context, self.connection)
         self.process = context.Process(
             target=serve, args=(theirs, job, lifeline), daemon=True, name="poolcli-worker"
         )
@@ -78,6 +79,7 @@ class ProcessWorkers:
         self.capacity = PER_WORKER * count
         self._context = process_context()
         self._lifeline, self._lifeline_end = self._context.Pipe(duplex=False)
+        _close_after_fork(self, self._context, self._lifeline_end)
         self._workers: list[_Worker] = []
         self._retried: set[int] = set()
         self._deaths = 0  # in a row: since the last answer
@@ -148,8 +150,10 @@ class ProcessWorkers:
         return failed
 
     def stop(self) -> None:
-        """The run is over: each worker ends when its pipe closes."""
+        """The run is over: each worker ends when told so, or when its pipe closes."""
         for worker in self._workers:
+            with contextlib.suppress(OSError, ValueError):
+                worker.connection.send(None)
             worker.connection.close()
         _end([worker.process for worker in self._workers], STOP_SECONDS)
         self._close()
@@ -170,6 +174,17 @@ class ProcessWorkers:
         self._workers.clear()
         self._lifeline_end.close()
         self._lifeline.close()
+
+
+def _close_after_fork(owner, context, end) -> None:
+    """With the fork start method, a worker inherits every descriptor of this process: close
+    in it the ends that are this process's own (its pipes to the workers, the lifeline's
+    writing end), so that their closing here still reaches the workers."""
+    if context.get_start_method() != "fork":
+        return
+    from multiprocessing import util
+
+    util.register_after_fork(owner, lambda _: end.close())
 
 
 def _end(processes: list, seconds: float) -> None:

@@ -34,6 +34,7 @@ _JOB: Job | None = None
 _STARTED_EARLY = False  # a forkserver started by start_workers_early, not used yet
 _BUSY = False
 _STOPPING = False
+_FORK_READY = False  # a process forked from the warm server, about to run a command
 
 
 class TorchThreads:
@@ -147,11 +148,25 @@ def _picklable(error: Exception) -> Exception:
     return error
 
 
+def allow_fork() -> None:
+    """Mark this process as forked from the warm server (:mod:`poolcli.server`) before its
+    command runs: it has imported torch but never run a torch op nor touched CUDA, so its
+    batch workers fork from it directly, with no import to wait for.
+
+    Threads this process starts later (a progress bar's refresh) are not copied into a worker,
+    which only pools the files it is sent and answers through its pipe."""
+    global _FORK_READY
+    _FORK_READY = True
+
+
 def process_context():
-    """The multiprocessing context of worker processes: a forkserver that has imported the
-    engine once (workers fork from it instead of each importing torch), else spawn."""
+    """The multiprocessing context of worker processes: a fork of this process when it comes
+    from the warm server (:func:`allow_fork`), else a forkserver that has imported the engine
+    once (workers fork from it instead of each importing torch), else spawn."""
     import multiprocessing
 
+    if _FORK_READY:
+        return multiprocessing.get_context("fork")
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")

@@ -8,6 +8,7 @@ import typer
 from poolcli.cli import analysis, learn, pyramid, unpool
 from poolcli.cli.edge import HELP, PoolcliGroup
 from poolcli.cli.reduce import add_reduction_commands
+from poolcli.cli.server import server_app
 from poolcli.errors import interrupted_status, stop_on_signals
 from poolcli.version import __version__
 
@@ -55,6 +56,7 @@ learn.add_commands(app)
 analysis.add_commands(app)
 unpool.add_commands(app)
 pyramid.add_commands(app)
+app.add_typer(server_app)
 
 
 def main() -> None:
