@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import sys
+import zlib
 
 import numpy as np
 import png
@@ -11,10 +12,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
-from PIL import Image, ImageCms
+from PIL import Image, ImageCms, ImageOps
 
 from poolcli.io import read_input, write_output
-from poolcli.io.png_codec import ENCODERS, MODES, encode_png
+from poolcli.io.png_codec import ENCODERS, MODES, decode_plain_png, encode_png
 
 
 def _pillow_pixels(data: bytes) -> tuple[str, np.ndarray]:
@@ -103,3 +104,74 @@ def test_an_icc_profile_is_still_carried(tmp_path):
     with Image.open(out) as im:
         assert im.info.get("icc_profile") == icc
         np.testing.assert_array_equal(np.array(im), source.array)
+
+
+def _pillow_read(data: bytes) -> np.ndarray:
+    with Image.open(io.BytesIO(data)) as im:
+        return np.array(ImageOps.exif_transpose(im))
+
+
+@settings(max_examples=80, deadline=None)
+@given(images(), st.integers(0, 9), st.sampled_from(["ours", "pillow"]))
+def test_reading_plain_pngs_gives_pillows_pixels(tmp_path_factory, array, level, writer):
+    data = encode_png(array, level) if writer == "ours" else _pillow_png(array, level)
+    path = tmp_path_factory.mktemp("png") / "in.png"
+    path.write_bytes(data)
+    loaded = read_input(str(path))
+    expected = _pillow_read(data)
+    assert loaded.array.dtype == expected.dtype
+    np.testing.assert_array_equal(loaded.array, expected)
+    assert decode_plain_png(data) is not None  # these are read by libspng
+    with open(path, "rb") as f:  # and from a stream alike
+        np.testing.assert_array_equal(read_input("-", io.BytesIO(f.read())).array, expected)
+
+
+def _chunk(tag: bytes, body: bytes) -> bytes:
+    return len(body).to_bytes(4, "big") + tag + body + zlib.crc32(tag + body).to_bytes(4, "big")
+
+
+def _with_chunk(data: bytes, tag: bytes, body: bytes, after_idat: bool = False) -> bytes:
+    """``data`` with one more chunk, after IHDR (or just before IEND)."""
+    at = len(data) - 12 if after_idat else 33
+    return data[:at] + _chunk(tag, body) + data[at:]
+
+
+def _exif(orientation: int) -> bytes:
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    return exif.tobytes()
+
+
+@pytest.mark.parametrize(
+    "tag, body, after_idat",
+    [
+        (b"eXIf", _exif(6), False),
+        (b"eXIf", _exif(8), True),  # Pillow finds it only when it reads the pixels
+        (b"gAMA", (45455).to_bytes(4, "big"), False),
+        (b"sRGB", b"\x00", False),
+        (b"tRNS", b"\x00\x05", False),
+        (b"tEXt", b"Comment\x00hello", False),
+    ],
+)
+def test_pngs_with_more_than_pixels_are_read_by_pillow(tmp_path, tag, body, after_idat):
+    array = np.arange(3 * 5, dtype=np.uint8).reshape(3, 5) * 9
+    data = _with_chunk(encode_png(array, 6), tag, body, after_idat)
+    assert decode_plain_png(data) is None
+    path = tmp_path / "in.png"
+    path.write_bytes(data)
+    loaded = read_input(str(path))
+    with Image.open(io.BytesIO(data)) as im:
+        im.load()
+        reference = ImageOps.exif_transpose(im)
+        if "transparency" in im.info:
+            reference = reference.convert("LA")
+        expected = np.array(reference)
+    np.testing.assert_array_equal(loaded.array, expected)
+    if tag == b"eXIf":
+        assert loaded.array.shape == (5, 3)  # turned
+
+
+def test_a_damaged_plain_png_is_left_to_pillow(tmp_path):
+    data = bytearray(encode_png(np.full((4, 4), 7, np.uint8), 6))
+    data[-20] ^= 0xFF  # inside the IDAT: its checksum no longer matches
+    assert decode_plain_png(bytes(data)) is None
