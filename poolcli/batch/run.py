@@ -6,9 +6,10 @@ The options of :func:`iter_batch`:
 * ``recursive``, ``files_from``, ``null``, ``include``, ``exclude``: which files are inputs,
   as :func:`~poolcli.batch.sources.expand_inputs`; ``format``, ``name``, ``overwrite``: the
   outputs, as :func:`~poolcli.batch.plan.plan_batch`.
-* ``png_compression``: zlib level 0-9 of PNG outputs (default 6, as Pillow and libpng):
-  lower is faster and bigger. ``quality``: 1-100 for JPEG and WebP outputs (default: JPEG 95,
-  WebP lossless). ``normalize``: rescale float results' min..max to an image output's range.
+* ``png_compression``: 0-9 for PNG outputs, 0 fastest ... 9 smallest (default 6; how the
+  levels map onto encoders: :mod:`poolcli.io.png_codec`). ``quality``: 1-100 for JPEG and
+  WebP outputs (default: JPEG 95, WebP lossless). ``normalize``: rescale float results'
+  min..max to an image output's range.
 * ``layout``: the layout of ``.npy`` inputs (images are always HW or HWC); default: from
   the shape.
 * ``device``: ``cpu``, ``cuda``, ``cuda:N``, ``mps`` or ``auto``.

@@ -1,4 +1,5 @@
-"""Decoding images with Pillow: pixels with no bits lost, EXIF orientation, colour profile."""
+"""Decoding images with Pillow (plain 8-bit PNGs with libspng): pixels with no bits lost, EXIF
+orientation, colour profile."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from poolcli.io.messages import failed, unidentified, warning_text
 from poolcli.io.npy import native
 from poolcli.io.palette import palette_of
 from poolcli.io.png16 import is_png16_colour, read_png16
+from poolcli.io.png_codec import decode_plain_png
 
 
 def read_image(
@@ -93,6 +95,12 @@ def _decode_read(im, fmt, path, head, f, notes, indices) -> tuple[np.ndarray, Im
         channels = array.shape[2]
         name = {2: "LA;16", 3: "RGB;16", 4: "RGBA;16"}[channels]
         return array, ImageInfo(name, fmt, 16, channels in (2, 4), icc, channels)
+    if fmt == "PNG" and im.mode in ("L", "LA", "RGB", "RGBA"):
+        f.seek(0)
+        array = decode_plain_png(f.read())  # libspng where nothing but pixels matter
+        if array is not None:
+            channels = 1 if array.ndim == 2 else array.shape[2]
+            return array, ImageInfo(im.mode, fmt, 8, channels in (2, 4), icc, channels)
     im.load()
     im = _transposed(im)
     if indices and im.mode == "P":

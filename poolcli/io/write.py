@@ -30,6 +30,7 @@ from poolcli.io.messages import warning_text
 from poolcli.io.npy import write_npy
 from poolcli.io.palette import PALETTE_FORMATS, as_indices, colours, palette_image
 from poolcli.io.png16 import encode_png16
+from poolcli.io.png_codec import encode_png
 
 
 def check_not_input(path: str, source: LoadedInput | None) -> None:
@@ -91,7 +92,7 @@ def write_output(
     layout : str, optional
         The array's layout, when known; image outputs need ``HW`` or ``HWC``.
     png_compression : int
-        zlib level 0-9 of PNG outputs (default 6, as libpng and Pillow).
+        PNG outputs: 0 fastest ... 9 smallest (default 6); see :mod:`poolcli.io.png_codec`.
     quality : int, optional
         1-100 for JPEG and WebP outputs (default: JPEG 95, WebP lossless).
     normalize : bool
@@ -142,12 +143,17 @@ def _write_image(path, fmt, array, source, layout, save, normalize=False) -> Wri
     if channels == 1 and pixels.ndim == 3:
         pixels = pixels[..., 0]
     bits = pixels.dtype.itemsize * 8
-    if depth == 16 and channels > 1:
-        encoded = encode_png16(pixels, icc, save["png_compression"])
-        with atomic_write(path) as f:
-            f.write(encoded)
-        mode = {2: "LA;16", 3: "RGB;16", 4: "RGBA;16"}[channels]
-        return Written(path, fmt, pixels.dtype.name, mode, bits, notes)
+    if fmt == "PNG" and (bits == 16 and channels > 1 or bits == 8 and not icc):
+        level = save["png_compression"]
+        with atomic_write(path) as f:  # encoding inside: its failure is a failed write too
+            if bits == 16:
+                f.write(encode_png16(pixels, icc, level))
+            else:  # libspng where faster (io/png_codec.py); ICC profiles go through Pillow
+                f.write(encode_png(pixels, level))
+        mode = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}[channels]
+        return Written(
+            path, fmt, pixels.dtype.name, mode + (";16" if bits == 16 else ""), bits, notes
+        )
     picture, options = _pillow_image(fmt, pixels, channels, notes)
     _save_pillow(path, fmt, picture, icc, notes, options, **save)
     mode = picture.mode

@@ -93,7 +93,7 @@ BATCH_FLAGS = (
         ("--png-compression",),
         int | None,
         None,
-        "PNG zlib level: 0 fastest, 9 smallest. Default: 6.",
+        "PNG compression: 0 fastest, 9 smallest. Default: 6.",
         BATCH,
         "0-9",
         minimum=0,

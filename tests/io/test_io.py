@@ -1148,13 +1148,22 @@ def test_input_is_never_overwritten(tmp_path):
     assert write_output(str(tmp_path / "out2.npy"), np.zeros(2), piped).warnings == []
 
 
-def test_image_failure_leaves_no_file_and_no_temp(tmp_path, monkeypatch):
+@pytest.mark.parametrize("encoder", ["pillow", "libspng"])
+def test_image_failure_leaves_no_file_and_no_temp(tmp_path, monkeypatch, encoder):
+    import pyspng
+
     def half_written(self, fp, *args, **kwargs):
         fp.write(b"\x89PNG partial")
         raise OSError("encoder exploded")
 
-    monkeypatch.setattr(Image.Image, "save", half_written)
-    out = str(tmp_path / "o.png")
+    def exploded(*args, **kwargs):
+        raise OSError("encoder exploded")
+
+    if encoder == "pillow":  # a TIFF: 8-bit PNGs go through libspng
+        monkeypatch.setattr(Image.Image, "save", half_written)
+    else:
+        monkeypatch.setattr(pyspng, "encode", exploded)
+    out = str(tmp_path / ("o.png" if encoder == "libspng" else "o.tif"))
     with pytest.raises(PoolError) as error:
         write_output(out, np.zeros((2, 2), np.uint8))
     assert (error.value.path, error.value.message) == (
