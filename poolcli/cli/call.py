@@ -38,6 +38,8 @@ class Call:
     dtype: str | None = None
     straight_alpha: bool = False
     viz: str | None = None
+    viz_scale: int = 1
+    channels: tuple[int, ...] | None = None
     explain: bool = False
     then: tuple = ()
     batch: dict[str, Any] = field(default_factory=dict)
@@ -183,12 +185,20 @@ def make_call(reduction: Reduction, args: dict[str, Any], then=()) -> Call:
         dtype=dtype.value if dtype is not None else None,
         straight_alpha=args["straight_alpha"],
         viz=args.get("viz"),
+        viz_scale=args.get("viz_scale") or 1,
+        channels=_channels(args.get("viz_channels")),
         explain=bool(args.get("explain")),
         then=tuple(then),
         batch={key: args.get(key) for key in BATCH_OPTIONS},
     )
     _check_files(call)
     return call
+
+
+def _channels(text: str | None) -> tuple[int, ...] | None:
+    from poolcli.render.viz_files import parse_channels
+
+    return parse_channels(text) if text is not None else None
 
 
 def _checked_inputs(args: dict[str, Any]) -> tuple[str, ...]:

@@ -77,6 +77,8 @@ def process_input(path: str, call: Call, device: str) -> Outcome:
         png_compression=call.batch["png_compression"],
         debug=call.debug,
         keep=True,
+        viz_scale=call.viz_scale,
+        viz_channels=call.channels,
     )
     output = None if call.output == STDIN else call.output
     _clean_leftovers(output, call.viz)
@@ -176,6 +178,8 @@ def show_outcome(printer: Printer, call: Call, outcome: Outcome) -> None:
         return
     for warning in outcome.warnings:
         printer.warning(warning)
+    if call.viz is not None and not call.quiet:
+        printer.message(f"wrote {display_path(call.viz)}")
     result = outcome.result
     if call.json:
         return

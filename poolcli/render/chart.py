@@ -264,7 +264,7 @@ def _render_signals(columns, datas, title, max_rows, notes) -> Picture:
     notes_y = y - gap // 2
     height = notes_y + _lines_height(font, len(note_lines)) + margin
     canvas = _Canvas(width, height)
-    picture = Picture(canvas.image, notes=list(notes))
+    picture = Picture(canvas.image, notes=list(notes), ops=canvas.ops)
     canvas.lines(margin, margin, title_lines, title_font)
     for ch, (label_y, top) in enumerate(row_tops):
         if channels > 1:
@@ -329,7 +329,7 @@ def line_chart(
     title_lines = _wrap(title_font, title, width - 2 * margin) if title else []
     top = margin + _lines_height(title_font, len(title_lines)) + (8 if title_lines else 0)
     canvas = _Canvas(width, top + height + margin)
-    picture = Picture(canvas.image)
+    picture = Picture(canvas.image, ops=canvas.ops)
     canvas.lines(margin, margin, title_lines, title_font)
     drawn = []
     for k, (name, ys) in enumerate(series.items()):

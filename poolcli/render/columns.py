@@ -104,6 +104,7 @@ def render_columns(
     max_rows: int = MAX_ROWS,
     notes: Sequence[str] = (),
     windows: Sequence[AxisWindow] | None = None,
+    channels: Sequence[int] | None = None,
 ) -> Picture:
     """Draw columns of panels: the first column is the input, the others share its layout.
 
@@ -124,6 +125,8 @@ def render_columns(
     windows : sequence of AxisWindow, optional
         Windows drawn on a 2-D input panel (boundaries, padding). Default: the windows of
         the first column that has them.
+    channels : sequence of int, optional
+        The channels drawn, one row each (default: the first ``max_rows``).
 
     Returns
     -------
@@ -131,6 +134,7 @@ def render_columns(
     """
     if not columns:
         raise ValueError("render_columns needs at least one column")
+    chosen = None if channels is None else tuple(channels)
     if windows is None:
         windows = next((c.windows for c in columns if c.windows is not None), None)
     layout = layout if isinstance(layout, Layout) else Layout.parse(str(layout))
@@ -142,14 +146,15 @@ def render_columns(
     if len(layout.spatial) == 1:
         return _render_signals(columns, datas, title, max_rows, notes)
     colour = image is not None and "C" in layout.letters and channels in (2, 3, 4)
-    rows = _plan_rows(columns, datas, layout, colour, max_rows, notes)
+    rows = _plan_rows(columns, datas, layout, colour, (max_rows, chosen), notes)
     fields = [[_field(d, row, k) for k, d in enumerate(datas)] for row in rows]
     mappings = _mappings(columns, rows, fields, image)
     sizes = _sizes(rows, fields, windows)
     return _draw_grid(columns, datas, rows, fields, mappings, sizes, title, windows, notes)
 
 
-def _plan_rows(columns, datas, layout, colour, max_rows, notes) -> list[_Row]:
+def _plan_rows(columns, datas, layout, colour, limits, notes) -> list[_Row]:
+    max_rows, chosen = limits
     channels = datas[0].shape[1]
     ncols = len(columns)
     spatial = datas[0].shape[2:]
@@ -185,8 +190,9 @@ def _plan_rows(columns, datas, layout, colour, max_rows, notes) -> list[_Row]:
         3: ("red", "green", "blue"),
         4: ("red", "green", "blue", "alpha"),
     }
-    shown = min(channels, max_rows)
-    for ch in range(shown):
+    picked = _picked(chosen, channels, max_rows, notes)
+    shown = len(picked)
+    for ch in picked:
         if colour:
             label = f"{names[channels][ch]} channel"
         elif channels > 1:
@@ -194,12 +200,22 @@ def _plan_rows(columns, datas, layout, colour, max_rows, notes) -> list[_Row]:
         else:
             label = ""
         rows.append(_Row(label, ch, [None] * ncols))
-    if channels > shown:
+    if channels > shown and chosen is None:
         notes.append(
             f"Channels {shown}-{channels - 1} are not shown ({channels - shown} more; "
-            f"channels count from 0)."
+            f"channels count from 0; --channels picks them)."
         )
     return rows
+
+
+def _picked(chosen, channels: int, max_rows: int, notes: list[str]) -> list[int]:
+    """The channels drawn: those asked for that exist, else the first ``max_rows``."""
+    if chosen is None:
+        return list(range(min(channels, max_rows)))
+    picked = [c for c in chosen if c < channels]
+    if len(picked) < len(chosen):
+        notes.append(f"The input has {channels} channels (from 0): others are left out.")
+    return picked or [0]
 
 
 def _field(data: np.ndarray, row: _Row, k: int) -> np.ndarray:

@@ -4,7 +4,6 @@ their values, window boundaries, winners, padding and the colour scales.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,8 +48,10 @@ from poolcli.render.colours import (
     _colour_pixels,
     _Mapping,
     _text_colour,
-    viridis,
+    nice_ticks,
+    rim_colour,
     window_colour,
+    window_number,
 )
 
 #: Smallest and largest size of the values written in cells.
@@ -108,7 +109,7 @@ def _draw_grid(columns, datas, rows, fields, mappings, sizes, title, windows, no
     grid = _grid_layout(columns, rows, mappings, sizes, title, legend + list(notes))
     grid.spatial2 = spatial2
     canvas = _Canvas(grid.width, grid.height)
-    picture = Picture(canvas.image, notes=list(notes))
+    picture = Picture(canvas.image, notes=list(notes), ops=canvas.ops)
     canvas.lines(grid.margin, grid.title_y, grid.title_lines, grid.title_font)
     for k in range(len(columns)):
         centre = grid.xs[k] + grid.col_w[k] / 2
@@ -166,7 +167,7 @@ def _place_columns(grid: _GridLayout, columns, box_w: int) -> int:
     for k, column in enumerate(columns):
         group_end[column.scale] = k
     bar_block = {
-        name: gap // 2 + grid.bar_w + 6 + max(_text_width(font, t) for _, t in labels.values())
+        name: gap // 2 + grid.bar_w + 6 + max(_text_width(font, t) for _, t in labels)
         for name, labels in grid.bars.items()
     }
     x = grid.margin
@@ -252,54 +253,68 @@ def _legend(columns, windows, sizes, spatial2, rows, shape) -> list[str]:
     if all(_disjoint(a) for a in windows):
         lines.append("Black lines: window boundaries.")
     else:
-        lines.append("Windows overlap: only the first window is framed.")
+        lines.append("Windows overlap: the first window is framed.")
     if any(a.dilation > 1 for a in windows):
         lines.append("Triangles: the cells a dilated window reads.")
     if any(sizes.ring):
         lines.append("Hatched: padding cells.")
     if any(c.winners is not None for c in columns) and any(r.channel is not None for r in rows):
         lines.append(
-            "Coloured frames: each window's winning input cell and its output cell share a colour."
+            "Numbered frames: each window's output cell and its winning input cell share a "
+            "number and a colour (windows counted in reading order)."
         )
     return lines
 
 
-def _bar_labels(mapping: _Mapping) -> dict[str, tuple[float, str]]:
-    """The labels of a colour scale: its ends (the data's minimum and maximum) and a middle."""
+def _bar_labels(mapping: _Mapping) -> list[tuple[float, str]]:
+    """The labels of a colour scale, bottom to top: its ends (the minimum and maximum shown)
+    and round values between them; each category of a categorical scale."""
     low, high = mapping.low, mapping.high
+    if mapping.cmap == "categorical":
+        return [(v, _short(v, True)) for v in mapping.categories]
     if high <= low:
-        return {"mid": (low, f"all {_label(low)}")}
-    mid = (low + high) / 2
-    if mapping.integral:
-        mid = math.floor(mid)
-    return {"high": (high, _label(high)), "mid": (mid, _label(mid)), "low": (low, _label(low))}
+        return [(low, f"all {_label(low)}")]
+    inner = [t for t in nice_ticks(low, high) if low < t < high]
+    ends = _short(low, False), _short(high, False)
+    return [(low, ends[0]), *((t, _label(t)) for t in inner), (high, ends[1])]
 
 
 def _draw_scale(canvas, box, mapping: _Mapping, labels, font) -> Scale:
-    """A vertical colour bar: the top row is colour(1), the bottom row colour(0)."""
+    """A vertical colour bar: the top row is colour(1), the bottom row colour(0); a
+    categorical scale is one swatch per category, the first at the bottom."""
     x0, y0, x1, y1 = box
     height = y1 - y0
-    if mapping.high > mapping.low and height > 1:
-        column = viridis(1.0 - np.arange(height) / (height - 1))
-    else:
-        column = viridis(np.full(height, 0.5))
-    strip = np.repeat(column[:, None, :], x1 - x0, axis=1)
-    canvas.image.paste(Image.fromarray(strip), (x0, y0))
-    canvas.draw.rectangle((x0 - 1, y0 - 1, x1, y1), outline=FRAME, width=1)
-    tx = x1 + 6
     _, line_h = _line_metrics(font)
-    if "high" in labels:
-        canvas.text(tx, y0, labels["high"][1], font)
-        canvas.text(tx, y1 - line_h, labels["low"][1], font)
-        value, text = labels["mid"]
+    tx = x1 + 6
+    if mapping.cmap == "categorical":
+        edges = _edges(y0, height, len(labels))[::-1]
+        colours = mapping(np.asarray([v for v, _ in labels]))
+        for k, (_, text) in enumerate(labels):
+            top, bottom = edges[k + 1], edges[k]
+            canvas.draw.rectangle((x0, top, x1 - 1, bottom - 1), fill=tuple(colours[k]))
+            canvas.text(tx, (top + bottom) / 2, text, font, valign="middle")
+        canvas.draw.rectangle((x0 - 1, y0 - 1, x1, y1), outline=FRAME, width=1)
+        return Scale(box, mapping.low, mapping.high, labels[0][1], labels[-1][1])
+    if mapping.high > mapping.low and height > 1:
+        column = mapping.ramp(1.0 - np.arange(height) / (height - 1))
+    else:
+        column = mapping.ramp(np.full(height, 0.5))
+    strip = np.repeat(column[:, None, :], x1 - x0, axis=1)
+    canvas.paste(Image.fromarray(strip), (x0, y0))
+    canvas.draw.rectangle((x0 - 1, y0 - 1, x1, y1), outline=FRAME, width=1)
+    if len(labels) == 1:
+        canvas.text(tx, (y0 + y1) / 2, labels[0][1], font, valign="middle")
+        return Scale(box, mapping.low, mapping.high, labels[0][1], labels[0][1])
+    canvas.text(tx, y0, labels[-1][1], font)
+    canvas.text(tx, y1 - line_h, labels[0][1], font)
+    taken = [y0 + line_h / 2, y1 - line_h / 2]
+    for value, text in labels[1:-1]:
         y = y1 - 1 - (value - mapping.low) / (mapping.high - mapping.low) * (height - 1)
-        if y0 + 1.5 * line_h < y < y1 - 1.5 * line_h:
+        if all(abs(y - t) > 1.3 * line_h for t in taken):
             canvas.text(tx, y, text, font, valign="middle")
             canvas.draw.line((x1, round(y), x1 + 3, round(y)), fill=FRAME)
-    else:
-        canvas.text(tx, (y0 + y1) / 2, labels["mid"][1], font, valign="middle")
-    ends = labels.get("low", labels["mid"])[1], labels.get("high", labels["mid"])[1]
-    return Scale(box, mapping.low, mapping.high, ends[0], ends[1])
+            taken.append(y)
+    return Scale(box, mapping.low, mapping.high, labels[0][1], labels[-1][1])
 
 
 def _draw_colour(canvas, box, values, mapping: _Mapping) -> None:
@@ -309,7 +324,7 @@ def _draw_colour(canvas, box, values, mapping: _Mapping) -> None:
     rgba = Image.fromarray(_colour_pixels(values, mapping.high))
     rgba = _resize(rgba, x1 - x0, y1 - y0)
     under = _checkerboard(x1 - x0, y1 - y0).convert("RGBA")
-    canvas.image.paste(Image.alpha_composite(under, rgba).convert("RGB"), (x0, y0))
+    canvas.paste(Image.alpha_composite(under, rgba).convert("RGB"), (x0, y0))
 
 
 def _draw_field(canvas, box, values, mapping: _Mapping) -> None:
@@ -317,7 +332,7 @@ def _draw_field(canvas, box, values, mapping: _Mapping) -> None:
     x0, y0, x1, y1 = box
     values = _reduce_for_display(values, x1 - x0, y1 - y0)
     rgb = Image.fromarray(mapping(values))
-    canvas.image.paste(_resize(rgb, x1 - x0, y1 - y0), (x0, y0))
+    canvas.paste(_resize(rgb, x1 - x0, y1 - y0), (x0, y0))
 
 
 def _draw_cells(canvas, box, values, mapping: _Mapping) -> None:
@@ -366,7 +381,7 @@ def _draw_ring(canvas, box, cell, ring_cells) -> None:
         draw.line((x, 0, x, h), fill=(200, 200, 200))
     for y in range(0, h + 1, cell):
         draw.line((0, y, w, y), fill=(200, 200, 200))
-    canvas.image.paste(hatch, (x0, y0))
+    canvas.paste(hatch, (x0, y0))
     canvas.draw.rectangle((x0, y0, x1 - 1, y1 - 1), outline=(200, 200, 200), width=1)
 
 
@@ -417,7 +432,9 @@ def _draw_first_window(canvas, box, values, windows) -> None:
 
 
 def _draw_winners(canvas, picture, r, row, row_fields, columns, k, cell) -> None:
-    """Frame each window's winning input cell and its output cell in the window's colour."""
+    """Frame each window's winning input cell and its output cell in the window's colour (with
+    a contrasting rim), and number both: the output cell carries its window's number, the
+    winning input cell the numbers of every window it wins."""
     column = columns[k]
     wy, wx = column.windows
     winners = _canonical(_numpy(column.winners), _layout_of(column.winners))[0, row.channel]
@@ -425,8 +442,11 @@ def _draw_winners(canvas, picture, r, row, row_fields, columns, k, cell) -> None
     in_box, out_box = picture.panels[f"r{r}c0"], picture.panels[f"r{r}c{k}"]
     lw = _outline_width(cell)
     stacked: dict[tuple[int, int], int] = {}
+    tags: dict[tuple[int, int], list[str]] = {}
     oxs = _edges(out_box[0], out_box[2] - out_box[0], wx.out)
     oys = _edges(out_box[1], out_box[3] - out_box[1], wy.out)
+    font = _font(max(10, min(14, cell // 6)))
+    shape = (wy.out, wx.out)
     for i in range(wy.out):
         for j in range(wx.out):
             ti, tj = divmod(int(winners[i, j]), wx.kernel)
@@ -436,18 +456,37 @@ def _draw_winners(canvas, picture, r, row, row_fields, columns, k, cell) -> None
             a, b = values_in[cy, cx], values_out[i, j]
             if not (a == b or (a != a and b != b)):
                 continue
-            colour = window_colour((i, j))
+            colour = window_colour((i, j), shape)
             picture.window_colours[(i, j)] = colour
+            number = str(window_number((i, j), shape) + 1)
             level = stacked.get((cy, cx), 0)
             stacked[(cy, cx)] = level + 1
-            inset = 2 + level * (lw + 1)
+            tags.setdefault((cy, cx), []).append(number)
+            inset = 2 + level * (lw + 2)
             if inset + lw < cell // 2:
                 x0, y0 = in_box[0] + cx * cell, in_box[1] + cy * cell
-                canvas.draw.rectangle(
-                    (x0 + inset, y0 + inset, x0 + cell - 1 - inset, y0 + cell - 1 - inset),
-                    outline=colour,
-                    width=lw,
-                )
-            canvas.draw.rectangle(
-                (oxs[j] + 2, oys[i] + 2, oxs[j + 1] - 3, oys[i + 1] - 3), outline=colour, width=lw
-            )
+                box = (x0 + inset, y0 + inset, x0 + cell - 1 - inset, y0 + cell - 1 - inset)
+                _frame(canvas, box, colour, lw)
+            box = (oxs[j] + 2, oys[i] + 2, oxs[j + 1] - 3, oys[i + 1] - 3)
+            _frame(canvas, box, colour, lw)
+            _tag(canvas, box[0] + lw + 2, box[1] + lw + 2, number, font)
+    for (cy, cx), numbers in tags.items():
+        x0, y0 = in_box[0] + cx * cell, in_box[1] + cy * cell
+        inset = min(2 + len(numbers) * (lw + 2), cell // 4)
+        _tag(canvas, x0 + inset, y0 + inset, ",".join(numbers), font)
+
+
+def _frame(canvas, box, colour, width: int) -> None:
+    """A coloured frame with a thin rim inside it that contrasts with the colour."""
+    canvas.draw.rectangle(box, outline=colour, width=width)
+    x0, y0, x1, y1 = box
+    rim = (x0 + width, y0 + width, x1 - width, y1 - width)
+    canvas.draw.rectangle(rim, outline=rim_colour(colour), width=1)
+
+
+def _tag(canvas, x, y, text, font) -> None:
+    """A small label on a white ground: the number linking a window's cells."""
+    _, height = _line_metrics(font)
+    width = _text_width(font, text)
+    canvas.draw.rectangle((x, y, x + width + 3, y + height + 2), fill=(255, 255, 255))
+    canvas.text(x + 2, y + 1, text, font)

@@ -13,6 +13,7 @@ from rich.text import Text
 from poolcli.errors import UsageError
 from poolcli.learn import invariance
 from poolcli.render import pictures as visualize
+from poolcli.render.drawing import shifted
 from poolcli.render.heading import format_statistic, result_heading
 
 
@@ -81,4 +82,5 @@ def invariance_chart(result, name: str):
     picture = Image.new("RGB", (width, max(c.image.height for c in charts)), "white")
     picture.paste(charts[0].image, (0, 0))
     picture.paste(charts[1].image, (charts[0].image.width, 0))
-    return visualize.Picture(picture)
+    ops = charts[0].ops + shifted(charts[1].ops, charts[0].image.width, 0)
+    return visualize.Picture(picture, ops=ops)

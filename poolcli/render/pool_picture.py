@@ -92,6 +92,7 @@ def render_pool(
     winners=None,
     title: str | None = None,
     max_rows: int = MAX_ROWS,
+    channels: Sequence[int] | None = None,
 ) -> Picture:
     """Draw the input of ``result`` next to its output.
 
@@ -109,6 +110,8 @@ def render_pool(
         Default: :func:`describe` of the result, with the file name.
     max_rows : int
         Channels (or depth slices) drawn at most.
+    channels : sequence of int, optional
+        The channels drawn (default: the first ``max_rows``).
 
     Returns
     -------
@@ -139,6 +142,7 @@ def render_pool(
         image=image,
         max_rows=max_rows,
         notes=notes,
+        channels=channels,
     )
 
 
