@@ -70,7 +70,9 @@ class Column:
     3-D slices. ``winners``: the (N, C, *out) winning taps of
     :func:`poolcli.learn.winners.window_winners`; on small inputs they are outlined on the
     first column and on this one (only the first column that has them). Columns with the same
-    ``scale`` share one colour scale.
+    ``scale`` share one colour scale; ``cmap`` names its colour map (``viridis``, ``grey``,
+    ``diverging``: centred at 0, ``categorical``: one colour per value; default: chosen
+    from the values).
     """
 
     title: str
@@ -78,6 +80,7 @@ class Column:
     windows: tuple[AxisWindow, ...] | None = None
     winners: Any = None
     scale: str = "values"
+    cmap: str | None = None
 
 
 @dataclass
@@ -228,21 +231,44 @@ def _field(data: np.ndarray, row: _Row, k: int) -> np.ndarray:
     return field_
 
 
+#: Integer values with at most this many distinct values are drawn as categories.
+CATEGORIES = 10
+
+
 def _mappings(columns, rows, fields, image) -> dict[str, _Mapping]:
     """One colour mapping per scale group, over the scalar panels shown in it."""
     groups: dict[str, list[np.ndarray]] = {}
+    cmaps: dict[str, str | None] = {}
     for row, row_fields in zip(rows, fields):
         for column, f in zip(columns, row_fields):
             if row.channel is not None:
                 groups.setdefault(column.scale, []).append(f)
+                cmaps[column.scale] = cmaps.get(column.scale) or column.cmap
     colour_fields = [f for row, rf in zip(rows, fields) if row.channel is None for f in rf]
     mappings = {}
+    grey = image is not None and image.mode in ("L", "I", "I;16", "F", "LA", "1")
     for name, group in groups.items():
-        low, high = _finite_range(group) or (0.0, 1.0)
-        mappings[name] = _Mapping(low, high, _integral(group))
+        # Only the input's own scale may hold labels; sums of labels are not labels.
+        cmap = cmaps.get(name) or (None if name == "values" else "viridis")
+        mappings[name] = _scale_mapping(group, cmap, grey)
     if colour_fields:
         mappings["colour"] = _colour_mapping(colour_fields, image)
     return mappings
+
+
+def _scale_mapping(group, cmap: str | None, grey: bool) -> _Mapping:
+    """The mapping of one scale group: its colour map named, or chosen from the values."""
+    low, high = _finite_range(group) or (0.0, 1.0)
+    integral = _integral(group)
+    if cmap == "diverging":
+        reach = max(abs(low), abs(high)) or 1.0
+        return _Mapping(-reach, reach, integral, "diverging")
+    if cmap in (None, "categorical") and integral and high > low:
+        values = np.unique(np.concatenate([np.asarray(f).ravel() for f in group]))
+        values = values[np.isfinite(values.astype(np.float64))]
+        if len(values) <= CATEGORIES:
+            return _Mapping(low, high, True, "categorical", tuple(values.tolist()))
+    return _Mapping(low, high, integral, cmap or ("grey" if grey else "viridis"))
 
 
 def _colour_mapping(fields, image) -> _Mapping:

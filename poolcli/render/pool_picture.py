@@ -155,7 +155,8 @@ def render_compare(
 ) -> Picture:
     """Draw one input and the outputs of several ops over the same windows, one panel each.
 
-    All panels share one colour scale, so equal colours mean equal values across ops.
+    The ops that keep the input's range share its colour scale, so equal colours mean equal
+    values across them; sum and lp (whose values grow with the window) get a scale each.
     """
     if not results:
         raise ValueError("render_compare needs at least one result")
@@ -167,11 +168,16 @@ def render_compare(
         output = _numpy(result.output)
         label = op_text(result).replace(" pooling", "")
         shape = format_shape(result.layout.spatial_shape(tuple(output.shape)), ascii=True)
-        columns.append(Column(f"{label} {shape}", output, windows=result.windows))
+        scale = str(result.reduction) if result.reduction in OWN_SCALE else "values"
+        columns.append(Column(f"{label} {shape}", output, windows=result.windows, scale=scale))
     if title is None:
         ops = ", ".join(str(r.reduction) for r in results)
         title = f"{name + ': ' if name else ''}{ops}, {window_text(first)}"
     return render_columns(columns, first.layout, title=title, image=image, max_rows=max_rows)
+
+
+#: Reductions whose outputs leave the input's range: drawn on their own colour scale.
+OWN_SCALE = (Reduction.SUM, Reduction.LP)
 
 
 def frames_winners(result: PoolResult) -> bool:

@@ -322,7 +322,7 @@ def test_large_output_is_enlarged_by_nearest_neighbour():
     assert (scale.low, scale.high) == (0, 48 * 64 - 1)
 
 
-def test_grayscale_image_goes_through_viridis_over_its_data_range():
+def test_grayscale_image_is_drawn_in_grey_over_its_data_range():
     loaded = pio.read_input(os.path.join(SAMPLES, "gray16.png"))
     result = pool(loaded.array, "max", layout="HW", kernel_size=4)
     picture = drawn(loaded, result)
@@ -330,14 +330,23 @@ def test_grayscale_image_goes_through_viridis_over_its_data_range():
     scale = picture.scales["values"]
     assert (scale.low_label, scale.high_label) == ("0", "65535")
     x0, y0, x1, y1 = scale.box
-    assert np.all(pixels[y0, x0:x1] == VIRIDIS_1) and np.all(pixels[y1 - 1, x0:x1] == VIRIDIS_0)
-    # The brightest input pixel (65535, bottom right) has the top colour in the panel.
+    assert np.all(pixels[y0, x0:x1] == 255) and np.all(pixels[y1 - 1, x0:x1] == 0)
+    # The brightest input pixel (65535, bottom right) is white in the panel.
     px0, py0, px1, py1 = picture.panels["r0c0"]
-    assert tuple(pixels[py1 - 1, px1 - 1]) == VIRIDIS_1
-    # A label map (values 0-4 in an 8-bit image) spreads over the whole colour map.
+    assert tuple(pixels[py1 - 1, px1 - 1]) == (255, 255, 255)
+    # A label map (values 0-4 in an 8-bit image): one colour per label, each labelled.
     labels = pio.read_input(os.path.join(SAMPLES, "labels.png"))
     result = pool(labels.array, "mode", layout="HW", kernel_size=4)
-    scale = drawn(labels, result).scales["values"]
+    picture = drawn(labels, result)
+    scale = picture.scales["values"]
+    label_texts = [t for t, box in picture.texts if box[0] >= scale.box[2]]
+    assert label_texts == ["0", "1", "2", "3", "4"]
+    pixels = decoded(picture)
+    swatches = {
+        tuple(pixels[(box[1] + box[3]) // 2, scale.box[0] + 2])
+        for _, box in [(t, b) for t, b in picture.texts if b[0] >= scale.box[2]]
+    }
+    assert swatches == {tuple(c) for c in viz.SERIES[:5]}
     assert (scale.low_label, scale.high_label) == ("0", "4")
 
 
@@ -363,9 +372,10 @@ def test_channel_rows_follow_the_layout():
     result = pool(array, "max", layout="NHWC", kernel_size=2)
     picture = drawn(array, result)
     pixels = decoded(picture)
-    for row, value in ((0, 0), (1, 9)):
+    # Two integer values: drawn as two categories, the first and second category colours.
+    for row, category in ((0, 0), (1, 1)):
         x0, y0, x1, y1 = cell_box(picture.panels[f"r{row}c0"], (4, 4), 0, 0)
-        assert tuple(pixels[y0 + 3, x1 - 2]) == tuple(viz.viridis(value / 9))
+        assert tuple(pixels[y0 + 3, x1 - 2]) == viz.SERIES[category]
 
 
 def test_volume_shows_output_slices_next_to_their_input_slices():

@@ -1,0 +1,130 @@
+"""Pictures as vectors and at other scales, and the colour maps chosen from the values: the
+files are written through the CLI, decoded, and checked at known places."""
+
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from poolcli.render import pictures as viz
+from poolcli.render.colours import DIVERGING, nice_ticks
+from poolcli.render.drawing import raster
+from tests.render.test_pictures import SEED, cell_box, decoded, drawn, pool
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def svg_texts(path) -> list[str]:
+    root = ET.parse(path).getroot()
+    assert root.tag == f"{SVG}svg"
+    return [element.text for element in root.iter(f"{SVG}text")]
+
+
+def test_svg_holds_every_text_as_text(cli, seed_npy, workdir):
+    result = cli("max", seed_npy, "-k", "2", "--viz", "seed.svg", "-o", "out.npy")
+    assert "wrote seed.svg" in result.stderr
+    texts = svg_texts(workdir / "seed.svg")
+    # The title, each input value and each output value, and the colour bar's ends.
+    assert any(t.startswith("seed.npy: max pooling") for t in texts)
+    for value in [*SEED.ravel().tolist(), 6, 8, 14, 16]:
+        assert str(value) in texts
+    picture = drawn(SEED, pool(SEED, "max", kernel_size=2))
+    assert texts[1:] == [text for text, _ in picture.texts][1:]  # all but the file name
+
+
+def test_svg_draws_the_cells_in_their_colours(workdir):
+    result = pool(SEED, "max", kernel_size=2)
+    picture = drawn(SEED, result)
+    viz.save_viz(str(workdir / "seed.svg"), picture)
+    root = ET.parse(workdir / "seed.svg").getroot()
+    scale = picture.scales["values"]
+    fills = {}
+    for rect in root.iter(f"{SVG}rect"):
+        box = tuple(int(float(rect.get(k))) for k in ("x", "y"))
+        fills.setdefault(box, rect.get("fill"))
+    for (i, j), value in np.ndenumerate(SEED):
+        x0, y0, _, _ = cell_box(picture.panels["r0c0"], (4, 4), i, j)
+        r, g, b = viz.viridis((value - scale.low) / (scale.high - scale.low))
+        assert fills[(x0, y0)] == f"#{r:02x}{g:02x}{b:02x}", (i, j)
+
+
+def test_viz_scale_draws_the_same_picture_larger(cli, seed_npy, workdir):
+    cli("max", seed_npy, "-k", "2", "--viz", "one.png", "-q")
+    cli("max", seed_npy, "-k", "2", "--viz", "three.png", "--viz-scale", "3", "-q")
+    with Image.open(workdir / "one.png") as one, Image.open(workdir / "three.png") as three:
+        assert three.size == (3 * one.width, 3 * one.height)
+        small = np.array(one.convert("RGB"))
+        large = np.array(three.convert("RGB"))
+    picture = drawn(SEED, pool(SEED, "max", kernel_size=2))
+    for (i, j), _ in np.ndenumerate(SEED):
+        x0, y0, x1, _ = cell_box(picture.panels["r0c0"], (4, 4), i, j)
+        assert tuple(large[3 * (y0 + 3), 3 * (x1 - 2)]) == tuple(small[y0 + 3, x1 - 2])
+
+
+def test_replaying_the_ops_at_scale_one_gives_the_same_pixels():
+    picture = drawn(SEED, pool(SEED, "median", kernel_size=2, stride=1, padding="same"))
+    replayed = np.array(raster(picture.ops, picture.image.size, 1))
+    differ = np.any(replayed != decoded(picture), axis=-1)
+    assert differ.mean() < 0.01  # only anti-aliased text edges may differ
+
+
+def test_channels_picks_the_rows(cli, npy, workdir):
+    array = np.arange(8 * 4 * 4, dtype=np.float32).reshape(8, 4, 4)
+    name = npy(array, "eight.npy")
+    cli("max", name, "--layout", "CHW", "-k", "2", "--viz", "eight.svg", "--channels", "1,6-7")
+    texts = svg_texts(workdir / "eight.svg")
+    assert [t for t in texts if t.startswith("channel ")] == ["channel 1", "channel 6", "channel 7"]
+    result = cli("max", name, "-k", "2", "--viz", "x.svg", "--channels", "two", code=2)
+    assert "--channels two" in result.stderr
+
+
+def test_still_commands_refuse_an_animation(cli, seed_npy, workdir):
+    result = cli("grad", seed_npy, "-k", "2", "--viz", "g.gif", code=2)
+    assert "give a .png or .svg name" in result.stderr
+    cli("grad", seed_npy, "-k", "2", "--viz", "g.svg")
+    assert "upstream gradient (all ones)" in svg_texts(workdir / "g.svg")
+
+
+def test_gradients_use_a_diverging_map_centred_at_zero():
+    gradient = np.zeros((4, 4))
+    gradient[1, 1], gradient[3, 3] = 2.0, -1.0
+    columns = [
+        viz.Column("input", SEED),
+        viz.Column("gradient", gradient, scale="gradient", cmap="diverging"),
+    ]
+    picture = viz.render_columns(columns, "HW")
+    pixels = decoded(picture)
+    scale = picture.scales["gradient"]
+    assert (scale.low, scale.high) == (-2.0, 2.0)
+    for (i, j), expected in (((0, 0), DIVERGING[1]), ((1, 1), DIVERGING[2])):
+        x0, y0, x1, _ = cell_box(picture.panels["r0c1"], (4, 4), i, j)
+        assert tuple(pixels[y0 + 3, x1 - 2]) == expected
+    x0, y0, x1, _ = cell_box(picture.panels["r0c1"], (4, 4), 3, 3)
+    assert tuple(pixels[y0 + 3, x1 - 2]) == _half_blue()
+
+
+def _half_blue():
+    low, mid = np.array(DIVERGING[0], float), np.array(DIVERGING[1], float)
+    return tuple(np.rint(low + (mid - low) * 0.5).astype(np.uint8))
+
+
+def test_compare_gives_sum_and_lp_their_own_scales():
+    results = [pool(SEED, op, kernel_size=2) for op in ("max", "sum", "lp")]
+    picture = viz.render_compare(SEED, results)
+    scales = picture.scales
+    assert (scales["values"].low, scales["values"].high) == (1, 16)
+    assert (scales["sum"].low, scales["sum"].high) == (15, 54)
+    assert "lp" in scales
+
+
+@pytest.mark.parametrize("low, high", [(1, 16), (0, 2.5), (0.31, 0.57), (-3.2, 7), (15, 54)])
+def test_colour_bar_ticks_are_round(low, high):
+    ticks = nice_ticks(low, high)
+    assert len(ticks) >= 2 and all(low <= t <= high for t in ticks)
+    steps = {round(b - a, 9) for a, b in zip(ticks, ticks[1:])}
+    assert len(steps) == 1
+    step = steps.pop()
+    mantissa = step / 10 ** np.floor(np.log10(step))
+    assert round(mantissa, 6) in (1, 2, 5)
+    assert all(abs(t / step - round(t / step)) < 1e-6 for t in ticks)  # multiples of the step
