@@ -96,6 +96,7 @@ class _Sizes:
     box_h: int
     cell: int | None  # pixels per input cell, for inputs drawn cell by cell
     ring: tuple[int, int, int, int] = (0, 0, 0, 0)  # padding cells left, top, right, bottom
+    mark_windows: bool = True  # window boundaries (or the first window) drawn on the input
 
 
 def render_columns(
@@ -108,6 +109,7 @@ def render_columns(
     notes: Sequence[str] = (),
     windows: Sequence[AxisWindow] | None = None,
     channels: Sequence[int] | None = None,
+    mark_windows: bool = True,
 ) -> Picture:
     """Draw columns of panels: the first column is the input, the others share its layout.
 
@@ -130,6 +132,8 @@ def render_columns(
         the first column that has them.
     channels : sequence of int, optional
         The channels drawn, one row each (default: the first ``max_rows``).
+    mark_windows : bool
+        Draw window boundaries on a small input (padding is drawn either way).
 
     Returns
     -------
@@ -153,6 +157,7 @@ def render_columns(
     fields = [[_field(d, row, k) for k, d in enumerate(datas)] for row in rows]
     mappings = _mappings(columns, rows, fields, image)
     sizes = _sizes(rows, fields, windows)
+    sizes.mark_windows = mark_windows
     return _draw_grid(columns, datas, rows, fields, mappings, sizes, title, windows, notes)
 
 

@@ -116,7 +116,7 @@ def _draw_grid(columns, datas, rows, fields, mappings, sizes, title, windows, no
         _draw_row(canvas, picture, grid, r, row, columns, fields[r], mappings, sizes, windows)
         cell, first = sizes.cell, picture.panels[f"r{r}c0"]
         if spatial2 and windows is not None:
-            if cell is not None:
+            if cell is not None and sizes.mark_windows:
                 _draw_windows(canvas, first, cell, windows)
             else:
                 _draw_first_window(canvas, first, fields[r][0], windows)
@@ -220,7 +220,9 @@ def _draw_row(canvas, picture, grid, r, row, columns, row_fields, mappings, size
             mapping = mappings[column.scale]
             picture.grids[f"r{r}c{k}"] = f.shape[:2]
             if k == 0 and grid.spatial2 and windows is not None and any(sizes.ring):
-                _draw_ring(canvas, box, cell, sizes.ring)
+                _draw_ring(
+                    canvas, box, cell, sizes.ring, (windows[1].extra_end, windows[0].extra_end)
+                )
             _draw_cells(canvas, box, f, mapping)
         else:
             _draw_field(canvas, box, f, mappings[column.scale])
@@ -255,6 +257,8 @@ def _legend(columns, windows, sizes, spatial2, rows, shape) -> list[str]:
         lines.append("Triangles: the cells a dilated window reads.")
     if any(sizes.ring):
         lines.append("Hatched: padding cells.")
+    if any(a.extra_end for a in windows):
+        lines.append("Dotted: cells that exist only through --ceil (never counted).")
     if any(c.winners is not None for c in columns) and any(r.channel is not None for r in rows):
         lines.append(
             "Numbered frames: each window's output cell and its winning input cell share a "
@@ -314,8 +318,9 @@ def _draw_values(canvas, box, values, reserve: int) -> None:
             canvas.text(cx, cy, labels[i][j], font, fill, "center", "middle")
 
 
-def _draw_ring(canvas, box, cell, ring_cells) -> None:
-    """Hatched padding cells around the input panel."""
+def _draw_ring(canvas, box, cell, ring_cells, extra=(0, 0)) -> None:
+    """Hatched padding cells around the input panel; dotted the cells past the padding that
+    only ceil mode adds (``extra``: how many at the right and at the bottom)."""
     left, top, right, bottom = (r * cell for r in ring_cells)
     x0, y0, x1, y1 = box[0] - left, box[1] - top, box[2] + right, box[3] + bottom
     w, h = x1 - x0, y1 - y0
@@ -327,8 +332,25 @@ def _draw_ring(canvas, box, cell, ring_cells) -> None:
         draw.line((x, 0, x, h), fill=(200, 200, 200))
     for y in range(0, h + 1, cell):
         draw.line((0, y, w, y), fill=(200, 200, 200))
+    _dot_ceil_cells(draw, w, h, cell, extra)
     canvas.paste(hatch, (x0, y0))
     canvas.draw.rectangle((x0, y0, x1 - 1, y1 - 1), outline=(200, 200, 200), width=1)
+
+
+def _dot_ceil_cells(draw, w: int, h: int, cell: int, extra) -> None:
+    """Cells only ceil mode adds: white with a grid of dots, unlike the hatched padding."""
+    right, bottom = extra[0] * cell, extra[1] * cell
+    areas = [(w - right, 0, w, h)] if right else []
+    areas += [(0, h - bottom, w, h)] if bottom else []
+    for x0, y0, x1, y1 in areas:
+        draw.rectangle((x0 + 1, y0 + 1, x1 - 1, y1 - 1), fill=(255, 255, 255))
+        for y in range(y0 + 4, y1 - 2, 6):
+            for x in range(x0 + 4, x1 - 2, 6):
+                draw.point((x, y), fill=HATCH_LINE)
+    for x in range(w - right, w + 1, cell) if right else ():
+        draw.line((x, 0, x, h), fill=(200, 200, 200))
+    for y in range(h - bottom, h + 1, cell) if bottom else ():
+        draw.line((0, y, w, y), fill=(200, 200, 200))
 
 
 def _window_box(box, cell, wy: AxisWindow, wx: AxisWindow, i: int, j: int) -> Box:

@@ -111,10 +111,16 @@ def write_viz(path: str, source, result, *, scale: int = 1, channels=None) -> No
         When ``path`` is not a picture file name or cannot be written.
     """
     fmt = check_viz_path(path)
-    if fmt in ("GIF", "HTML"):
-        from poolcli.render import animation
+    channel = channels[0] if channels else 0
+    if fmt == "GIF":
+        from poolcli.render.animation import write_gif
 
-        animation.write_steps(path, fmt, source, result, scale=scale)
+        write_gif(path, source, result, scale=scale, channel=channel)
+        return
+    if fmt == "HTML":
+        from poolcli.render.page import write_page
+
+        write_page(path, source, result, channel=channel)
         return
     winners = None
     if frames_winners(result):

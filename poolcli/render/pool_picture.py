@@ -93,6 +93,7 @@ def render_pool(
     title: str | None = None,
     max_rows: int = MAX_ROWS,
     channels: Sequence[int] | None = None,
+    mark_windows: bool = True,
 ) -> Picture:
     """Draw the input of ``result`` next to its output.
 
@@ -104,18 +105,16 @@ def render_pool(
         What :func:`poolcli.engine.core.run` returned for it.
     winners : numpy.ndarray, optional
         Each window's winning tap, ``(N, C, *out)`` as
-        :func:`poolcli.learn.winners.window_winners` gives it. Where :func:`frames_winners`
-        holds, each winner and its output cell are framed in the window's colour.
+        :func:`poolcli.learn.winners.window_winners` gives it, framed where
+        :func:`frames_winners` holds.
     title : str, optional
         Default: :func:`describe` of the result, with the file name.
-    max_rows : int
-        Channels (or depth slices) drawn at most.
-    channels : sequence of int, optional
-        The channels drawn (default: the first ``max_rows``).
+    max_rows, channels : int, sequence of int
+        Channels (or depth slices) drawn at most; the channels drawn (default: the first).
+    mark_windows : bool
+        Draw window boundaries on a small input (the animation draws its own).
 
-    Returns
-    -------
-    Picture
+    Returns a :class:`Picture`.
     """
     array, name, image = picture_source(source)
     output = _numpy(result.output)
@@ -143,6 +142,7 @@ def render_pool(
         max_rows=max_rows,
         notes=notes,
         channels=channels,
+        mark_windows=mark_windows,
     )
 
 
@@ -209,8 +209,6 @@ def _padding_notes(result: PoolResult) -> list[str]:
             notes.append("Padding adds nothing.")
         else:
             notes.append("Padding is never chosen.")
-    if any(a.extra_end for a in windows):
-        notes.append("Cells past the end padding exist only through --ceil; they never count.")
     return notes
 
 
