@@ -8,7 +8,7 @@ TORCH_PIN := torch==2.13.0
 TYPER_PIN := typer==0.28.0
 STAMP := $(VENV)/.installed
 
-.PHONY: install test test-quick demo bench lint clean
+.PHONY: install browser test test-quick demo bench lint clean
 
 install: $(STAMP)
 
@@ -18,7 +18,15 @@ $(STAMP): pyproject.toml Makefile
 	$(PY) -m pip install -q -e ".[test]"
 	touch $(STAMP)
 
-test: install
+# Debian's Chromium for the tests of the --viz FILE.html page (Playwright drives it; no
+# browser download). Installed only when missing; needs root, as on CI.
+CHROMIUM := /usr/bin/chromium
+
+browser:
+	test -x $(CHROMIUM) || { apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
+
+test: install browser
 	$(PY) -m pytest -q
 
 # Everything but the tests that start real processes: for the edit-test loop (under a minute).

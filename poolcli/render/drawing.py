@@ -145,8 +145,11 @@ def _svg_op(op: Op, font_of) -> str:
                 f'<text transform="translate({x + ascent - top + 1:g},{y + width + 1:g}) '
                 f'rotate(-90)" font-size="{size}" fill="{_rgb(fill)}">{escape(text)}</text>'
             )
+        left, _, right, _ = font_of(size).getbbox(text or "A")
+        # The width Pillow measured, so another font on the viewer keeps the layout.
         return (
             f'<text x="{x:g}" y="{y + ascent - top:g}" font-size="{size}" '
+            f'textLength="{right - left}" lengthAdjust="spacingAndGlyphs" '
             f'fill="{_rgb(fill)}" xml:space="preserve">{escape(text)}</text>'
         )
     (x, y), pixels = op[1], op[2]
