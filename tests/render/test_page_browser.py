@@ -25,9 +25,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def browser():
-    assert os.path.exists(CHROMIUM), (
-        f"{CHROMIUM} is missing: run `make browser`"
-    )
+    assert os.path.exists(CHROMIUM), f"{CHROMIUM} is missing: run `make browser`"
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
