@@ -77,8 +77,10 @@ def save_viz(path: str, picture, scale: int = 1) -> None:
     if fmt == "HTML":
         raise UsageError(f"--viz {path}: only the reduction commands draw a page.", option="--viz")
     image = picture.scaled(scale)
+    # Fast compression: a picture is written once and looked at; size matters little.
+    extra = {"compress_level": 1} if fmt == "PNG" else {}
     with atomic_write(path) as f:
-        image.save(f, format=fmt)
+        image.save(f, format=fmt, **extra)
 
 
 def write_bytes(path: str, data: bytes) -> None:
