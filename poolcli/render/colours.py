@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -128,22 +129,27 @@ DIVERGING = ((59, 76, 192), (247, 247, 247), (180, 4, 38))
 
 def ramp(t, cmap: str = "viridis") -> np.ndarray:
     """Map values in [0, 1] through ``cmap`` (``viridis``, ``grey`` or ``diverging``, where 0.5
-    is white) to uint8 RGB; NaN maps to light grey."""
+    is white) to uint8 RGB, through a 511-entry table; NaN maps to light grey."""
     if cmap == "viridis":
         return viridis(t)
     t = np.asarray(t, dtype=np.float64)
     nan = np.isnan(t)
-    t = np.clip(np.where(nan, 0.5, t), 0.0, 1.0)[..., None]
-    if cmap == "grey":
-        rgb = np.rint(t * 255) * np.ones(3)
-    else:
-        low, mid, high = (np.asarray(c, dtype=np.float64) for c in DIVERGING)
-        lower = low + (mid - low) * (t * 2)
-        upper = mid + (high - mid) * (t * 2 - 1)
-        rgb = np.rint(np.where(t < 0.5, lower, upper))
-    rgb = rgb.astype(np.uint8)
+    index = np.rint(np.clip(np.where(nan, 0.5, t), 0.0, 1.0) * 510).astype(np.intp)
+    rgb = np.take(_table(cmap), index, axis=0)
     rgb[nan] = NAN_COLOUR
     return rgb
+
+
+@functools.lru_cache(maxsize=4)
+def _table(cmap: str) -> np.ndarray:
+    """511 colours of ``cmap``, from 0 to 1 (an odd count: 0.5 is exactly the middle)."""
+    t = np.linspace(0.0, 1.0, 511)[:, None]
+    if cmap == "grey":
+        return (np.rint(t * 255) * np.ones(3)).astype(np.uint8)
+    low, mid, high = (np.asarray(c, dtype=np.float64) for c in DIVERGING)
+    lower = low + (mid - low) * (t * 2)
+    upper = mid + (high - mid) * (t * 2 - 1)
+    return np.rint(np.where(t < 0.5, lower, upper)).astype(np.uint8)
 
 
 @dataclass(frozen=True)

@@ -123,21 +123,17 @@ def render_columns(
         Drawn on top, wrapped to the picture's width (``\\n`` starts a new line).
     image : poolcli.io.ImageInfo, optional
         Set when the input was read from an image file: drawn in its own colours.
-    max_rows : int
-        Channels (or depth slices) drawn at most.
+    max_rows, channels : int, sequence of int
+        Channels (or depth slices) drawn at most; the channels drawn, one row each.
     notes : sequence of str
         Sentences printed under the panels.
     windows : sequence of AxisWindow, optional
         Windows drawn on a 2-D input panel (boundaries, padding). Default: the windows of
         the first column that has them.
-    channels : sequence of int, optional
-        The channels drawn, one row each (default: the first ``max_rows``).
     mark_windows : bool
         Draw window boundaries on a small input (padding is drawn either way).
 
-    Returns
-    -------
-    Picture
+    Returns a :class:`Picture`.
     """
     if not columns:
         raise ValueError("render_columns needs at least one column")
@@ -158,6 +154,8 @@ def render_columns(
     mappings = _mappings(columns, rows, fields, image)
     sizes = _sizes(rows, fields, windows)
     sizes.mark_windows = mark_windows
+    if sizes.cell is None:
+        notes.append(_display_scale(sizes.box_w / fields[0][0].shape[1]))
     return _draw_grid(columns, datas, rows, fields, mappings, sizes, title, windows, notes)
 
 
@@ -214,6 +212,18 @@ def _plan_rows(columns, datas, layout, colour, limits, notes) -> list[_Row]:
             f"channels count from 0; --channels picks them)."
         )
     return rows
+
+
+def _display_scale(ratio: float) -> str:
+    """The display scale of a panel drawn as a whole, in words."""
+    if ratio < 1:
+        return (
+            f"Shown at 1/{1 / ratio:.2g} size: each screen pixel is the mean of about "
+            f"{1 / ratio:.2g}x{1 / ratio:.2g} cells."
+        )
+    if ratio > 1:
+        return f"Shown {ratio:.2g}x enlarged: each cell is a {ratio:.2g}x{ratio:.2g} block."
+    return "Shown at full size: one screen pixel per cell."
 
 
 def _picked(chosen, channels: int, max_rows: int, notes: list[str]) -> list[int]:

@@ -273,6 +273,9 @@ def _draw_colour(canvas, box, values, mapping: _Mapping) -> None:
     values = _reduce_for_display(values, x1 - x0, y1 - y0)
     rgba = Image.fromarray(_colour_pixels(values, mapping.high))
     rgba = _resize(rgba, x1 - x0, y1 - y0)
+    if values.shape[-1] == 3:  # opaque: no checkerboard to show through
+        canvas.paste(rgba.convert("RGB"), (x0, y0))
+        return
     under = _checkerboard(x1 - x0, y1 - y0).convert("RGBA")
     canvas.paste(Image.alpha_composite(under, rgba).convert("RGB"), (x0, y0))
 

@@ -114,7 +114,7 @@ def render_pool(
     mark_windows : bool
         Draw window boundaries on a small input (the animation draws its own).
 
-    Returns a :class:`Picture`.
+    Returns a :class:`Picture` (for a large 2-D input, a zoom and a difference map below).
     """
     array, name, image = picture_source(source)
     output = _numpy(result.output)
@@ -134,7 +134,7 @@ def render_pool(
             winners=winners,
         ),
     ]
-    return render_columns(
+    picture = render_columns(
         columns,
         result.layout,
         title=describe(result, name) if title is None else title,
@@ -144,6 +144,18 @@ def render_pool(
         channels=channels,
         mark_windows=mark_windows,
     )
+    return _with_zoom(picture, array, result, channels)
+
+
+def _with_zoom(picture: Picture, array, result: PoolResult, channels) -> Picture:
+    """A large 2-D input's picture with the zoomed crop and the difference map under it."""
+    spatial = result.layout.spatial_shape(tuple(array.shape))
+    if len(spatial) != 2 or max(spatial) <= SMALL:
+        return picture
+    from poolcli.render.zoom import stack, zoom_pictures
+
+    below = zoom_pictures(array, result, channels[0] if channels else 0, str(result.reduction))
+    return stack([picture], below) if below else picture
 
 
 def render_compare(

@@ -128,3 +128,44 @@ def test_colour_bar_ticks_are_round(low, high):
     mantissa = step / 10 ** np.floor(np.log10(step))
     assert round(mantissa, 6) in (1, 2, 5)
     assert all(abs(t / step - round(t / step)) < 1e-6 for t in ticks)  # multiples of the step
+
+
+def test_large_inputs_add_a_zoom_with_values_and_a_difference_map():
+    rng = np.random.default_rng(1)
+    array = rng.integers(0, 100, (40, 48)).astype(np.float32)
+    result = pool(array, "max", kernel_size=2)
+    picture = viz.render_pool(array, result)
+    texts = [text for text, _ in picture.texts]
+    assert any(t.startswith("Shown") and "enlarged" in t for t in texts)  # the display scale
+    # The zoom: 4x4 output cells from the middle (rows 18-21, columns 22-25) and their
+    # 8x8 input cells, every value written.
+    assert "input rows 36-43, columns 44-51" not in texts
+    assert "input rows 16-23, columns 20-27" in texts
+    assert "max output rows 8-11, columns 10-13" in texts
+    for value in array[16:24, 20:28].ravel().tolist() + result.output[8:12, 10:14].ravel().tolist():
+        assert f"{value:g}" in texts
+    # The difference map: each output minus its window's mean, on a diverging scale at 0.
+    difference = picture.scales  # the top picture's scales stay
+    assert "values" in difference
+    panel = picture.panels["zoom1:r0c0"]
+    pixels = decoded(picture)
+    window_means = array.reshape(20, 2, 24, 2).mean(axis=(1, 3))
+    expected = result.output - window_means
+    reach = np.abs(expected).max()
+    x0, y0, x1, y1 = panel
+    scale = (x1 - x0) / 24
+    i, j = np.unravel_index(np.argmax(expected), expected.shape)
+    px = pixels[int(y0 + (i + 0.5) * scale), int(x0 + (j + 0.5) * scale)]
+    assert tuple(px) == DIVERGING[2] and expected[i, j] == reach
+
+
+def test_zoom_crops_follow_adaptive_bins():
+    from poolcli.render.zoom import crop_axis
+
+    array = np.arange(30 * 30, dtype=np.float32).reshape(30, 30)
+    result = pool(array, "avg", output_size=(7, 7))
+    first, start, window = crop_axis(result.windows[0])
+    assert window.out == 3 and first == 2  # 4 bins would reach over 16 cells
+    assert window.size <= 16
+    original = result.windows[0].bins[first : first + 3]
+    assert [(s + start, e + start) for s, e in window.bins] == list(original)
