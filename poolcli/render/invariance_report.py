@@ -51,6 +51,17 @@ def invariance_report(result, name: str, array, pooled):
     )
 
 
+def _noise_text(result, field: str) -> str:
+    """What noise did, per op, for a chart's title (empty without noise)."""
+    parts = []
+    for op in (None, *result.ops):
+        changes = [c for c in result.for_op(op) if c.perturbation.kind == "noise"]
+        if changes:
+            value = 100 * np.mean([getattr(c, field) for c in changes])
+            parts.append(f"{'input' if op is None else op} {value:.3g}%")
+    return f"; with noise: {', '.join(parts)}" if parts else ""
+
+
 def invariance_chart(result, name: str):
     """Two charts side by side, against the shift (mean over the axes), one line per op:
     the share of output cells unchanged, and the mean change relative to the input's range."""
@@ -73,7 +84,7 @@ def invariance_chart(result, name: str):
             visualize.line_chart(
                 series,
                 shifts,
-                title=f"{name}: {title}",
+                title=f"{name}: {title}{_noise_text(result, field)}",
                 x_label="shift (cells, mean over axes)",
                 y_label=unit,
             )
