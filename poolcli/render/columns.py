@@ -81,6 +81,7 @@ class Column:
     winners: Any = None
     scale: str = "values"
     cmap: str | None = None
+    pick: str = "winning"  # how the legend names the framed input cell ("sampled"...)
 
 
 @dataclass

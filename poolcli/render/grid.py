@@ -259,9 +259,10 @@ def _legend(columns, windows, sizes, spatial2, rows, shape) -> list[str]:
         lines.append("Hatched: padding cells.")
     if any(a.extra_end for a in windows):
         lines.append("Dotted: cells that exist only through --ceil (never counted).")
-    if any(c.winners is not None for c in columns) and any(r.channel is not None for r in rows):
+    picks = [c.pick for c in columns if c.winners is not None]
+    if picks and any(r.channel is not None for r in rows):
         lines.append(
-            "Numbered frames: each window's output cell and its winning input cell share a "
+            f"Numbered frames: each window's output cell and its {picks[0]} input cell share a "
             "number and a colour (windows counted in reading order)."
         )
     return lines

@@ -118,22 +118,12 @@ def render_pool(
     """
     array, name, image = picture_source(source)
     output = _numpy(result.output)
-    spatial_in = result.layout.spatial_shape(tuple(array.shape))
-    spatial_out = result.layout.spatial_shape(tuple(output.shape))
     notes: list[str] = []
     if frames_winners(result):
         notes += _unseeded_notes(result) + _padding_notes(result)
     if result.premultiplied:
         notes.append("Colour was weighted by alpha (premultiplied) while pooling.")
-    columns = [
-        Column(f"input {format_shape(spatial_in, ascii=True)}", array),
-        Column(
-            f"{result.reduction} output {format_shape(spatial_out, ascii=True)}",
-            output,
-            windows=result.windows,
-            winners=winners,
-        ),
-    ]
+    columns = _pool_columns(array, output, result, winners)
     picture = render_columns(
         columns,
         result.layout,
@@ -145,6 +135,25 @@ def render_pool(
         mark_windows=mark_windows,
     )
     return _with_zoom(picture, array, result, channels)
+
+
+def _pool_columns(array, output, result: PoolResult, winners) -> list[Column]:
+    """The input, stochastic's probabilities where they apply, and the output."""
+    spatial_in = result.layout.spatial_shape(tuple(array.shape))
+    spatial_out = result.layout.spatial_shape(tuple(output.shape))
+    sampled = result.reduction is Reduction.STOCHASTIC and not result.options.expectation
+    columns = [
+        Column(f"input {format_shape(spatial_in, ascii=True)}", array),
+        *_probabilities(array, result),
+        Column(
+            f"{result.reduction} output {format_shape(spatial_out, ascii=True)}",
+            output,
+            windows=result.windows,
+            winners=winners,
+            pick="sampled" if sampled else "winning",
+        ),
+    ]
+    return columns
 
 
 def _with_zoom(picture: Picture, array, result: PoolResult, channels) -> Picture:
@@ -190,6 +199,30 @@ def render_compare(
 
 #: Reductions whose outputs leave the input's range: drawn on their own colour scale.
 OWN_SCALE = (Reduction.SUM, Reduction.LP)
+
+
+def _probabilities(array, result: PoolResult) -> list[Column]:
+    """For stochastic pooling of a small 2-D array whose windows do not overlap: a panel of
+    each cell's probability x/sum(x) of being drawn in its window."""
+    from poolcli.render.arrays import _disjoint
+
+    windows = result.windows
+    if result.reduction is not Reduction.STOCHASTIC or not frames_winners(result):
+        return []
+    if array.ndim != 2 or not all(_disjoint(a) for a in windows):
+        return []
+    values = np.asarray(array, dtype=np.float64)
+    chance = np.full(values.shape, np.nan)
+    wy, wx = windows
+    for i in range(wy.out):
+        rows = [r for r in wy.cells(i) if 0 <= r < wy.size]
+        for j in range(wx.out):
+            cols = [c for c in wx.cells(j) if 0 <= c < wx.size]
+            block = values[np.ix_(rows, cols)]
+            total = block.sum()
+            share = block / total if total > 0 else np.full(block.shape, 1 / block.size)
+            chance[np.ix_(rows, cols)] = share
+    return [Column("probability x / sum of its window", chance, scale="probability")]
 
 
 def frames_winners(result: PoolResult) -> bool:

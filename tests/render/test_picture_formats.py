@@ -169,3 +169,16 @@ def test_zoom_crops_follow_adaptive_bins():
     assert window.size <= 16
     original = result.windows[0].bins[first : first + 3]
     assert [(s + start, e + start) for s, e in window.bins] == list(original)
+
+
+def test_stochastic_pictures_show_each_cells_probability():
+    array = SEED.astype(np.float32)
+    picture = drawn(array, pool(array, "stochastic", seed=2, kernel_size=2))
+    texts = [text for text, _ in picture.texts]
+    assert "probability x / sum of its window" in texts
+    assert not any("winning" in t for t in texts)
+    assert any("sampled input cell" in t for t in texts)
+    # Window (0, 0) holds 1, 3, 5, 6: probabilities 1/15, 3/15, 5/15, 6/15, each written.
+    for share in (1 / 15, 3 / 15, 5 / 15, 6 / 15):
+        assert f"{share:.3g}" in texts
+    assert picture.grids["r0c1"] == (4, 4)
