@@ -84,6 +84,7 @@ class _GridLayout:
     gap: int
     ring: tuple[int, int, int, int]  # pixels of padding cells around the input panel
     spatial2: bool = False  # 2-D panels of a 2-D input (not slices of a volume)
+    index_font: Any = None  # row and column numbers beside panels drawn cell by cell
     col_w: list[int] = field(default_factory=list)
     xs: list[int] = field(default_factory=list)
     bars: dict = field(default_factory=dict)
@@ -140,6 +141,7 @@ def _grid_layout(columns, rows, mappings, sizes, title, notes) -> _GridLayout:
     grid = _GridLayout(_font(base), _font(base + 4), base + 4, max(24, base * 2), ring)
     grid.bars = {name: _bar_labels(m) for name, m in mappings.items() if name != "colour"}
     grid.bar_w = max(14, base)
+    grid.index_font = _font(max(10, base - 4)) if cell else None
     x = _place_columns(grid, columns, box_w)
     widest_label = max((_text_width(grid.font, row.label) for row in rows), default=0)
     grid.width = max(x - grid.gap + grid.margin, widest_label + 2 * grid.margin)
@@ -187,11 +189,12 @@ def _place_rows(grid: _GridLayout, rows, box_h: int) -> None:
     y += gap // 2 if grid.title_lines else 0
     grid.header_y = y
     y += _lines_height(font, max(len(h) for h in grid.header_lines)) + 4
+    index_h = _lines_height(grid.index_font, 1) if grid.index_font else 0
     for row in rows:
         label_y = y
         if row.label:
             y += _lines_height(font, 1)
-        top = y + ring[1]
+        top = y + ring[1] + index_h
         grid.row_boxes.append((label_y, top))
         y = top + box_h + ring[3] + gap
     y -= gap
@@ -224,9 +227,27 @@ def _draw_row(canvas, picture, grid, r, row, columns, row_fields, mappings, size
                     canvas, box, cell, sizes.ring, (windows[1].extra_end, windows[0].extra_end)
                 )
             _draw_cells(canvas, box, f, mapping)
+            inset = (ring[0], ring[1]) if k == 0 and grid.spatial2 else (0, 0)
+            _draw_indices(canvas, box, f.shape[:2], inset, grid.index_font)
         else:
             _draw_field(canvas, box, f, mappings[column.scale])
         canvas.draw.rectangle((box[0] - 1, box[1] - 1, box[2], box[3]), outline=FRAME, width=1)
+
+
+def _draw_indices(canvas, box, shape, inset, font) -> None:
+    """Column numbers above a grid of cells and row numbers left of it (from 0)."""
+    rows, cols = shape
+    x0, y0, x1, y1 = box
+    xs, ys = _edges(x0, x1 - x0, cols), _edges(y0, y1 - y0, rows)
+    _, height = _line_metrics(font)
+    for c in range(cols):
+        canvas.text(
+            (xs[c] + xs[c + 1]) / 2, y0 - inset[1] - height - 2, str(c), font, MUTED, "center"
+        )
+    for r in range(rows):
+        canvas.text(
+            x0 - inset[0] - 4, (ys[r] + ys[r + 1]) / 2, str(r), font, MUTED, "right", "middle"
+        )
 
 
 def _draw_scales(canvas, picture, grid: _GridLayout, rows, mappings) -> None:

@@ -182,3 +182,20 @@ def test_stochastic_pictures_show_each_cells_probability():
     for share in (1 / 15, 3 / 15, 5 / 15, 6 / 15):
         assert f"{share:.3g}" in texts
     assert picture.grids["r0c1"] == (4, 4)
+
+
+def test_grids_number_their_rows_and_columns():
+    result = pool(SEED, "max", kernel_size=3, stride=1, padding=1)
+    picture = drawn(SEED, result)
+    x0, y0, x1, y1 = picture.panels["r0c0"]
+    cell = (x1 - x0) // 4
+    above = sorted(
+        (box[0], t)
+        for t, box in picture.texts
+        if t.isdigit() and box[3] <= y0 - cell and x0 - cell <= box[0] < x1
+    )
+    assert [t for _, t in above][-4:] == ["0", "1", "2", "3"]  # over the padding ring
+    left = sorted(
+        (box[1], t) for t, box in picture.texts if box[2] <= x0 - cell and y0 <= box[1] < y1
+    )
+    assert [t for _, t in left] == ["0", "1", "2", "3"]
