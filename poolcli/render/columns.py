@@ -82,6 +82,7 @@ class Column:
     scale: str = "values"
     cmap: str | None = None
     pick: str = "winning"  # how the legend names the framed input cell ("sampled"...)
+    value_range: tuple[float, float] | None = None  # its scale covers at least this range
 
 
 @dataclass
@@ -255,6 +256,7 @@ def _mappings(columns, rows, fields, image) -> dict[str, _Mapping]:
     """One colour mapping per scale group, over the scalar panels shown in it."""
     groups: dict[str, list[np.ndarray]] = {}
     cmaps: dict[str, str | None] = {}
+    spans = {c.scale: c.value_range for c in columns if c.value_range is not None}
     for row, row_fields in zip(rows, fields):
         for column, f in zip(columns, row_fields):
             if row.channel is not None:
@@ -266,15 +268,18 @@ def _mappings(columns, rows, fields, image) -> dict[str, _Mapping]:
     for name, group in groups.items():
         # Only the input's own scale may hold labels; sums of labels are not labels.
         cmap = cmaps.get(name) or (None if name == "values" else "viridis")
-        mappings[name] = _scale_mapping(group, cmap, grey)
+        mappings[name] = _scale_mapping(group, cmap, grey, spans.get(name))
     if colour_fields:
         mappings["colour"] = _colour_mapping(colour_fields, image)
     return mappings
 
 
-def _scale_mapping(group, cmap: str | None, grey: bool) -> _Mapping:
-    """The mapping of one scale group: its colour map named, or chosen from the values."""
+def _scale_mapping(group, cmap: str | None, grey: bool, span=None) -> _Mapping:
+    """The mapping of one scale group: its colour map named, or chosen from the values;
+    over their range, widened to ``span`` when given."""
     low, high = _finite_range(group) or (0.0, 1.0)
+    if span is not None:
+        low, high = min(low, span[0]), max(high, span[1])
     integral = _integral(group)
     if cmap == "diverging":
         reach = max(abs(low), abs(high)) or 1.0

@@ -167,6 +167,10 @@ def _with_zoom(picture: Picture, array, result: PoolResult, channels) -> Picture
     return stack([picture], below) if below else picture
 
 
+#: Ops drawn in one band of a compare picture; more wrap into further bands.
+PER_BAND = 4
+
+
 def render_compare(
     source,
     results: Sequence[PoolResult],
@@ -174,10 +178,12 @@ def render_compare(
     title: str | None = None,
     max_rows: int = MAX_ROWS,
 ) -> Picture:
-    """Draw one input and the outputs of several ops over the same windows, one panel each.
+    """Draw one input and the outputs of several ops over the same windows, one panel each,
+    PER_BAND ops to a band (each band starts with the input again).
 
     The ops that keep the input's range share its colour scale, so equal colours mean equal
-    values across them; sum and lp (whose values grow with the window) get a scale each.
+    values across them (in every band); sum and lp (whose values grow with the window) get
+    a scale each.
     """
     if not results:
         raise ValueError("render_compare needs at least one result")
@@ -194,7 +200,32 @@ def render_compare(
     if title is None:
         ops = ", ".join(str(r.reduction) for r in results)
         title = f"{name + ': ' if name else ''}{ops}, {window_text(first)}"
-    return render_columns(columns, first.layout, title=title, image=image, max_rows=max_rows)
+    spans = _spans(columns)
+    for column in columns:
+        column.value_range = spans.get(column.scale)
+    bands = []
+    for start in range(1, len(columns), PER_BAND):
+        band = [columns[0], *columns[start : start + PER_BAND]]
+        heading = title if start == 1 else ""
+        bands.append(
+            render_columns(band, first.layout, title=heading, image=image, max_rows=max_rows)
+        )
+    from poolcli.render.zoom import stack
+
+    picture = bands[0]
+    for band in bands[1:]:
+        picture = stack([picture], [band], scales=True)
+    return picture
+
+
+def _spans(columns: Sequence[Column]) -> dict[str, tuple[float, float]]:
+    """The range of every colour scale over all its columns (finite values only)."""
+    from poolcli.render.arrays import _finite_range
+
+    groups: dict[str, list] = {}
+    for column in columns:
+        groups.setdefault(column.scale, []).append(_numpy(column.array))
+    return {name: r for name, group in groups.items() if (r := _finite_range(group)) is not None}
 
 
 #: Reductions whose outputs leave the input's range: drawn on their own colour scale.

@@ -9,6 +9,8 @@ pictures together, ops and all, so the result is still drawn as PNG or SVG alike
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 from PIL import Image
 
@@ -97,8 +99,9 @@ def difference_map(data_in, data_out, windows) -> np.ndarray | None:
     return np.asarray(data_out, np.float64) - total / (sy * sx)
 
 
-def stack(pictures: list[Picture], below: list[Picture], gap: int = 16) -> Picture:
-    """``pictures[0]`` on top and ``below`` side by side under it, as one picture."""
+def stack(pictures: list[Picture], below: list[Picture], gap: int = 16, scales=False) -> Picture:
+    """``pictures[0]`` on top and ``below`` side by side under it, as one picture; with
+    ``scales``, the colour scales of ``below`` join those of the top (bands of one figure)."""
     top = pictures[0]
     width = max(top.image.width, sum(p.image.width for p in below) + gap * (len(below) - 1))
     height = top.image.height + gap + max((p.image.height for p in below), default=0)
@@ -114,6 +117,10 @@ def stack(pictures: list[Picture], below: list[Picture], gap: int = 16) -> Pictu
         texts += [(t, (b[0] + x, b[1] + y, b[2] + x, b[3] + y)) for t, b in picture.texts]
         for name, box in picture.panels.items():
             top.panels[f"zoom{k}:{name}"] = (box[0] + x, box[1] + y, box[2] + x, box[3] + y)
+        for name, scale in picture.scales.items():
+            if scales and name not in top.scales:  # the top picture's scales come first
+                x0, y0, x1, y1 = scale.box
+                top.scales[name] = replace(scale, box=(x0 + x, y0 + y, x1 + x, y1 + y))
         x += picture.image.width + gap
     return Picture(
         image,
