@@ -108,6 +108,7 @@ def write_gif(path: str, source, result, *, scale: int = 1, channel: int = 0) ->
     check_steppable(path, result, picture_source(source)[0])
     frames, _ = animation_frames(source, result, channel=channel, scale=scale)
     durations = [FRAME_MS] * (len(frames) - 1) + [FRAME_MS * 3]
+    frames = shared_palette(frames)
     buffer = io.BytesIO()
     frames[0].save(
         buffer,
@@ -119,6 +120,13 @@ def write_gif(path: str, source, result, *, scale: int = 1, channel: int = 0) ->
         disposal=1,
     )
     write_bytes(path, buffer.getvalue())
+
+
+def shared_palette(frames: list[Image.Image]) -> list[Image.Image]:
+    """The frames in one palette (taken from the last frame, which holds every output value
+    and the highlight), so the GIF's frame-to-frame differences are exact."""
+    palette = frames[-1].quantize(colors=256, method=Image.Quantize.MEDIANCUT)
+    return [f.quantize(palette=palette, dither=Image.Dither.NONE) for f in frames]
 
 
 def _box(box, scale: int, inset: int = 0):

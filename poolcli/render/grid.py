@@ -117,8 +117,9 @@ def _draw_grid(columns, datas, rows, fields, mappings, sizes, title, windows, no
         _draw_row(canvas, picture, grid, r, row, columns, fields[r], mappings, sizes, windows)
         cell, first = sizes.cell, picture.panels[f"r{r}c0"]
         if spatial2 and windows is not None:
-            if cell is not None and sizes.mark_windows:
-                _draw_windows(canvas, first, cell, windows)
+            if cell is not None:
+                if sizes.mark_windows:
+                    _draw_windows(canvas, first, cell, windows)
             else:
                 _draw_first_window(canvas, first, fields[r][0], windows)
         if cell is not None and row.channel is not None and spatial2 and winner_column:
@@ -270,7 +271,9 @@ def _legend(columns, windows, sizes, spatial2, rows, shape) -> list[str]:
         if _first_window_rect((0, 0, sizes.box_w, sizes.box_h), shape, windows) is not None:
             lines.append("Red box: the first window.")
         return lines
-    if all(_disjoint(a) for a in windows):
+    if not sizes.mark_windows:
+        pass  # the caller draws the windows (the animation)
+    elif all(_disjoint(a) for a in windows):
         lines.append("Black lines: window boundaries.")
     else:
         lines.append("Windows overlap: the first window is framed.")

@@ -41,16 +41,17 @@ def check_steppable(path: str, result, array) -> None:
     """An error naming ``path`` unless ``result`` pools a small 2-D input."""
     spatial = result.layout.spatial_shape(tuple(array.shape))
     shape = "x".join(map(str, spatial))
-    kind = "an animation" if path.lower().endswith(".gif") else "a page"
+    suffix = os.path.splitext(path)[1].lower()
+    kind = "an animation" if suffix == ".gif" else "a page"
     if len(spatial) != 2:
         raise PoolError(
-            f"--viz {os.path.basename(path)} draws {kind} of 2-D inputs; this one is {shape}. "
+            f"--viz {suffix} draws {kind} of 2-D inputs; this one is {shape}. "
             "Use .png or .svg.",
             path=path,
         )
     if max(spatial) > STEP_SIDE:
         raise PoolError(
-            f"--viz {os.path.basename(path)} draws {kind} of inputs up to "
+            f"--viz {suffix} draws {kind} of inputs up to "
             f"{STEP_SIDE}x{STEP_SIDE} cells, one window at a time; this one is {shape}. "
             "Crop it, or use .png or .svg for the whole input.",
             path=path,

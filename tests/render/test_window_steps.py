@@ -107,3 +107,18 @@ def test_page_data_lists_each_window_with_its_cells():
         str(v) for v in result.output.ravel().tolist()
     ]
     json.dumps(data)  # all of it fits in the page as JSON
+
+
+def test_gif_frames_decode_to_the_frames_drawn(workdir):
+    from poolcli.render.animation import write_gif
+
+    array = np.random.default_rng(4).random((8, 8)).astype(np.float32)
+    result = pool(array, "max", kernel_size=2, stride=1)
+    write_gif(str(workdir / "a.gif"), array, result)
+    drawn_frames, _ = animation_frames(array, result)
+    with Image.open(workdir / "a.gif") as gif:
+        decoded = [np.array(f.convert("RGB")).astype(int) for f in ImageSequence.Iterator(gif)]
+    assert len(decoded) == len(drawn_frames) == 49
+    for frame, image in zip(decoded, drawn_frames):
+        off = np.abs(frame - np.array(image)).sum(axis=-1) > 60
+        assert off.mean() < 0.005  # one shared palette: only a few text edges move
