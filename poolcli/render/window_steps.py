@@ -45,8 +45,7 @@ def check_steppable(path: str, result, array) -> None:
     kind = "an animation" if suffix == ".gif" else "a page"
     if len(spatial) != 2:
         raise PoolError(
-            f"--viz {suffix} draws {kind} of 2-D inputs; this one is {shape}. "
-            "Use .png or .svg.",
+            f"--viz {suffix} draws {kind} of 2-D inputs; this one is {shape}. Use .png or .svg.",
             path=path,
         )
     if max(spatial) > STEP_SIDE:
