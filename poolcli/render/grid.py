@@ -235,6 +235,15 @@ def _draw_row(canvas, picture, grid, r, row, columns, row_fields, mappings, size
         canvas.draw.rectangle((box[0] - 1, box[1] - 1, box[2], box[3]), outline=FRAME, width=1)
 
 
+def _bins_text(windows) -> str:
+    """The cells of every adaptive bin, per axis: ``rows 0-1, 1-2, 2-3; columns ...``."""
+    parts = []
+    for name, axis in zip(("rows", "columns"), windows):
+        spans = [f"{s}-{e - 1}" if e - s > 1 else f"{s}" for s, e in axis.bins or ()]
+        parts.append(f"{name} {', '.join(spans)}")
+    return f"Adaptive bins (cells per output row and column): {'; '.join(parts)}."
+
+
 def _draw_indices(canvas, box, shape, inset, font) -> None:
     """Column numbers above a grid of cells and row numbers left of it (from 0)."""
     rows, cols = shape
@@ -279,6 +288,8 @@ def _legend(columns, windows, sizes, spatial2, rows, shape) -> list[str]:
         lines.append("Windows overlap: the first window is framed.")
     if any(a.dilation > 1 for a in windows):
         lines.append("Triangles: the cells a dilated window reads.")
+    if any(a.bins is not None for a in windows):
+        lines.append(_bins_text(windows))
     if any(sizes.ring):
         lines.append("Hatched: padding cells.")
     if any(a.extra_end for a in windows):

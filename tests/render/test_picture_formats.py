@@ -221,3 +221,9 @@ def test_compare_wraps_into_bands_that_share_their_scales():
         x0, y0, x1, _ = cell_box(picture.panels[panel], (4, 4), 3, 3)
         assert tuple(pixels[y0 + 3, x1 - 2]) == tuple(viz.viridis(1.0))
     assert "lp" in picture.scales and "sum" in picture.scales
+
+
+def test_adaptive_pictures_list_their_bins():
+    picture = drawn(SEED, pool(SEED, "max", output_size=(3, 2)))
+    text = " ".join(t for t, _ in picture.texts)
+    assert "rows 0-1, 1-2, 2-3; columns 0-1, 2-3." in text
