@@ -167,8 +167,8 @@ def _with_zoom(picture: Picture, array, result: PoolResult, channels) -> Picture
     return stack([picture], below) if below else picture
 
 
-#: Ops drawn in one band of a compare picture; more wrap into further bands.
-PER_BAND = 4
+#: Ops drawn in one band of a compare picture (the default five fit one); more wrap.
+PER_BAND = 5
 
 
 def render_compare(
