@@ -6,15 +6,17 @@ PY := $(VENV)/bin/python
 TORCH_PIN := torch==2.13.0
 # Typer 0.29 imports pydantic on every call (about 0.1 s); 0.28 is the newest without it.
 TYPER_PIN := typer==0.28.0
+# zarr 3.2 and later need Python 3.12; 3.1.6 is the newest for the 3.11 the Makefile uses.
+ZARR_PIN := zarr==3.1.6
 STAMP := $(VENV)/.installed
 
-.PHONY: install browser test test-quick demo bench lint clean
+.PHONY: install browser gdal test test-quick demo bench lint clean
 
 install: $(STAMP)
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q "$(TORCH_PIN)" "$(TYPER_PIN)"
+	$(PY) -m pip install -q "$(TORCH_PIN)" "$(TYPER_PIN)" "$(ZARR_PIN)"
 	$(PY) -m pip install -q -e ".[test]"
 	touch $(STAMP)
 
@@ -26,11 +28,18 @@ browser:
 	test -x $(CHROMIUM) || { apt-get update -q && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
 
-test: install browser
+# GDAL's command-line programs are the oracle of --nodata (tests/engine/test_gdal_oracle.py).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+gdal:
+	@command -v gdalwarp >/dev/null && command -v gdal_translate >/dev/null || \
+	  { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq --no-install-recommends gdal-bin; } || \
+	  echo "make gdal: could not install gdal-bin; tests/engine/test_gdal_oracle.py will fail"
+
+test: install browser gdal
 	$(PY) -m pytest -q
 
 # Everything but the tests that start real processes: for the edit-test loop (under a minute).
-test-quick: install
+test-quick: install gdal
 	$(PY) -m pytest -q -m "not slow"
 
 demo: install

@@ -288,6 +288,8 @@ WINDOWS = (("2x2 s2", 2, 2, 0), ("3x3 s1", 3, 1, 0), ("3x3 s2 p1", 3, 2, 1))
 REDUCTIONS = ("max", "avg", "sum", "min", "median")
 TAP_BASED = ("max", "avg", "sum", "min", "lp")
 TORCH_PATH = ("max", "avg")
+ENGINE_PATHS = ("taps", "separable", "networks", "torch", "gather")
+SWEEP_PATHS = ("taps", "separable", "torch", "gather")
 
 
 def compare(calls: dict, runs: int, min_total: float = 0.4, max_rounds: int = 15):
@@ -459,7 +461,7 @@ def engine_section(runs: int, all_paths: bool, quick: bool, record: list) -> lis
         raw = raw_call(red, layout_name, k, s, p)
         if raw is not None:
             calls["raw"] = partial(raw[1], tensor)
-        paths = ["taps", "torch"]
+        paths = ["taps", "separable", "networks", "torch"]
         # gather is the auto path of median (timed as "poolcli"); for the tap-based
         # reductions it takes 5-25 s per case at these sizes.
         skip_gather = red == "median" or (auto != "gather" and not all_paths)
@@ -476,11 +478,7 @@ def engine_section(runs: int, all_paths: bool, quick: bool, record: list) -> lis
         if red == "median":
             timing["gather"] = (t_pool, reference)
             checks["gather"] = "="
-        times = {
-            p: t
-            for p, (t, _) in timing.items()
-            if p in ("taps", "torch", "gather") and t is not None
-        }
+        times = {p: t for p, (t, _) in timing.items() if p in ENGINE_PATHS and t is not None}
         best = min(times, key=times.get) if times else auto
         auto_t = times.get(auto, t_pool)
         faster = best != auto and times[best] < 0.9 * auto_t
@@ -499,7 +497,7 @@ def engine_section(runs: int, all_paths: bool, quick: bool, record: list) -> lis
         record.append(entry)
         cells = {
             path: path_cell(timing[path], checks.get(path)) if path in timing else "—"
-            for path in ("taps", "torch", "gather")
+            for path in ENGINE_PATHS
         }
         if skip_gather and red != "median":
             cells["gather"] = "(--all-paths)"
@@ -513,9 +511,7 @@ def engine_section(runs: int, all_paths: bool, quick: bool, record: list) -> lis
                 f"{raw[0]} {secs(t_raw)}" if raw else "—",
                 f"{t_pool / t_raw:.2f}× {checks['raw']}" if raw else "",
                 auto,
-                cells["taps"],
-                cells["torch"],
-                cells["gather"],
+                *(cells[path] for path in ENGINE_PATHS),
                 f"{best} {times[best] / auto_t:.2f}×" if faster else "",
             ]
         )
@@ -533,12 +529,10 @@ def engine_section(runs: int, all_paths: bool, quick: bool, record: list) -> lis
         "raw torch",
         "ratio",
         "auto",
-        "taps",
-        "torch",
-        "gather",
+        *ENGINE_PATHS,
         "faster path",
     ]
-    return [table(headers, rows, "lllrrrlrrrl")]
+    return [table(headers, rows, "lllrrrl" + "r" * len(ENGINE_PATHS) + "l")]
 
 
 def sweep_section(runs: int, quick: bool, record: list) -> list[str]:
@@ -571,12 +565,13 @@ def sweep_section(runs: int, quick: bool, record: list) -> list[str]:
         layout = Layout(layout_name)
         tensor = torch.from_numpy(array)
         for red in reductions:
-            for k in (3, 5, 6, 8):
+            for k in (2, 3, 5, 6, 8, 12):
                 for s in (1, k):
                     windows = resolve(WindowSpec.make(kernel_size=k, stride=s), (size, size))
                     reduction = Reduction(red)
                     auto = choose.choose_path(tensor, reduction, windows)
-                    paths = ["taps", "gather"] + (["torch"] if red in TORCH_PATH else [])
+                    paths = ["taps", "separable", "gather"]
+                    paths += ["torch"] if red in TORCH_PATH else []
                     timing = compare(
                         path_calls(ops, tensor, reduction, windows, layout, paths), runs
                     )
@@ -602,7 +597,7 @@ def sweep_section(runs: int, quick: bool, record: list) -> list[str]:
                     )
                     cells = {
                         p: path_cell(timing[p], checks.get(p)) if p in timing else "—"
-                        for p in ("taps", "torch", "gather")
+                        for p in SWEEP_PATHS
                     }
                     slower = times.get(auto, 0) / times[best] if best != auto else 1.0
                     rows.append(
@@ -612,9 +607,7 @@ def sweep_section(runs: int, quick: bool, record: list) -> list[str]:
                             f"{k}x{k} s{s}",
                             k * k,
                             auto,
-                            cells["taps"],
-                            cells["torch"],
-                            cells["gather"],
+                            *(cells[p] for p in SWEEP_PATHS),
                             f"{best} ({slower:.1f}× faster)" if slower > 1.1 else "",
                         ]
                     )
@@ -627,13 +620,11 @@ def sweep_section(runs: int, quick: bool, record: list) -> list[str]:
                 "window",
                 "taps",
                 "auto",
-                "taps path",
-                "torch path",
-                "gather path",
+                *(f"{p} path" for p in SWEEP_PATHS),
                 "faster than auto",
             ],
             rows,
-            "lllrlrrrl",
+            "lllrl" + "r" * len(SWEEP_PATHS) + "l",
         )
     ]
 

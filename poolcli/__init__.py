@@ -7,12 +7,14 @@ Importing this package is cheap: torch, numpy and Pillow load only when an op ru
 array([[6, 8]])
 """
 
-from poolcli.errors import PoolError, UsageError
+from poolcli.engine.core import pool
+from poolcli.errors import LayoutGuessWarning, PoolError, UsageError
 from poolcli.model.reductions import Reduction
 from poolcli.model.window import WindowSpec, output_size
 from poolcli.version import __version__
 
 __all__ = [
+    "LayoutGuessWarning",
     "PoolError",
     "UsageError",
     "Reduction",
@@ -20,11 +22,12 @@ __all__ = [
     "__version__",
     "output_size",
     "pool",
+    "unpool",
 ]
 
 
-def pool(array, reduction, **options):
-    """Pool ``array`` (numpy array or torch tensor); see :func:`poolcli.engine.core.pool`."""
-    from poolcli.engine.core import pool as _pool
+def unpool(values, indices, **options):
+    """Values back at their indices in zeros; see :func:`poolcli.engine.unpool.unpool_array`."""
+    from poolcli.engine.unpool import unpool_array
 
-    return _pool(array, reduction, **options)
+    return unpool_array(values, indices, **options)

@@ -60,6 +60,20 @@ class UsageError(PoolError):
         self.option = option
 
 
+class NotAnArrayError(PoolError, TypeError):
+    """What :func:`poolcli.pool` was given is not an array, tensor, image or list of numbers:
+    a TypeError, and a PoolError like every problem poolcli reports."""
+
+
+class LayoutGuessWarning(UserWarning):
+    """The layout of an array was guessed from its shape (no ``layout=`` / ``--layout``).
+
+    Raised as a warning by :func:`poolcli.pool` for 3-D and 4-D arrays, whose shapes more
+    than one layout fits; pass ``layout=`` to say which, or filter it with
+    ``warnings.simplefilter("ignore", poolcli.LayoutGuessWarning)``.
+    """
+
+
 def display_path(path: str | os.PathLike) -> str:
     """A path as every message and report shows it: ``<stdin>`` for ``-``, control characters
     escaped, undecodable bytes replaced."""

@@ -115,6 +115,18 @@ def volume() -> np.ndarray:
     return (ball + rng.normal(0, 0.05, ball.shape)).astype(np.float32)
 
 
+def stripes() -> np.ndarray:
+    """8x8 gray, 1-pixel black and white columns: averaging in sRGB darkens it."""
+    return np.tile(np.array([0, 255], dtype=np.uint8), (8, 4))
+
+
+def elevation() -> np.ndarray:
+    """6x6 float32 heights with -9999 where there is no data, as rasters hold them."""
+    heights = np.arange(36, dtype=np.float32).reshape(6, 6) + 100
+    heights[0, :3] = heights[1, :2] = heights[4:, 4:] = -9999
+    return heights
+
+
 def main() -> None:
     arrays = {
         "seed_4x4.npy": np.array(SEED_000, dtype=np.int64),
@@ -123,6 +135,7 @@ def main() -> None:
         "features.npy": features(),
         "signal.npy": signal(),
         "volume.npy": volume(),
+        "elevation.npy": elevation(),
     }
     for name, array in arrays.items():
         np.save(HERE / name, array, allow_pickle=False)
@@ -133,6 +146,7 @@ def main() -> None:
         "rgba.png": rgba(),
         "labels.png": labels(),
         "photo.png": photo(),
+        "stripes.png": stripes(),
     }
     for name, pixels in images.items():
         Image.fromarray(pixels).save(HERE / name, optimize=True)

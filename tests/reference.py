@@ -28,7 +28,7 @@ from fractions import Fraction
 
 import numpy as np
 
-REDUCTIONS = ("max", "avg", "min", "sum", "lp", "median", "stochastic", "mode")
+REDUCTIONS = ("max", "avg", "min", "sum", "lp", "median", "stochastic", "mode", "gem")
 
 
 # ----------------------------------------------------------------------------- arithmetic
@@ -137,6 +137,13 @@ def _reduce(values, counted, reduction, count_include_pad, norm_type):
             return math.nan
         p = float(norm_type)
         return _fsum(abs(v) ** p for v in nums) ** (1.0 / p)
+    if reduction == "gem":
+        # Generalized mean (GeM): (mean of x^p)^(1/p), the mean's divisor as avg's.
+        if nan:
+            return math.nan
+        p = float(norm_type)
+        divisor = counted if count_include_pad else len(nums)
+        return (_fsum(float(v) ** p for v in nums) / divisor) ** (1.0 / p)
     if reduction == "stochastic":
         if nan:
             return math.nan
@@ -158,23 +165,56 @@ def result_dtype(reduction, dtype):
     return np.dtype(np.float64)
 
 
-def _pool_with(x, reduction, per_axis, count_include_pad, norm_type):
-    """Loop over the product of per-axis windows."""
+def _pool_with(x, reduction, per_axis, count_include_pad, norm_type, missing=None):
+    """Loop over the product of per-axis windows.
+
+    ``missing``: ``(used, empty)``: which cells count (bool, shaped as ``x``) and the value of
+    a window left with none; the others are left out as padding is (see :func:`kept_cells`).
+    """
     x = np.asarray(x)
     n, c = x.shape[:2]
     out_shape = tuple(len(w) for w in per_axis)
-    out = np.empty((n, c, *out_shape), dtype=result_dtype(reduction, x.dtype))
+    dtype = result_dtype(reduction, x.dtype)
+    if missing is not None and dtype.kind in "iu" and not float(missing[1]).is_integer():
+        dtype = np.dtype(np.float64)
+    out = np.empty((n, c, *out_shape), dtype=dtype)
+    used = np.ones(x.shape, dtype=bool) if missing is None else missing[0]
     for idx in itertools.product(*(range(len(w)) for w in per_axis)):
         reals = [per_axis[a][i][0] for a, i in enumerate(idx)]
         counted = math.prod(per_axis[a][i][1] for a, i in enumerate(idx))
-        block = x[(slice(None), slice(None), *np.ix_(*reals))] if reals else x
-        block = block.reshape(n, c, -1)
+        where = (slice(None), slice(None), *np.ix_(*reals))
+        block = (x[where] if reals else x).reshape(n, c, -1)
+        keep = (used[where] if reals else used).reshape(n, c, -1)
         for b in range(n):
             for ch in range(c):
+                values = block[b, ch][keep[b, ch]]
+                if not values.size:
+                    out[(b, ch, *idx)] = missing[1]
+                    continue
+                # Left-out cells are not counted, padding still is with count_include_pad.
+                divisor = counted - (keep.shape[-1] - values.size)
                 out[(b, ch, *idx)] = _reduce(
-                    block[b, ch], counted, reduction, count_include_pad, norm_type
+                    values, divisor, reduction, count_include_pad, norm_type
                 )
     return out
+
+
+def kept_cells(x, nan="propagate", nodata=None, mask=None):
+    """Which cells of ``x`` (N, C, *spatial) count, and what a window without any gives.
+
+    ``nan="omit"`` leaves NaN out, ``nodata`` leaves cells equal to it out, ``mask`` (the
+    spatial shape) leaves its zero cells out. An empty window gives ``nodata``, else NaN.
+    """
+    x = np.asarray(x)
+    used = np.ones(x.shape, dtype=bool)
+    if nan == "omit" and x.dtype.kind == "f":
+        used &= ~np.isnan(x)
+    if nodata is not None:
+        used &= ~np.isnan(x) if math.isnan(nodata) else x != nodata
+    if mask is not None:
+        used &= np.broadcast_to(np.asarray(mask) != 0, x.shape)
+    empty = nodata if nodata is not None else math.nan
+    return used, empty
 
 
 def window_cells(x, kernel, stride=None, pads=None, dilation=None, ceil_mode=False):
@@ -253,21 +293,23 @@ def reference_pool(
     ceil_mode=False,
     count_include_pad=False,
     norm_type=2.0,
+    missing=None,
 ):
     """Sliding-window pooling of ``x`` shaped ``(N, C, *spatial)``.
 
     ``kernel``, ``stride`` (default: kernel), ``dilation`` (default 1): an int or one per
     spatial axis. ``pads``: an int, one int per axis, one ``(begin, end)`` per axis, or
     ``"same"``. ``reduction``: one of :data:`REDUCTIONS`; ``"stochastic"`` gives the
-    expectation Σx²/Σx. Returns float64 for floats and for avg/lp/stochastic, the input dtype
+    expectation Σx²/Σx. ``missing``: ``kept_cells(x, ...)`` to leave cells out (missing
+    data). Returns float64 for floats and for avg/lp/stochastic, the input dtype
     for max/min/median/mode on integers, Python ints (object array) for integer sums.
     """
     x = np.asarray(x)
     per_axis = _sliding(x.shape, kernel, stride, pads, dilation, ceil_mode)
-    return _pool_with(x, reduction, per_axis, count_include_pad, norm_type)
+    return _pool_with(x, reduction, per_axis, count_include_pad, norm_type, missing)
 
 
-def reference_adaptive(x, reduction, output_size, norm_type=2.0):
+def reference_adaptive(x, reduction, output_size, norm_type=2.0, missing=None):
     """Adaptive pooling with torch's bins; no padding, so avg divides by the bin size."""
     x = np.asarray(x)
     nd = x.ndim - 2
@@ -278,14 +320,14 @@ def reference_adaptive(x, reduction, output_size, norm_type=2.0):
     for a in range(nd):
         edges = adaptive_edges(x.shape[2 + a], outs[a])
         per_axis.append([(list(range(s, e)), e - s) for s, e in edges])
-    return _pool_with(x, reduction, per_axis, False, norm_type)
+    return _pool_with(x, reduction, per_axis, False, norm_type, missing)
 
 
-def reference_global(x, reduction, norm_type=2.0):
+def reference_global(x, reduction, norm_type=2.0, missing=None):
     """One window over every spatial axis; spatial sizes become 1."""
     x = np.asarray(x)
     per_axis = [[(list(range(size)), size)] for size in x.shape[2:]]
-    return _pool_with(x, reduction, per_axis, False, norm_type)
+    return _pool_with(x, reduction, per_axis, False, norm_type, missing)
 
 
 # ----------------------------------------------------------------------------- RGBA images
@@ -301,9 +343,15 @@ def reference_pool_rgba(
     ceil_mode=False,
     count_include_pad=False,
     norm_type=2.0,
+    missing=None,
 ):
     """Sliding-window pooling of an image whose last channel is straight alpha, by the rule
     that a transparent cell (alpha 0) lends no colour to its window.
+
+    ``missing`` (``kept_cells(x, ...)``): cells that do not count are left out of each
+    channel first (a window with none left gives the empty value); the rule below then
+    applies to the cells left, a window with cells left but none visible giving colour 0. A
+    cell whose alpha is left out leaves its colour out too.
 
     The averaging reductions (avg, sum, lp, stochastic's expectation) reduce colour x w, with
     w = alpha / (the dtype's largest value; 1 for floats), and divide that by the same
@@ -316,22 +364,41 @@ def reference_pool_rgba(
     n, c = x.shape[:2]
     scale = 1.0 if _is_float(x.dtype) else float(np.iinfo(x.dtype).max)
     out = np.empty((n, c, *(len(w) for w in per_axis)), dtype=np.float64)
+    used = np.ones(x.shape, dtype=bool) if missing is None else missing[0]
     for idx in itertools.product(*(range(len(w)) for w in per_axis)):
         reals = [per_axis[a][i][0] for a, i in enumerate(idx)]
         counted = math.prod(per_axis[a][i][1] for a, i in enumerate(idx))
-        block = x[(slice(None), slice(None), *np.ix_(*reals))].reshape(n, c, -1)
-        rule = (counted, reduction, count_include_pad, norm_type)
+        where = (slice(None), slice(None), *np.ix_(*reals))
+        block = x[where].reshape(n, c, -1)
+        keep = used[where].reshape(n, c, -1)
         for b in range(n):
-            alpha = block[b, -1]
-            out[(b, c - 1, *idx)] = _reduce(alpha, *rule)
-            for ch in range(c - 1):
-                out[(b, ch, *idx)] = _colour_of(block[b, ch], alpha, scale, rule)
+            for ch in range(c):
+                # A cell whose alpha is left out has no weight: its colour is left out too.
+                kept = keep[b, ch] & keep[b, -1]
+                if not kept.any():
+                    out[(b, ch, *idx)] = missing[1]
+                    continue
+                # Left-out cells are not counted, padding still is with count_include_pad.
+                rule = (counted - (~kept).sum(), reduction, count_include_pad, norm_type)
+                if ch == c - 1:
+                    out[(b, ch, *idx)] = _reduce(block[b, ch][kept], *rule)
+                else:
+                    alpha = block[b, -1][kept]
+                    out[(b, ch, *idx)] = _colour_of(block[b, ch][kept], alpha, scale, rule)
     return out
 
 
 def _colour_of(colour, alpha, scale, rule):
     """One colour channel of one window under the alpha rule."""
     reduction = rule[1]
+    if reduction == "gem":
+        # The alpha-weighted generalized mean: (Σ x^p w / Σ w)^(1/p).
+        p = float(rule[3])
+        weight = alpha.astype(np.float64) / scale
+        average = (rule[0], "avg", *rule[2:])
+        total = _reduce(weight, *average)
+        pooled = _reduce(colour.astype(np.float64) ** p * weight, *average)
+        return (pooled / total) ** (1 / p) if total > 0 else 0.0
     if reduction in ("avg", "sum", "lp", "stochastic"):
         weight = alpha.astype(np.float64) / scale
         pooled = _reduce(colour.astype(np.float64) * weight, *rule)
@@ -359,3 +426,92 @@ def reference_pixel_mode(x, kernel, stride=None, pads=None, dilation=None, ceil_
             best = max(counts.values())
             out[(b, slice(None), *idx)] = min(p for p, k in counts.items() if k == best)
     return out
+
+
+# ----------------------------------------------------------------------------- indices and variants
+
+
+def reference_indices(x, reduction, kernel, stride=None, pads=None, dilation=None, ceil_mode=False):
+    """Per window of max or min, the flat row-major position of its winner in its plane: the
+    first real cell in window order holding the result; a NaN wins, the last one (torch's
+    kernels replace the winner at every NaN)."""
+    x = np.asarray(x)
+    per_axis = _sliding(x.shape, kernel, stride, pads, dilation, ceil_mode)
+    n, c = x.shape[:2]
+    spatial = x.shape[2:]
+    out = np.empty((n, c, *(len(w) for w in per_axis)), dtype=np.int64)
+    for idx in itertools.product(*(range(len(w)) for w in per_axis)):
+        cells = list(itertools.product(*(per_axis[a][i][0] for a, i in enumerate(idx))))
+        for b, ch in itertools.product(range(n), range(c)):
+            values = _exact(np.array([x[(b, ch, *cell)] for cell in cells], dtype=x.dtype))
+            nan = [k for k, v in enumerate(values) if isinstance(v, float) and math.isnan(v)]
+            pick = max if reduction == "max" else min
+            best = nan[-1] if nan else values.index(pick(values))
+            out[(b, ch, *idx)] = np.ravel_multi_index(cells[best], spatial)
+    return out
+
+
+def reference_unpool(values, indices, spatial):
+    """torch MaxUnpool: zeros of ``(N, C, *spatial)``, each value put at its plane index."""
+    values, indices = np.asarray(values), np.asarray(indices)
+    n, c = values.shape[:2]
+    out = np.zeros((n, c, math.prod(spatial)), dtype=values.dtype)
+    for b, ch in itertools.product(range(n), range(c)):
+        for v, i in zip(values[b, ch].ravel().tolist(), indices[b, ch].ravel().tolist()):
+            out[b, ch, i] = v
+    return out.reshape(n, c, *spatial)
+
+
+def reference_blurpool(x, kernel, stride, filter_size, pads=None, dilation=None):
+    """antialiased-cnns' MaxPool(stride 1) + BlurPool(stride): the binomial filter
+    (rows of Pascal's triangle) with reflect padding (size - 1) // 2 at each end, sampled every
+    ``stride`` cells from the first."""
+    maxed = reference_pool(x, "max", kernel, 1, pads, dilation).astype(np.float64)
+    taps = np.array([math.comb(filter_size - 1, j) for j in range(filter_size)], float)
+    taps /= taps.sum()
+    nd = maxed.ndim - 2
+    stride = (stride,) * nd if isinstance(stride, int) else tuple(stride)
+    half = (filter_size - 1) // 2
+    for a in range(nd):
+        size = maxed.shape[2 + a]
+        reflect = [abs(j) if j < size else 2 * (size - 1) - j for j in range(-half, size + half)]
+        starts = range(0, size, stride[a])
+        moved = np.moveaxis(maxed, 2 + a, -1)
+        blurred = np.zeros((*moved.shape[:-1], len(starts)))
+        for o, s in enumerate(starts):
+            for j in range(filter_size):
+                blurred[..., o] += taps[j] * moved[..., reflect[s + j]]
+        maxed = np.moveaxis(blurred, -1, 2 + a)
+    return maxed
+
+
+def fractional_starts(size, out, kernel, u):
+    """torch's generate_intervals in float32 (numpy scalars): where each window starts."""
+    f = np.float32
+    if out == 1:
+        return [size - kernel]
+    alpha = f(size - kernel) / f(out - 1)
+    u = f(u)
+    first = [int(f(f(i) + u) * alpha) - int(u * alpha) for i in range(out - 1)]
+    return [*first, size - kernel]
+
+
+def reference_fractional(x, reduction, kernel, out, samples):
+    """Fractional pooling with one sample per axis (axis order), every plane alike."""
+    x = np.asarray(x)
+    nd = x.ndim - 2
+    kernel = (kernel,) * nd if isinstance(kernel, int) else tuple(kernel)
+    out = (out,) * nd if isinstance(out, int) else tuple(out)
+    per_axis = []
+    for a in range(nd):
+        starts = fractional_starts(x.shape[2 + a], out[a], kernel[a], samples[a])
+        per_axis.append([(list(range(s, s + kernel[a])), kernel[a]) for s in starts])
+    return _pool_with(x, reduction, per_axis, False, 2.0)
+
+
+def reference_spp(x, reduction, levels):
+    """SPP: every adaptive level flattened per channel, concatenated in the given order."""
+    x = np.asarray(x)
+    n, c = x.shape[:2]
+    parts = [reference_adaptive(x, reduction, level).reshape(n, c, -1) for level in levels]
+    return np.concatenate(parts, axis=-1)

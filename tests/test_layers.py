@@ -3,7 +3,7 @@
 The packages of poolcli, lowest first; a module may import from a lower layer or from its
 own package, never from a higher layer or a sibling of its own layer::
 
-    version, errors < model < io, engine < learn < render < batch < cli
+    version, errors < model < io, engine < learn < render < blocks < batch < cli
 
 ``poolcli/__init__.py`` (the public API) and ``__main__.py`` sit on top. Imports under
 ``if TYPE_CHECKING:`` are annotations only and do not count. Every import counts otherwise,
@@ -26,10 +26,11 @@ LAYERS = {
     "engine": 2,
     "learn": 3,
     "render": 4,
-    "batch": 5,
-    "cli": 6,
-    "__init__": 7,
-    "__main__": 7,
+    "blocks": 5,
+    "batch": 6,
+    "cli": 7,
+    "__init__": 8,
+    "__main__": 8,
 }
 MAX_MODULE_LINES = 500
 MAX_FUNCTION_LINES = 60

@@ -110,6 +110,7 @@ def plan_batch(
     include: Sequence[str] = (),
     exclude: Sequence[str] = (),
     viz_dir: str | None = None,
+    indices_dir: str | None = None,
 ) -> Plan:
     """Find the inputs and map each to its output (see the module's notes); refuse a batch
     that would go wrong. Without ``output_dir`` nothing is written.
@@ -121,12 +122,11 @@ def plan_batch(
     steps
         The op or chain (used by the ``{op}``, ``{k}``... fields).
     format, name : str
-        The outputs' suffix: ``png``, ``tiff``, ``npy`` or ``same`` (the input's own), and
-        their name template, default ``"{stem}{ext}"``.
+        The outputs' suffix (``png``, ``tiff``, ``npy``, ``same``) and name template.
     overwrite : bool
         Replace existing outputs and pictures; else they are skipped (so a rerun resumes).
-    viz_dir : str, optional
-        Also draw every input into this folder (``--viz DIR/``), mirroring relative paths.
+    viz_dir, indices_dir : str, optional
+        Where ``--viz DIR/`` draws and ``--indices DIR/`` writes, mirroring relative paths.
 
     Raises
     ------
@@ -146,7 +146,7 @@ def plan_batch(
             null=null,
             include=include,
             exclude=exclude,
-            skip_dirs=[d for d in (output_dir, viz_dir) if d is not None],
+            skip_dirs=[d for d in (output_dir, viz_dir, indices_dir) if d is not None],
         )
     tasks = [
         _task(i, source, steps, output_dir, format, name, overwrite)

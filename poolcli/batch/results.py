@@ -70,6 +70,10 @@ class Summary:
     interrupted_status: int = ExitStatus.INTERRUPTED
     stopped: bool = False
     failures: list[FileResult] = field(default_factory=list)
+    #: How many inputs were skipped for each reason ("output exists ...").
+    skip_reasons: dict[str, int] = field(default_factory=dict)
+    #: Sub-folders of the input folders left out (no ``recursive``).
+    folders_not_searched: int = 0
 
     @property
     def not_started(self) -> int:
@@ -98,6 +102,8 @@ class Summary:
             self.done += 1
         elif result.status == SKIPPED:
             self.skipped += 1
+            reason = result.reason or "skipped"
+            self.skip_reasons[reason] = self.skip_reasons.get(reason, 0) + 1
         else:
             self.failed += 1
             self.failures.append(result)
@@ -112,6 +118,7 @@ class Summary:
             "failed": self.failed,
             "not_started": self.not_started,
             "ignored": self.ignored,
+            "folders_not_searched": self.folders_not_searched,
             "bytes_in": self.bytes_in,
             "bytes_out": self.bytes_out,
             "seconds": round(self.seconds, 6),

@@ -7,7 +7,8 @@ The options of :func:`iter_batch`:
   as :func:`~poolcli.batch.sources.expand_inputs`; ``format``, ``name``, ``overwrite``: the
   outputs, as :func:`~poolcli.batch.plan.plan_batch`.
 * ``png_compression``: zlib level 0-9 of PNG outputs (default 6, as Pillow and libpng):
-  lower is faster and bigger.
+  lower is faster and bigger. ``quality``: 1-100 for JPEG and WebP outputs (default: JPEG 95,
+  WebP lossless). ``normalize``: rescale float results' min..max to an image output's range.
 * ``layout``: the layout of ``.npy`` inputs (images are always HW or HWC); default: from
   the shape.
 * ``device``: ``cpu``, ``cuda``, ``cuda:N``, ``mps`` or ``auto``.
@@ -81,7 +82,11 @@ class Batch:
         self.batch_size = batch_size
         self.executor = executor
         self.fail_fast = fail_fast
-        self.summary = Summary(total=len(plan.tasks), ignored=len(plan.ignored))
+        self.summary = Summary(
+            total=len(plan.tasks),
+            ignored=len(plan.ignored),
+            folders_not_searched=plan.folders_not_searched,
+        )
         self._started: float | None = None
         self._gen: Iterator[FileResult] | None = None
         self._workers = None  # the workers of a pooled run (for tests and debugging)
@@ -197,6 +202,8 @@ def iter_batch(
     name: str = DEFAULT_NAME,
     overwrite: bool = False,
     png_compression: int = DEFAULT_PNG_COMPRESSION,
+    quality: int | None = None,
+    normalize: bool = False,
     layout: str | None = None,
     device: str = "cpu",
     jobs: int | None = None,
@@ -206,6 +213,8 @@ def iter_batch(
     debug: bool = False,
     viz_dir: str | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
+    indices_dir: str | None = None,
+    index_style: str = "torch",
 ) -> Batch:
     """Pool many files: plan at once, then iterate to run, one :class:`FileResult` per input.
 
@@ -265,6 +274,7 @@ def _plan(options: dict[str, Any]) -> Plan:
         options["steps"],
         options["output_dir"],
         viz_dir=_absolute(options["viz_dir"]),
+        indices_dir=_absolute(options["indices_dir"]),
         **{name: options[name] for name in PLANNING},
     )
 
@@ -272,19 +282,25 @@ def _plan(options: dict[str, Any]) -> Plan:
 def _job(plan: Plan, options: dict[str, Any]) -> Job:
     layout = options["layout"]
     if layout is not None:
-        from poolcli.model.layout import Layout
+        from poolcli.model.axes import parse_letters
+        from poolcli.model.layout import LETTERS, Layout
 
-        layout = str(Layout.parse(layout))
+        letters = parse_letters(layout)
+        layout = str(Layout.parse(layout)) if set(letters) <= set(LETTERS) else letters
     return Job(
         steps=plan.steps,
         layout=layout,
         device=resolve_device(options["device"]),
         overwrite=options["overwrite"],
         png_compression=options["png_compression"],
+        quality=options["quality"],
+        normalize=options["normalize"],
         output_dir=plan.output_dir,
         debug=options["debug"],
         torch_threads=options["torch_threads"],
         viz_dir=_absolute(options["viz_dir"]),
+        indices_dir=_absolute(options.get("indices_dir")),
+        index_style=options.get("index_style", "torch"),
     )
 
 

@@ -53,7 +53,14 @@ def _stackable(job: Job) -> bool:
     sampling = any(
         s.reduction is Reduction.STOCHASTIC and not s.options.expectation for s in job.steps
     )
-    return job.viz_dir is None and not sampling
+    # A mask is read and an image's sRGB white found per file (poolcli.batch.data).
+    per_file = any(s.options.mask is not None or s.options.linear_light for s in job.steps)
+    variant = any(
+        s.options.blur or s.options.pool_axes or s.spec.mode in ("fractional", "spp")
+        for s in job.steps
+    )
+    plain = not (sampling or per_file or variant)
+    return job.viz_dir is None and job.indices_dir is None and plain
 
 
 def run_group(group: list[Task], job: Job, pool) -> list[FileResult]:

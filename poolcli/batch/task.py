@@ -18,9 +18,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from poolcli.batch.data import input_steps, write_counts
 from poolcli.batch.plan import PICTURE_EXISTS, Task, is_inside, outside_reason
 from poolcli.batch.results import DONE, FAILED, SKIPPED, FileResult
-from poolcli.errors import STDIN, PoolError, display_path, failure
+from poolcli.errors import STDIN, LayoutGuessWarning, PoolError, display_path, failure
+from poolcli.model.layout import guess_warning
 from poolcli.model.steps import Step
 
 DEFAULT_PNG_COMPRESSION = 6
@@ -47,6 +49,18 @@ class Job:
     keep: bool = False
     viz_scale: int = 1
     viz_channels: tuple[int, ...] | None = None
+    quality: int | None = None
+    normalize: bool = False
+    #: ``--indices``: the file of an input given alone, or the folder of a batch, and how
+    #: they count (:mod:`poolcli.engine.indices`).
+    indices: str | None = None
+    indices_dir: str | None = None
+    index_style: str = "torch"
+    #: Pool block by block within this many bytes (``--max-memory``), and where the blocks
+    #: run (``--scheduler``); see :mod:`poolcli.batch.blockwise`.
+    max_memory: int | None = None
+    scheduler: str | None = None
+    blockwise: bool = False
 
 
 @dataclass
@@ -121,6 +135,13 @@ def _warnings_of(name: str, found: list[str]):
 
 
 def _process(task: Task, job: Job, values: dict[str, Any], before_pooling) -> None:
+    if job.blockwise:
+        from poolcli.batch.blockwise import process_blocks
+
+        if before_pooling is not None:
+            before_pooling()
+        process_blocks(task, job, values)
+        return
     loaded = read_input(task, job, values)
     if loaded is None:
         return
@@ -130,6 +151,27 @@ def _process(task: Task, job: Job, values: dict[str, Any], before_pooling) -> No
     if job.keep:
         values["detail"] = Pooled(loaded, chain)
     finish_output(task, job, values, loaded, chain.final, chain.output, str(chain.layout))
+    write_counts(chain.final)
+    if job.indices is not None or job.indices_dir is not None:
+        _write_indices(task, job, loaded, chain)
+
+
+def _write_indices(task: Task, job: Job, loaded, chain) -> None:
+    """``--indices``: where the last step's winners lie in its input, as ``.npy``."""
+    from poolcli import io
+    from poolcli.engine.indices import winner_indices
+
+    source = chain.results[-2].output if len(chain.results) > 1 else loaded.array
+    indices = winner_indices(source, chain.final, job.index_style)
+    path = job.indices
+    if path is None:
+        from poolcli.batch.plan import viz_path
+
+        path = viz_path(task.source, job.indices_dir)[: -len(".png")] + ".npy"
+        if not is_inside(os.path.dirname(path), job.indices_dir):
+            raise PoolError(outside_reason(job.indices_dir), path=display_path(path))
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+    io.write_output(path, indices)
 
 
 def pool_input(loaded, job: Job):
@@ -137,14 +179,21 @@ def pool_input(loaded, job: Job):
     pixel rules; returns the :class:`poolcli.engine.chain.ChainResult`."""
     from poolcli.engine.chain import run_chain
 
-    return run_chain(
+    layout = input_layout(loaded, job.layout)
+    chain = run_chain(
         loaded.array,
-        job.steps,
-        input_layout(loaded, job.layout),
+        input_steps(loaded, job.steps, layout),
+        layout,
         device=job.device,
         alpha=loaded.has_alpha,
         pixels=loaded.image is not None,  # an image's channels make one pixel (mode)
     )
+    first = chain.results[0]
+    if first.layout_guessed:
+        note = guess_warning(first.input_shape, first.layout)
+        if note is not None:  # a Keras batch guessed NCHW would lose its channels quietly
+            warnings.warn(LayoutGuessWarning(note), stacklevel=2)
+    return chain
 
 
 def input_layout(loaded, layout: str | None) -> str | None:
@@ -226,5 +275,11 @@ def _write_safely(output: str, array, loaded, layout: str, job: Job):
     if root is not None and not is_inside(folder, root):  # a link made meanwhile
         raise PoolError(outside_reason(root), path=display_path(output))
     return io.write_output(
-        output, array, loaded, layout=layout, png_compression=job.png_compression
+        output,
+        array,
+        loaded,
+        layout=layout,
+        png_compression=job.png_compression,
+        quality=job.quality,
+        normalize=job.normalize,
     )

@@ -88,15 +88,18 @@ def add_commands(app: typer.Typer) -> None:
     viz = FLAGS["viz"].but(help="Also draw a picture to FILE.png (or .svg: vectors).")
     ending = ["layout", "straight_alpha", viz, "viz_scale", "json", "device", "dtype", "debug"]
     grad = ["input_path", "op", *window, "upstream", "unpool", "layout", "straight_alpha"]
-    grad += [grad_output, viz, "viz_scale", "quiet", "device", "debug"]
+    grad += [grad_output, viz, "viz_scale", "json", "quiet", "device", "debug"]
     add_command(app, "grad", grad, _grad_command, help=GRAD_HELP, panel=PANEL)
     compare = ["input_path", "ops", *window, *ending]
     add_command(app, "compare", compare, _compare_command, help=COMPARE_HELP, panel=PANEL)
     seed = FLAGS["seed"].but(
-        type=int, default=0, panel=SHOW, help="Seed of the noise and of stochastic sampling."
+        type=int,
+        default=0,
+        panel=SHOW,
+        help="Seed of the noise and of stochastic sampling. Default: 0.",
     )
     invariance = ["input_path", "ops", "shifts", "noise", seed]
-    invariance += [name for name in window if name != "seed"] + ending
+    invariance += [name for name in window if name != "seed"] + ["blur", *ending]
     add_command(
         app, "invariance", invariance, _invariance_command, help=INVARIANCE_HELP, panel=PANEL
     )
@@ -218,9 +221,15 @@ def _grad(call, device: str, *, upstream: str | None, unpool: bool):
         return _failed(printer, error, outcome.name)
     for note in notes:
         printer.warning(f"{display_path(call.output)}: {note}")
+    if call.json:
+        from poolcli.render.learn_json import grad_json
+
+        _print_json(grad_json(result, outcome.name, loaded.array, unpool))
     if call.output is not None:
         what = "what pooling kept" if unpool else "the gradient"
         printer.message(f"wrote {display_path(call.output)}: {what} of {outcome.name}")
+    elif call.json:
+        pass
     elif unpool:
         printer.report(grad_report.unpool_report(loaded.array, result, outcome.name))
     else:

@@ -5,8 +5,8 @@ from typing import Annotated
 
 import typer
 
-from poolcli.cli import analysis, learn
-from poolcli.cli.edge import PoolcliGroup
+from poolcli.cli import analysis, learn, pyramid, unpool
+from poolcli.cli.edge import HELP, PoolcliGroup
 from poolcli.cli.reduce import add_reduction_commands
 from poolcli.errors import interrupted_status, stop_on_signals
 from poolcli.version import __version__
@@ -15,7 +15,7 @@ APP_SETTINGS = dict(
     cls=PoolcliGroup,
     name="poolcli",
     pretty_exceptions_enable=False,
-    add_completion=False,
+    add_completion=True,
     no_args_is_help=True,
     rich_markup_mode="rich",
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -38,27 +38,48 @@ def _root(
         ),
     ] = False,
 ) -> None:
-    """Pool images and .npy arrays: max, avg, min, sum, lp, median, stochastic, mode.
+    """Pool images and .npy arrays: max, avg, min, sum, lp, median, stochastic, mode, gem.
 
     Example: poolcli max photo.png -k 2 -o half.png
 
     Example: poolcli avg x.npy -k 3 -s 1 -p same
+
+    Help on one command: poolcli help max (or poolcli max --help).
+
+    Tab completion for bash, zsh or fish: poolcli --install-completion.
     """
 
 
 add_reduction_commands(app)
 learn.add_commands(app)
 analysis.add_commands(app)
+unpool.add_commands(app)
+pyramid.add_commands(app)
 
 
 def main() -> None:
     """Entry point of the ``poolcli`` script and ``python -m poolcli``."""
     stop_on_signals()
+    if sys.argv[1:] == [HELP, "batch"]:
+        sys.exit(_batch_help())
     try:
         _app_for(sys.argv[1:])(prog_name="poolcli")
     except KeyboardInterrupt as stop:
         typer.echo("poolcli: interrupted.", err=True)
         sys.exit(interrupted_status(stop))
+
+
+def _batch_help() -> int:
+    """``poolcli help batch``: the batch options, which each command's help leaves out."""
+    from rich.console import Console
+
+    from poolcli.model.batch_flags import BATCH_FLAGS
+    from poolcli.model.flag import BATCH
+    from poolcli.render.flag_help import BATCH_INTRO, options_panel
+
+    flags = [flag for flag in BATCH_FLAGS if flag.panel == BATCH]
+    Console().print(options_panel("Batch", BATCH_INTRO, flags))
+    return 0
 
 
 def _app_for(argv: list[str]) -> typer.Typer:
@@ -69,6 +90,8 @@ def _app_for(argv: list[str]) -> typer.Typer:
     are the same.
     """
     name = argv[0] if argv else None
+    if name == HELP and len(argv) > 1:  # poolcli help CMD
+        name = argv[1]
     chosen = [info for info in app.registered_commands if info.name == name]
     if not chosen:
         return app

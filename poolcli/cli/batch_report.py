@@ -17,14 +17,16 @@ from poolcli.render.documents import batch_json, jsonl_line
 
 
 def report_plan(plan: Plan, *, json_output: bool = False, out: IO[str] | None = None) -> int:
-    """Print a dry run: ``INPUT -> OUTPUT`` lines, or the plan as JSON; returns exit status 0.
+    """Print a dry run: ``INPUT -> OUTPUT`` lines, or the plan as JSON; returns the exit
+    status the run would have as far as the plan tells: 1 when an input is bound to fail.
 
     Folders not searched and ignored files are counted in a last line, with a hint.
     """
     out = out if out is not None else sys.stdout
+    status = 1 if plan.count("fail") else 0
     if json_output:
         out.write(json.dumps(plan.to_dict(), indent=2, ensure_ascii=False) + "\n")
-        return 0
+        return status
     for line in plan.lines():
         out.write(line + "\n")
     notes = [f"{plan.count('run')} to pool", f"{plan.count('skip')} to skip"]
@@ -33,9 +35,10 @@ def report_plan(plan: Plan, *, json_output: bool = False, out: IO[str] | None = 
     if plan.ignored:
         notes.append(f"{len(plan.ignored)} other files ignored")
     if plan.folders_not_searched:
-        notes.append(f"{plan.folders_not_searched} subfolders not searched (use --recursive)")
+        count = plan.folders_not_searched
+        notes.append(f"{count} sub-folder{'s' if count != 1 else ''} not searched (-r to descend)")
     out.write(f"dry run: {', '.join(notes)}; nothing written.\n")
-    return 0
+    return status
 
 
 def report_batch(

@@ -11,11 +11,12 @@ from typing import Any
 
 from poolcli.engine.devices import check_device_name
 from poolcli.errors import STDIN, PoolError, UsageError
+from poolcli.model.applies import check_applies, check_format_options, check_single
 from poolcli.model.batch_flags import BATCH_FLAGS
-from poolcli.model.flags import REDUCTION_COMMAND_OPTIONS, defaults
+from poolcli.model.flags import DATA_OPTIONS, FLAGS, REDUCTION_COMMAND_OPTIONS, defaults
 from poolcli.model.layout import Layout
 from poolcli.model.options import check_norm_type
-from poolcli.model.reductions import Reduction
+from poolcli.model.reductions import Reduction, default_norm_type
 from poolcli.model.window import WindowSpec
 
 
@@ -41,8 +42,23 @@ class Call:
     viz_scale: int = 1
     channels: tuple[int, ...] | None = None
     explain: bool = False
+    quality: int | None = None
+    normalize: bool = False
     then: tuple = ()
     batch: dict[str, Any] = field(default_factory=dict)
+    pool_axes: str | None = None
+    blur: int | None = None
+    indices: str | None = None
+    index_style: str = "torch"
+    #: The data-aware options (--nan, --nodata, --mask, --valid-count, --linear-light,
+    #: --srgb-max) by PoolOptions field name.
+    data: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def stdout_format(self) -> str:
+        """What ``-o -`` writes: ``npy`` (the default), ``png`` or ``tiff`` (``--format``)."""
+        chosen = self.batch.get("format") or "same"
+        return "npy" if chosen == "same" else chosen
 
     def steps(self, device: str) -> list:
         """The chain to apply: this command's op, then every ``--then`` step."""
@@ -73,6 +89,9 @@ class Call:
             device=device,
             dtype=self.dtype,
             straight_alpha=self.straight_alpha,
+            **self.data,
+            pool_axes=self.pool_axes,
+            blur=self.blur,
         )
 
 
@@ -160,20 +179,25 @@ def make_call(reduction: Reduction, args: dict[str, Any], then=()) -> Call:
     command's option gets its default); ``then`` the later steps of a chain
     (``--then avg -k 2``), already parsed.
     """
-    args = {**defaults(REDUCTION_COMMAND_OPTIONS), "norm_type": 2.0, **args}
+    args = {**defaults(REDUCTION_COMMAND_OPTIONS), "norm_type": None, **args}
     if "input_path" in args:
+        if args["input_path"] is None:  # optional for Typer, so that help shows no {INPUT}
+            raise UsageError(
+                "Give an INPUT: an image or .npy file, or - for standard input.", option="INPUT"
+            )
         args["inputs"] = [args["input_path"]]
     inputs = _checked_inputs(args)
-    norm_type = args["norm_type"]
+    norm_type = default_norm_type(reduction, args["norm_type"])
     check_norm_type(norm_type)
     if args.get("explain") and args["json"]:
         raise UsageError("--explain prints text; it cannot go with --json.", option="--explain")
     dtype = args["dtype"]
+    spec = _window(args)
     call = Call(
         reduction=reduction,
         inputs=inputs,
-        spec=_window(args),
-        layout=Layout.parse(args["layout"]) if args["layout"] is not None else None,
+        spec=spec,
+        layout=_layout(args),
         output=args["output"],
         json=args["json"],
         quiet=args["quiet"],
@@ -188,10 +212,20 @@ def make_call(reduction: Reduction, args: dict[str, Any], then=()) -> Call:
         viz_scale=args.get("viz_scale") or 1,
         channels=_channels(args.get("viz_channels")),
         explain=bool(args.get("explain")),
+        quality=args.get("quality"),
+        normalize=bool(args.get("normalize")),
         then=tuple(then),
         batch={key: args.get(key) for key in BATCH_OPTIONS},
+        data=data_options(reduction, args, then),
+        pool_axes=args.get("pool_axes"),
+        blur=args.get("blur"),
+        indices=args.get("indices"),
+        index_style=str(getattr(args.get("index_style"), "value", args.get("index_style"))),
     )
+    _check_variants(call)
     _check_files(call)
+    check_applies(reduction, args)
+    _check_output_options(call, args)
     return call
 
 
@@ -199,6 +233,127 @@ def _channels(text: str | None) -> tuple[int, ...] | None:
     from poolcli.render.viz_files import parse_channels
 
     return parse_channels(text) if text is not None else None
+
+
+def data_options(reduction: Reduction, args: dict[str, Any], then=()) -> dict[str, Any]:
+    """The data-aware options of a call, checked, by :class:`PoolOptions` field name."""
+    from poolcli.model.missing import check_data_options
+    from poolcli.model.options import PoolOptions
+
+    data = {name: args.get(name, FLAGS[name].default) for name in DATA_OPTIONS}
+    data["nan"] = str(data["nan"])
+    check_data_options(reduction, PoolOptions(**data))
+    mask, counts = data["mask"], data["valid_count"]
+    if mask is not None and mask != STDIN and not os.path.isfile(mask):
+        raise UsageError(f"--mask {mask}: there is no such file.", option="--mask")
+    if counts is not None and then:
+        raise UsageError(
+            f"--valid-count {counts} counts the cells of one op; it does not go with --then.",
+            option="--valid-count",
+        )
+    if counts is not None and len(tuple(args.get("inputs") or ())) != 1:
+        raise UsageError(f"--valid-count {counts} takes one input file.", option="--valid-count")
+    return data
+
+
+#: What ``--format`` takes, and the formats ``-o -`` can write.
+FORMATS = ("png", "tiff", "npy", "same")
+STDOUT_FORMATS = ("npy", "png", "tiff")
+
+
+def _check_output_options(call: Call, args: dict[str, Any]) -> None:
+    """Refuse the output options nothing would read: batch-only options with one result,
+    ``--format`` against the suffix of ``-o``, a format's own options for other formats."""
+    chosen = args.get("format") or "same"
+    if chosen not in FORMATS:
+        raise UsageError(
+            f"--format {chosen} is not one of {', '.join(FORMATS)}.", option="--format"
+        )
+    if call.is_batch:
+        check_format_options(args, None if chosen == "same" else (chosen,))
+        return
+    output = call.output
+    if output is None:
+        check_single(args, "the report (no -o)")
+        if chosen != "same":
+            raise UsageError(
+                f"--format {chosen} chooses the format of written files, but without -o nothing "
+                "is written. Add -o FILE, -o - or -o DIR/.",
+                option="--format",
+            )
+        check_format_options(args, ())
+        return
+    if output == STDIN:
+        check_single(args, "standard output")
+        check_format_options(args, (call.stdout_format,))
+        return
+    check_single(args, f"-o {output}")
+    from poolcli.io.formats import output_format
+
+    written = output_format(output).lower()
+    if chosen != "same" and chosen != written:
+        raise UsageError(
+            f"--format {chosen} disagrees with -o {output}, which names a .{written} file. "
+            f"Give the file a .{chosen} suffix, or leave out --format.",
+            option="--format",
+        )
+    check_format_options(args, (written,))
+
+
+def _layout(args: dict[str, Any]) -> Layout | None:
+    """``--layout``: N, C, D, H, W letters, or any letters with ``--pool-axes``."""
+    if args["layout"] is None:
+        return None
+    from poolcli.model.axes import AxesLayout, parse_letters, parse_pool_axes
+    from poolcli.model.layout import LETTERS
+
+    letters = parse_letters(args["layout"])
+    if args.get("pool_axes") is None and set(letters) <= set(LETTERS):
+        return Layout.parse(args["layout"])
+    pooled = args.get("pool_axes") or "".join(c for c in letters if c in "DHW")
+    if not pooled:
+        raise UsageError(
+            f"--layout {args['layout']} has no D, H or W axis: say which axes to pool with "
+            "--pool-axes.",
+            option="--pool-axes",
+        )
+    return AxesLayout(letters, parse_pool_axes(pooled, letters))
+
+
+def _check_variants(call: Call) -> None:
+    """``--pool-axes``, ``--blur``, ``--indices``: the checks that need no input."""
+    from poolcli.model.steps import check_variant_options
+
+    options = call.pool_options("cpu")
+    check_variant_options(call.reduction, call.spec, options)
+    if call.spec.mode == "spp" and (call.explain or call.viz is not None):
+        option = "--explain" if call.explain else "--viz"
+        raise UsageError(
+            f"{option} shows windows, and --spp makes one vector per channel of several "
+            "poolings: look at one level with --output-size N instead.",
+            option=option,
+        )
+    if call.indices is None:
+        return
+    steps = call.steps("cpu")
+    last = steps[-1]
+    if not last.reduction.info.winner or last.options.blur is not None or last.spec.spp:
+        raise UsageError(
+            f"--indices needs a last step whose result is one input cell (max, min, median, "
+            f"mode, seeded stochastic), not {last.label}.",
+            option="--indices",
+        )
+    if call.is_batch:
+        if not _names_folder(call.indices):
+            raise UsageError(
+                f"--indices {call.indices}: with several inputs give a folder (--indices DIR/).",
+                option="--indices",
+            )
+    elif not call.indices.endswith(".npy"):
+        raise UsageError(
+            f"--indices {call.indices}: indices are written as .npy; name the file FILE.npy.",
+            option="--indices",
+        )
 
 
 def _checked_inputs(args: dict[str, Any]) -> tuple[str, ...]:
@@ -220,7 +375,9 @@ def _checked_inputs(args: dict[str, Any]) -> tuple[str, ...]:
 
 
 def _window(args: dict[str, Any]) -> WindowSpec:
+    extra = {key: args.get(key) for key in ("fractional", "output_ratio", "spp")}
     return WindowSpec.make(
+        **extra,
         kernel_size=args["kernel"],
         stride=args["stride"],
         padding=args["padding"],
@@ -235,6 +392,11 @@ def _window(args: dict[str, Any]) -> WindowSpec:
 def _check_files(call: Call) -> None:
     """The files a call writes: -o and --viz of the right kind, never an input."""
     if call.is_batch:
+        if call.data.get("valid_count") is not None:
+            raise UsageError(
+                "--valid-count writes the counts of one input; give one file, not a batch.",
+                option="--valid-count",
+            )
         if call.output == STDIN:
             raise UsageError(
                 "-o - writes one array to standard output; with several inputs give -o DIR/.",
@@ -252,4 +414,6 @@ def _check_files(call: Call) -> None:
         from poolcli.render.viz_files import check_viz_path
 
         check_viz_path(call.viz)
-    check_writes(call.inputs, {"-o": call.output, "--viz": call.viz})
+    counts = call.data.get("valid_count")
+    writes = {"-o": call.output, "--viz": call.viz, "--valid-count": counts}
+    check_writes(call.inputs, {**writes, "--indices": call.indices})

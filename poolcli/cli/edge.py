@@ -12,6 +12,7 @@ Exit statuses are :class:`poolcli.errors.ExitStatus`: 0 all inputs done, 1 an in
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from collections.abc import Callable
@@ -75,7 +76,7 @@ class PoolcliGroup(TyperGroup):
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         try:
-            args = list(sys.argv[1:] if args is None else args)
+            args = help_args(list(sys.argv[1:] if args is None else args))
             if THEN in args:
                 # Later steps of a chain: cut them off before Click parses the first command.
                 from poolcli.model.steps import split_then
@@ -97,9 +98,34 @@ class PoolcliGroup(TyperGroup):
         sys.exit(int(status or 0))
 
 
+HELP = "help"
+
+
+def help_args(args: list[str]) -> list[str]:
+    """``poolcli help CMD`` as ``poolcli CMD --help``, and ``poolcli help`` as ``--help``.
+
+    >>> help_args(["help", "max"]), help_args(["help"]), help_args(["max", "help"])
+    (['max', '--help'], ['--help'], ['max', 'help'])
+    """
+    if args[:1] != [HELP]:
+        return args
+    return [*args[1:2], "--help"]
+
+
 def usage_error(ctx: typer.Context, error: UsageError) -> Exception:
     """A UsageError as Click's, so that the group prints it with its hint and exits 2."""
     return ClickUsageError(str(error), ctx=ctx)
+
+
+def show_debug_log() -> None:
+    """With --debug, poolcli's own log lines (such as why compiled kernels are off) go to
+    standard error."""
+    logger = logging.getLogger("poolcli")
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("poolcli: debug: %(message)s"))
+        logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
 
 
 def run_guarded(ctx: typer.Context, debug: bool, body: Callable[[], int]) -> NoReturn:
@@ -110,6 +136,8 @@ def run_guarded(ctx: typer.Context, debug: bool, body: Callable[[], int]) -> NoR
     bug (1), or its traceback with --debug.
     """
     raise_on_signals()
+    if debug:
+        show_debug_log()
     try:
         try:
             status = body()

@@ -15,7 +15,7 @@ from poolcli.cli.options import add_command
 from poolcli.cli.single import Printer, process_input
 from poolcli.engine.devices import resolve_device
 from poolcli.errors import ExitStatus, UsageError
-from poolcli.model.flags import FLAGS, WINDOW_OPTIONS
+from poolcli.model.flags import DATA_OPTIONS, FLAGS, WINDOW_OPTIONS
 from poolcli.model.window import WindowSpec
 
 PANEL = "Learning"
@@ -62,6 +62,7 @@ def add_commands(app: typer.Typer) -> None:
         "size",
         "steps",
         *(name for name in WINDOW_OPTIONS if name != "count_include_pad"),
+        "spp",
         "channels",
         FLAGS["json"].but(help="Print one JSON document instead of the table."),
         "debug",
@@ -71,13 +72,19 @@ def add_commands(app: typer.Typer) -> None:
         "input_path",
         "op",
         *WINDOW_OPTIONS,
+        "pool_axes",
+        "fractional",
+        "output_ratio",
+        "blur",
         "norm_type",
         "seed",
         "expectation",
         "layout",
         "straight_alpha",
+        *(name for name in DATA_OPTIONS if name != "valid_count"),
         "windows",
         "slices",
+        FLAGS["json"].but(help="Print one JSON document (every window listed) instead."),
         "device",
         "dtype",
         "debug",
@@ -86,8 +93,11 @@ def add_commands(app: typer.Typer) -> None:
 
 
 def _shape(ctx: typer.Context, args: dict[str, Any]) -> int:
+    if args["size"] is None:  # optional for Typer, so that help shows no {SIZE}
+        raise UsageError("Give the input SIZE, such as 28x28.", option="SIZE")
     window = [args[name] for name in WINDOW_OPTIONS if name != "count_include_pad"]
-    spatial, results = _shape_results(args["size"], args["steps"], args["channels"], *window)
+    size, steps, channels = args["size"], args["steps"], args["channels"]
+    spatial, results = _shape_results(size, steps, channels, *window, spp=args.get("spp"))
     if args["json"]:
         from poolcli.render.schema_plain import dumps
         from poolcli.render.shape_table import shape_json
@@ -108,14 +118,24 @@ def _explain_command(ctx: typer.Context, args: dict[str, Any]) -> int:
 
 
 def _shape_results(
-    size, steps, channels, kernel, stride, padding, dilation, ceil, global_pool, output_size
+    size,
+    steps,
+    channels,
+    kernel,
+    stride,
+    padding,
+    dilation,
+    ceil,
+    global_pool,
+    output_size,
+    spp=None,
 ):
     from poolcli.learn import shapes
 
     spatial = shapes.parse_size(size)
     window_given = any(
         value not in (None, False)
-        for value in (kernel, stride, padding, dilation, ceil, global_pool, output_size)
+        for value in (kernel, stride, padding, dilation, ceil, global_pool, output_size, spp)
     )
     if steps and window_given:
         raise UsageError(
@@ -134,6 +154,7 @@ def _shape_results(
             ceil_mode=ceil,
             global_pool=global_pool,
             output_size=output_size,
+            spp=spp,
         )
         parsed = [shapes.Layer.from_spec(spec)]
     else:
@@ -165,6 +186,12 @@ def _explain(call, device: str, windows: int, slices: int):
     explanation = explain_result(
         outcome.loaded.array, outcome.result, max_windows=windows, max_slices=slices
     )
+    if call.json:
+        from poolcli.render.learn_json import explain_json
+        from poolcli.render.schema import dumps
+
+        typer.echo(dumps(explain_json(explanation, outcome.result, outcome.name)))
+        return ExitStatus.OK
     printer.out.print(outcome.name, style="bold")
     printer.out.print(explanation_renderable(explanation), soft_wrap=True)
     return ExitStatus.OK

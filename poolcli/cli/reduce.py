@@ -14,7 +14,7 @@ from poolcli.cli.call import Call, make_call
 from poolcli.cli.options import add_command
 from poolcli.cli.single import execute
 from poolcli.engine.devices import resolve_device
-from poolcli.errors import STDIN, ExitStatus, display_path, error_line
+from poolcli.errors import STDIN, ExitStatus, UsageError, display_path, error_line
 from poolcli.model.flags import REDUCTION_COMMAND_OPTIONS
 from poolcli.model.reductions import Reduction
 
@@ -26,9 +26,14 @@ def add_reduction_commands(app: typer.Typer) -> None:
     for reduction in Reduction:
         info = reduction.info
         chain = f"Chain more ops with --then: poolcli {reduction} x.npy -k 2 --then avg -k 2"
-        help = "\n\n".join([info.summary, *(f"Example: {e}" for e in info.examples), chain])
+        batch = "Folders and batches (-r, -j, --name, --overwrite...): poolcli help batch"
+        examples = (f"Example: {e}" for e in info.examples)
+        help = "\n\n".join([info.summary, *examples, chain, batch])
         options = list(REDUCTION_COMMAND_OPTIONS)
         options[options.index("output_size") + 1 : 1] = info.options
+        options = list(
+            dict.fromkeys(options)
+        )  # --seed: stochastic's own, and --fractional-windows's
         add_command(app, reduction.value, options, _body(reduction), help=help, panel=PANEL)
 
 
@@ -41,7 +46,16 @@ def _body(reduction: Reduction):
 
 def run_reduction(reduction: Reduction, args: dict[str, Any], then=()) -> int:
     """Check the call, then pool its one input (or several), or run its batch."""
+    from poolcli.cli import blockwise
+
+    if blockwise.wanted(args):
+        return blockwise.run_blockwise(reduction, args, then)
     call = make_call(reduction, args, then)
+    if call.seed is not None and reduction is not Reduction.STOCHASTIC and not call.spec.fractional:
+        raise UsageError(
+            f"--seed applies only to stochastic and --fractional-windows, not {reduction}.",
+            option="--seed",
+        )
     if call.is_batch and call.device in ("auto", "cpu") and call.batch["jobs"] != 1:
         from poolcli import batch
 
@@ -70,6 +84,8 @@ def execute_batch(call: Call, device: str) -> int:
         name=options["name"] or batch.DEFAULT_NAME,
         overwrite=bool(options["overwrite"]),
         png_compression=6 if options["png_compression"] is None else options["png_compression"],
+        quality=call.quality,
+        normalize=call.normalize,
         layout=str(call.layout) if call.layout is not None else None,
         device=device,
         jobs=options["jobs"],
@@ -77,6 +93,8 @@ def execute_batch(call: Call, device: str) -> int:
         fail_fast=bool(options["fail_fast"]),
         debug=call.debug,
         viz_dir=call.viz,
+        indices_dir=call.indices,
+        index_style=call.index_style,
     )
     if not run.plan.tasks:
         where = ", ".join(display_path(path) for path in call.inputs) or options["files_from"]
@@ -84,7 +102,10 @@ def execute_batch(call: Call, device: str) -> int:
         typer.echo(error_line(f"{where}: holds no images or .npy files{hint}."), err=True)
         return ExitStatus.ERROR
     if options["dry_run"]:
-        return report_plan(run.plan, json_output=call.json)
+        from poolcli.batch.precheck import precheck_plan
+
+        plan = precheck_plan(run.plan, str(call.layout) if call.layout is not None else None)
+        return report_plan(plan, json_output=call.json)
     with run:
         return report_batch(
             run, json_output=call.json, jsonl=bool(options["jsonl"]), quiet=call.quiet

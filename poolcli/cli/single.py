@@ -3,6 +3,8 @@
 import errno
 import os
 import sys
+import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,36 +69,69 @@ def process_input(path: str, call: Call, device: str) -> Outcome:
     :func:`poolcli.batch.task.process_task`, the per-input function every run shares.
     Errors come back in the Outcome."""
     from poolcli.batch.plan import named_task
-    from poolcli.batch.task import FAILED, Job, process_task
+    from poolcli.batch.task import DEFAULT_PNG_COMPRESSION, FAILED, Job, process_task
 
     job = Job(
         steps=tuple(call.steps(device)),
         layout=str(call.layout) if call.layout is not None else None,
         device=device,
         overwrite=True,  # a file named with -o or --viz is replaced
-        png_compression=call.batch["png_compression"],
+        png_compression=_or_default(call.batch["png_compression"], DEFAULT_PNG_COMPRESSION),
         debug=call.debug,
         keep=True,
         viz_scale=call.viz_scale,
         viz_channels=call.channels,
+        quality=call.quality,
+        normalize=call.normalize,
+        indices=call.indices,
+        index_style=call.index_style,
     )
     output = None if call.output == STDIN else call.output
-    _clean_leftovers(output, call.viz)
-    result = process_task(named_task(0, path, output, call.viz), job)
-    outcome = Outcome(path=path, name=display_path(path), warnings=list(result.warnings))
-    if result.status == FAILED:
-        outcome.error, outcome.status = result.error, ExitStatus.ERROR
-        return outcome
-    outcome.loaded, chain = result.detail.loaded, result.detail.chain
-    outcome.steps, outcome.result, outcome.written = chain.results, chain.final, output
-    outcome.written_dtype = result.output_dtype
-    if call.json or call.output is None:
-        from poolcli.render.report import array_stats
+    _clean_leftovers(output, call.viz, call.indices)
+    with _image_for_stdout(call) as piped:
+        result = process_task(named_task(0, path, output or piped, call.viz), job)
+        outcome = Outcome(path=path, name=display_path(path), warnings=list(result.warnings))
+        if result.status == FAILED:
+            outcome.error, outcome.status = result.error, ExitStatus.ERROR
+            return _named_stdout(outcome, piped)
+        outcome.loaded, chain = result.detail.loaded, result.detail.chain
+        outcome.steps, outcome.result, outcome.written = chain.results, chain.final, output
+        outcome.written_dtype = result.output_dtype
+        if call.json or call.output is None:
+            from poolcli.render.report import array_stats
 
-        outcome.input_stats = array_stats(outcome.loaded.array)
-    if call.output == STDIN:
-        _write_stdout(outcome)
+            outcome.input_stats = array_stats(outcome.loaded.array)
+        if call.output == STDIN:
+            _write_stdout(outcome, piped)
+    return _named_stdout(outcome, piped)
+
+
+def _named_stdout(outcome: Outcome, piped: str | None) -> Outcome:
+    """The outcome's messages, naming standard output instead of the temporary file."""
+    if piped is not None:
+        name = display_path(piped)
+        outcome.warnings = [w.replace(name, STDOUT_NAME) for w in outcome.warnings]
+        if outcome.error:
+            outcome.error = outcome.error.replace(name, STDOUT_NAME)
     return outcome
+
+
+STDOUT_NAME = "<stdout>"
+
+
+def _or_default(value, default):
+    return default if value is None else value
+
+
+@contextmanager
+def _image_for_stdout(call: Call):
+    """``-o - --format png|tiff``: a temporary file the image is written to, as ``-o FILE``
+    writes it, before it is copied to standard output (``None`` for .npy bytes)."""
+    if call.output != STDIN or call.stdout_format == "npy":
+        yield None
+        return
+    with tempfile.TemporaryDirectory(prefix="poolcli-") as folder:
+        yield os.path.join(folder, f"stdout.{call.stdout_format}")
 
 
 def _clean_leftovers(*paths: str | None) -> None:
@@ -107,12 +142,17 @@ def _clean_leftovers(*paths: str | None) -> None:
         clean_stale_temps(folder)
 
 
-def _write_stdout(outcome: Outcome) -> None:
-    """``-o -``: the output as .npy bytes on standard output."""
+def _write_stdout(outcome: Outcome, image: str | None = None) -> None:
+    """``-o -``: the output as .npy bytes on standard output, or the bytes of ``image``."""
     from poolcli import io
 
     try:
-        io.write_npy_stream(_Stream(sys.stdout.buffer), outcome.result.output)
+        if image is not None:
+            with open(image, "rb") as f:
+                _Stream(sys.stdout.buffer).write(f.read())
+            sys.stdout.buffer.flush()
+        else:
+            io.write_npy_stream(_Stream(sys.stdout.buffer), outcome.result.output)
     except BrokenPipeError:
         raise
     except PoolError as error:  # a full device: io names standard output
@@ -181,6 +221,8 @@ def show_outcome(printer: Printer, call: Call, outcome: Outcome) -> None:
     if call.viz is not None and not call.quiet:
         printer.message(f"wrote {display_path(call.viz)}")
     result = outcome.result
+    if call.json or outcome.written is None:
+        _indices_line(printer, call, outcome)
     if call.json:
         return
     if call.explain:
@@ -202,6 +244,7 @@ def show_outcome(printer: Printer, call: Call, outcome: Outcome) -> None:
                 f"{format_shape(first.input_shape)} {first.input_dtype} → "
                 f"{format_shape(result.output.shape)} {outcome.written_dtype}, {layout}"
             )
+        _indices_line(printer, call, outcome)
         return
     source, channels = _image_facts(outcome.loaded)
     input_stats = outcome.input_stats
@@ -222,6 +265,17 @@ def show_outcome(printer: Printer, call: Call, outcome: Outcome) -> None:
             )
         )
         input_stats = report.array_stats(step.output)
+
+
+def _indices_line(printer: Printer, call: Call, outcome: Outcome) -> None:
+    """``--indices FILE.npy``: say what was written there."""
+    if call.indices is None or call.quiet:
+        return
+    shape = format_shape(outcome.result.output.shape)
+    printer.message(
+        f"wrote {display_path(call.indices)}: {call.index_style} indices of the "
+        f"{outcome.result.reduction} winners, {shape} int64"
+    )
 
 
 def execute(call: Call, device: str) -> ExitStatus:

@@ -15,16 +15,17 @@ from dataclasses import dataclass, field
 
 import torch
 
+from poolcli.engine.separable import SEPARABLE
 from poolcli.errors import UsageError
 from poolcli.model.reductions import Reduction
-from poolcli.model.window import AxisWindow
+from poolcli.model.window import AxisWindow, adaptive_bins
 
 #: Sliding windows with at most this many taps take the ``taps`` path.
 TAP_LIMIT = 64
 #: Medians of windows without padding and at most this many taps use a selection network.
 MEDIAN_TAP_LIMIT = 27
 
-PATHS = ("auto", "taps", "torch", "global", "gather")
+PATHS = ("auto", "taps", "separable", "networks", "torch", "global", "gather")
 ALL_REDUCTIONS = frozenset(Reduction)
 ALL_DTYPES = frozenset({"integer", "float", "float16 on the CPU"})
 
@@ -65,6 +66,8 @@ class Case:
             a.out == 1 and a.kernel == a.size and a.dilation == 1 and a.pad_begin == 0
             for a in self.windows
         )
+        if self.adaptive and any(a.bins != adaptive_bins(a.size, a.out) for a in self.windows):
+            return frozenset({"bins"})  # fractional windows: only the gather follows any bins
         return _WINDOWINGS[self.adaptive, whole]
 
     @_fact
@@ -74,6 +77,10 @@ class Case:
     @_fact
     def batch_axes(self) -> int:
         return self.x.dim() - len(self.windows)
+
+    @_fact
+    def kernel(self) -> tuple[int, ...]:
+        return tuple(a.kernel for a in self.windows)
 
     @_fact
     def taps(self) -> int:
@@ -156,6 +163,8 @@ class Capability:
     nan: bool = True
     winner_gradient: bool = False
     masks: bool = False
+    #: The kernel shapes it has, or None for any.
+    kernels: frozenset[tuple[int, ...]] | None = None
 
     #: The facts this row restricts (it admits the others whatever the case).
     limits: tuple = field(init=False, repr=False, compare=False)
@@ -245,6 +254,11 @@ _FACTS: tuple[tuple[Callable, Callable, Callable], ...] = (
         lambda row, case: f"it takes at most {row.max_taps} cells per window",
     ),
     (
+        lambda row: row.kernels is not None,
+        lambda row, case: case.kernel in row.kernels,
+        lambda row, case: f"it has no kernel of shape {'x'.join(map(str, case.kernel))}",
+    ),
+    (
         lambda row: not row.winner_gradient,
         lambda row, case: not case.gradient,
         _words("its gradient would not go to a single winning cell"),
@@ -260,9 +274,11 @@ _FACTS: tuple[tuple[Callable, Callable, Callable], ...] = (
 
 ORDER_BASED = frozenset(r for r in Reduction if r.info.order_based)
 TAP_REDUCTIONS = frozenset(
-    {Reduction.MAX, Reduction.MIN, Reduction.SUM, Reduction.AVG, Reduction.LP}
+    {Reduction.MAX, Reduction.MIN, Reduction.SUM, Reduction.AVG, Reduction.LP, Reduction.GEM}
 )
 _TORCH = {"dtypes": frozenset({"float"}), "padding": "symmetric", "max_batch_axes": 2}
+#: gem is the mean of x^p (poolcli.engine.missing): it goes wherever the mean goes.
+_MEANS = frozenset({Reduction.AVG, Reduction.GEM})
 
 #: What each path computes exactly. A path takes a case when any of its rows does.
 CAPABILITIES: tuple[Capability, ...] = (
@@ -277,12 +293,23 @@ CAPABILITIES: tuple[Capability, ...] = (
         max_taps=MEDIAN_TAP_LIMIT,
         nan=False,
     ),
+    # One axis at a time: the taps' method per axis, exact for max/min and integer sums.
+    Capability("separable", SEPARABLE, windowings=frozenset({"sliding"})),
+    # Sorting networks shared between neighbouring windows: min/max only, so no NaN.
+    Capability(
+        "networks",
+        frozenset({Reduction.MEDIAN}),
+        windowings=frozenset({"sliding"}),
+        padding="inside",
+        kernels=frozenset({(3,), (3, 3)}),
+        nan=False,
+    ),
     Capability("torch", frozenset({Reduction.MAX}), **_TORCH),
-    Capability("torch", frozenset({Reduction.AVG}), windowings=frozenset({"adaptive"}), **_TORCH),
+    Capability("torch", _MEANS, windowings=frozenset({"adaptive"}), **_TORCH),
     # torch's average has no dilation; its 3-D kernel refuses an axis shorter than the kernel.
     Capability(
         "torch",
-        frozenset({Reduction.AVG}),
+        _MEANS,
         windowings=frozenset({"sliding"}),
         dilation=False,
         dims=frozenset({1, 2}),
@@ -290,7 +317,7 @@ CAPABILITIES: tuple[Capability, ...] = (
     ),
     Capability(
         "torch",
-        frozenset({Reduction.AVG}),
+        _MEANS,
         windowings=frozenset({"sliding"}),
         dilation=False,
         dims=frozenset({3}),
@@ -301,14 +328,14 @@ CAPABILITIES: tuple[Capability, ...] = (
     Capability(
         "gather",
         ORDER_BASED,
-        windowings=frozenset({"sliding", "adaptive", "global"}),
+        windowings=frozenset({"sliding", "adaptive", "global", "bins"}),
         winner_gradient=True,
         masks=True,
     ),
     Capability(
         "gather",
         ALL_REDUCTIONS - ORDER_BASED,
-        windowings=frozenset({"sliding", "adaptive", "global"}),
+        windowings=frozenset({"sliding", "adaptive", "global", "bins"}),
         winner_gradient=True,
     ),
 )
@@ -322,16 +349,29 @@ def _strided_average(case: Case) -> bool:
     return case.reduction is Reduction.AVG and case.taps > 4 and case.strided
 
 
+def _separable_pays(case: Case) -> bool:
+    """Per axis beats per tap on integers and on float windows over 9 taps. On small float
+    windows the intermediate result costs as much memory traffic as it saves (2x2 s2 max
+    of 8192² float32: 150 ms against the taps' 100 ms), and float sums of small windows stay
+    in the taps' order of addition, which the recorded outputs follow (benchmarks/README.md)."""
+    if case.x.requires_grad:
+        return False  # under autograd the taps add out of place; these passes add in place
+    return case.dtype == "integer" or case.taps > 9
+
+
 def _few_taps(case: Case) -> bool:
     return case.taps <= TAP_LIMIT
 
 
 #: The order to try the paths in, each with the condition under which it is worth taking
-#: (measured: torch's strided averages beat the taps above 4 taps; the taps beat torch and
-#: the gather up to ``TAP_LIMIT`` taps).
+#: (measured: the 3x3 median network beats the median-of-9 network 2x; torch's strided
+#: averages beat the taps above 4 taps; the separable passes beat the taps on integers and
+#: on float windows over 9 taps; the taps beat torch and the gather up to ``TAP_LIMIT`` taps).
 PREFERENCES: tuple[tuple[str, Callable[[Case], bool]], ...] = (
     ("global", _any_case),
+    ("networks", _any_case),
     ("torch", _strided_average),
+    ("separable", _separable_pays),
     ("taps", _few_taps),
     ("torch", _any_case),
     ("gather", _any_case),

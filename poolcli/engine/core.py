@@ -8,10 +8,11 @@ applies the alpha rule for RGBA images, calls the engine in :mod:`poolcli.engine
 
 from __future__ import annotations
 
-from poolcli.errors import UsageError
+from poolcli.errors import PoolError, UsageError
 from poolcli.model.layout import Layout
+from poolcli.model.missing import check_data_options
 from poolcli.model.options import PoolOptions, PoolResult, resolve_layout
-from poolcli.model.reductions import Reduction, parse_reduction
+from poolcli.model.reductions import Reduction, default_norm_type, parse_reduction
 from poolcli.model.window import WindowSpec, resolve
 
 
@@ -34,31 +35,25 @@ def run(
     picks the most frequent whole pixel (ties: the smallest, comparing channels in order)
     instead of each channel's own mode.
     """
-    from poolcli.engine import ops
-
     options = options or PoolOptions()
     if not isinstance(reduction, Reduction):
         reduction = parse_reduction(reduction)
+    check_data_options(reduction, options)
     if not hasattr(array, "shape"):
         import numpy as np
 
         array = np.asarray(array)  # a nested list, a number
     if layout is not None and not isinstance(layout, (str, Layout)):
         raise UsageError(f"--layout {layout!r} is not a layout such as HWC.", option="--layout")
-    layout, guessed = resolve_layout(tuple(array.shape), layout)
-    windows = resolve(spec, layout.spatial_shape(tuple(array.shape)), layout.spatial)
+    layout, guessed = _layout(tuple(array.shape), layout, options)
+    if layout.channel_axis is None and "C" in layout.letters:  # the channels are pooled
+        alpha = pixels = False
     alpha = alpha and not options.straight_alpha
-    output, device = ops.pool_array(
-        array,
-        reduction,
-        windows,
-        layout,
-        count_include_pad=spec.count_include_pad,
-        options=options,
-        alpha=alpha,
-        pixels=pixels,
-    )
+    spec = _variant_spec(spec, options, len(layout.spatial))
+    windows = resolve(spec, layout.spatial_shape(tuple(array.shape)), layout.spatial)
+    output, device, layout = _pool(array, reduction, spec, windows, layout, options, alpha, pixels)
     return PoolResult(
+        valid_count=_counts(array, spec, windows, layout, options),
         output=output,
         input_shape=tuple(array.shape),
         input_dtype=str(array.dtype),
@@ -75,6 +70,65 @@ def run(
     )
 
 
+def _pool(array, reduction, spec, windows, layout, options, alpha, pixels):
+    """The engine's output, its device and its layout (SPP makes the spatial axes one)."""
+    from poolcli.engine import ops
+
+    if spec.mode == "spp":
+        from poolcli.engine.spp import pool_spp
+
+        return pool_spp(array, reduction, spec, layout, options, alpha, pixels)
+    if options.blur:
+        from poolcli.engine.blur import pool_blur
+
+        output, device = pool_blur(array, reduction, spec, windows, layout, options, alpha)
+        return output, device, layout
+    output, device = ops.pool_array(
+        array,
+        reduction,
+        windows,
+        layout,
+        count_include_pad=spec.count_include_pad,
+        options=options,
+        alpha=alpha,
+        pixels=pixels,
+    )
+    return output, device, layout
+
+
+def _counts(array, spec, windows, layout, options):
+    """``--valid-count``: how many cells each output cell used (None when not asked)."""
+    if not options.valid_count:
+        return None
+    if spec.mode == "spp" or options.blur:
+        raise UsageError(
+            "--valid-count counts the cells of plain windows, not of --spp or --blur.",
+            option="--valid-count",
+        )
+    from poolcli.engine import ops
+
+    return ops.valid_counts(array, windows, layout, options)
+
+
+def _layout(shape, layout, options: PoolOptions) -> tuple[Layout, bool]:
+    """The layout to pool in, and whether it was guessed (``--pool-axes``: any letters)."""
+    from poolcli.model.axes import resolve_axes_layout
+
+    chosen = resolve_axes_layout(shape, layout, options.pool_axes)
+    return chosen if chosen is not None else resolve_layout(shape, layout)
+
+
+def _variant_spec(spec: WindowSpec, options: PoolOptions, dims: int) -> WindowSpec:
+    """``spec`` with fractional windows placed (their samples drawn from ``options.seed``)."""
+    if not spec.fractional or spec.samples is not None:
+        return spec
+    import dataclasses
+
+    from poolcli.model.fractional import draw_samples
+
+    return dataclasses.replace(spec, samples=draw_samples(dims, options.seed))
+
+
 def pool(
     array,
     reduction: Reduction | str,
@@ -87,46 +141,77 @@ def pool(
     global_pool: bool = False,
     output_size=None,
     layout: str | None = None,
-    norm_type: float = 2.0,
+    norm_type: float | None = None,
     seed: int | None = None,
     expectation: bool = False,
     device: str = "cpu",
     dtype: str | None = None,
+    nan: str = "propagate",
+    nodata: float | None = None,
+    mask=None,
+    linear_light: bool = False,
+    srgb_max: float | None = None,
+    return_indices: bool = False,
+    index_style: str = "torch",
+    pool_axes: str | None = None,
+    blur: int | None = None,
+    fractional: bool = False,
+    output_ratio=None,
+    spp=None,
 ):
-    """Pool a numpy array or torch tensor; the result has the same type and layout.
+    # The docstring is poolcli.engine.api.POOL_DOC, set below.
+    from poolcli.engine.api import as_array, warn_guessed
+    from poolcli.model.applies import check_applies
+    from poolcli.model.keywords import in_keywords
 
-    ``array`` is laid out as ``layout`` (default: the command line's rule, e.g. ``HW`` for 2-D
-    and ``NCHW`` for 4-D). ``reduction`` is ``max``, ``avg``, ``min``, ``sum``, ``lp``,
-    ``median``, ``stochastic`` or ``mode``. The window options are those of
-    ``torch.nn.functional``; each may be an int, a per-axis tuple or a command-line string
-    (``"3x2"``, ``"0:1x1:2"``, ``"same"``). ``global_pool`` takes one window over all spatial
-    axes, ``output_size`` pools adaptively. ``norm_type``, ``seed``, ``expectation``,
-    ``device`` and ``dtype`` are the command-line options ``--norm-type`` and so on. The
-    spatial sizes are pooled; the dtype follows the README's dtype rules. Parameters that do
-    not fit the input and inputs that cannot be pooled raise :class:`PoolError`.
+    given = dict(locals())
+    try:
+        reduction = parse_reduction(reduction, "reduction")
+        array, layout = as_array(array, layout)
+        check_applies(reduction, {"count_include_pad": count_include_pad, "dtype": dtype})
+        given["norm_type"] = default_norm_type(reduction, norm_type)
+        spec, options = _call_values(given)
+        result = run(array, reduction, spec, layout, options)
+        if return_indices:
+            from poolcli.engine.indices import check_index_style, winner_indices
 
-    >>> import numpy as np
-    >>> x = np.array([[1, 3, 2, 4], [5, 6, 7, 8], [9, 10, 11, 12], [13, 14, 15, 16]])
-    >>> pool(x, "avg", kernel_size=2)
-    array([[ 3.75,  5.25],
-           [11.5 , 13.5 ]], dtype=float32)
-    >>> pool(x, "max", kernel_size=3, stride=1, padding="same")
-    array([[ 6,  7,  8,  8],
-           [10, 11, 12, 12],
-           [14, 15, 16, 16],
-           [14, 15, 16, 16]])
-    """
-    spec = WindowSpec.make(
-        kernel_size=kernel_size,
-        stride=stride,
-        padding=padding,
-        dilation=dilation,
-        ceil_mode=ceil_mode,
-        count_include_pad=count_include_pad,
-        global_pool=global_pool,
-        output_size=output_size,
-    )
-    options = PoolOptions(
-        norm_type=norm_type, seed=seed, expectation=expectation, device=device, dtype=dtype
-    )
-    return run(array, reduction, spec, layout, options).output
+            check_index_style(index_style)
+            indices = winner_indices(array, result, index_style)
+    except PoolError as error:
+        raise in_keywords(error) from None
+    if result.layout_guessed:
+        warn_guessed(result)
+    return (result.output, indices) if return_indices else result.output
+
+
+def _set_doc() -> None:
+    from poolcli.engine.api import POOL_DOC
+
+    pool.__doc__ = POOL_DOC
+
+
+_set_doc()
+
+
+_WINDOW_KEYS = (
+    "kernel_size",
+    "stride",
+    "padding",
+    "dilation",
+    "ceil_mode",
+    "count_include_pad",
+    "global_pool",
+    "output_size",
+    "fractional",
+    "output_ratio",
+    "spp",
+)
+_OPTION_KEYS = ("norm_type", "seed", "expectation", "device", "dtype", "pool_axes", "blur")
+_DATA_KEYS = ("nodata", "mask", "linear_light", "srgb_max")
+
+
+def _call_values(given: dict) -> tuple[WindowSpec, PoolOptions]:
+    """The :class:`WindowSpec` and :class:`PoolOptions` of :func:`pool`'s keywords."""
+    spec = WindowSpec.make(**{key: given[key] for key in _WINDOW_KEYS})
+    options = {key: given[key] for key in (*_OPTION_KEYS, *_DATA_KEYS)}
+    return spec, PoolOptions(**options, nan=str(given["nan"]))

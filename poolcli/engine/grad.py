@@ -66,6 +66,8 @@ GRADIENT_RULES: dict[Reduction, str] = {
     Reduction.MODE: "each upstream value goes to one cell holding the window's most frequent "
     "value, the cell the result is taken from",
     Reduction.STOCHASTIC: "each upstream value goes to the cell sampled for its window",
+    Reduction.GEM: "each cell gets x^(p−1)/(|R|·y^(p−1)) times the upstream value, the "
+    "derivative of (mean x^p)^(1/p)",
 }
 EXPECTATION_RULE = (
     "each cell gets (2x·Σx − Σx²)/(Σx)² times the upstream value (the derivative of Σx²/Σx; "

@@ -36,9 +36,11 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+from poolcli.engine import missing
 from poolcli.engine.alpha import clear_transparent, pool_with_alpha, winners_with_alpha
 from poolcli.engine.checks import check_options, check_values
-from poolcli.engine.choose import check_path, choose_path
+from poolcli.engine.choose import Case, can, check_path, choose_path
+from poolcli.engine.compiled import pool_compiled
 from poolcli.engine.convert import (
     output_dtype,
     to_tensor,
@@ -47,7 +49,9 @@ from poolcli.engine.devices import torch_device
 from poolcli.engine.gather import pool_gather
 from poolcli.engine.global_pool import pool_global
 from poolcli.engine.median import pool_median_taps
+from poolcli.engine.networks import pool_median_network
 from poolcli.engine.pixels import pixel_winners, pool_pixel_mode
+from poolcli.engine.separable import pool_separable
 from poolcli.engine.taps import pool_taps
 from poolcli.engine.torch_kernels import pool_torch
 from poolcli.model.layout import Layout
@@ -78,6 +82,7 @@ def pool_array(
     options = options or PoolOptions()
     check_options(options)
     device = torch_device(options.device)
+    missing.check_array(array, reduction, options)
     x, back = to_tensor(array, reduction, options.dtype)
     x = x.to(device)
     result = pool_tensor(
@@ -127,11 +132,55 @@ def pool_tensor(
     def pool(t: torch.Tensor, how: Reduction = reduction, visible=None) -> torch.Tensor:
         return _pool(t, how, windows, layout, count_include_pad, options, path, visible)
 
-    if pixels and reduction.info.labels and layout.channel_axis is not None:
+    def plain(t: torch.Tensor, how: Reduction = reduction) -> torch.Tensor:
+        if not alpha:
+            return pool(t, how)
+
+        def pool_how(u: torch.Tensor, how: Reduction = how, visible=None) -> torch.Tensor:
+            return pool(u, how, visible)
+
+        return pool_with_alpha(t, how, windows, layout, options, pool_how)
+
+    pixel_mode = pixels and reduction.info.labels and layout.channel_axis is not None
+    if missing.active(reduction, options):
+        args = (windows, layout, count_include_pad, options, path)
+        return _pool_data_aware(x, reduction, *args, plain, alpha=alpha, pixel_mode=pixel_mode)
+    if pixel_mode:
         return pool_pixel_mode(clear_transparent(x, layout) if alpha else x, layout, pool)
-    if alpha:
-        return pool_with_alpha(x, reduction, windows, layout, options, pool)
-    return pool(x)
+    return plain(x)
+
+
+def _pool_data_aware(
+    x, reduction, windows, layout, count_include_pad, options, path, plain, *, alpha, pixel_mode
+) -> torch.Tensor:
+    """Missing data, gem and linear light (:mod:`poolcli.engine.missing`)."""
+    if path != "auto":
+        check_path(path, x, reduction, windows)
+
+    def pool_any(t: torch.Tensor, how: Reduction = reduction, visible=None) -> torch.Tensor:
+        # A forced path computes the parts it can; the counts and sums go where they can.
+        case = Case(t, how, windows, visible is not None)
+        forced = path if path != "auto" and can(path, case) else "auto"
+        return _pool(t, how, windows, layout, count_include_pad, options, forced, visible)
+
+    if pixel_mode:
+        return missing.pool_pixel_mode(x, layout, options, pool_any)
+    args = (windows, layout, count_include_pad, options, pool_any, plain)
+    return missing.pool_aware(x, reduction, *args, alpha=alpha)
+
+
+def valid_counts(array, windows, layout: Layout, options=None) -> np.ndarray:
+    """How many input cells each output cell of ``array`` pooled over ``windows`` uses (the
+    cells left out by ``--nan omit``, ``--nodata`` and ``--mask`` do not count, nor padding)."""
+    options = options or PoolOptions()
+    x, _ = to_tensor(array, Reduction.SUM)
+    x = x.to(torch_device(options.device))
+    windows = _bounded(windows)
+
+    def pool(t, how):
+        return _pool(t, how, windows, layout, False, options, "auto")
+
+    return missing.count_valid(x, layout, options, pool).cpu().numpy()
 
 
 def _pool(
@@ -147,7 +196,14 @@ def _pool(
     else:
         check_path(path, x, reduction, windows, masked)
         chosen = path
-    if chosen == "taps" and reduction is Reduction.MEDIAN:
+    y = pool_compiled(x, reduction, windows, spatial, chosen, options)
+    if y is not None:
+        pass  # the chosen path's own arithmetic, fused
+    elif chosen == "separable":
+        y = pool_separable(x, reduction, windows, spatial, count_include_pad, options)
+    elif chosen == "networks":
+        y = pool_median_network(x, windows, spatial)
+    elif chosen == "taps" and reduction is Reduction.MEDIAN:
         y = pool_median_taps(x, windows, spatial, options)
     elif chosen == "taps":
         y = pool_taps(x, reduction, windows, spatial, count_include_pad, options)
@@ -193,6 +249,9 @@ def window_winners(
             canonical, reduction, windows, False, options, winners=True, visible=visible
         )
 
+    valid = missing.valid_cells(x, layout, options)
+    if valid is not None:
+        return winners(x, visible=valid.contiguous())  # left-out cells never win
     if pixels and reduction.info.labels and layout.channel_axis is not None:
         return pixel_winners(clear_transparent(x, layout) if alpha else x, layout, winners)
     if alpha:

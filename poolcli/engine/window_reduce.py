@@ -7,6 +7,7 @@ maximum or a minimum, sorts last for the median and the mode, and adds nothing t
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -33,15 +34,58 @@ def gather_accumulator(dtype: torch.dtype, reduction: Reduction, options) -> tor
 
 
 def uniform_noise(reduction, shape, options) -> torch.Tensor | None:
-    """Uniform numbers for stochastic sampling, drawn on the CPU so every device agrees."""
+    """Uniform numbers in [0, 1) for stochastic sampling, one per output cell of ``shape``
+    (``(n, c, *out)``, or ``(items,)`` for global pooling).
+
+    Each number is a counter-based draw (:func:`cell_uniforms`): a hash of the seed and of the
+    cell's position in the whole output, so that it does not depend on how the output is cut
+    into blocks (``options.cell_origin``: where this part starts in the whole output,
+    ``options.cell_grid``: the whole output's spatial shape) nor on the device.
+    """
     if reduction is not Reduction.STOCHASTIC or options.expectation:
         return None
-    generator = torch.Generator()
-    if options.seed is None:
-        generator.seed()
-    else:
-        generator.manual_seed(options.seed)
-    return torch.rand(shape, generator=generator, dtype=torch.float64)
+    seed = options.seed
+    if seed is None:
+        seed = int.from_bytes(os.urandom(8), "little")
+    if len(shape) == 1:  # global pooling: one window per item, at the origin of its block
+        ones = (1,) * len(options.cell_grid)
+        return uniform_noise(reduction, (shape[0], 1, *ones), options).reshape(shape)
+    spatial = tuple(shape[2:])
+    origin = tuple(options.cell_origin) or (0,) * len(spatial)
+    grid = tuple(options.cell_grid) or spatial
+    index = torch.arange(math.prod(shape[:2]), dtype=torch.int64) * math.prod(grid)
+    index = index.reshape(*shape[:2], *([1] * len(spatial)))
+    step = 1
+    for axis in reversed(range(len(spatial))):
+        along = (torch.arange(spatial[axis], dtype=torch.int64) + origin[axis]) * step
+        index = index + along.reshape([-1] + [1] * (len(spatial) - 1 - axis))
+        step *= grid[axis]
+    return cell_uniforms(seed, index.expand(*shape).contiguous())
+
+
+def _signed(value: int) -> int:
+    """``value`` modulo 2**64 as a signed 64-bit number (torch's int64 wraps around)."""
+    value %= 2**64
+    return value - 2**64 if value >= 2**63 else value
+
+
+def _shift(z: torch.Tensor, bits: int) -> torch.Tensor:
+    """Logical right shift of int64 values seen as unsigned."""
+    return (z >> bits) & ((1 << (64 - bits)) - 1)
+
+
+def cell_uniforms(seed: int, index: torch.Tensor) -> torch.Tensor:
+    """SplitMix64 at position ``index`` of the stream ``seed``, as float64 in [0, 1).
+
+    >>> cell_uniforms(0, torch.arange(3)).tolist() == cell_uniforms(0, torch.arange(5))[:3].tolist()
+    True
+    """
+    z = index.to(torch.int64) + 1
+    z = z * _signed(0x9E3779B97F4A7C15) + _signed(seed)
+    z = (z ^ _shift(z, 30)) * _signed(0xBF58476D1CE4E5B9)
+    z = (z ^ _shift(z, 27)) * _signed(0x94D049BB133111EB)
+    z = z ^ _shift(z, 31)
+    return _shift(z, 11).to(torch.float64) * 2.0**-53
 
 
 @dataclass
@@ -81,7 +125,8 @@ def reduce_windows(chunk: Gathered, reduction: Reduction, options) -> torch.Tens
 
 def winning_taps(chunk: Gathered, reduction: Reduction, options) -> torch.Tensor:
     """Index (in window order) of the cell each window's result comes from: the first real cell
-    holding the result value (a padded fill value may tie with it, but never wins)."""
+    holding the result value (a padded fill value may tie with it, but never wins); of several
+    NaN in a max or min window, the last, as torch's max_pool kernels pick it."""
     if not reduction.info.winner or (reduction is Reduction.STOCHASTIC and options.expectation):
         raise UsageError(f"{reduction} has no single winning cell per window")
     values, real = chunk.values, chunk.real.expand_as(chunk.values)
@@ -92,9 +137,14 @@ def winning_taps(chunk: Gathered, reduction: Reduction, options) -> torch.Tensor
         return torch.where(values.to(torch.float64).sum(-1) > 0, sampled, first_real)
     result = reduce_windows(chunk, reduction, options).unsqueeze(-1)
     hit = values == result
-    if is_float(values.dtype):
-        hit |= values.isnan() & result.isnan()
-    return (hit & real).to(torch.uint8).argmax(-1)
+    first = (hit & real).to(torch.uint8).argmax(-1)
+    if not is_float(values.dtype):
+        return first
+    nan = values.isnan() & real
+    if reduction in (Reduction.MAX, Reduction.MIN):
+        last = values.shape[-1] - 1 - nan.flip(-1).to(torch.uint8).argmax(-1)
+        return torch.where(nan.any(-1), last, first)
+    return (hit | (nan & result.isnan())).logical_and(real).to(torch.uint8).argmax(-1)
 
 
 def _extreme(reduction: Reduction, pick: Callable, extreme: Callable) -> Callable:

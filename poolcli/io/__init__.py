@@ -4,6 +4,9 @@
   (Pillow) and tells which by the file's content, not its name; ``-`` reads standard input.
 * :func:`write_output` writes a ``.npy`` file or an image chosen by the output's suffix;
   :func:`write_npy_stream` writes ``.npy`` bytes to a stream (``-o -``).
+* :mod:`poolcli.io.lazy` opens arrays to read a box at a time (``.npy`` with plain reads at
+  the box's offsets, Zarr, TIFF) and :mod:`poolcli.io.sinks` writes outputs a box at a time,
+  for pooling bigger than memory; zarr and tifffile are imported only there.
 * :func:`atomic_write` is the one way poolcli creates files: a temporary file in the same
   folder, renamed over the target only when it is complete.
 

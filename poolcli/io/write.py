@@ -74,6 +74,8 @@ def write_output(
     *,
     layout: str | None = None,
     png_compression: int = 6,
+    quality: int | None = None,
+    normalize: bool = False,
 ) -> Written:
     """Write ``array`` to ``path`` atomically, as ``.npy`` or an image by the suffix (see the
     module's description for the depth, the colour profile and the palette of images).
@@ -90,6 +92,11 @@ def write_output(
         The array's layout, when known; image outputs need ``HW`` or ``HWC``.
     png_compression : int
         zlib level 0-9 of PNG outputs (default 6, as libpng and Pillow).
+    quality : int, optional
+        1-100 for JPEG and WebP outputs (default: JPEG 95, WebP lossless).
+    normalize : bool
+        Image outputs: rescale the array's min..max to the image's range (0..255, or
+        0..65535 for a 16-bit input image) instead of clipping, or refusing floats.
 
     Returns
     -------
@@ -109,10 +116,11 @@ def write_output(
         with atomic_write(path) as f:
             write_npy(f, array)
         return Written(path, fmt, array.dtype.name, bits=array.dtype.itemsize * 8)
-    return _write_image(path, fmt, array, source, layout, png_compression)
+    save = {"png_compression": png_compression, "quality": quality}
+    return _write_image(path, fmt, array, source, layout, save, normalize)
 
 
-def _write_image(path, fmt, array, source, layout, png_compression) -> Written:
+def _write_image(path, fmt, array, source, layout, save, normalize=False) -> Written:
     image = source.image if source is not None else None
     icc = image.icc_profile if image is not None else None
     notes: list[str] = []
@@ -120,31 +128,46 @@ def _write_image(path, fmt, array, source, layout, png_compression) -> Written:
         indices = as_indices(array, image.palette, notes)
         if indices is not None and fmt in PALETTE_FORMATS:
             picture, options = palette_image(indices, image.palette, fmt, notes)
-            _save_pillow(path, fmt, picture, icc, notes, options, png_compression)
+            _save_pillow(path, fmt, picture, icc, notes, options, **save)
             return Written(path, fmt, "uint8", "P", 8, notes)
         if indices is not None:
             array, layout = colours(indices, image.palette), None
     channels = _image_channels(array, layout, path)
     depth, scale = _target_depth(array, source)
+    if normalize and array.dtype.kind in "iuf":
+        depth = 16 if depth == 16 else 8
+        array = _normalized(array, depth, notes)
     _check_format_holds(fmt, depth, channels, path)
     pixels = _to_pixels(array, depth, scale, notes)
     if channels == 1 and pixels.ndim == 3:
         pixels = pixels[..., 0]
     bits = pixels.dtype.itemsize * 8
     if depth == 16 and channels > 1:
-        encoded = encode_png16(pixels, icc, png_compression)
+        encoded = encode_png16(pixels, icc, save["png_compression"])
         with atomic_write(path) as f:
             f.write(encoded)
         mode = {2: "LA;16", 3: "RGB;16", 4: "RGBA;16"}[channels]
         return Written(path, fmt, pixels.dtype.name, mode, bits, notes)
     picture, options = _pillow_image(fmt, pixels, channels, notes)
-    _save_pillow(path, fmt, picture, icc, notes, options, png_compression)
+    _save_pillow(path, fmt, picture, icc, notes, options, **save)
     mode = picture.mode
     if fmt == "WEBP" and channels <= 2:
         mode = ("RGB", "RGBA")[channels - 1]
     elif fmt == "GIF" and channels == 3:
         mode = "P"  # Pillow quantises colour images for GIF
     return Written(path, fmt, pixels.dtype.name, mode, bits, notes)
+
+
+def _normalized(array: np.ndarray, depth: int, notes: list[str]) -> np.ndarray:
+    """``array``'s finite min..max stretched over 0..255 (or 0..65535), for ``--normalize``."""
+    finite = array[np.isfinite(array)]
+    high = 255 if depth == 8 else 65535
+    if finite.size == 0:
+        return np.zeros_like(array, dtype=np.float64)
+    low, top = float(finite.min()), float(finite.max())
+    scale = high / (top - low) if top > low else 0.0
+    notes.append(f"values {low:.6g}..{top:.6g} were rescaled to 0..{high} (--normalize).")
+    return np.clip((array.astype(np.float64) - low) * scale, 0, high)
 
 
 def _image_channels(array: np.ndarray, layout: str | None, path: str) -> int:
@@ -206,8 +229,10 @@ def _check_format_holds(fmt: str, depth, channels: int, path: str) -> None:
     others.append(".npy")
     choice = ", ".join(others[:-1]) + " or " + others[-1] if len(others) > 1 else others[0]
     name = FORMAT_NAMES[fmt]
+    rescale = ", or add --normalize to rescale its min..max to 0..255" if depth == "float" else ""
     raise PoolError(
-        f"{name} cannot hold {article} {bits} {kind} image; write it as {choice}.", path=path
+        f"{name} cannot hold {article} {bits} {kind} image; write it as {choice}{rescale}.",
+        path=path,
     )
 
 
@@ -264,13 +289,15 @@ def _pillow_image(fmt, pixels, channels: int, notes: list[str]):
     return Image.fromarray(np.ascontiguousarray(pixels)), options
 
 
-def _save_pillow(path, fmt, image, icc, notes, options, png_compression=6) -> None:
+def _save_pillow(path, fmt, image, icc, notes, options, png_compression=6, quality=None) -> None:
     """Save a Pillow image atomically, with the input's ICC profile where ``fmt`` holds one."""
     options = dict(options)
     if fmt == "PNG":
         options["compress_level"] = png_compression
     if fmt == "JPEG":
-        options["quality"] = 95
+        options["quality"] = 95 if quality is None else quality
+    if fmt == "WEBP" and quality is not None:
+        options.update(lossless=False, quality=quality)
     if icc:
         if fmt in ("PNG", "TIFF", "JPEG", "WEBP"):
             options["icc_profile"] = icc

@@ -21,6 +21,7 @@ import itertools
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from poolcli.learn.missing import left_out_note, used_cells
 from poolcli.learn.winners import has_winner, result_winners
 from poolcli.model.layout import Layout
 from poolcli.model.reductions import Reduction
@@ -41,7 +42,8 @@ MAX_WINNER_CELLS = 1 << 22
 
 @dataclass(frozen=True)
 class Cell:
-    """One cell a window covers: ``kind`` is ``"in"`` (an input cell), ``"pad"`` or ``"ceil"``."""
+    """One cell a window covers: ``kind`` is ``"in"`` (an input cell), ``"out"`` (an input
+    cell left out by --nan omit, --nodata or --mask), ``"pad"`` or ``"ceil"``."""
 
     index: tuple[int, ...]
     kind: str
@@ -60,6 +62,8 @@ class WindowExplanation:
     real: int
     padding: int
     winner: tuple[int, ...] | None = None
+    #: Input cells of the window left out (--nan omit, --nodata, --mask).
+    left_out: int = 0
 
     @property
     def size(self) -> int:
@@ -98,6 +102,7 @@ class Explanation:
     notes: tuple[str, ...] = field(default_factory=tuple)
     winners: bool = False
     global_pool: bool = False
+    left_out: bool = False
 
 
 def _cell_kind(axis: AxisWindow, i: int) -> str:
@@ -123,6 +128,7 @@ def explain(
     max_windows: int = MAX_WINDOWS,
     max_slices: int = MAX_SLICES,
     max_cells: int = MAX_CELLS,
+    used: np.ndarray | None = None,
 ) -> Explanation:
     """Pair every window of a pooling call with its input cells and its result.
 
@@ -132,20 +138,18 @@ def explain(
     ``output``, gives per window the kernel tap its result came from, as
     :func:`poolcli.learn.winners.result_winners` does. At most ``max_windows`` windows per
     slice, ``max_slices`` slices (channel / batch indices) and ``max_cells`` cells per window
-    are kept. :func:`poolcli.render.explanation.explanation_lines` puts the result in words.
-    """
+    are kept; ``used`` (bool, as ``array``) marks the cells not left out. In words: :func:`
+    poolcli.render.explanation.explanation_lines`."""
     import numpy as np
 
     layout = Layout.parse(layout) if isinstance(layout, str) else layout
-    array = np.asarray(array)
-    output = np.asarray(output)
-    reduction = Reduction(reduction)
+    array, output, reduction = np.asarray(array), np.asarray(output), Reduction(reduction)
     expected = layout.with_spatial(tuple(array.shape), tuple(a.out for a in windows))
     if tuple(output.shape) != expected:
         raise ValueError(f"output shape {output.shape} does not match the windows ({expected})")
     limits = (max_windows, max_slices, max_cells)
-    slices, total_slices, total_windows = _slices(array, output, layout, windows, winners, limits)
-
+    found = _slices(array, output, layout, windows, (winners, used), limits)
+    slices, total_slices, total_windows = found
     notes = tuple(notes)
     if total_windows > max_windows:
         notes += (
@@ -166,21 +170,24 @@ def explain(
         notes=notes,
         winners=winners is not None,
         global_pool=global_pool,
+        left_out=used is not None,
     )
 
 
-def _slices(array, output, layout: Layout, windows, winners, limits):
+def _slices(array, output, layout: Layout, windows, marks, limits):
     """The first slices (one index of every non-spatial axis), each with its first windows;
     and how many slices and windows per slice there are in all."""
     import numpy as np
 
     max_windows, max_slices, max_cells = limits
+    winners, used = marks
     spatial_axes = layout.spatial_axes
     other = tuple(i for i in range(array.ndim) if i not in spatial_axes)
     order = other + spatial_axes
     source = array.transpose(order)
     result = output.transpose(order)
     chosen = np.asarray(winners).transpose(order) if winners is not None else None
+    kept = np.asarray(used).transpose(order) if used is not None else None
     other_shape = source.shape[: len(other)]
     total_slices = int(np.prod(other_shape, dtype=np.int64)) if other else 1
 
@@ -191,10 +198,11 @@ def _slices(array, output, layout: Layout, windows, winners, limits):
         label = " ".join(f"{layout.letters[a]}={i}" for a, i in zip(other, index, strict=True))
         src, res = source[index], result[index]
         won = chosen[index] if chosen is not None else None
+        keep = kept[index] if kept is not None else None
         items = []
         for position in itertools.islice(itertools.product(*map(range, outs)), max_windows):
             tap = int(won[position]) if won is not None else None
-            items.append(_window(src, res, windows, position, max_cells, tap))
+            items.append(_window(src, res, windows, position, max_cells, tap, keep))
         slices.append(SliceExplanation(label, tuple(index), tuple(items), total_windows))
     return slices, total_slices, total_windows
 
@@ -213,7 +221,7 @@ def _winner(windows, axis_cells, tap: int | None) -> tuple[int, ...] | None:
     return tuple(c[o] for o, c in zip(offsets, axis_cells, strict=True))
 
 
-def _window(src, res, windows, position, max_cells, tap=None) -> WindowExplanation:
+def _window(src, res, windows, position, max_cells, tap=None, keep=None) -> WindowExplanation:
     axis_cells = tuple(tuple(axis.cells(i)) for axis, i in zip(windows, position, strict=True))
     kinds = [
         [_cell_kind(axis, c) for c in cells]
@@ -243,7 +251,8 @@ def _window(src, res, windows, position, max_cells, tap=None) -> WindowExplanati
             elif "pad" in cell_kinds:
                 cells.append(Cell(index, "pad"))
             else:
-                cells.append(Cell(index, "in", src[index], winner=index == winner))
+                kind = "in" if keep is None or keep[index] else "out"
+                cells.append(Cell(index, kind, src[index], winner=index == winner))
         cells = tuple(cells)
     return WindowExplanation(
         position=tuple(position),
@@ -253,23 +262,37 @@ def _window(src, res, windows, position, max_cells, tap=None) -> WindowExplanati
         real=real,
         padding=within - real,
         winner=winner,
+        left_out=_left_out(keep, windows, axis_cells),
     )
 
 
-def explain_result(
-    array: np.ndarray,
-    result: PoolResult,
-    *,
-    max_windows: int = MAX_WINDOWS,
-    max_slices: int = MAX_SLICES,
-    max_cells: int = MAX_CELLS,
-) -> Explanation:
-    """:func:`explain` for a :class:`poolcli.model.options.PoolResult` of ``array``."""
+def _left_out(keep, windows, axis_cells) -> int:
+    """How many input cells of the window ``keep`` leaves out."""
+    if keep is None:
+        return 0
+    import numpy as np
+
+    reals = [[c for c in cells if 0 <= c < a.size] for a, cells in zip(windows, axis_cells)]
+    return int((~keep[np.ix_(*reals)]).sum()) if all(reals) else 0
+
+
+def _blur_notes(options) -> list[str]:
+    if not options.blur:
+        return []
+    return [
+        f"BlurPool: the maxima are taken at stride 1 and blurred with the binomial filter of "
+        f"{options.blur} taps at the stride shown, so each result mixes the maxima of "
+        "neighbouring windows; the cells marked are each window's own maximum."
+    ]
+
+
+def _reduction_notes(reduction: Reduction, options) -> list[str]:
+    """What the report says of the reduction's own rule (p, seed, lower median...)."""
     notes = []
-    reduction = Reduction(result.reduction)
-    options = result.options
     if reduction is Reduction.LP:
         notes.append(f"lp: (Σ|x|^p)^(1/p) with p = {options.norm_type:g}.")
+    elif reduction is Reduction.GEM:
+        notes.append(f"gem: (mean of x^p)^(1/p) with p = {options.norm_type:g}.")
     elif reduction is Reduction.STOCHASTIC:
         if options.expectation:
             notes.append("stochastic, expectation: Σx² / Σx per window (0 for an all-zero window).")
@@ -282,12 +305,34 @@ def explain_result(
         notes.append("median: the lower median for an even number of cells (as torch.median).")
     elif reduction is Reduction.MODE:
         notes.append("mode: the most frequent value; ties go to the smallest.")
+    return notes
+
+
+def explain_result(
+    array: np.ndarray,
+    result: PoolResult,
+    *,
+    max_windows: int = MAX_WINDOWS,
+    max_slices: int = MAX_SLICES,
+    max_cells: int = MAX_CELLS,
+) -> Explanation:
+    """:func:`explain` for a :class:`poolcli.model.options.PoolResult` of ``array``."""
+    from poolcli.learn.views import plain_view
+
+    array, result = plain_view(array, result)  # --pool-axes: the pooled axes as spatial
+    reduction = Reduction(result.reduction)
+    options = result.options
+    notes = _reduction_notes(reduction, options)
+    notes += _blur_notes(options)
     if result.premultiplied:
         notes.append(
             "RGBA image: colour was weighted by alpha (premultiplied) before pooling and divided "
             "by the pooled alpha after, so colour results are not plain functions of the cells "
             "shown (--straight-alpha turns this off)."
         )
+    used = used_cells(array, result)
+    if used is not None:
+        notes.append(left_out_note(result))
     winners = None
     if has_winner(result) and not result.premultiplied:
         if array.size <= MAX_WINNER_CELLS:
@@ -308,4 +353,5 @@ def explain_result(
         max_windows=max_windows,
         max_slices=max_slices,
         max_cells=max_cells,
+        used=used,
     )

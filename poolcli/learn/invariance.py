@@ -180,6 +180,8 @@ def _pool(array, op, spec, layout, options, alpha, shift: Perturbation | None):
 def _op_changes(op, pairs, spec, layout, options, alpha, scale) -> list[Change]:
     """How ``op``'s output changes under each perturbation of ``pairs``."""
     changes = []
+    if op is not Reduction.MAX and options.blur:
+        options = dataclasses.replace(options, blur=None)  # --blur is max's (BlurPool)
     for p, a, b in pairs:
         shift = p if p.kind == "shift" else None
         out_a = _pool(a, op, spec, layout, options, alpha, shift)

@@ -16,6 +16,8 @@ A stack is a list of steps, each ``KIND[:ARG,ARG,...]``::
                                    ``c`` is the number of output channels (optional)
     global                         one window over every axis: each size becomes 1
     adaptive:o=7                   adaptive pooling to a fixed size
+    spp:1,2,4                      spatial pyramid pooling: the adaptive pools to 1, 2 and 4
+                                   flattened into one axis of sum(n ** dims) cells
 
 Keys: ``k``/``kernel``, ``s``/``stride``, ``p``/``padding`` (``1``, ``same``, ``valid`` or
 ``begin:end``), ``d``/``dilation``, ``o``/``output`` (adaptive), ``c``/``channels`` (conv),
@@ -49,7 +51,7 @@ from poolcli.model.window import (
 
 #: Step kinds that pool with sliding windows (the reduction does not change the size).
 POOL_KINDS = ("pool", *(r.value for r in Reduction))
-KINDS = (*POOL_KINDS, "conv", "global", "adaptive")
+KINDS = (*POOL_KINDS, "conv", "global", "adaptive", "spp")
 
 _KEYS = {
     "k": "kernel",
@@ -100,6 +102,9 @@ class Layer:
     @classmethod
     def from_spec(cls, spec: WindowSpec) -> Layer:
         """The single pooling step that window options (``-k -s -p -d --ceil``...) describe."""
+        if spec.mode == "spp":
+            text = "--spp " + ",".join(map(str, spec.spp))
+            return cls("spp", text, "spp", output_size=spec.spp, from_options=True)
         if spec.mode == "global":
             return cls("global", "--global", "global", from_options=True)
         if spec.mode == "adaptive":
@@ -150,6 +155,10 @@ class LayerResult:
     @property
     def formulas(self) -> tuple[str, ...]:
         """Per axis: ``"H: floor((28 + 0 + 0 − 5) / 1) + 1 = 24"``."""
+        if self.kind == "spp":
+            dims = len(self.input_size)
+            terms = " + ".join(f"{n}^{dims}" for n in self.step.output_size)
+            return (f"spp: {terms} = {self.output_size[0]} cells per channel",)
         if self.kind == "adaptive":
             return tuple(
                 f"{a.name}: {a.formula()}: " + " ".join(f"[{s},{e})" for s, e in a.bins)
@@ -162,6 +171,8 @@ class LayerResult:
         """The resolved window in words, e.g. ``k=2 s=2 p=0:1 d=1 ceil`` (per axis with x)."""
         if self.kind == "global":
             return "global"
+        if self.kind == "spp":
+            return "levels=" + ",".join(map(str, self.step.output_size))
         if self.kind == "adaptive":
             return f"o={_compact(self.output_size)}"
         axes = self.axes
@@ -248,6 +259,10 @@ def parse_layer(text: str) -> Layer:
             syntax=True,
         )
     kind = "pool" if label in POOL_KINDS else label
+    if kind == "spp":
+        if not colon:
+            raise _step_error(text, "spp steps need levels, such as spp:1,2,4.")
+        return Layer(kind, raw, label, output_size=_ints(rest.replace(",", "x"), raw, "levels"))
     values = _step_values(text, label, kind, rest.split(",") if colon else [])
 
     if kind == "global":
@@ -379,6 +394,8 @@ def _conv_axes(step: Layer, size: tuple[int, ...], names: str) -> tuple[AxisWind
 def _pool_axes(step: Layer, size: tuple[int, ...], names: str) -> tuple[AxisWindow, ...]:
     if step.kind == "global":
         spec = WindowSpec.make(global_pool=True)
+    elif step.kind == "spp":
+        spec = WindowSpec.make(spp=step.output_size)
     elif step.kind == "adaptive":
         spec = WindowSpec.make(output_size=_per_axis(step, step.output_size, "o", names))
     else:
@@ -400,6 +417,12 @@ def run_step(
     try:
         make_axes = _conv_axes if step.kind == "conv" else _pool_axes
         axes = make_axes(step, size, names)
+        if step.kind == "spp":
+            from poolcli.model.variants import spp_length
+
+            out = (spp_length(step.output_size, len(size)),)
+            channels_out = step.channels if step.channels is not None else channels
+            return LayerResult(index, step, size, out, axes, channels, channels_out)
     except UsageError as error:
         if error.option == "STEP" or step.from_options:
             raise

@@ -28,6 +28,14 @@ class DType(str, Enum):
     bfloat16 = "bfloat16"
 
 
+class IndexStyle(str, Enum):
+    """How ``--indices`` counts positions (see :mod:`poolcli.engine.indices`)."""
+
+    torch = "torch"
+    onnx = "onnx"
+    onnx_col = "onnx-col"
+
+
 @dataclass(frozen=True)
 class Flag:
     """One option or argument of the command line.
@@ -52,6 +60,16 @@ class Flag:
     step_key: str | None = None
     argument: bool = False
     show_default: bool = False
+    #: The :class:`~poolcli.model.reductions.ReductionInfo` fact an option needs to mean
+    #: anything (``divides_by_count``...); given to a reduction without it, it is refused.
+    applies_if: str | None = None
+    #: Why the option does not apply where ``applies_if`` is false, as the refusal says it.
+    why_not: str = ""
+    #: Read only by runs that write a folder of outputs (-o DIR/, folders, globs): refused
+    #: when one input goes to -o FILE, - or a report.
+    batch_only: bool = False
+    #: The output formats (``--format`` names: png, jpeg...) the option is for; empty: all.
+    formats: tuple[str, ...] = ()
 
     @property
     def takes_value(self) -> bool:
@@ -64,6 +82,10 @@ class Flag:
             (given,) = (t for t in self.type.__args__ if t is not type(None))
             return given
         return self.type
+
+    def given(self, value: Any) -> bool:
+        """Whether ``value`` was asked for: it is not what the command gets by default."""
+        return value is not None and value != self.default and value != []
 
     @property
     def long(self) -> str:

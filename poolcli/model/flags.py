@@ -14,8 +14,10 @@ from __future__ import annotations
 from typing import Any
 
 from poolcli.model.batch_flags import BATCH_FLAGS
+from poolcli.model.block_flags import BLOCK_FLAGS, PYRAMID_FLAGS
 from poolcli.model.flag import DEVICE, INPUT, LEARN, OUTPUT, REDUCTION, WINDOW, DType, Flag
 from poolcli.model.reductions import Reduction
+from poolcli.model.variant_flags import DATA_FLAGS, VARIANT_FLAGS
 
 
 def _flags(*declared: Flag) -> dict[str, Flag]:
@@ -36,8 +38,8 @@ FLAGS: dict[str, Flag] = _flags(
     Flag(
         "input_path",
         (),
-        str,
-        ...,
+        str | None,
+        None,
         "Image or .npy file; - reads one from standard input.",
         metavar="INPUT",
         argument=True,
@@ -88,7 +90,7 @@ FLAGS: dict[str, Flag] = _flags(
         ("--ceil",),
         bool,
         False,
-        "Round the number of windows up (torch's ceil_mode); not with same or valid.",
+        "Round the number of windows up (torch's ceil_mode).",
         WINDOW,
         step_key="ceil_mode",
     ),
@@ -97,10 +99,12 @@ FLAGS: dict[str, Flag] = _flags(
         ("--count-include-pad",),
         bool,
         False,
-        "Count padded cells in the divisor of a mean. Default: no (as ONNX, TensorFlow).",
+        "avg: count padded cells in the divisor. Default: no.",
         WINDOW,
         negative="--no-count-include-pad",
         step_key="count_include_pad",
+        applies_if="divides_by_count",
+        why_not="only avg divides by a count of cells",
     ),
     Flag(
         "global_pool",
@@ -125,9 +129,10 @@ FLAGS: dict[str, Flag] = _flags(
     Flag(
         "norm_type",
         ("--norm-type",),
-        float,
-        2.0,
-        "lp: the p of (Σ|x|^p)^(1/p); a positive number. Default: 2.",
+        float | None,
+        None,
+        "lp: the p of (Σ|x|^p)^(1/p), default 2; gem: the p of (mean x^p)^(1/p), default 3. "
+        "A positive number.",
         REDUCTION,
         "P",
         step_key="norm_type",
@@ -137,7 +142,8 @@ FLAGS: dict[str, Flag] = _flags(
         ("--seed",),
         int | None,
         None,
-        "stochastic: random seed; the same seed gives the same samples on every device.",
+        "stochastic, --fractional-windows: random seed; the same seed gives the same samples on "
+        "every device.",
         REDUCTION,
         "N",
         step_key="seed",
@@ -156,7 +162,7 @@ FLAGS: dict[str, Flag] = _flags(
         ("--op",),
         Reduction,
         Reduction.MAX,
-        "The reduction: max, avg, min, sum, lp, median, stochastic or mode. Default: max.",
+        "The reduction: max, avg, min, sum, lp, median, stochastic, mode or gem. Default: max.",
         LEARN,
         "OP",
     ),
@@ -166,8 +172,8 @@ FLAGS: dict[str, Flag] = _flags(
         ("--layout",),
         str | None,
         None,
-        "Axes of a .npy input, from N C D H W: HW, CHW, HWC, NCHW, NHWC, NCW, NCDHW... "
-        "Default: from the shape (HW, HWC or CHW, NCHW, NCDHW), printed in the report.",
+        "Axes of a .npy input from N C D H W: HWC, NCHW, NHWC, NCDHW... Default: guessed "
+        "from the shape, and said.",
         INPUT,
         "L",
     ),
@@ -176,8 +182,7 @@ FLAGS: dict[str, Flag] = _flags(
         ("--straight-alpha",),
         bool,
         False,
-        "RGBA images: pool alpha like any channel instead of weighting colour by it "
-        "(matters for avg, sum, lp and stochastic).",
+        "RGBA: pool alpha like any channel, not weighting colour.",
         INPUT,
         step_key="straight_alpha",
     ),
@@ -187,8 +192,8 @@ FLAGS: dict[str, Flag] = _flags(
         ("-o", "--output"),
         str | None,
         None,
-        "Write the result: FILE.npy (exact), FILE.png or another image suffix (the input's "
-        "bit depth), or - for .npy bytes on standard output. Without -o: print a report.",
+        "FILE.npy (exact), an image (FILE.png, .tif, .jpg...) or - (standard output). "
+        "Without -o: a report.",
         OUTPUT,
         "FILE",
     ),
@@ -197,19 +202,36 @@ FLAGS: dict[str, Flag] = _flags(
         ("--json",),
         bool,
         False,
-        "Print one JSON document (parameters, shapes, statistics, small outputs' values) "
-        "instead of the report.",
+        "Print one JSON document instead of the report.",
         OUTPUT,
     ),
     Flag("quiet", ("-q", "--quiet"), bool, False, "Print nothing but warnings and errors.", OUTPUT),
+    Flag(
+        "quality",
+        ("--quality",),
+        int | None,
+        None,
+        "JPEG, WebP quality. Default: JPEG 95, WebP lossless.",
+        OUTPUT,
+        "1-100",
+        minimum=1,
+        maximum=100,
+        formats=("jpeg", "webp"),
+    ),
+    Flag(
+        "normalize",
+        ("--normalize",),
+        bool,
+        False,
+        "Image outputs: stretch the result's min..max over 0..255.",
+        OUTPUT,
+    ),
     Flag(
         "viz",
         ("--viz",),
         str | None,
         None,
-        "Also draw the input and output side by side into a picture: .png, .svg (vectors), "
-        ".gif (the window sliding, one frame per output cell) or .html (a page to explore "
-        "the windows, offline).",
+        "Also draw input and output: .png, .svg, .gif (windows in turn), .html (a page).",
         OUTPUT,
         "FILE.png",
     ),
@@ -218,7 +240,7 @@ FLAGS: dict[str, Flag] = _flags(
         ("--viz-scale",),
         int,
         1,
-        "Draw a --viz .png or .gif N times as large (sharp text and lines). Default: 1.",
+        "Draw --viz .png/.gif N times as large.",
         OUTPUT,
         "N",
         minimum=1,
@@ -228,7 +250,7 @@ FLAGS: dict[str, Flag] = _flags(
         ("--channels",),
         str | None,
         None,
-        "The channels a --viz picture shows, e.g. 0,2,5 or 0-7. Default: the first 4.",
+        "--viz channels: 0,2,5 or 0-7. Default: 0-3.",
         OUTPUT,
         "LIST",
     ),
@@ -237,7 +259,7 @@ FLAGS: dict[str, Flag] = _flags(
         ("--explain",),
         bool,
         False,
-        "Print the size arithmetic and every window (cells and result) before the result.",
+        "Print the size arithmetic and every window first.",
         OUTPUT,
     ),
     # Device
@@ -246,29 +268,34 @@ FLAGS: dict[str, Flag] = _flags(
         ("--device",),
         str,
         "auto",
-        "Where to compute. auto: a GPU when torch sees one, else the CPU. A device that is "
-        "not there is an error. Default: auto.",
+        "cpu, cuda, mps or auto (a GPU when torch sees one). A missing device is an error. "
+        "Default: auto.",
         DEVICE,
-        "cpu|cuda|mps|auto",
+        "DEV",
     ),
     Flag(
         "dtype",
         ("--dtype",),
         DType | None,
         None,
-        "Compute precision of avg, lp and stochastic; integer inputs come out in it. "
-        "Default: float32 (float64 inputs stay float64). Other reductions keep the input dtype.",
+        "Compute precision of averages and sums: float32 (default), float64, float16, bfloat16.",
         DEVICE,
+        "TYPE",
         step_key="dtype",
+        applies_if="computes_in_dtype",
+        why_not="it keeps the input's dtype, since each result is one of the input's values "
+        "(torch.amax takes no dtype either). Cast the output instead",
     ),
     Flag("debug", ("--debug",), bool, False, "Show the Python traceback of unexpected errors."),
     *BATCH_FLAGS,
+    *BLOCK_FLAGS,
+    *PYRAMID_FLAGS,
     # The learning commands' own
     Flag(
         "size",
         (),
-        str,
-        ...,
+        str | None,
+        None,
         "Input size per spatial axis: 100, 28x28 or 16x28x28.",
         metavar="SIZE",
         argument=True,
@@ -317,7 +344,7 @@ FLAGS: dict[str, Flag] = _flags(
         ("--ops",),
         str | None,
         None,
-        "Reductions, comma-separated (max,avg,min,sum,lp,median,stochastic,mode), or all. "
+        "Reductions, comma-separated (max,avg,min,sum,lp,median,stochastic,mode,gem), or all. "
         "Default: max,avg,min,median,lp.",
         LEARN,
         "OP,OP,...",
@@ -358,6 +385,8 @@ FLAGS: dict[str, Flag] = _flags(
         LEARN,
         "F",
     ),
+    *VARIANT_FLAGS,
+    *DATA_FLAGS,
 )
 
 #: The options every reduction command takes, in the order --help lists them (the
@@ -372,24 +401,41 @@ WINDOW_OPTIONS = (
     "global_pool",
     "output_size",
 )
+#: The windowings and options of indices, any axis and the pooling variants.
+VARIANT_OPTIONS = (
+    "pool_axes",
+    "fractional",
+    "output_ratio",
+    "seed",
+    "spp",
+    "indices",
+    "index_style",
+)
 REDUCTION_COMMAND_OPTIONS = (
     "inputs",
     *WINDOW_OPTIONS,
+    *VARIANT_OPTIONS,
     "layout",
     "straight_alpha",
     "output",
     "json",
     "quiet",
+    "quality",
+    "normalize",
     "viz",
     "viz_scale",
     "viz_channels",
     "explain",
     *(flag.name for flag in BATCH_FLAGS),
+    *(flag.name for flag in BLOCK_FLAGS),
     "device",
     "dtype",
     "debug",
 )
 
+#: The data-aware options (missing data, linear light), every reduction command's.
+DATA_OPTIONS = ("nan", "nodata", "mask", "valid_count", "linear_light", "srgb_max")
+REDUCTION_COMMAND_OPTIONS = (*REDUCTION_COMMAND_OPTIONS, *DATA_OPTIONS)
 #: Spelling -> option, for the options a ``--then`` step takes.
 STEP_FLAGS: dict[str, Flag] = {
     spelling: flag

@@ -143,3 +143,35 @@ def default_layout(shape: tuple[int, ...]) -> Layout:
             option="--layout",
         )
     return Layout(defaults[ndim])
+
+
+def looks_channels_last(shape: tuple[int, ...], layout: Layout | str) -> bool:
+    """A 4-D array guessed ``NCHW`` whose last axis has 1, 3 or 4 entries and whose second
+    does not: the shape of Keras/TensorFlow's ``NHWC`` batches."""
+    return (
+        len(shape) == 4
+        and str(layout) == "NCHW"
+        and shape[-1] in (1, 3, 4)
+        and shape[1] not in (1, 3, 4)
+    )
+
+
+def guess_warning(shape: tuple[int, ...], layout: Layout | str, *, always: bool = False):
+    """What to say about a guessed layout (``None``: nothing). ``always``: for every 3-D and
+    4-D array (the Python API), else only for an NCHW guess that looks channels-last.
+
+    >>> guess_warning((4, 14, 14, 3), "NCHW")
+    'guessed layout NCHW for a 4×14×14×3 array, but its last axis looks like channels \
+(Keras/TensorFlow NHWC): pass --layout NHWC if it is, or --layout NCHW to say so.'
+    >>> guess_warning((3, 32, 32), "CHW") is None, guess_warning((3, 32, 32), "CHW", always=True)
+    (True, 'guessed layout CHW for a 3×32×32 array: say which it is with --layout.')
+    """
+    text = f"guessed layout {layout} for a {'×'.join(map(str, shape))} array"
+    if looks_channels_last(shape, layout):
+        return (
+            f"{text}, but its last axis looks like channels (Keras/TensorFlow NHWC): pass "
+            f"--layout NHWC if it is, or --layout {layout} to say so."
+        )
+    if always and len(shape) in (3, 4):
+        return f"{text}: say which it is with --layout."
+    return None

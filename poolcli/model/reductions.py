@@ -8,7 +8,7 @@ Adding a reduction is one row here plus its kernel in the engine.
 >>> Reduction("median").info.order_based
 True
 >>> [str(r) for r in Reduction if r.info.weights_by_alpha]
-['avg', 'sum', 'lp', 'stochastic']
+['avg', 'sum', 'lp', 'stochastic', 'gem']
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ class Reduction(str, Enum):
     MEDIAN = "median"
     STOCHASTIC = "stochastic"
     MODE = "mode"
+    GEM = "gem"
 
     def __str__(self) -> str:
         return self.value
@@ -63,6 +64,8 @@ class ReductionInfo:
     ``options``: the reduction's own command-line options beyond the window.
     ``labels``: the result depends only on which values are equal (mode), so label maps
     pool as labels: palette images keep their indices, colour images compare whole pixels.
+    ``divides_by_count``: the result divides by the number of cells (avg), which is what
+    ``count_include_pad`` changes.
     """
 
     summary: str
@@ -72,8 +75,16 @@ class ReductionInfo:
     output_dtype: OutputDType
     fill: str = "none"
     labels: bool = False
+    divides_by_count: bool = False
     options: tuple[str, ...] = ()
     examples: tuple[str, ...] = ()
+
+    @property
+    def computes_in_dtype(self) -> bool:
+        """Whether a compute dtype means anything: the result is not one of the input's values
+        (max, min, median and mode keep the input dtype, as ``numpy.amax`` and ``torch.amax``
+        take no dtype)."""
+        return self.output_dtype is not OutputDType.INPUT
 
 
 REDUCTIONS: dict[Reduction, ReductionInfo] = {
@@ -84,6 +95,7 @@ REDUCTIONS: dict[Reduction, ReductionInfo] = {
         weights_by_alpha=False,
         output_dtype=OutputDType.INPUT,
         fill="low",
+        options=("blur",),
         examples=(
             "poolcli max photo.png -k 2 -o half.png",
             "poolcli max x.npy -k 3 -s 1 -p same --layout CHW",
@@ -96,6 +108,7 @@ REDUCTIONS: dict[Reduction, ReductionInfo] = {
         winner=False,
         weights_by_alpha=True,
         output_dtype=OutputDType.FLOAT,
+        divides_by_count=True,
         examples=(
             "poolcli avg x.npy -k 2",
             "poolcli avg photo.png --output-size 64x64 -o thumb.png",
@@ -174,7 +187,31 @@ REDUCTIONS: dict[Reduction, ReductionInfo] = {
             "poolcli mode mask.npy -k 2 --json",
         ),
     ),
+    # Data-aware pooling
+    Reduction.GEM: ReductionInfo(
+        summary="Take the generalized mean (mean x^p)^(1/p) of each window (GeM), with p from "
+        "--norm-type (default 3); inputs must be ≥ 0.",
+        order_based=False,
+        winner=False,
+        weights_by_alpha=True,
+        output_dtype=OutputDType.FLOAT,
+        options=("norm_type",),
+        examples=(
+            "poolcli gem features.npy --global --layout CHW",
+            "poolcli gem x.npy -k 2 --norm-type 4",
+        ),
+    ),
 }
+
+#: The default ``--norm-type`` of each reduction that takes one.
+NORM_TYPE_DEFAULTS = {Reduction.LP: 2.0, Reduction.GEM: 3.0}
+
+
+def default_norm_type(reduction: Reduction, given: float | None) -> float:
+    """``given``, or the reduction's default p (3 for gem, as the GeM papers; else 2)."""
+    if given is not None:
+        return given
+    return NORM_TYPE_DEFAULTS.get(Reduction(reduction), 2.0)
 
 
 def parse_reduction(name: Reduction | str, option: str = "--op") -> Reduction:

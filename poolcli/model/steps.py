@@ -24,10 +24,17 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from poolcli.errors import UsageError
+from poolcli.model.applies import check_applies
 from poolcli.model.flag import Flag
 from poolcli.model.flags import STEP_FLAGS
+from poolcli.model.missing import check_data_options
 from poolcli.model.options import PoolOptions, check_norm_type
-from poolcli.model.reductions import Reduction, parse_reduction
+from poolcli.model.reductions import (
+    NORM_TYPE_DEFAULTS,
+    Reduction,
+    default_norm_type,
+    parse_reduction,
+)
 from poolcli.model.window import WindowSpec, format_axes
 
 if TYPE_CHECKING:
@@ -58,22 +65,53 @@ class Step:
     def _option_words(self) -> list[str]:
         o = self.options
         words = []
-        if self.reduction is Reduction.LP and o.norm_type != 2.0:
+        if o.norm_type != default_norm_type(self.reduction, None):
             words += ["--norm-type", f"{o.norm_type:g}"]
         if self.reduction is Reduction.STOCHASTIC:
             if o.seed is not None:
                 words += ["--seed", str(o.seed)]
             if o.expectation:
                 words.append("--expectation")
+        if (
+            self.spec.fractional
+            and o.seed is not None
+            and self.reduction is not Reduction.STOCHASTIC
+        ):
+            words += ["--seed", str(o.seed)]
+        if o.pool_axes is not None:
+            words += ["--pool-axes", o.pool_axes]
+        if o.blur is not None:
+            words += ["--blur", str(o.blur)]
         if o.dtype is not None:
             words += ["--dtype", o.dtype]
         if o.straight_alpha:
             words.append("--straight-alpha")
-        return words
+        return words + data_words(o)
+
+
+def data_words(o: PoolOptions) -> list[str]:
+    """The data-aware options of a step as command-line words (defaults left out)."""
+    words = []
+    if str(o.nan) != "propagate":
+        words += ["--nan", str(o.nan)]
+    if o.nodata is not None:
+        words += ["--nodata", f"{o.nodata:g}"]
+    if o.linear_light:
+        words.append("--linear-light")
+    if o.srgb_max is not None:
+        words += ["--srgb-max", f"{o.srgb_max:g}"]
+    return words
 
 
 def window_words(spec: WindowSpec) -> list[str]:
     """The window options of ``spec`` as command-line words (defaults left out)."""
+    if spec.spp is not None:
+        return ["--spp", ",".join(map(str, spec.spp))]
+    if spec.fractional:
+        words = ["--fractional-windows", "-k", format_axes(spec.kernel_size)]
+        if spec.output_size is not None:
+            return [*words, "--output-size", format_axes(spec.output_size)]
+        return [*words, "--output-ratio", "x".join(f"{r:g}" for r in spec.output_ratio)]
     if spec.global_pool:
         return ["--global"]
     if spec.output_size is not None:
@@ -102,6 +140,33 @@ def padding_text(spec: WindowSpec) -> str:
     )
 
 
+#: make_step's keywords that describe the windows, and those that become PoolOptions as given.
+_WINDOW_KEYWORDS = (
+    "kernel_size",
+    "stride",
+    "padding",
+    "dilation",
+    "ceil_mode",
+    "count_include_pad",
+    "global_pool",
+    "output_size",
+    "fractional",
+    "output_ratio",
+    "spp",
+)
+_OPTION_KEYWORDS = (
+    "seed",
+    "expectation",
+    "dtype",
+    "straight_alpha",
+    "nodata",
+    "linear_light",
+    "srgb_max",
+    "pool_axes",
+    "blur",
+)
+
+
 def make_step(
     reduction: Reduction | str,
     kernel_size=None,
@@ -112,11 +177,20 @@ def make_step(
     count_include_pad: bool = False,
     global_pool: bool = False,
     output_size=None,
-    norm_type: float = 2.0,
+    norm_type: float | None = None,
     seed: int | None = None,
     expectation: bool = False,
     dtype: str | None = None,
     straight_alpha: bool = False,
+    nan: str = "propagate",
+    nodata: float | None = None,
+    linear_light: bool = False,
+    srgb_max: float | None = None,
+    pool_axes: str | None = None,
+    blur: int | None = None,
+    fractional: bool = False,
+    output_ratio=None,
+    spp=None,
 ) -> Step:
     """A :class:`Step` from the keyword arguments of :func:`poolcli.pool`.
 
@@ -126,35 +200,50 @@ def make_step(
     'avg -k 3x2 -s 1 -p same'
     """
     reduction = _reduction(reduction)
-    spec = WindowSpec.make(
-        kernel_size=kernel_size,
-        stride=stride,
-        padding=padding,
-        dilation=dilation,
-        ceil_mode=ceil_mode,
-        count_include_pad=count_include_pad,
-        global_pool=global_pool,
-        output_size=output_size,
+    given = dict(locals())
+    spec = WindowSpec.make(**{key: given[key] for key in _WINDOW_KEYWORDS})
+    check_reduction_options(
+        reduction, norm_type, seed if not spec.fractional else None, expectation
     )
-    _check_reduction_options(reduction, norm_type, seed, expectation)
+    check_applies(reduction, {"count_include_pad": count_include_pad, "dtype": dtype})
     options = PoolOptions(
-        norm_type=float(norm_type),
-        seed=seed,
-        expectation=expectation,
-        dtype=dtype,
-        straight_alpha=straight_alpha,
+        norm_type=float(default_norm_type(reduction, norm_type)),
+        nan=str(nan),
+        **{key: given[key] for key in _OPTION_KEYWORDS},
     )
+    check_data_options(reduction, options)
+    check_variant_options(reduction, spec, options)
     return Step(reduction, spec, options)
+
+
+def check_variant_options(reduction: Reduction, spec: WindowSpec, options: PoolOptions) -> None:
+    """Check ``--pool-axes`` and ``--blur`` before any input is read."""
+    if options.pool_axes is not None:
+        from poolcli.model.axes import parse_pool_axes
+
+        parse_pool_axes(options.pool_axes)
+    if options.blur is not None:
+        if options.blur not in (3, 5):
+            raise UsageError(f"--blur must be 3 or 5, got {options.blur}.", option="--blur")
+        if reduction is not Reduction.MAX:
+            raise UsageError(f"--blur applies only to max, not {reduction}.", option="--blur")
+        if spec.mode != "sliding" or spec.ceil_mode:
+            raise UsageError(
+                "--blur needs sliding windows (--kernel), without --ceil.", option="--blur"
+            )
 
 
 def _reduction(name: Reduction | str) -> Reduction:
     return parse_reduction(name, THEN)
 
 
-def _check_reduction_options(reduction, norm_type, seed, expectation) -> None:
-    if reduction is not Reduction.LP and norm_type != 2.0:
-        raise UsageError(f"--norm-type applies only to lp, not {reduction}.", option="--norm-type")
-    check_norm_type(norm_type)
+def check_reduction_options(reduction, norm_type, seed, expectation) -> None:
+    """Refuse a reduction's own options (norm_type, seed, expectation) given to another."""
+    if reduction not in NORM_TYPE_DEFAULTS and norm_type not in (None, 2.0):
+        raise UsageError(
+            f"--norm-type applies only to lp and gem, not {reduction}.", option="--norm-type"
+        )
+    check_norm_type(default_norm_type(reduction, norm_type))
     if reduction is not Reduction.STOCHASTIC:
         for name, given in (("--seed", seed is not None), ("--expectation", expectation)):
             if given:

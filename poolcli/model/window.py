@@ -147,6 +147,13 @@ class WindowSpec:
     count_include_pad: bool = False
     global_pool: bool = False
     output_size: tuple[int, ...] | None = None
+    #: Fractional windows (:mod:`poolcli.model.fractional`): ``output_ratio`` or
+    #: ``output_size``, and the per-axis samples placing them (None: drawn from the seed).
+    fractional: bool = False
+    output_ratio: tuple[float, ...] | None = None
+    samples: tuple[float, ...] | None = None
+    #: Spatial pyramid pooling: the adaptive output sizes concatenated (``--spp 1,2,4``).
+    spp: tuple[int, ...] | None = None
 
     @classmethod
     def make(
@@ -159,8 +166,18 @@ class WindowSpec:
         count_include_pad: bool = False,
         global_pool: bool = False,
         output_size=None,
+        **variant,
     ) -> WindowSpec:
-        """Build and check a spec from ints, tuples or command-line strings."""
+        """Build and check a spec from ints, tuples or command-line strings.
+
+        ``variant``: ``fractional``, ``output_ratio``, ``samples`` or ``spp`` (see
+        :mod:`poolcli.model.variants`)."""
+        if any(value not in (None, False) for value in variant.values()):
+            from poolcli.model.variants import make_variant
+
+            window = dict(kernel_size=kernel_size, stride=stride, padding=padding)
+            window.update(dilation=dilation, ceil_mode=ceil_mode, global_pool=global_pool)
+            return make_variant(cls, window, output_size, count_include_pad, **variant)
         sliding = kernel_size is not None
         _check_windowing(sliding, global_pool, output_size)
         if not sliding:
@@ -188,6 +205,10 @@ class WindowSpec:
 
     @property
     def mode(self) -> str:
+        if self.fractional:
+            return "fractional"
+        if self.spp is not None:
+            return "spp"
         if self.global_pool:
             return "global"
         if self.output_size is not None:
@@ -401,6 +422,10 @@ def resolve(
     [2, 2]
     """
     names = names or SPATIAL_LETTERS[-len(spatial_shape) :]
+    if spec.mode in ("fractional", "spp"):
+        from poolcli.model.variants import resolve_variant
+
+        return resolve_variant(spec, spatial_shape, names)
     if spec.mode == "global":
         return tuple(
             AxisWindow(name=n, size=s, out=1, kernel=s, stride=s)

@@ -32,7 +32,7 @@ def summary_rows(summary: Summary) -> list[tuple[str, str]]:
     """The end-of-run summary as (label, value) rows, for a table or plain lines."""
     rows = [
         ("processed", str(summary.done)),
-        ("skipped", str(summary.skipped)),
+        ("skipped", skipped_text(summary)),
         ("failed", str(summary.failed)),
     ]
     if summary.not_started:
@@ -40,12 +40,44 @@ def summary_rows(summary: Summary) -> list[tuple[str, str]]:
         rows.append(("not started", f"{summary.not_started} ({why})"))
     if summary.ignored:
         rows.append(("ignored", f"{summary.ignored} (not images or .npy, hidden, or excluded)"))
+    if summary.folders_not_searched:
+        rows.append(("not searched", folders_text(summary.folders_not_searched)))
     rows += [
         ("bytes in / out", f"{format_bytes(summary.bytes_in)} / {format_bytes(summary.bytes_out)}"),
         ("wall time", f"{summary.seconds:.2f} s"),
         ("files/s", f"{summary.files_per_second:.1f}"),
     ]
     return rows
+
+
+#: A skip's reason as the summary says it: what happened, then what to do about it.
+SKIP_WORDS = {"output exists (overwrite replaces it)": "outputs exist; --overwrite to replace"}
+
+
+def skipped_text(summary: Summary) -> str:
+    """``'30 (outputs exist; --overwrite to replace)'``: the count with its reasons.
+
+    >>> from poolcli.batch.results import Summary
+    >>> skipped_text(Summary(4, skipped=3, skip_reasons={
+    ...     "output exists (overwrite replaces it)": 2, "Permission denied.": 1}))
+    '3 (2 outputs exist; --overwrite to replace; 1 Permission denied)'
+    """
+    reasons = summary.skip_reasons
+    if not summary.skipped or not reasons:
+        return str(summary.skipped)
+    words = [(SKIP_WORDS.get(r, r.rstrip(".")), n) for r, n in reasons.items()]
+    if len(words) == 1:
+        return f"{summary.skipped} ({words[0][0]})"
+    return f"{summary.skipped} ({'; '.join(f'{n} {text}' for text, n in words)})"
+
+
+def folders_text(count: int) -> str:
+    """``'3 sub-folders; -r to descend'``.
+
+    >>> folders_text(1)
+    '1 sub-folder; -r to descend'
+    """
+    return f"{count} sub-folder{'s' if count != 1 else ''}; -r to descend"
 
 
 def summary_table(summary: Summary):

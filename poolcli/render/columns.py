@@ -35,7 +35,8 @@ from poolcli.render.arrays import _canonical, _finite_range, _integral, _numpy, 
 from poolcli.render.canvas import Picture, _font, _line_metrics, _short, _text_width
 from poolcli.render.chart import _render_signals
 from poolcli.render.colours import _Mapping
-from poolcli.render.grid import VALUE_FONT, _draw_grid, _outline_width
+from poolcli.render.grid import VALUE_FONT, _draw_grid
+from poolcli.render.marks import _outline_width
 
 if TYPE_CHECKING:
     from poolcli.io import ImageInfo
@@ -83,6 +84,9 @@ class Column:
     cmap: str | None = None
     pick: str = "winning"  # how the legend names the framed input cell ("sampled"...)
     value_range: tuple[float, float] | None = None  # its scale covers at least this range
+    #: For the first column: the cells a pooling left out (bool, shaped as ``array``); on
+    #: small inputs they are crossed out.
+    left_out: Any = None
 
 
 @dataclass
@@ -158,7 +162,16 @@ def render_columns(
     sizes.mark_windows = mark_windows
     if sizes.cell is None:
         notes.append(_display_scale(sizes.box_w / fields[0][0].shape[1]))
-    return _draw_grid(columns, datas, rows, fields, mappings, sizes, title, windows, notes)
+    args = (columns, datas, rows, fields, mappings, sizes, title, windows, notes)
+    return _draw_grid(*args, crossed=_crossed(columns[0], layout, rows))
+
+
+def _crossed(column: Column, layout: Layout, rows: list[_Row]) -> list | None:
+    """Per row, the input cells the pooling left out (to cross out), or None."""
+    if column.left_out is None:
+        return None
+    hidden = _canonical(np.asarray(column.left_out), layout)
+    return [_field(hidden, row, 0) if row.channel is not None else None for row in rows]
 
 
 def _plan_rows(columns, datas, layout, colour, limits, notes) -> list[_Row]:

@@ -9,7 +9,8 @@ pooling, the bin edges. Then, per slice, every window in order::
 the output position, the input indices per axis (``a..b`` for a run, ``a,c,e`` with
 dilation), the covered cells (the last axis varies fastest; ``|`` separates rows and ``||``
 depth slices; ``·`` marks padding, ``×`` a cell past the padded input that only ceil mode
-reaches, ``*`` the winning cell), and the result.
+reaches, ``*`` the winning cell, ``(v)`` a cell left out by --nan omit, --nodata or
+--mask), and the result.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from poolcli.learn.explain import (
 )
 from poolcli.model.display import format_shape, format_value
 from poolcli.model.reductions import Reduction
-from poolcli.model.window import AxisWindow
+from poolcli.model.window import AxisWindow, adaptive_bins
 
 if TYPE_CHECKING:
     import numpy as np
@@ -107,6 +108,8 @@ def _legend(explanation: Explanation) -> str:
     text = f"cells: {PAD} {pad}"
     if any(axis.extra_end for axis in explanation.axes):
         text += f"; {CEIL} past the padded input, reached only in ceil mode (never counted)"
+    if explanation.left_out:
+        text += "; (v) a cell left out"
     if explanation.winners:
         which = {
             Reduction.STOCHASTIC: "the sampled cell",
@@ -148,14 +151,27 @@ def _window_segments(explanation: Explanation, window: WindowExplanation) -> lis
         line.append(("]", ""))
     line.append((" → ", ""))
     line.append((_value_text(window.result), "bold green"))
-    if explanation.reduction is Reduction.AVG and window.padding:
-        counted = window.real + (window.padding if explanation.count_include_pad else 0)
+    if explanation.reduction is Reduction.AVG and (window.padding or window.left_out):
+        counted = window.real - window.left_out
+        counted += window.padding if explanation.count_include_pad else 0
         line.append((f"  (mean over {counted} cells)", "dim"))
+    if window.left_out:
+        line.append((f"  ({window.left_out} left out)", "dim"))
     return line
 
 
 def _axis_segments(axis: AxisWindow, global_pool: bool) -> list[list[tuple[str, str]]]:
     name = f"{axis.name}: "
+    if axis.bins is not None and axis.bins != adaptive_bins(axis.size, axis.out):
+        edges = " ".join(f"[{start},{end})" for start, end in axis.bins)
+        return [
+            [
+                (name, "bold"),
+                (f"fractional, {axis.out} windows of {axis.kernel}: ", ""),
+                (edges, ""),
+            ],
+            [("   placed by the sample of --seed, as torch's fractional_max_pool", "dim")],
+        ]
     if axis.bins is not None:
         edges = " ".join(f"[{start},{end})" for start, end in axis.bins)
         return [
@@ -235,6 +251,8 @@ def _cell_text(cell: Cell) -> str:
         return PAD
     if cell.kind == "ceil":
         return CEIL
+    if cell.kind == "out":
+        return f"({_value_text(cell.value)})"
     return _value_text(cell.value) + (WINNER if cell.winner else "")
 
 

@@ -118,8 +118,10 @@ def _slice_title(letters: str, index: tuple[int, ...], channel_names) -> str:
         elif letter == "C":
             named = channel_names and i < len(channel_names)
             parts.append(f"channel {channel_names[i] if named else i}")
-        else:
+        elif letter == "D":
             parts.append(f"depth {i}")
+        else:
+            parts.append(f"{letter} {i}")
     return ", ".join(parts)
 
 
@@ -128,9 +130,10 @@ def matrix_slices(array, layout: Layout, channel_names=None):
 
     Yields ``(title, matrix)``; a 1-D spatial array gives one row per matrix.
     """
-    out = np.asarray(array).transpose(layout.to_canonical())
-    letters = "".join(c for c in "NCDHW" if c in layout.letters)
-    if layout.spatial == "W":
+    order = layout.to_canonical()
+    out = np.asarray(array).transpose(order)
+    letters = "".join(layout.letters[i] for i in order)
+    if len(layout.spatial) == 1:
         out = out[..., np.newaxis, :]
         letters = letters[:-1] + "HW"
     for index in np.ndindex(*out.shape[:-2]):

@@ -111,6 +111,11 @@ def write_viz(path: str, source, result, *, scale: int = 1, channels=None) -> No
         When ``path`` is not a picture file name or cannot be written.
     """
     fmt = check_viz_path(path)
+    from poolcli.learn.views import plain_view
+    from poolcli.model.axes import AxesLayout
+
+    if isinstance(result.layout, AxesLayout):
+        source, result = plain_view(picture_source(source)[0], result)
     channel = channels[0] if channels else 0
     if fmt == "GIF":
         from poolcli.render.animation import write_gif

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from poolcli.learn.missing import left_out_note, used_cells
 from poolcli.model.display import format_shape
 from poolcli.model.reductions import Reduction
 from poolcli.model.window import format_axes
@@ -32,6 +33,8 @@ def window_text(result: PoolResult) -> str:
     spec, windows = result.spec, result.windows
     if spec.mode == "global":
         return "global window"
+    if spec.mode == "fractional":
+        return f"fractional windows, output size {format_axes(tuple(a.out for a in windows))}"
     if spec.mode == "adaptive":
         return f"adaptive, output size {format_axes(tuple(a.out for a in windows))}"
     parts = [
@@ -58,7 +61,7 @@ def op_text(result: PoolResult) -> str:
     """``max pooling``, ``lp pooling (p=3)``, ``stochastic pooling (sampled, seed 1)``..."""
     text = f"{result.reduction} pooling"
     options = result.options
-    if result.reduction is Reduction.LP:
+    if result.reduction in (Reduction.LP, Reduction.GEM):
         text += f" (p={options.norm_type:g})"
     elif result.reduction is Reduction.STOCHASTIC:
         if options.expectation:
@@ -123,7 +126,10 @@ def render_pool(
         notes += _unseeded_notes(result) + _padding_notes(result)
     if result.premultiplied:
         notes.append("Colour was weighted by alpha (premultiplied) while pooling.")
+    used = used_cells(array, result) if array.shape == tuple(result.input_shape) else None
+    notes += [left_out_words(result)] if used is not None else []
     columns = _pool_columns(array, output, result, winners)
+    columns[0].left_out = None if used is None else ~used
     picture = render_columns(
         columns,
         result.layout,
@@ -261,6 +267,11 @@ def frames_winners(result: PoolResult) -> bool:
     (two spatial axes, at most SMALL cells each)."""
     spatial = result.layout.spatial_shape(tuple(result.input_shape))
     return len(spatial) == 2 and max(spatial) <= SMALL
+
+
+def left_out_words(result: PoolResult) -> str:
+    """The note under a picture whose pooling left cells out."""
+    return left_out_note(result).replace("shown in parentheses", "crossed out on small inputs")
 
 
 def _unseeded_notes(result: PoolResult) -> list[str]:

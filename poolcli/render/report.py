@@ -104,14 +104,49 @@ def describe_op(result: PoolResult) -> str:
         text += " (lower median)"
     elif reduction is Reduction.MODE:
         text += " (ties: the smallest)"
-    return text
+    elif reduction is Reduction.GEM:
+        text += f", p = {format_value(np.float64(options.norm_type))}"
+    return text + data_text(options)
+
+
+def data_text(options) -> str:
+    """The data-aware options in words, e.g. ``, NaN left out, -9999 = no data``."""
+    parts = []
+    if str(options.nan) == "omit":
+        parts.append("NaN left out")
+    if options.nodata is not None:
+        parts.append(f"{format_value(np.float64(options.nodata))} = no data")
+    if options.mask is not None:
+        parts.append("masked")
+    if options.linear_light:
+        parts.append("in linear light")
+    return "".join(f", {part}" for part in parts)
 
 
 def describe_window(result: PoolResult) -> str:
     """The windowing of the call, as one line."""
+    from poolcli.model.axes import AxesLayout
+
+    text = _describe_windows(result)
+    if isinstance(result.layout, AxesLayout):
+        text += f", over {', '.join(result.layout.spatial)}"
+    if result.options.blur:
+        text += f"; BlurPool: max at stride 1, then a binomial blur {result.options.blur} strided"
+    return text
+
+
+def _describe_windows(result: PoolResult) -> str:
     spec = result.spec
     windows = result.windows
     names = ", ".join(w.name for w in windows)
+    if spec.mode == "spp":
+        levels = ",".join(map(str, spec.spp))
+        return f"spatial pyramid of adaptive pools {levels}, concatenated"
+    if spec.mode == "fractional":
+        samples = ", ".join(f"{u:.4g}" for u in spec.samples)
+        kernel = format_axes(tuple(w.kernel for w in windows))
+        outs = format_axes(tuple(w.out for w in windows))
+        return f"fractional: kernel {kernel} to {outs} (samples {samples})"
     if spec.mode == "global":
         return f"global: one window over {names}"
     if spec.mode == "adaptive":

@@ -156,13 +156,34 @@ def stats_json(stats: Stats | None) -> dict | None:
 
 def options_json(options: PoolOptions) -> dict:
     """The options of a reduction that are not about its window."""
-    return {
+    found = {
         "norm_type": options.norm_type,
         "seed": options.seed,
         "expectation": options.expectation,
         "dtype": options.dtype,
         "straight_alpha": options.straight_alpha,
+        **data_json(options),
     }
+    # Only when given, so the documents of other calls stay as they were.
+    if options.pool_axes is not None:
+        found["pool_axes"] = options.pool_axes
+    if options.blur is not None:
+        found["blur"] = options.blur
+    return found
+
+
+def data_json(options: PoolOptions) -> dict:
+    """The data-aware options that are not at their defaults (--nan, --nodata, --mask...)."""
+    mask = options.mask
+    given = {
+        "nan": str(options.nan) if str(options.nan) != "propagate" else None,
+        "nodata": options.nodata,
+        "mask": mask if isinstance(mask, str) or mask is None else "array",
+        "valid_count": options.valid_count,
+        "linear_light": options.linear_light or None,
+        "srgb_max": options.srgb_max,
+    }
+    return {key: value for key, value in given.items() if value is not None}
 
 
 def step_json(step: Step) -> dict:

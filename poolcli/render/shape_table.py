@@ -52,6 +52,8 @@ def _given_window(step: shapes.Layer) -> WindowSpec:
     """A step's window as given (a conv step's windows slide as a pooling layer's do)."""
     if step.kind == "global":
         return WindowSpec(global_pool=True)
+    if step.kind == "spp":
+        return WindowSpec(spp=step.output_size)
     if step.kind == "adaptive":
         return WindowSpec(output_size=step.output_size)
     return WindowSpec(

@@ -1185,7 +1185,7 @@ def test_report_plan_lists_and_counts(tree, tmp_path):
     assert cli_report.report_plan(plan, out=out) == 0
     assert out.getvalue().splitlines()[-1] == (
         "dry run: 2 to pool, 0 to skip, 2 other files ignored, "
-        "1 subfolders not searched (use --recursive); nothing written."
+        "1 sub-folder not searched (-r to descend); nothing written."
     )
     out = io.StringIO()
     cli_report.report_plan(plan, json_output=True, out=out)

@@ -745,7 +745,7 @@ def test_unexpected_errors_are_reported_as_bugs(cli, seed_npy, monkeypatch):
             "--device tpu is not a device: use cpu, cuda, cuda:N, mps or auto.",
         ),
         (["--qqqqqq"], "no such option --qqqqqq."),
-        (["--kernal", "2"], "no such option --kernal; did you mean --kernel?"),
+        (["--kernal", "2"], "no such option --kernal; did you mean --kernel or --nan?"),
     ],
 )
 def test_usage_errors(cli, seed_npy, args, message):
@@ -991,8 +991,10 @@ def test_rerun_skips_finished_outputs(cli, tree):
 
 
 def test_dry_run_writes_nothing(cli, tree):
-    out = cli("avg", "in", "-r", "-k", "2", "-o", "out/", "--dry-run", "--format", "npy").stdout
-    assert "in/sub/b.png -> out/sub/b.npy" in out
+    # in/sub/broken.png fails the real run, so the dry run exits 1 too, naming it.
+    dry = cli("avg", "in", "-r", "-k", "2", "-o", "out/", "--dry-run", "--format", "npy", code=1)
+    assert "in/sub/b.png -> out/sub/b.npy\n" in dry.stdout
+    assert "in/sub/broken.png -> out/sub/broken.npy  [error: looks like a PNG image" in dry.stdout
     assert not (tree / "out").exists()
 
 

@@ -54,7 +54,7 @@ def test_an_unknown_path_is_a_usage_error():
 def test_the_nan_check_is_made_only_when_a_row_needs_it():
     # The input is read for NaN only for the median's selection network.
     x = torch.zeros(6, 6)
-    case = choose.Case(x, Reduction.MAX, windows_for((6, 6), kernel_size=3))
+    case = choose.Case(x, Reduction.MAX, windows_for((6, 6), kernel_size=3, stride=1))
     assert choose.choose_path(x, Reduction.MAX, case.windows) == "taps"
     assert choose.can("taps", case) and "nan" not in case.__dict__
     case = choose.Case(x, Reduction.MEDIAN, windows_for((6, 6), kernel_size=3))
@@ -65,12 +65,17 @@ def test_the_nan_check_is_made_only_when_a_row_needs_it():
     ("reduction", "window", "dtype", "path"),
     [
         ("max", {"kernel_size": 2}, np.float32, "taps"),
-        ("max", {"kernel_size": 9, "stride": 1}, np.float32, "torch"),
-        ("max", {"kernel_size": 9, "stride": 1}, np.uint8, "gather"),
+        ("max", {"kernel_size": 2}, np.uint8, "separable"),
+        ("max", {"kernel_size": 3, "stride": 1}, np.float32, "taps"),
+        ("max", {"kernel_size": 3, "stride": 1}, np.uint8, "separable"),
+        ("max", {"kernel_size": 9, "stride": 1}, np.float32, "separable"),
+        ("max", {"kernel_size": 9, "stride": 1}, np.uint8, "separable"),
+        ("sum", {"kernel_size": 9, "stride": 1}, np.int16, "separable"),
         ("avg", {"kernel_size": 3, "stride": 2, "padding": 1}, np.float32, "torch"),
-        ("avg", {"kernel_size": 3, "stride": 2, "padding": 1}, np.uint8, "taps"),
+        ("avg", {"kernel_size": 3, "stride": 2, "padding": 1}, np.uint8, "separable"),
         ("avg", {"kernel_size": 2}, np.float32, "taps"),
-        ("median", {"kernel_size": 3, "stride": 1}, np.float32, "taps"),
+        ("median", {"kernel_size": 3, "stride": 1}, np.float32, "networks"),
+        ("median", {"kernel_size": 5, "stride": 1}, np.float32, "taps"),
         ("median", {"kernel_size": 3, "stride": 1, "padding": 1}, np.float32, "gather"),
         ("mode", {"global_pool": True}, np.uint8, "global"),
         ("avg", {"output_size": 3}, np.float64, "torch"),

@@ -14,14 +14,14 @@ import reference as ref
 from hypothesis import given, reject, settings
 from hypothesis import strategies as st
 
-from poolcli.engine import ops
+from poolcli.engine import choose, ops
 from poolcli.errors import PoolError, UsageError
 from poolcli.model.layout import Layout
 from poolcli.model.options import PoolOptions
 from poolcli.model.reductions import Reduction
 from poolcli.model.window import WindowSpec, resolve
 
-PATHS = ("auto", "taps", "torch", "global", "gather")
+PATHS = choose.PATHS
 DTYPES = (
     np.bool_,
     np.uint8,
@@ -84,7 +84,7 @@ def values(draw, reduction, dtype, shape):
     generator = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     if dtype is np.bool_:
         return generator.random(shape) < 0.5
-    low = 0 if reduction == "stochastic" or np.dtype(dtype).kind in "ub" else -3
+    low = 0 if reduction in ("stochastic", "gem") or np.dtype(dtype).kind in "ub" else -3
     x = generator.integers(low, 4, shape).astype(dtype)
     nan_allowed = reduction not in ("mode", "stochastic")
     if np.dtype(dtype).kind == "f" and nan_allowed and draw(st.booleans()) and x.size > 1:

@@ -674,7 +674,8 @@ def test_float_tiff(tmp_path):
     np.testing.assert_array_equal(read_input(out).array, pixels)
     error = refused(write_output, str(tmp_path / "out.png"), loaded.array, loaded)
     assert (
-        error.message == "PNG cannot hold a 32-bit float grayscale image; write it as .tif or .npy."
+        error.message == "PNG cannot hold a 32-bit float grayscale image; write it as .tif or "
+        ".npy, or add --normalize to rescale its min..max to 0..255."
     )
 
 
@@ -985,7 +986,8 @@ def test_float_npy_only_to_tiff(tmp_path):
     source = npy_source(tmp_path, array)
     error = refused(write_output, str(tmp_path / "o.png"), array, source)
     assert (
-        error.message == "PNG cannot hold a 32-bit float grayscale image; write it as .tif or .npy."
+        error.message == "PNG cannot hold a 32-bit float grayscale image; write it as .tif or "
+        ".npy, or add --normalize to rescale its min..max to 0..255."
     )
     out = str(tmp_path / "o.tif")
     assert write_output(out, array, source).warnings == []

@@ -29,7 +29,7 @@ def test_parse_ops():
     assert info.value.option == "--ops"
     assert str(info.value) == (
         "--ops max,mean: mean is not a reduction; use a comma-separated list of max, avg, min, "
-        "sum, lp, median, stochastic, mode, or all."
+        "sum, lp, median, stochastic, mode, gem, or all."
     )
     with pytest.raises(UsageError, match="names no reduction"):
         cmp.parse_ops(",")

@@ -145,7 +145,7 @@ def test_format_axes():
 
 def test_reduction_enum():
     assert [str(r) for r in Reduction] == [
-        "max", "avg", "min", "sum", "lp", "median", "stochastic", "mode",
+        "max", "avg", "min", "sum", "lp", "median", "stochastic", "mode", "gem",
     ]  # fmt: skip
     assert Reduction("median") is Reduction.MEDIAN
     with pytest.raises(ValueError):

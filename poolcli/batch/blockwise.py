@@ -1,0 +1,100 @@
+"""One input pooled block by block (``--max-memory``, ``--scheduler``, Zarr): the part of
+:func:`poolcli.batch.task.process_task` for inputs that need not fit in memory.
+
+The input is read in blocks from ``.npy``, Zarr or TIFF and the output written block by block
+to ``.npy``, Zarr or TIFF (:mod:`poolcli.blocks`); without an output the result is gathered
+in memory for the report. Chains (``--then``) and images other than TIFF need the whole
+input in memory and are refused here with a reason.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable
+from typing import Any
+
+from poolcli.errors import STDIN, PoolError
+
+#: Called as ``progress(done, total)`` while blocks are pooled (set by the command line).
+_PROGRESS: list[Callable[[str, int, int], None]] = []
+
+BLOCK_INPUTS = (".npy", ".zarr", ".tif", ".tiff", ".btf", ".tf8")
+BLOCK_OUTPUTS = (".npy", ".zarr", ".tif", ".tiff")
+
+
+def set_progress(callback: Callable[[str, int, int], None] | None) -> None:
+    """Report blocks done with ``callback(name, done, total)`` (``None``: stop)."""
+    _PROGRESS.clear()
+    if callback is not None:
+        _PROGRESS.append(callback)
+
+
+def wants_blocks(paths, output: str | None) -> bool:
+    """Whether a call must go block by block whatever its options: a Zarr input or output."""
+    named = [*paths, output or ""]
+    return any(str(p).lower().rstrip("/" + os.sep).endswith(".zarr") for p in named)
+
+
+def process_blocks(task, job, values: dict[str, Any]) -> None:
+    """Pool ``task``'s input block by block within ``job.max_memory`` (see the module notes)."""
+    from poolcli.blocks import pool_blockwise
+    from poolcli.model.options import DEFAULT_MEMORY_LIMIT
+
+    path, output = task.source.path, task.output
+    if len(job.steps) != 1:
+        raise PoolError(
+            "--then needs each step's whole result in memory; it cannot go with --max-memory, "
+            "--scheduler or Zarr files. Run one op per call."
+        )
+    _check_names(path, output)
+    (step,) = job.steps
+    callback = _PROGRESS[0] if _PROGRESS else None
+    name = os.path.basename(path.rstrip("/" + os.sep))
+    done = pool_blockwise(
+        path,
+        step.reduction,
+        step.spec,
+        output,
+        layout=job.layout,
+        options=dataclasses.replace(step.options, device=job.device),
+        max_memory=job.max_memory or 2 * DEFAULT_MEMORY_LIMIT,
+        scheduler=job.scheduler,
+        progress=(lambda d, t: callback(name, d, t)) if callback else None,
+    )
+    values.update(
+        input_shape=tuple(done.source.shape),
+        input_dtype=str(done.source.dtype),
+        output_shape=done.shape,
+        output_dtype=done.dtype,
+        layout=str(done.layout),
+        bytes_in=_size(path),
+        # What the report shows: the block count, and the array when nothing was written.
+        detail={"blocks": done.plan.count, "array": done.output if output is None else None},
+    )
+    if output is not None:
+        values["bytes_out"] = _size(output)
+
+
+def _check_names(path: str, output: str | None) -> None:
+    if path == STDIN or not path.lower().rstrip("/" + os.sep).endswith(BLOCK_INPUTS):
+        raise PoolError(
+            "is read block by block (--max-memory, --scheduler or Zarr) only from .npy, "
+            ".zarr or .tif files; pool it without those options.",
+            path=path,
+        )
+    if output is not None and not output.lower().rstrip("/" + os.sep).endswith(BLOCK_OUTPUTS):
+        raise PoolError(
+            "is written block by block only as .npy, .zarr or .tif; choose one of those suffixes.",
+            path=output,
+        )
+
+
+def _size(path: str) -> int:
+    if os.path.isdir(path):
+        return sum(
+            os.path.getsize(os.path.join(root, f))
+            for root, _, files in os.walk(path)
+            for f in files
+        )
+    return os.path.getsize(path)

@@ -1,0 +1,199 @@
+"""Reductions block by block: ``poolcli max big.zarr -k 2 -o out.zarr --max-memory 1GiB``.
+
+A reduction command comes here when it gives ``--max-memory`` or ``--scheduler``, or reads or
+writes Zarr. Each input still goes through :func:`poolcli.batch.task.process_task` (which
+hands it to :mod:`poolcli.batch.blockwise`); several inputs with ``--scheduler`` run as Dask
+tasks, one file each. A progress bar per input is drawn on standard error when it is a
+terminal.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Any
+
+import typer
+
+from poolcli.cli.edge import worst
+from poolcli.errors import STDIN, ExitStatus, UsageError, display_path, error_line
+from poolcli.model.display import format_shape
+from poolcli.model.reductions import Reduction
+
+
+def wanted(args: dict[str, Any]) -> bool:
+    """Whether this call goes block by block."""
+    from poolcli.batch.blockwise import wants_blocks
+
+    if args.get("max_memory") is not None or args.get("scheduler") is not None:
+        return True
+    return wants_blocks(args.get("inputs") or (), args.get("output"))
+
+
+def run_blockwise(reduction: Reduction, args: dict[str, Any], then=()) -> int:
+    """Check the call, pool each input block by block, print one line (or JSON) for each."""
+    from poolcli.batch.task import Job
+    from poolcli.blocks.schedule import check_reachable, check_scheduler
+    from poolcli.engine.devices import check_device_name, resolve_device
+    from poolcli.model.blocks import parse_size
+
+    if then:
+        raise UsageError("--then cannot go with --max-memory, --scheduler or Zarr files.")
+    inputs = tuple(args.get("inputs") or ())
+    if not inputs:
+        raise UsageError("Give at least one INPUT.", option="INPUT")
+    scheduler = check_scheduler(args.get("scheduler"))
+    check_reachable(scheduler)
+    memory = args.get("max_memory")
+    several = len(inputs) > 1
+    job = Job(
+        steps=(_step(reduction, args),),
+        layout=args.get("layout"),
+        device=resolve_device(check_device_name(args.get("device") or "auto")),
+        overwrite=True if not several else bool(args.get("overwrite")),
+        debug=bool(args.get("debug")),
+        max_memory=parse_size(memory) if memory is not None else None,
+        scheduler=None if several else scheduler,
+        blockwise=True,
+    )
+    tasks = _tasks(inputs, args.get("output"))
+    results = _run(tasks, job, scheduler if several else None, args)
+    return _report(results, args)
+
+
+def _step(reduction: Reduction, args: dict[str, Any]):
+    from poolcli.cli.call import _window
+    from poolcli.model.options import PoolOptions
+    from poolcli.model.steps import Step
+
+    defaults = {"kernel": None, "stride": None, "padding": None, "dilation": None}
+    dtype = args.get("dtype")
+    options = PoolOptions(
+        norm_type=args.get("norm_type") or 2.0,
+        seed=args.get("seed"),
+        expectation=bool(args.get("expectation")),
+        dtype=dtype.value if dtype is not None else None,
+        straight_alpha=bool(args.get("straight_alpha")),
+    )
+    return Step(reduction, _window({**defaults, **args}), options)
+
+
+def _tasks(inputs: tuple[str, ...], output: str | None):
+    from poolcli.batch.plan import named_task
+
+    if output == STDIN or STDIN in inputs:
+        raise UsageError(
+            "--max-memory, --scheduler and Zarr read and write files, not standard streams.",
+            option="-o",
+        )
+    if len(inputs) == 1:
+        return [named_task(0, inputs[0], output, None)]
+    if output is not None and not output.endswith(("/", os.sep)) and not os.path.isdir(output):
+        raise UsageError(f"-o {output}: with several inputs give a folder, -o DIR/.", option="-o")
+    if output is not None:
+        os.makedirs(output, exist_ok=True)
+    return [
+        named_task(
+            i,
+            path,
+            None if output is None else os.path.join(output, os.path.basename(path.rstrip("/"))),
+            None,
+        )
+        for i, path in enumerate(inputs)
+    ]
+
+
+def _run(tasks, job, scheduler, args):
+    from poolcli.batch import blockwise
+    from poolcli.batch.task import process_task
+    from poolcli.blocks.schedule import run_tasks
+
+    results = []
+    with _progress(bool(args.get("quiet")) or bool(args.get("json"))) as bar:
+        blockwise.set_progress(bar)
+        try:
+            run_tasks(process_task, [(task, job) for task in tasks], scheduler, results.append)
+        finally:
+            blockwise.set_progress(None)
+    return sorted(results, key=lambda r: [t.source.path for t in tasks].index(r.input))
+
+
+class _progress:
+    """A rich progress bar per input on standard error (a no-op when it is not a terminal)."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.bar = None
+        self.tasks: dict[str, Any] = {}
+        if not quiet and sys.stderr.isatty():
+            from rich.console import Console
+            from rich.progress import Progress
+
+            self.bar = Progress(console=Console(stderr=True), transient=False)
+
+    def __enter__(self):
+        if self.bar is None:
+            return None
+        self.bar.__enter__()
+        return self.update
+
+    def update(self, name: str, done: int, total: int) -> None:
+        if name not in self.tasks:
+            self.tasks[name] = self.bar.add_task(f"{name} blocks", total=total)
+        self.bar.update(self.tasks[name], completed=done)
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(*exc)
+
+
+def _report(results, args) -> int:
+    statuses = []
+    documents = []
+    for result in results:
+        if result.error:
+            typer.echo(error_line(result.error), err=True)
+            statuses.append(ExitStatus.ERROR)
+            continue
+        statuses.append(ExitStatus.OK)
+        for warning in result.warnings:
+            typer.echo(f"poolcli: warning: {warning}", err=True)
+        detail = result.detail or {}
+        documents.append(_document(result, detail))
+        if not args.get("json") and not args.get("quiet"):
+            typer.echo(_line(result, detail))
+    if args.get("json"):
+        typer.echo(json.dumps(documents[0] if len(results) == 1 else documents, indent=1))
+    return worst(statuses)
+
+
+def _document(result, detail) -> dict[str, Any]:
+    array = detail.get("array")
+    document = {
+        "input": result.input,
+        "output": result.output,
+        "input_shape": list(result.input_shape),
+        "input_dtype": result.input_dtype,
+        "output_shape": list(result.output_shape),
+        "output_dtype": result.output_dtype,
+        "layout": result.layout,
+        "blocks": detail.get("blocks"),
+    }
+    if array is not None and array.size <= 256:
+        document["values"] = array.tolist()
+    return document
+
+
+def _line(result, detail) -> str:
+    blocks = detail.get("blocks")
+    text = (
+        f"{display_path(result.input)}: {format_shape(result.input_shape)} {result.input_dtype} "
+        f"({result.layout}) -> {format_shape(result.output_shape)} {result.output_dtype} in "
+        f"{blocks} block{'s' if blocks != 1 else ''}"
+    )
+    if result.output is not None:
+        return f"{text}, written to {display_path(result.output)}"
+    array = detail.get("array")
+    if array is not None and array.size <= 256:
+        return f"{text}:\n{array}"
+    return text

@@ -1,0 +1,277 @@
+"""Fused kernels: the separable, taps and median-network paths through ``torch.compile``.
+
+Eager torch makes one pass over memory per elementwise op; Inductor fuses a whole window's
+arithmetic into one loop (C++ with OpenMP on the CPU, Triton on a GPU), which is what brings
+sliding windows near the memory limit. The compiled kernels do the eager paths' arithmetic in
+the eager paths' order, so max/min/median and integer sums are identical to them, and float
+sums add in the same order.
+
+They take windows without padding only (the output size then follows from the input's own,
+and every input size shares one compiled kernel: ``dynamic=True``). Compiled kernels land in
+Inductor's on-disk cache (``TORCHINDUCTOR_CACHE_DIR``, by default ``~/.cache/poolcli/inductor``),
+so a later process loads them instead of compiling.
+
+When they run (:func:`wanted`):
+
+- after :func:`warm_up` (a long-lived process such as a server calls it at start) or inside
+  :func:`enabled`, for every input of at least :data:`WARM_FROM` cells;
+- in a one-shot call, only for inputs of at least :data:`ONE_SHOT_FROM` cells whose kernel this
+  machine has compiled before (loading it and importing the compiler cost seconds, which only
+  inputs that large win back), so a cold call is never slower than eager;
+- never with ``POOLCLI_COMPILE=0``; always, where possible, with ``POOLCLI_COMPILE=1``.
+
+Without a C++ compiler (or Triton on a GPU), or when compiling fails, the eager path runs and
+the reason is logged once (``poolcli --debug`` shows it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import itertools
+import logging
+import math
+import os
+import shutil
+import warnings
+from pathlib import Path
+
+import torch
+
+from poolcli.engine import networks
+from poolcli.engine.median import median_network
+from poolcli.engine.separable import SEPARABLE, pass_order
+from poolcli.engine.taps import _accumulation
+from poolcli.model.reductions import Reduction
+
+log = logging.getLogger(__name__)
+
+#: After warm-up, inputs of at least this many cells use the compiled kernels.
+WARM_FROM = 1 << 16
+#: In a one-shot call, inputs of at least this many cells use an already compiled kernel.
+ONE_SHOT_FROM = 1 << 29
+#: The largest median-of-n network compiled (5x5: about a minute to compile the first time).
+MEDIAN_TAPS = 25
+_DTYPES = frozenset(
+    {torch.float32, torch.float64, torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64}
+)
+_state = {"warm": False, "forced": False, "broken": None}
+
+
+def cache_dir() -> Path:
+    """Inductor's on-disk cache: ``TORCHINDUCTOR_CACHE_DIR``, else a per-user directory."""
+    if "TORCHINDUCTOR_CACHE_DIR" not in os.environ:
+        base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+        os.environ["TORCHINDUCTOR_CACHE_DIR"] = str(Path(base) / "poolcli" / "inductor")
+    return Path(os.environ["TORCHINDUCTOR_CACHE_DIR"])
+
+
+def available(device: str = "cpu") -> bool:
+    """Whether kernels can be compiled here (said once in the log when they cannot)."""
+    if _state["broken"] is not None:
+        return False
+    if device == "cuda":
+        from torch.utils._triton import has_triton
+
+        reason = None if has_triton() else "Triton is not installed"
+    else:
+        cxx = os.environ.get("CXX", "g++")
+        reason = None if shutil.which(cxx) else f"no C++ compiler ({cxx}) on PATH"
+    if reason:
+        _give_up(reason)
+    return reason is None
+
+
+def _give_up(reason: str) -> None:
+    if _state["broken"] is None:
+        _state["broken"] = reason
+        log.debug("compiled kernels off, eager paths instead: %s", reason)
+
+
+@contextlib.contextmanager
+def enabled():
+    """Use the compiled kernels (compiling them as needed) inside this block."""
+    before = _state["warm"]
+    _state["warm"] = True
+    try:
+        yield
+    finally:
+        _state["warm"] = before
+
+
+def wanted(x: torch.Tensor, key: tuple) -> bool:
+    """Whether this call should run compiled (see the module's docstring)."""
+    setting = os.environ.get("POOLCLI_COMPILE")
+    if setting == "0" or x.dtype not in _DTYPES or x.requires_grad:
+        return False
+    if setting == "1" or _state["forced"] or (_state["warm"] and x.numel() >= WARM_FROM):
+        return available(x.device.type)
+    return x.numel() >= ONE_SHOT_FROM and _marker(key).exists() and available(x.device.type)
+
+
+def _marker(key: tuple) -> Path:
+    digest = hashlib.sha256(repr(key).encode()).hexdigest()[:24]
+    return cache_dir() / "poolcli" / digest
+
+
+# --------------------------------------------------------------------------------------
+# The kernels (plain torch: eager runs them as well, and the tests compare both)
+
+
+def _view(y, index_axes, starts, axes):
+    """The strided view of ``y`` that one tap reads (windows without padding)."""
+    index = [slice(None)] * y.dim()
+    for axis_index, start, (kernel, stride, dilation) in zip(index_axes, starts, axes):
+        out = (y.shape[axis_index] - dilation * (kernel - 1) - 1) // stride + 1
+        index[axis_index] = slice(start, start + (out - 1) * stride + 1, stride)
+    return y[tuple(index)]
+
+
+def box(reduction: Reduction, axes, spatial, acc, order: tuple[int, ...] | None, count, x):
+    """max/min/sum/avg of windows without padding (``x`` last: the compiled kernel binds the
+    rest). ``order``: the axes one at a time in this
+    order (the separable path's arithmetic), or None for every tap in turn (the taps')."""
+    combine = {Reduction.MAX: torch.maximum, Reduction.MIN: torch.minimum}.get(reduction)
+    add = combine or torch.add
+    groups = [[i] for i in order] if order is not None else [list(range(len(axes)))]
+    y = x
+    for group in groups:
+        index_axes = [spatial[i] for i in group]
+        group_axes = [axes[i] for i in group]
+        taps = itertools.product(*(range(k) for k, _, _ in group_axes))
+        total = None
+        for tap in taps:
+            starts = [j * d for j, (_, _, d) in zip(tap, group_axes)]
+            view = _view(y, index_axes, starts, group_axes)
+            total = view.to(acc) if total is None else add(total, view)
+        y = total
+    if reduction is not Reduction.AVG:
+        return y
+    if not y.dtype.is_floating_point:
+        small = y.dtype is torch.int16 or (y.dtype is torch.int32 and x.element_size() == 1)
+        return y.to(torch.float32 if small else torch.float64) / count
+    return y / count
+
+
+def _median(axes, spatial, x):
+    return networks.median_network(x, axes, spatial)
+
+
+def _median_taps(axes, spatial, network, x):
+    """The taps path's median-of-n selection network on every tap's view at once."""
+    taps = [
+        _view(x, spatial, [j * d for j, (_, _, d) in zip(tap, axes)], axes)
+        for tap in itertools.product(*(range(k) for k, _, _ in axes))
+    ]
+    for a, b, keep_min, keep_max in network:
+        low = torch.minimum(taps[a], taps[b]) if keep_min else None
+        high = torch.maximum(taps[a], taps[b]) if keep_max else None
+        taps[a], taps[b] = low, high
+    median = taps[(len(taps) - 1) // 2]
+    return median.clone() if len(taps) == 1 else median  # never a view of the input
+
+
+@functools.cache
+def _compiled(kind: str, static: tuple):
+    """The compiled kernel for one set of window parameters (every input size shares it)."""
+    import torch._dynamo
+
+    cache_dir()
+    config = torch._dynamo.config
+    config.cache_size_limit = max(config.cache_size_limit, 256)
+    fn = {"median": _median, "median taps": _median_taps, "box": box}[kind]
+    return torch.compile(functools.partial(fn, *static), dynamic=True, fullgraph=True)
+
+
+def _plan(x, reduction, windows, spatial, chosen, options):
+    """``(kind, static arguments)`` of the kernel for this call, or None when none fits."""
+    if any(a.bins is not None or a.pad_begin for a in windows):
+        return None
+    if any((a.out - 1) * a.stride + a.effective_kernel > a.size for a in windows):
+        return None
+    axes = networks.static(windows)
+    if chosen == "networks":
+        return "median", (axes, tuple(spatial))
+    taps = math.prod(a.kernel for a in windows)
+    if chosen == "taps" and reduction is Reduction.MEDIAN and taps <= MEDIAN_TAPS:
+        network = median_network(taps)
+        return "median taps", (axes, tuple(spatial), network)
+    if reduction not in SEPARABLE or chosen not in ("taps", "separable"):
+        return None
+    acc, _, _ = _accumulation(x, reduction, windows, options)
+    order = tuple(pass_order(windows)) if chosen == "separable" else None
+    if reduction in (Reduction.MAX, Reduction.MIN):
+        order = tuple(pass_order(windows))  # exact in any order
+    count = float(math.prod(a.kernel for a in windows))
+    return "box", (reduction, axes, tuple(spatial), acc, order, count)
+
+
+def pool_compiled(x, reduction, windows, spatial, chosen, options) -> torch.Tensor | None:
+    """The chosen path's result through its compiled kernel, or None to run it eagerly."""
+    plan = _plan(x, reduction, windows, spatial, chosen, options)
+    if plan is None:
+        return None
+    key = (*plan, x.dtype, x.dim(), x.device.type, torch.__version__)
+    if not wanted(x, key):
+        return None
+    try:
+        with warnings.catch_warnings():
+            # torch's compiler warns about its own deprecated internals.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            y = _compiled(*plan)(x)
+    except Exception as error:  # noqa: BLE001 - any compiler failure falls back to eager
+        _give_up(f"compiling failed ({type(error).__name__}: {error})")
+        return None
+    marker = _marker(key)
+    if not marker.exists():
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.touch()
+    return y
+
+
+#: What :func:`warm_up` compiles by default: (reduction, dtype, layout, kernel, stride).
+WARM_CASES = (
+    ("max", torch.float32, "HW", 3, 1),
+    ("avg", torch.float32, "HW", 3, 1),
+    ("avg", torch.float32, "HW", 2, 2),
+    ("median", torch.float32, "HW", 3, 1),
+    ("min", torch.uint8, "HWC", 3, 1),
+    ("avg", torch.uint8, "HWC", 3, 1),
+    ("median", torch.uint8, "HWC", 3, 1),
+)
+
+
+def warm_up(cases=WARM_CASES) -> int:
+    """Compile (or load from the on-disk cache) the kernels of ``cases`` and turn the compiled
+    kernels on for this process. Returns how many kernels are ready (0 when none can be)."""
+    from poolcli.engine import ops
+    from poolcli.model.layout import Layout
+    from poolcli.model.window import WindowSpec, resolve
+
+    if os.environ.get("POOLCLI_COMPILE") == "0":
+        return 0
+    _state["warm"] = True
+    ready = 0
+    for reduction, dtype, layout_name, kernel, stride in cases:
+        layout = Layout(layout_name)
+        shape = (64, 64, 3) if "C" in layout_name else (64, 64)
+        x = torch.zeros(shape, dtype=dtype)
+        spec = WindowSpec.make(kernel_size=kernel, stride=stride)
+        windows = resolve(spec, layout.spatial_shape(shape), layout.spatial)
+        with _forced():
+            ops.pool_tensor(x, reduction, windows, layout)
+        if _state["broken"] is not None:
+            return 0
+        ready += 1
+    return ready
+
+
+@contextlib.contextmanager
+def _forced():
+    """Compile whatever the size (the warm-up's inputs are small)."""
+    _state["forced"] = True
+    try:
+        yield
+    finally:
+        _state["forced"] = False

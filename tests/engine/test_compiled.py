@@ -1,0 +1,81 @@
+"""The compiled kernels give the eager paths' values, and step aside cleanly when they cannot
+run. Few and small: each kernel compiles once per machine (Inductor's on-disk cache keeps it)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from poolcli.engine import compiled, ops
+from poolcli.model.layout import Layout
+from poolcli.model.window import WindowSpec, resolve
+
+
+def _pool(x, reduction, layout, path="auto", **window):
+    layout = Layout(layout)
+    windows = resolve(
+        WindowSpec.make(**window), layout.spatial_shape(tuple(x.shape)), layout.spatial
+    )
+    return ops.pool_tensor(x, reduction, windows, layout, path=path)
+
+
+CASES = [
+    # (reduction, dtype, layout, window): one kernel per kind of arithmetic.
+    ("max", torch.uint8, "HWC", {"kernel_size": 3, "stride": 1}),  # separable, exact
+    ("avg", torch.float32, "HW", {"kernel_size": 3, "stride": 1}),  # taps order, float
+    ("median", torch.float32, "HW", {"kernel_size": 3, "stride": 1}),  # the shared network
+    ("median", torch.uint8, "HWC", {"kernel_size": 2, "stride": 1}),  # median-of-n network
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("reduction", "dtype", "layout", "window"), CASES)
+def test_compiled_kernels_equal_the_eager_paths(reduction, dtype, layout, window, monkeypatch):
+    if not compiled.available():
+        pytest.skip(f"no compiled kernels here: {compiled._state['broken']}")
+    generator = np.random.default_rng(3)
+    sizes = ((37, 41, 3), (20, 64, 3)) if reduction == "max" else ((37, 41, 3),)
+    for shape in sizes:  # two sizes, one kernel (dynamic shapes)
+        shape = shape if "C" in layout else shape[:2]
+        x = torch.from_numpy(generator.integers(0, 256, shape).astype(np.float32)).to(dtype)
+        eager = _pool(x, reduction, layout, **window)
+        monkeypatch.setenv("POOLCLI_COMPILE", "1")
+        fused = _pool(x, reduction, layout, **window)
+        monkeypatch.delenv("POOLCLI_COMPILE")
+        assert compiled._state["broken"] is None
+        assert fused.dtype == eager.dtype and torch.equal(fused, eager)
+
+
+def test_without_a_compiler_the_eager_path_runs(monkeypatch):
+    monkeypatch.setitem(compiled._state, "broken", None)
+    monkeypatch.setenv("CXX", "/nonexistent/c++")
+    monkeypatch.setenv("POOLCLI_COMPILE", "1")
+    x = torch.arange(64.0).reshape(8, 8)
+    got = _pool(x, "max", "HW", kernel_size=3, stride=1)
+    assert "no C++ compiler" in compiled._state["broken"]
+    monkeypatch.setenv("POOLCLI_COMPILE", "0")
+    assert torch.equal(got, _pool(x, "max", "HW", kernel_size=3, stride=1))
+    assert compiled.warm_up() == 0
+
+
+def test_one_shot_calls_stay_eager_below_the_threshold(monkeypatch):
+    monkeypatch.delenv("POOLCLI_COMPILE", raising=False)
+    x = torch.zeros(64, 64)
+    assert not compiled.wanted(x, ("any",))
+    with compiled.enabled():
+        assert not compiled.wanted(x[:8, :8], ("any",))  # too small to be worth a call
+    monkeypatch.setenv("POOLCLI_COMPILE", "0")
+    with compiled.enabled():
+        assert not compiled.wanted(x, ("any",))
+
+
+@pytest.mark.slow
+def test_debug_says_once_why_the_compiled_kernels_are_off(run, tmp_path):
+    from conftest import subprocess_env
+
+    np.save(tmp_path / "x.npy", np.arange(64, dtype=np.float32).reshape(8, 8))
+    env = {**subprocess_env(), "POOLCLI_COMPILE": "1", "CXX": "/nonexistent/c++"}
+    args = ("max", tmp_path / "x.npy", "-k", "3", "-s", "1", "-o", tmp_path / "y.npy", "-q")
+    said = run(*args, "--debug", env=env).stderr.decode()
+    assert said.count("compiled kernels off, eager paths instead: no C++ compiler") == 1
