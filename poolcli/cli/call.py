@@ -356,6 +356,22 @@ def _check_variants(call: Call) -> None:
         )
 
 
+def _check_viz_options(call: Call) -> None:
+    """Refuse the options of --viz pictures without --viz."""
+    viz_format = call.batch.get("viz_format")
+    given = (
+        [f"--viz-scale {call.viz_scale}"] * (call.viz_scale != 1)
+        + ["--channels"] * (call.channels is not None)
+        + [f"--viz-format {viz_format}"] * (viz_format is not None)
+    )
+    if call.viz is None and given:
+        raise UsageError(
+            f"{given[0]} is for the --viz picture, but nothing is drawn: add --viz FILE.png "
+            "(--viz DIR/ for a batch).",
+            option=given[0].split(" ")[0],
+        )
+
+
 def _checked_inputs(args: dict[str, Any]) -> tuple[str, ...]:
     inputs = tuple(args["inputs"] or ())
     if not inputs and args.get("files_from") is None:
@@ -391,6 +407,7 @@ def _window(args: dict[str, Any]) -> WindowSpec:
 
 def _check_files(call: Call) -> None:
     """The files a call writes: -o and --viz of the right kind, never an input."""
+    _check_viz_options(call)
     if call.is_batch:
         if call.data.get("valid_count") is not None:
             raise UsageError(
