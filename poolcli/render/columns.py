@@ -87,6 +87,9 @@ class Column:
     #: For the first column: the cells a pooling left out (bool, shaped as ``array``); on
     #: small inputs they are crossed out.
     left_out: Any = None
+    #: For an input column of a 3-D picture: which of each window's depth cells it shows
+    #: (from 0); None: the middle one.
+    tap: int | None = None
 
 
 @dataclass
@@ -187,12 +190,7 @@ def _plan_rows(columns, datas, layout, colour, limits, notes) -> list[_Row]:
         if windows is not None:
             depth_axis = windows[0]
             for j in _spread(depth_axis.out, max_rows):
-                real = [c for c in depth_axis.cells(j) if 0 <= c < depth_axis.size]
-                d_in = real[len(real) // 2]
-                depth = [j if c.windows is not None else d_in for c in columns]
-                reach = f"D={real[0]}" if len(real) == 1 else f"D={real[0]}-{real[-1]}"
-                label = f"output slice D={j} pools input {reach}; input slice D={d_in} shown"
-                rows.append(_Row(label, 0, depth))
+                rows.append(_depth_row(columns, depth_axis, j))
         else:
             for d in _spread(spatial[0], max_rows):
                 rows.append(_Row(f"depth slice D={d}", 0, [d] * ncols))
@@ -227,6 +225,26 @@ def _plan_rows(columns, datas, layout, colour, limits, notes) -> list[_Row]:
             f"channels count from 0; --channels picks them)."
         )
     return rows
+
+
+def _depth_row(columns, depth_axis: AxisWindow, j: int) -> _Row:
+    """The row of output slice ``j``: each input column shows one depth slice it pools (its
+    ``tap``, else the middle one)."""
+    real = [c for c in depth_axis.cells(j) if 0 <= c < depth_axis.size]
+    d_in = real[len(real) // 2]
+    depth: list[int | None] = []
+    for column in columns:
+        if column.windows is not None:
+            depth.append(j)
+        elif column.tap is not None:
+            depth.append(real[min(column.tap, len(real) - 1)])
+        else:
+            depth.append(d_in)
+    reach = f"D={real[0]}" if len(real) == 1 else f"D={real[0]}-{real[-1]}"
+    label = f"output slice D={j} pools input {reach}"
+    if not any(c.tap is not None for c in columns):
+        label += f"; input slice D={d_in} shown"
+    return _Row(label, 0, depth)
 
 
 def _display_scale(ratio: float) -> str:

@@ -149,7 +149,7 @@ def _pool_columns(array, output, result: PoolResult, winners) -> list[Column]:
     spatial_out = result.layout.spatial_shape(tuple(output.shape))
     sampled = result.reduction is Reduction.STOCHASTIC and not result.options.expectation
     columns = [
-        Column(f"input {format_shape(spatial_in, ascii=True)}", array),
+        *_input_columns(array, spatial_in, result),
         *_probabilities(array, result),
         Column(
             f"{result.reduction} output {format_shape(spatial_out, ascii=True)}",
@@ -160,6 +160,28 @@ def _pool_columns(array, output, result: PoolResult, winners) -> list[Column]:
         ),
     ]
     return columns
+
+
+#: A volume's picture shows every input slice an output slice pools up to this many.
+MAX_DEPTH_TAPS = 3
+
+
+def _input_columns(array, spatial_in, result: PoolResult) -> list[Column]:
+    """The input; for a volume whose windows read 2 or 3 depth slices (none of them padding),
+    one input column per slice, so every slice an output slice pools is drawn."""
+    title = f"input {format_shape(spatial_in, ascii=True)}"
+    windows = result.windows
+    if len(spatial_in) != 3 or windows is None or len(windows) != 3:
+        return [Column(title, array)]
+    depth = windows[0]
+    count = len(depth.cells(0))
+    padded = depth.pad_begin or depth.pad_end or depth.extra_end
+    if not 1 < count <= MAX_DEPTH_TAPS or padded:
+        return [Column(title, array)]
+    return [
+        Column(f"{title}, slice {t + 1} of {count} in each window", array, tap=t)
+        for t in range(count)
+    ]
 
 
 def _with_zoom(picture: Picture, array, result: PoolResult, channels) -> Picture:
