@@ -358,7 +358,8 @@ def _check_variants(call: Call) -> None:
 
 def _check_viz_options(call: Call) -> None:
     """Refuse the options of --viz pictures without --viz."""
-    viz_format = call.batch.get("viz_format")
+    # Without a folder run, --viz-format is refused as every batch option is.
+    viz_format = call.batch.get("viz_format") if call.is_batch else None
     given = (
         [f"--viz-scale {call.viz_scale}"] * (call.viz_scale != 1)
         + ["--channels"] * (call.channels is not None)
