@@ -325,7 +325,12 @@ def _invariance(call, device: str, *, ops, shifts, noise: float):
             alpha=loaded.has_alpha,
         )
         if viz is not None:
-            _save_viz(call, invariance_report.invariance_chart(result, _short(outcome.name)))
+            options = call.pool_options(device)
+            example = invariance.shift_example(
+                loaded.array, result, options, alpha=loaded.has_alpha
+            )
+            chart = invariance_report.invariance_chart(result, _short(outcome.name), example)
+            _save_viz(call, chart)
     except PoolError as error:
         return _failed(printer, error, outcome.name)
     if call.json:
