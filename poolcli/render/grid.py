@@ -36,6 +36,7 @@ from poolcli.render.colours import (
     _text_colour,
 )
 from poolcli.render.marks import (
+    _draw_bins,
     _draw_crosses,
     _draw_first_window,
     _draw_ring,
@@ -115,6 +116,7 @@ def _draw_grid(
             if cell is not None:
                 if sizes.mark_windows:
                     _draw_windows(canvas, first, cell, windows)
+                    _draw_bins(canvas, first, cell, windows)
             else:
                 _draw_first_window(canvas, first, fields[r][0], windows)
         if cell is not None and row.channel is not None and spatial2 and winner_column:
@@ -286,6 +288,11 @@ def _legend(columns, windows, sizes, spatial2, rows, shape) -> list[str]:
     if any(a.dilation > 1 for a in windows):
         lines.append("Triangles: the cells a dilated window reads.")
     if any(a.bins is not None for a in windows):
+        if sizes.mark_windows and not all(_disjoint(a) for a in windows):
+            lines.append(
+                "Bars under and right of the input: the cells of each output column's and "
+                "row's window, in two lanes where neighbours overlap."
+            )
         lines.append(_bins_text(windows))
     if any(sizes.ring):
         lines.append("Hatched: padding cells.")

@@ -177,3 +177,24 @@ def _tag(canvas, x, y, text, font) -> None:
     width = _text_width(font, text)
     canvas.draw.rectangle((x, y, x + width + 3, y + height + 2), fill=(255, 255, 255))
     canvas.text(x + 2, y + 1, text, font)
+
+
+def _draw_bins(canvas, box, cell: int, windows) -> None:
+    """Adaptive or fractional windows that overlap: one bar per window under the input
+    panel (columns) and right of it (rows), spanning its cells with end ticks; neighbours
+    alternate between two lanes, so the cells they share show."""
+    wy, wx = windows
+    x0, y0, x1, y1 = box
+    for axis, across in ((wx, True), (wy, False)):
+        if axis.bins is None or _disjoint(axis):
+            continue
+        for i, (start, end) in enumerate(axis.bins):
+            lane = 4 + 5 * (i % 2)
+            a, b = start * cell + 2, end * cell - 3
+            if across:
+                y = y1 + lane
+                points = ((x0 + a, y - 3), (x0 + a, y), (x0 + b, y), (x0 + b, y - 3))
+            else:
+                x = x1 + lane
+                points = ((x - 3, y0 + a), (x, y0 + a), (x, y0 + b), (x - 3, y0 + b))
+            canvas.draw.line(points, fill=BOUNDARY, width=2)

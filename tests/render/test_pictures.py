@@ -552,3 +552,24 @@ def test_the_drawing_imports_nothing_from_the_engine():
                 continue
             for name in names:
                 assert not name.startswith(("poolcli.engine", "torch")), (path.name, name)
+
+
+def test_overlapping_adaptive_windows_are_drawn_as_bars_in_two_lanes():
+    array = np.arange(49, dtype=np.float32).reshape(7, 7)
+    result = pool(array, "avg", output_size=3)  # bins 0-2, 2-4, 4-6: neighbours share a cell
+    picture = drawn(array, result)
+    pixels = decoded(picture)
+    x0, y0, x1, y1 = picture.panels["r0c0"]
+    cell = (x1 - x0) // 7
+
+    def dark(x, y, across):
+        near = pixels[y - 1 : y + 2, x] if across else pixels[y, x - 1 : x + 2]
+        return bool((near.max(axis=-1) < 60).any())
+
+    for i, (start, end) in enumerate(((0, 3), (2, 5), (4, 7))):
+        lane = 4 + 5 * (i % 2)
+        middle = round((start + end) / 2 * cell)
+        assert dark(x0 + middle, y1 + lane, True), i  # the column bar under the panel
+        assert dark(x1 + lane, y0 + middle, False), i  # the row bar right of it
+        assert not dark(x0 + middle, y1 + 9 - 5 * (i % 2), True), i  # the other lane is empty
+    assert any(text.startswith("Bars under and right of the input") for text, _ in picture.texts)
