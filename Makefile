@@ -10,7 +10,7 @@ TYPER_PIN := typer==0.28.0
 ZARR_PIN := zarr==3.1.6
 STAMP := $(VENV)/.installed
 
-.PHONY: install gdal test test-quick demo bench gpu-check lint clean
+.PHONY: install browser gdal test test-quick demo bench gpu-check lint clean
 
 install: $(STAMP)
 
@@ -20,6 +20,14 @@ $(STAMP): pyproject.toml Makefile
 	$(PY) -m pip install -q -e ".[test]"
 	touch $(STAMP)
 
+# Debian's Chromium for the tests of the --viz FILE.html page (Playwright drives it; no
+# browser download). Installed only when missing; needs root, as on CI.
+CHROMIUM := /usr/bin/chromium
+
+browser:
+	test -x $(CHROMIUM) || { apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
+
 # GDAL's command-line programs are the oracle of --nodata (tests/engine/test_gdal_oracle.py).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 gdal:
@@ -27,7 +35,7 @@ gdal:
 	  { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq --no-install-recommends gdal-bin; } || \
 	  echo "make gdal: could not install gdal-bin; tests/engine/test_gdal_oracle.py will fail"
 
-test: install gdal
+test: install browser gdal
 	$(PY) -m pytest -q
 
 # Everything but the tests that start real processes: for the edit-test loop (under a minute).

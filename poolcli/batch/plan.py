@@ -111,6 +111,7 @@ def plan_batch(
     exclude: Sequence[str] = (),
     viz_dir: str | None = None,
     indices_dir: str | None = None,
+    viz_format: str = "png",
 ) -> Plan:
     """Find the inputs and map each to its output (see the module's notes); refuse a batch
     that would go wrong. Without ``output_dir`` nothing is written.
@@ -125,8 +126,9 @@ def plan_batch(
         The outputs' suffix (``png``, ``tiff``, ``npy``, ``same``) and name template.
     overwrite : bool
         Replace existing outputs and pictures; else they are skipped (so a rerun resumes).
-    viz_dir, indices_dir : str, optional
-        Where ``--viz DIR/`` draws and ``--indices DIR/`` writes, mirroring relative paths.
+    viz_dir, indices_dir, viz_format : str, optional
+        Where ``--viz DIR/`` draws (``viz_format``: png, svg, gif, html) and ``--indices DIR/``
+        writes, mirroring relative paths.
 
     Raises
     ------
@@ -135,10 +137,9 @@ def plan_batch(
         folder or are inputs (refused even with ``overwrite``); an output folder that is a file.
     """
     steps = as_steps(steps)
-    _check_output_options(output_dir, format, name)
-    if isinstance(inputs, Expansion):
-        found = inputs
-    else:
+    _check_output_options(output_dir, format, name, viz_format)
+    found = inputs
+    if not isinstance(inputs, Expansion):
         found = expand_inputs(
             inputs,
             recursive=recursive,
@@ -148,17 +149,16 @@ def plan_batch(
             exclude=exclude,
             skip_dirs=[d for d in (output_dir, viz_dir, indices_dir) if d is not None],
         )
-    tasks = [
-        _task(i, source, steps, output_dir, format, name, overwrite)
-        for i, source in enumerate(found.sources)
-    ]
-    tasks = [_with_picture(task, viz_dir, overwrite) for task in tasks]
+    sources = enumerate(found.sources)
+    tasks = [_task(i, s, steps, output_dir, format, name, overwrite) for i, s in sources]
+    tasks = [_with_picture(task, viz_dir, overwrite, viz_format) for task in tasks]
     tasks += _missing_tasks(found.missing, start=len(tasks))
     _check_writes(tasks, overwrite)
     return Plan(tasks, steps, output_dir, found.ignored, found.folders_not_searched)
 
 
-def _check_output_options(output_dir: str | None, format: str, name: str) -> None:
+def _check_output_options(output_dir: str | None, format: str, name: str, viz_format) -> None:
+    _check_viz_format(viz_format)
     if format not in FORMATS:
         raise UsageError(
             f"--format {format} is not one of {', '.join(FORMATS)}.", option="--format"
@@ -212,17 +212,30 @@ def _task(index, source, steps, output_dir, format, template, overwrite) -> Task
     return Task(index, source, output, "run")
 
 
-def viz_path(source: Source, viz_dir: str) -> str:
-    """Where ``--viz DIR/`` draws ``source``: its relative path under DIR, as ``.png``."""
+#: What ``--viz-format`` takes: the suffixes of the pictures ``--viz DIR/`` draws.
+VIZ_FORMATS = ("png", "svg", "gif", "html")
+
+
+def _check_viz_format(viz_format: str) -> None:
+    if viz_format not in VIZ_FORMATS:
+        raise UsageError(
+            f"--viz-format {viz_format} is not one of {', '.join(VIZ_FORMATS)}.",
+            option="--viz-format",
+        )
+
+
+def viz_path(source: Source, viz_dir: str, viz_format: str = "png") -> str:
+    """Where ``--viz DIR/`` draws ``source``: its relative path under DIR, with the suffix
+    of ``viz_format``."""
     stem, _ = os.path.splitext(source.rel)
-    return os.path.join(viz_dir, *f"{stem}.png".split("/"))
+    return os.path.join(viz_dir, *f"{stem}.{viz_format}".split("/"))
 
 
-def _with_picture(task: Task, viz_dir: str | None, overwrite: bool) -> Task:
+def _with_picture(task: Task, viz_dir: str | None, overwrite: bool, viz_format: str) -> Task:
     """``task`` with the picture ``--viz DIR/`` draws of its input."""
     if viz_dir is None or task.action == "fail":
         return task
-    picture = viz_path(task.source, viz_dir)
+    picture = viz_path(task.source, viz_dir, viz_format)
     if task.output is None and task.action == "run":
         # The picture is all this input writes: it is planned as outputs are.
         if os.path.lexists(picture) and not overwrite:

@@ -216,6 +216,9 @@ def iter_batch(
     batch_size: int = DEFAULT_BATCH_SIZE,
     indices_dir: str | None = None,
     index_style: str = "torch",
+    viz_format: str = "png",
+    viz_scale: int = 1,
+    viz_channels: tuple[int, ...] | None = None,
 ) -> Batch:
     """Pool many files: plan at once, then iterate to run, one :class:`FileResult` per input.
 
@@ -276,6 +279,7 @@ def _plan(options: dict[str, Any]) -> Plan:
         options["output_dir"],
         viz_dir=_absolute(options["viz_dir"]),
         indices_dir=_absolute(options["indices_dir"]),
+        viz_format=options["viz_format"],
         **{name: options[name] for name in PLANNING},
     )
 
@@ -302,6 +306,8 @@ def _job(plan: Plan, options: dict[str, Any]) -> Job:
         viz_dir=_absolute(options["viz_dir"]),
         indices_dir=_absolute(options.get("indices_dir")),
         index_style=options.get("index_style", "torch"),
+        viz_scale=options.get("viz_scale", 1),
+        viz_channels=options.get("viz_channels"),
     )
 
 

@@ -47,6 +47,8 @@ class Job:
     torch_threads: int | None = 1
     viz_dir: str | None = None
     keep: bool = False
+    viz_scale: int = 1
+    viz_channels: tuple[int, ...] | None = None
     quality: int | None = None
     normalize: bool = False
     #: ``--indices``: the file of an input given alone, or the folder of a batch, and how
@@ -257,7 +259,7 @@ def _draw(task: Task, job: Job, values: dict[str, Any], loaded, final) -> None:
         if not is_inside(os.path.dirname(picture), job.viz_dir):
             raise PoolError(outside_reason(job.viz_dir), path=display_path(picture))
         os.makedirs(os.path.dirname(picture), exist_ok=True)
-    pictures.write_viz(picture, loaded, final)
+    pictures.write_viz(picture, loaded, final, scale=job.viz_scale, channels=job.viz_channels)
 
 
 def _write_safely(output: str, array, loaded, layout: str, job: Job):

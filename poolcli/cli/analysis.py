@@ -9,6 +9,7 @@ result. Their options come from the one option table.
 """
 
 import dataclasses
+import os
 from typing import Any
 
 import typer
@@ -84,10 +85,10 @@ def add_commands(app: typer.Typer) -> None:
         help="Write the gradient (FILE.npy, float64), or with --unpool what was kept (.npy, or "
         "an image suffix for image inputs)."
     )
-    viz = FLAGS["viz"].but(help="Also draw a picture to FILE.png.")
-    ending = ["layout", "straight_alpha", viz, "json", "device", "dtype", "debug"]
+    viz = FLAGS["viz"].but(help="Also draw a picture to FILE.png (or .svg: vectors).")
+    ending = ["layout", "straight_alpha", viz, "viz_scale", "json", "device", "dtype", "debug"]
     grad = ["input_path", "op", *window, "upstream", "unpool", "layout", "straight_alpha"]
-    grad += [grad_output, viz, "json", "quiet", "device", "debug"]
+    grad += [grad_output, viz, "viz_scale", "json", "quiet", "device", "debug"]
     add_command(app, "grad", grad, _grad_command, help=GRAD_HELP, panel=PANEL)
     compare = ["input_path", "ops", *window, *ending]
     add_command(app, "compare", compare, _compare_command, help=COMPARE_HELP, panel=PANEL)
@@ -136,8 +137,14 @@ def _invariance_command(ctx: typer.Context, args: dict[str, Any]) -> int:
     return _invariance(call, device, ops=ops, shifts=shifts, noise=args["noise"])
 
 
+def _short(name: str) -> str:
+    """A file's name without its folders, for titles."""
+    return os.path.basename(name) or name
+
+
 def _load(call, device):
     """Read the one input as the reduction commands do; returns (outcome, printer)."""
+    _check_still(call)
     printer = Printer()
     reading = dataclasses.replace(call, output=None, viz=None, json=False)
     outcome = process_input(call.inputs[0], reading, device)
@@ -161,10 +168,18 @@ def _failed(printer, error: PoolError, name: str):
     return ExitStatus.USAGE if isinstance(error, UsageError) else ExitStatus.ERROR
 
 
-def _save_viz(path: str, picture) -> None:
+def _save_viz(call, picture) -> None:
     from poolcli.render import pictures as visualize
 
-    visualize.save_viz(path, picture.image)
+    visualize.save_viz(call.viz, picture, call.viz_scale)
+
+
+def _check_still(call) -> None:
+    """A usage error for a --viz animation or page, which only the reduction commands draw."""
+    if call.viz is not None:
+        from poolcli.render.viz_files import check_viz_path
+
+        check_viz_path(call.viz, allowed=())
 
 
 # --------------------------------------------------------------------------------------------
@@ -201,7 +216,7 @@ def _grad(call, device: str, *, upstream: str | None, unpool: bool):
             )
         notes = _write_grad(io, call.output, result, loaded, unpool)
         if viz is not None:
-            _save_viz(viz, grad_report.grad_picture(loaded, result, outcome.name, unpool))
+            _save_viz(call, grad_report.grad_picture(loaded, result, _short(outcome.name), unpool))
     except PoolError as error:
         return _failed(printer, error, outcome.name)
     for note in notes:
@@ -266,7 +281,7 @@ def _compare(call, device: str, *, ops):
             from poolcli.render import pictures as visualize
 
             picture = visualize.render_compare(loaded, list(result.results.values()))
-            _save_viz(viz, picture)
+            _save_viz(call, picture)
     except PoolError as error:
         return _failed(printer, error, outcome.name)
     if call.json:
@@ -310,7 +325,12 @@ def _invariance(call, device: str, *, ops, shifts, noise: float):
             alpha=loaded.has_alpha,
         )
         if viz is not None:
-            _save_viz(viz, invariance_report.invariance_chart(result, outcome.name))
+            options = call.pool_options(device)
+            example = invariance.shift_example(
+                loaded.array, result, options, alpha=loaded.has_alpha
+            )
+            chart = invariance_report.invariance_chart(result, _short(outcome.name), example)
+            _save_viz(call, chart)
     except PoolError as error:
         return _failed(printer, error, outcome.name)
     if call.json:

@@ -39,6 +39,8 @@ class Call:
     dtype: str | None = None
     straight_alpha: bool = False
     viz: str | None = None
+    viz_scale: int = 1
+    channels: tuple[int, ...] | None = None
     explain: bool = False
     quality: int | None = None
     normalize: bool = False
@@ -207,6 +209,8 @@ def make_call(reduction: Reduction, args: dict[str, Any], then=()) -> Call:
         dtype=dtype.value if dtype is not None else None,
         straight_alpha=args["straight_alpha"],
         viz=args.get("viz"),
+        viz_scale=args.get("viz_scale") or 1,
+        channels=_channels(args.get("viz_channels")),
         explain=bool(args.get("explain")),
         quality=args.get("quality"),
         normalize=bool(args.get("normalize")),
@@ -223,6 +227,12 @@ def make_call(reduction: Reduction, args: dict[str, Any], then=()) -> Call:
     check_applies(reduction, args)
     _check_output_options(call, args)
     return call
+
+
+def _channels(text: str | None) -> tuple[int, ...] | None:
+    from poolcli.render.viz_files import parse_channels
+
+    return parse_channels(text) if text is not None else None
 
 
 def data_options(reduction: Reduction, args: dict[str, Any], then=()) -> dict[str, Any]:
@@ -346,6 +356,23 @@ def _check_variants(call: Call) -> None:
         )
 
 
+def _check_viz_options(call: Call) -> None:
+    """Refuse the options of --viz pictures without --viz."""
+    # Without a folder run, --viz-format is refused as every batch option is.
+    viz_format = call.batch.get("viz_format") if call.is_batch else None
+    given = (
+        [f"--viz-scale {call.viz_scale}"] * (call.viz_scale != 1)
+        + ["--channels"] * (call.channels is not None)
+        + [f"--viz-format {viz_format}"] * (viz_format is not None)
+    )
+    if call.viz is None and given:
+        raise UsageError(
+            f"{given[0]} is for the --viz picture, but nothing is drawn: add --viz FILE.png "
+            "(--viz DIR/ for a batch).",
+            option=given[0].split(" ")[0],
+        )
+
+
 def _checked_inputs(args: dict[str, Any]) -> tuple[str, ...]:
     inputs = tuple(args["inputs"] or ())
     if not inputs and args.get("files_from") is None:
@@ -381,6 +408,7 @@ def _window(args: dict[str, Any]) -> WindowSpec:
 
 def _check_files(call: Call) -> None:
     """The files a call writes: -o and --viz of the right kind, never an input."""
+    _check_viz_options(call)
     if call.is_batch:
         if call.data.get("valid_count") is not None:
             raise UsageError(

@@ -93,6 +93,9 @@ def execute_batch(call: Call, device: str) -> int:
         fail_fast=bool(options["fail_fast"]),
         debug=call.debug,
         viz_dir=call.viz,
+        viz_format=options["viz_format"] or "png",
+        viz_scale=call.viz_scale,
+        viz_channels=call.channels,
         indices_dir=call.indices,
         index_style=call.index_style,
     )

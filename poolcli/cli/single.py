@@ -79,6 +79,8 @@ def process_input(path: str, call: Call, device: str) -> Outcome:
         png_compression=_or_default(call.batch["png_compression"], DEFAULT_PNG_COMPRESSION),
         debug=call.debug,
         keep=True,
+        viz_scale=call.viz_scale,
+        viz_channels=call.channels,
         quality=call.quality,
         normalize=call.normalize,
         indices=call.indices,
@@ -216,6 +218,8 @@ def show_outcome(printer: Printer, call: Call, outcome: Outcome) -> None:
         return
     for warning in outcome.warnings:
         printer.warning(warning)
+    if call.viz is not None and not call.quiet:
+        printer.message(f"wrote {display_path(call.viz)}")
     result = outcome.result
     if call.json or outcome.written is None:
         _indices_line(printer, call, outcome)

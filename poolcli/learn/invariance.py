@@ -261,3 +261,38 @@ def measure(
         seed=seed,
         spec=spec,
     )
+
+
+@dataclass(frozen=True)
+class ShiftExample:
+    """One op's output before and after one shift: what the ``invariance`` picture shows
+    under its charts. ``before`` pools the input without its last ``s`` cells along the
+    shift's axis, ``after`` the input without its first ``s`` (see :data:`EDGE_RULE`)."""
+
+    op: Reduction
+    shift: Perturbation
+    before: np.ndarray
+    after: np.ndarray
+
+
+def shift_example(
+    array, result: InvarianceResult, options: PoolOptions | None = None, *, alpha: bool = False
+) -> ShiftExample | None:
+    """The first op of ``result`` under its smallest shift along the last spatial axis,
+    pooled as :func:`measure` pooled it (None without ops or such a shift)."""
+    axis_name = result.layout.spatial[-1]
+    shifts = [p for p in result.perturbations if p.kind == "shift" and p.axis == axis_name]
+    if not shifts or not result.ops or result.spec is None:
+        return None
+    shift = min(shifts, key=lambda p: p.amount)
+    op = result.ops[0]
+    options = options or PoolOptions()
+    if options.seed is None:
+        options = dataclasses.replace(options, seed=result.seed)
+    if op is not Reduction.MAX and options.blur:
+        options = dataclasses.replace(options, blur=None)
+    a, b = shifted_pair(np.asarray(array), result.layout.spatial_axes[-1], int(shift.amount))
+    spec, layout = result.spec, result.layout
+    before = _pool(a, op, spec, layout, options, alpha, shift)
+    after = _pool(b, op, spec, layout, options, alpha, shift)
+    return ShiftExample(op, shift, np.asarray(before), np.asarray(after))

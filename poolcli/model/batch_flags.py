@@ -81,6 +81,16 @@ BATCH_FLAGS = (
         batch_only=True,
     ),
     Flag(
+        "viz_format",
+        ("--viz-format",),
+        str | None,
+        None,
+        "--viz DIR/ pictures: png, svg, gif or html (one per input). Default: png.",
+        BATCH,
+        "FMT",
+        batch_only=True,
+    ),
+    Flag(
         "overwrite",
         ("--overwrite",),
         bool,

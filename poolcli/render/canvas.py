@@ -49,6 +49,25 @@ class Picture:
     series_colours: dict[str, tuple[int, int, int]] = field(default_factory=dict)
     texts: list[tuple[str, Box]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: What was drawn, as :mod:`poolcli.render.drawing` ops (empty: only the pixels exist).
+    ops: list = field(default_factory=list)
+    #: Row and column numbers: the first row (column) of each grid panel, as drawn.
+    data: dict = field(default_factory=dict)
+
+    def scaled(self, scale: int = 1) -> Image.Image:
+        """The picture drawn ``scale`` times as large (sharp text and lines, not enlarged)."""
+        if scale == 1 or not self.ops:
+            return self.image
+        from poolcli.render.drawing import raster
+
+        return raster(self.ops, self.image.size, scale)
+
+    def svg(self, title: str = "") -> str:
+        """The picture as SVG: shapes and texts as vectors."""
+        from poolcli.render.drawing import svg
+
+        ops = self.ops or [("image", (0, 0), self.image)]
+        return svg(ops, self.image.size, title)
 
 
 @functools.lru_cache(maxsize=32)
@@ -139,13 +158,51 @@ def _tidy_exponent(text: str) -> str:
     return f"{mantissa}e{int(exponent)}"
 
 
+def _size_of(font) -> int:
+    return int(getattr(font, "size", 10))
+
+
+class _Recorder:
+    """Pillow's ImageDraw for the calls the pictures make, each also kept as an op."""
+
+    def __init__(self, image: Image.Image, ops: list):
+        self._draw = ImageDraw.Draw(image)
+        self._ops = ops
+
+    def rectangle(self, xy, fill=None, outline=None, width=1):
+        self._draw.rectangle(xy, fill=fill, outline=outline, width=width)
+        x0, y0, x1, y1 = (round(v) for v in xy)
+        self._ops.append(("rect", (x0, y0, x1, y1), _tuple(fill), _tuple(outline), width))
+
+    def line(self, xy, fill=None, width=1, joint=None):
+        self._draw.line(xy, fill=fill, width=width, joint=joint)
+        flat = [float(v) for point in xy for v in (point if isinstance(point, tuple) else (point,))]
+        points = tuple(zip(flat[0::2], flat[1::2]))
+        self._ops.append(("line", points, _tuple(fill), width))
+
+    def polygon(self, xy, fill=None, outline=None):
+        self._draw.polygon(xy, fill=fill, outline=outline)
+        self._ops.append(("polygon", tuple(xy), _tuple(fill), _tuple(outline)))
+
+
+def _tuple(colour):
+    return tuple(colour) if colour is not None else None
+
+
 class _Canvas:
-    """An RGB image being drawn, recording every text and its box."""
+    """An RGB image being drawn, recording every text and its box, and every op."""
 
     def __init__(self, width: int, height: int):
         self.image = Image.new("RGB", (width, height), BACKGROUND)
-        self.draw = ImageDraw.Draw(self.image)
+        self.ops: list = []
+        self.draw = _Recorder(self.image, self.ops)
         self.texts: list[tuple[str, Box]] = []
+
+    def paste(self, pixels: Image.Image, xy) -> None:
+        """Paste an RGB image at ``xy``."""
+        xy = (round(xy[0]), round(xy[1]))
+        self.image.paste(pixels, xy)
+        self.ops.append(("image", xy, pixels))
 
     def text(self, x, y, text, font, fill=INK, align="left", valign="top") -> Box:
         """Draw ``text`` with its box's left/centre/right edge at ``x`` and top/middle at ``y``."""
@@ -155,7 +212,8 @@ class _Canvas:
         x0 = {"left": x, "center": x - width / 2, "right": x - width}[align]
         y0 = y if valign == "top" else y - height / 2
         x0, y0 = round(x0), round(y0)
-        self.draw.text((x0 - left, y0 - top), text, font=font, fill=fill)
+        self.draw._draw.text((x0 - left, y0 - top), text, font=font, fill=fill)
+        self.ops.append(("text", (x0, y0), text, _size_of(font), _tuple(fill), 0))
         box = (x0, y0, x0 + width, y0 + height)
         self.texts.append((text, box))
         return box
@@ -207,4 +265,5 @@ def _vertical_text(canvas, x, y_mid, text, font) -> None:
     strip = strip.rotate(90, expand=True)
     y0 = round(y_mid - strip.height / 2)
     canvas.image.paste(strip, (round(x), y0))
+    canvas.ops.append(("text", (round(x), y0), text, _size_of(font), MUTED, 90))
     canvas.texts.append((text, (round(x), y0, round(x) + strip.width, y0 + strip.height)))

@@ -66,6 +66,8 @@ class _Series:
     colour: tuple[int, int, int]
     markers: bool
     width: int = 2
+    shape: int = 0  # marker: square, circle, triangle, diamond, triangle down
+    grow: int = 0  # marker radius beyond the line's width
 
 
 @dataclass
@@ -99,7 +101,8 @@ def _draw_chart(canvas, box, series: Sequence[_Series], font, x_label="", y_labe
     left, _, right, _ = axes.plot
     for s in series:
         _draw_series(canvas.draw, axes, s, right - left)
-    _draw_legend(canvas, legend_rows, left, box[1], font)
+    shapes = {s.label: s.shape for s in series if s.markers}
+    _draw_legend(canvas, legend_rows, left, box[1], font, shapes)
     return axes.plot
 
 
@@ -132,6 +135,9 @@ def _chart_axes(series, font, box, legend_h: int, x_label: bool, y_label: bool) 
     if x_high <= x_low:
         x_low, x_high = x_low - 1, x_high + 1
     x_ticks, x_dec = _nice_ticks(x_low, x_high, 6)
+    if xs_all and all(float(v).is_integer() for v in xs_all):  # whole steps: whole ticks
+        whole = [t for t in x_ticks if float(t).is_integer()]
+        x_ticks, x_dec = (whole, 0) if len(whole) >= 2 else (sorted(set(xs_all)), 0)
     y_labels = [_tick_label(v, y_dec) for v in y_ticks]
     left = x0 + max(_text_width(font, t) for t in y_labels) + 10
     if y_label:
@@ -183,19 +189,41 @@ def _draw_series(draw, axes: _Axes, s: _Series, columns: int) -> None:
             run = []
     _polyline(draw, run, s)
     if s.markers:
-        r = s.width + 1
         for (x, y), value in zip(points, ys.tolist()):
             if math.isfinite(value):
-                draw.rectangle((x - r, y - r, x + r, y + r), fill=s.colour)
+                _marker(draw, x, y, s.width + 1 + s.grow, s.shape, s.colour)
 
 
-def _draw_legend(canvas, legend_rows, left: int, y: int, font) -> None:
+def _marker(draw, x: float, y: float, r: int, shape: int, colour) -> None:
+    """One of five marker shapes, so series that coincide stay told apart."""
+    shape %= 5
+    if shape == 0:
+        draw.rectangle((x - r, y - r, x + r, y + r), fill=colour)
+    elif shape == 1:
+        points = [
+            (x + r * math.cos(a * math.pi / 6), y + r * math.sin(a * math.pi / 6))
+            for a in range(12)
+        ]
+        draw.polygon(points, fill=colour)
+    elif shape == 2:
+        draw.polygon([(x, y - r - 1), (x + r + 1, y + r), (x - r - 1, y + r)], fill=colour)
+    elif shape == 3:
+        draw.polygon([(x, y - r - 1), (x + r + 1, y), (x, y + r + 1), (x - r - 1, y)], fill=colour)
+    else:
+        draw.polygon([(x, y + r + 1), (x + r + 1, y - r), (x - r - 1, y - r)], fill=colour)
+
+
+def _draw_legend(canvas, legend_rows, left: int, y: int, font, shapes=None) -> None:
+    shapes = shapes or {}
     _, line_h = _line_metrics(font)
     for entries_row in legend_rows:
         lx = left
         for text, colour in entries_row:
             mid = y + line_h // 2
             canvas.draw.line((lx, mid, lx + _SWATCH, mid), fill=colour, width=3)
+            shape = shapes.get(text)
+            if shape is not None:
+                _marker(canvas.draw, lx + _SWATCH / 2, mid, 4 + shape % 2, shape, colour)
             canvas.text(lx + _SWATCH + 6, y, text, font)
             lx += _SWATCH + 6 + _text_width(font, text) + _ENTRY_GAP
         y += line_h + 6
@@ -264,7 +292,7 @@ def _render_signals(columns, datas, title, max_rows, notes) -> Picture:
     notes_y = y - gap // 2
     height = notes_y + _lines_height(font, len(note_lines)) + margin
     canvas = _Canvas(width, height)
-    picture = Picture(canvas.image, notes=list(notes))
+    picture = Picture(canvas.image, notes=list(notes), ops=canvas.ops)
     canvas.lines(margin, margin, title_lines, title_font)
     for ch, (label_y, top) in enumerate(row_tops):
         if channels > 1:
@@ -329,14 +357,15 @@ def line_chart(
     title_lines = _wrap(title_font, title, width - 2 * margin) if title else []
     top = margin + _lines_height(title_font, len(title_lines)) + (8 if title_lines else 0)
     canvas = _Canvas(width, top + height + margin)
-    picture = Picture(canvas.image)
+    picture = Picture(canvas.image, ops=canvas.ops)
     canvas.lines(margin, margin, title_lines, title_font)
     drawn = []
     for k, (name, ys) in enumerate(series.items()):
         ys = np.asarray(ys, dtype=np.float64)
         xs = np.arange(len(ys), dtype=np.float64) if x is None else np.asarray(x, np.float64)
         colour = SERIES[k % len(SERIES)]
-        drawn.append(_Series(name, xs, ys, colour, len(ys) <= 64))
+        # Later series on top, smaller: markers that coincide show as nested shapes.
+        drawn.append(_Series(name, xs, ys, colour, len(ys) <= 64, shape=k, grow=max(0, 4 - k)))
         picture.series_colours[name] = colour
     box = (margin, top, width - margin, top + height)
     picture.panels["plot"] = _draw_chart(canvas, box, drawn, font, x_label, y_label)

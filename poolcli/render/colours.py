@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -64,13 +65,30 @@ BOUNDARY = (0, 0, 0)
 FIRST_WINDOW = (230, 25, 50)
 
 
-#: Outline colours of windows; window (i, j) gets PALETTE[(3 * i + j) % 5], so neighbours differ.
+#: Outline colours of windows: 20 colours told apart easily (Sasha Trubetskoy's list), in
+#: an order where neighbours differ; every frame also gets a contrasting rim (:data:`RIM`) and
+#: a number, so a frame reads on any cell and windows past the 20th stay told apart.
 PALETTE = (
-    (230, 25, 50),
-    (255, 140, 0),
-    (0, 205, 255),
-    (255, 255, 255),
-    (250, 60, 230),
+    (230, 25, 75),
+    (60, 180, 75),
+    (255, 225, 25),
+    (0, 130, 200),
+    (245, 130, 48),
+    (145, 30, 180),
+    (70, 240, 240),
+    (240, 50, 230),
+    (210, 245, 60),
+    (250, 190, 212),
+    (0, 128, 128),
+    (220, 190, 255),
+    (170, 110, 40),
+    (255, 250, 200),
+    (128, 0, 0),
+    (170, 255, 195),
+    (128, 128, 0),
+    (255, 215, 180),
+    (0, 0, 128),
+    (128, 128, 128),
 )
 
 
@@ -105,24 +123,87 @@ def viridis(values) -> np.ndarray:
     return rgb
 
 
+#: Ends and middle of the diverging map of signed values (blue, white, red; Moreland's).
+DIVERGING = ((59, 76, 192), (247, 247, 247), (180, 4, 38))
+
+
+def ramp(t, cmap: str = "viridis") -> np.ndarray:
+    """Map values in [0, 1] through ``cmap`` (``viridis``, ``grey`` or ``diverging``, where 0.5
+    is white) to uint8 RGB, through a 511-entry table; NaN maps to light grey."""
+    if cmap == "viridis":
+        return viridis(t)
+    t = np.asarray(t, dtype=np.float64)
+    nan = np.isnan(t)
+    index = np.rint(np.clip(np.where(nan, 0.5, t), 0.0, 1.0) * 510).astype(np.intp)
+    rgb = np.take(_table(cmap), index, axis=0)
+    rgb[nan] = NAN_COLOUR
+    return rgb
+
+
+@functools.lru_cache(maxsize=4)
+def _table(cmap: str) -> np.ndarray:
+    """511 colours of ``cmap``, from 0 to 1 (an odd count: 0.5 is exactly the middle)."""
+    t = np.linspace(0.0, 1.0, 511)[:, None]
+    if cmap == "grey":
+        return (np.rint(t * 255) * np.ones(3)).astype(np.uint8)
+    low, mid, high = (np.asarray(c, dtype=np.float64) for c in DIVERGING)
+    lower = low + (mid - low) * (t * 2)
+    upper = mid + (high - mid) * (t * 2 - 1)
+    return np.rint(np.where(t < 0.5, lower, upper)).astype(np.uint8)
+
+
 @dataclass(frozen=True)
 class _Mapping:
-    """How one scale group turns values into viridis colours: ``low`` -> 0, ``high`` -> 1.
+    """How one scale group turns values into colours: ``low`` -> 0, ``high`` -> 1 of ``cmap``.
 
-    For an image's colour rows ``high`` is the value of full intensity instead.
+    ``categories``: for the ``categorical`` map, the values in order, each drawn in its
+    own :data:`SERIES` colour. For an image's colour rows ``high`` is the value of full
+    intensity instead.
     """
 
     low: float
     high: float
     integral: bool
+    cmap: str = "viridis"
+    categories: tuple = ()
 
     def __call__(self, values) -> np.ndarray:
         v = np.asarray(values, dtype=np.float64)
+        if self.cmap == "categorical":
+            return categorical(v, self.categories)
         if self.high > self.low:
             t = (v - self.low) / (self.high - self.low)
         else:
             t = np.where(np.isnan(v), np.nan, 0.5)
-        return viridis(t)
+        return ramp(t, self.cmap)
+
+    def ramp(self, t) -> np.ndarray:
+        """Colours of positions ``t`` in [0, 1] along the scale."""
+        return ramp(t, self.cmap)
+
+
+def categorical(values, categories) -> np.ndarray:
+    """Each value in the :data:`SERIES` colour of its place in ``categories``."""
+    v = np.asarray(values, dtype=np.float64)
+    table = np.asarray([SERIES[k % len(SERIES)] for k in range(len(categories))], np.uint8)
+    index = np.searchsorted(np.asarray(categories, dtype=np.float64), np.nan_to_num(v))
+    rgb = table[np.clip(index, 0, len(categories) - 1)]
+    rgb[np.isnan(v)] = NAN_COLOUR
+    return rgb
+
+
+def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
+    """Round values (1, 2 or 5 times a power of ten apart) inside [low, high], about ``count``."""
+    import math
+
+    if not high > low or not math.isfinite(high - low):
+        return []
+    raw = (high - low) / max(count - 1, 1)
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+    first = math.ceil(low / step)
+    ticks = [k * step for k in range(first, math.floor(high / step) + 1)]
+    return [round(t, 12) for t in ticks]
 
 
 def _luminance(rgb) -> float:
@@ -145,8 +226,24 @@ def _colour_pixels(values: np.ndarray, top: float) -> np.ndarray:
     return v
 
 
-def window_colour(index: tuple[int, ...]) -> tuple[int, int, int]:
-    """The outline colour of window ``index``; neighbouring windows never share one."""
-    *rest, last = index
-    first = rest[-1] if rest else 0
-    return PALETTE[(3 * first + last) % len(PALETTE)]
+def window_colour(index: tuple[int, ...], shape: tuple[int, ...] | None = None):
+    """The outline colour of window ``index`` of a grid of ``shape`` windows: the first 20
+    windows in reading order all differ (without ``shape``, neighbours differ)."""
+    if shape is None:
+        *rest, last = index
+        first = rest[-1] if rest else 0
+        return PALETTE[(7 * first + last) % len(PALETTE)]
+    return PALETTE[window_number(index, shape) % len(PALETTE)]
+
+
+def window_number(index: tuple[int, ...], shape: tuple[int, ...]) -> int:
+    """The window's place in reading order, from 0."""
+    number = 0
+    for i, n in zip(index, shape):
+        number = number * n + i
+    return number
+
+
+def rim_colour(rgb) -> tuple[int, int, int]:
+    """The rim drawn around a coloured frame: black around light colours, white around dark."""
+    return (0, 0, 0) if _luminance(rgb) > 110 else (255, 255, 255)

@@ -35,7 +35,8 @@ from poolcli.render.arrays import _canonical, _finite_range, _integral, _numpy, 
 from poolcli.render.canvas import Picture, _font, _line_metrics, _short, _text_width
 from poolcli.render.chart import _render_signals
 from poolcli.render.colours import _Mapping
-from poolcli.render.grid import VALUE_FONT, _draw_grid, _outline_width
+from poolcli.render.grid import VALUE_FONT, _draw_grid
+from poolcli.render.marks import _outline_width
 
 if TYPE_CHECKING:
     from poolcli.io import ImageInfo
@@ -70,7 +71,9 @@ class Column:
     3-D slices. ``winners``: the (N, C, *out) winning taps of
     :func:`poolcli.learn.winners.window_winners`; on small inputs they are outlined on the
     first column and on this one (only the first column that has them). Columns with the same
-    ``scale`` share one colour scale.
+    ``scale`` share one colour scale; ``cmap`` names its colour map (``viridis``, ``grey``,
+    ``diverging``: centred at 0, ``categorical``: one colour per value; default: chosen
+    from the values).
     """
 
     title: str
@@ -78,9 +81,15 @@ class Column:
     windows: tuple[AxisWindow, ...] | None = None
     winners: Any = None
     scale: str = "values"
+    cmap: str | None = None
+    pick: str = "winning"  # how the legend names the framed input cell ("sampled"...)
+    value_range: tuple[float, float] | None = None  # its scale covers at least this range
     #: For the first column: the cells a pooling left out (bool, shaped as ``array``); on
     #: small inputs they are crossed out.
     left_out: Any = None
+    #: For an input column of a 3-D picture: which of each window's depth cells it shows
+    #: (from 0); None: the middle one.
+    tap: int | None = None
 
 
 @dataclass
@@ -96,6 +105,7 @@ class _Sizes:
     box_h: int
     cell: int | None  # pixels per input cell, for inputs drawn cell by cell
     ring: tuple[int, int, int, int] = (0, 0, 0, 0)  # padding cells left, top, right, bottom
+    mark_windows: bool = True  # window boundaries (or the first window) drawn on the input
 
 
 def render_columns(
@@ -107,6 +117,8 @@ def render_columns(
     max_rows: int = MAX_ROWS,
     notes: Sequence[str] = (),
     windows: Sequence[AxisWindow] | None = None,
+    channels: Sequence[int] | None = None,
+    mark_windows: bool = True,
 ) -> Picture:
     """Draw columns of panels: the first column is the input, the others share its layout.
 
@@ -120,20 +132,21 @@ def render_columns(
         Drawn on top, wrapped to the picture's width (``\\n`` starts a new line).
     image : poolcli.io.ImageInfo, optional
         Set when the input was read from an image file: drawn in its own colours.
-    max_rows : int
-        Channels (or depth slices) drawn at most.
+    max_rows, channels : int, sequence of int
+        Channels (or depth slices) drawn at most; the channels drawn, one row each.
     notes : sequence of str
         Sentences printed under the panels.
     windows : sequence of AxisWindow, optional
         Windows drawn on a 2-D input panel (boundaries, padding). Default: the windows of
         the first column that has them.
+    mark_windows : bool
+        Draw window boundaries on a small input (padding is drawn either way).
 
-    Returns
-    -------
-    Picture
+    Returns a :class:`Picture`.
     """
     if not columns:
         raise ValueError("render_columns needs at least one column")
+    chosen = None if channels is None else tuple(channels)
     if windows is None:
         windows = next((c.windows for c in columns if c.windows is not None), None)
     layout = layout if isinstance(layout, Layout) else Layout.parse(str(layout))
@@ -145,19 +158,27 @@ def render_columns(
     if len(layout.spatial) == 1:
         return _render_signals(columns, datas, title, max_rows, notes)
     colour = image is not None and "C" in layout.letters and channels in (2, 3, 4)
-    rows = _plan_rows(columns, datas, layout, colour, max_rows, notes)
+    rows = _plan_rows(columns, datas, layout, colour, (max_rows, chosen), notes)
     fields = [[_field(d, row, k) for k, d in enumerate(datas)] for row in rows]
     mappings = _mappings(columns, rows, fields, image)
     sizes = _sizes(rows, fields, windows)
-    crossed = None
-    if columns[0].left_out is not None:
-        hidden = _canonical(np.asarray(columns[0].left_out), layout)
-        crossed = [_field(hidden, row, 0) if row.channel is not None else None for row in rows]
+    sizes.mark_windows = mark_windows
+    if sizes.cell is None:
+        notes.append(_display_scale(sizes.box_w / fields[0][0].shape[1]))
     args = (columns, datas, rows, fields, mappings, sizes, title, windows, notes)
-    return _draw_grid(*args, crossed=crossed)
+    return _draw_grid(*args, crossed=_crossed(columns[0], layout, rows))
 
 
-def _plan_rows(columns, datas, layout, colour, max_rows, notes) -> list[_Row]:
+def _crossed(column: Column, layout: Layout, rows: list[_Row]) -> list | None:
+    """Per row, the input cells the pooling left out (to cross out), or None."""
+    if column.left_out is None:
+        return None
+    hidden = _canonical(np.asarray(column.left_out), layout)
+    return [_field(hidden, row, 0) if row.channel is not None else None for row in rows]
+
+
+def _plan_rows(columns, datas, layout, colour, limits, notes) -> list[_Row]:
+    max_rows, chosen = limits
     channels = datas[0].shape[1]
     ncols = len(columns)
     spatial = datas[0].shape[2:]
@@ -169,12 +190,7 @@ def _plan_rows(columns, datas, layout, colour, max_rows, notes) -> list[_Row]:
         if windows is not None:
             depth_axis = windows[0]
             for j in _spread(depth_axis.out, max_rows):
-                real = [c for c in depth_axis.cells(j) if 0 <= c < depth_axis.size]
-                d_in = real[len(real) // 2]
-                depth = [j if c.windows is not None else d_in for c in columns]
-                reach = f"D={real[0]}" if len(real) == 1 else f"D={real[0]}-{real[-1]}"
-                label = f"output slice D={j} pools input {reach}; input slice D={d_in} shown"
-                rows.append(_Row(label, 0, depth))
+                rows.append(_depth_row(columns, depth_axis, j))
         else:
             for d in _spread(spatial[0], max_rows):
                 rows.append(_Row(f"depth slice D={d}", 0, [d] * ncols))
@@ -193,8 +209,9 @@ def _plan_rows(columns, datas, layout, colour, max_rows, notes) -> list[_Row]:
         3: ("red", "green", "blue"),
         4: ("red", "green", "blue", "alpha"),
     }
-    shown = min(channels, max_rows)
-    for ch in range(shown):
+    picked = _picked(chosen, channels, max_rows, notes)
+    shown = len(picked)
+    for ch in picked:
         if colour:
             label = f"{names[channels][ch]} channel"
         elif channels > 1:
@@ -202,12 +219,54 @@ def _plan_rows(columns, datas, layout, colour, max_rows, notes) -> list[_Row]:
         else:
             label = ""
         rows.append(_Row(label, ch, [None] * ncols))
-    if channels > shown:
+    if channels > shown and chosen is None:
         notes.append(
             f"Channels {shown}-{channels - 1} are not shown ({channels - shown} more; "
-            f"channels count from 0)."
+            f"channels count from 0; --channels picks them)."
         )
     return rows
+
+
+def _depth_row(columns, depth_axis: AxisWindow, j: int) -> _Row:
+    """The row of output slice ``j``: each input column shows one depth slice it pools (its
+    ``tap``, else the middle one)."""
+    real = [c for c in depth_axis.cells(j) if 0 <= c < depth_axis.size]
+    d_in = real[len(real) // 2]
+    depth: list[int | None] = []
+    for column in columns:
+        if column.windows is not None:
+            depth.append(j)
+        elif column.tap is not None:
+            depth.append(real[min(column.tap, len(real) - 1)])
+        else:
+            depth.append(d_in)
+    reach = f"D={real[0]}" if len(real) == 1 else f"D={real[0]}-{real[-1]}"
+    label = f"output slice D={j} pools input {reach}"
+    if not any(c.tap is not None for c in columns):
+        label += f"; input slice D={d_in} shown"
+    return _Row(label, 0, depth)
+
+
+def _display_scale(ratio: float) -> str:
+    """The display scale of a panel drawn as a whole, in words."""
+    if ratio < 1:
+        return (
+            f"Shown at 1/{1 / ratio:.2g} size: each screen pixel is the mean of about "
+            f"{1 / ratio:.2g}x{1 / ratio:.2g} cells."
+        )
+    if ratio > 1:
+        return f"Shown {ratio:.2g}x enlarged: each cell is a {ratio:.2g}x{ratio:.2g} block."
+    return "Shown at full size: one screen pixel per cell."
+
+
+def _picked(chosen, channels: int, max_rows: int, notes: list[str]) -> list[int]:
+    """The channels drawn: those asked for that exist, else the first ``max_rows``."""
+    if chosen is None:
+        return list(range(min(channels, max_rows)))
+    picked = [c for c in chosen if c < channels]
+    if len(picked) < len(chosen):
+        notes.append(f"The input has {channels} channels (from 0): others are left out.")
+    return picked or [0]
 
 
 def _field(data: np.ndarray, row: _Row, k: int) -> np.ndarray:
@@ -220,21 +279,48 @@ def _field(data: np.ndarray, row: _Row, k: int) -> np.ndarray:
     return field_
 
 
+#: Integer values with at most this many distinct values are drawn as categories.
+CATEGORIES = 10
+
+
 def _mappings(columns, rows, fields, image) -> dict[str, _Mapping]:
     """One colour mapping per scale group, over the scalar panels shown in it."""
     groups: dict[str, list[np.ndarray]] = {}
+    cmaps: dict[str, str | None] = {}
+    spans = {c.scale: c.value_range for c in columns if c.value_range is not None}
     for row, row_fields in zip(rows, fields):
         for column, f in zip(columns, row_fields):
             if row.channel is not None:
                 groups.setdefault(column.scale, []).append(f)
+                cmaps[column.scale] = cmaps.get(column.scale) or column.cmap
     colour_fields = [f for row, rf in zip(rows, fields) if row.channel is None for f in rf]
     mappings = {}
+    grey = image is not None and image.mode in ("L", "I", "I;16", "F", "LA", "1")
     for name, group in groups.items():
-        low, high = _finite_range(group) or (0.0, 1.0)
-        mappings[name] = _Mapping(low, high, _integral(group))
+        # Only the input's own scale may hold labels; sums of labels are not labels.
+        cmap = cmaps.get(name) or (None if name == "values" else "viridis")
+        mappings[name] = _scale_mapping(group, cmap, grey, spans.get(name))
     if colour_fields:
         mappings["colour"] = _colour_mapping(colour_fields, image)
     return mappings
+
+
+def _scale_mapping(group, cmap: str | None, grey: bool, span=None) -> _Mapping:
+    """The mapping of one scale group: its colour map named, or chosen from the values;
+    over their range, widened to ``span`` when given."""
+    low, high = _finite_range(group) or (0.0, 1.0)
+    if span is not None:
+        low, high = min(low, span[0]), max(high, span[1])
+    integral = _integral(group)
+    if cmap == "diverging":
+        reach = max(abs(low), abs(high)) or 1.0
+        return _Mapping(-reach, reach, integral, "diverging")
+    if cmap in (None, "categorical") and integral and high > low:
+        values = np.unique(np.concatenate([np.asarray(f).ravel() for f in group]))
+        values = values[np.isfinite(values.astype(np.float64))]
+        if len(values) <= CATEGORIES:
+            return _Mapping(low, high, True, "categorical", tuple(values.tolist()))
+    return _Mapping(low, high, integral, cmap or ("grey" if grey else "viridis"))
 
 
 def _colour_mapping(fields, image) -> _Mapping:

@@ -97,21 +97,34 @@ def grad_picture(loaded, result, name: str, unpool: bool):
     """Input, output and gradient (or what unpooling kept), drawn by poolcli.render.pictures.
 
     On small 2-D inputs each window's winning cell is outlined, as ``--viz`` does for the
-    reduction commands. Unpooled images keep their own colours; gradients use viridis.
+    reduction commands. Unpooled images keep their own colours; the upstream gradient and
+    the gradient use a diverging map centred at 0.
     """
     pooled = result.pooled if unpool else result
     winners = None
     if visualize.frames_winners(pooled):
         winners = window_winners(loaded.array, pooled)
+    upstream = []
     if unpool:
         last = visualize.Column("kept (unpooled)", result.kept)
         title = f"unpooled: {visualize.describe(pooled, name)}"
     else:
-        last = visualize.Column("gradient", result.grad, scale="gradient")
+        last = visualize.Column("gradient", result.grad, scale="gradient", cmap="diverging")
         title = f"gradient of {visualize.describe(result, name)}"
+        what = "given" if result.upstream_given else "all ones"
+        upstream = [
+            visualize.Column(
+                f"upstream gradient ({what})",
+                result.upstream,
+                pooled.windows,
+                scale="upstream",
+                cmap="diverging",
+            )
+        ]
     columns = [
         visualize.Column("input", loaded.array),
         visualize.Column(f"{pooled.reduction} output", pooled.output, pooled.windows, winners),
+        *upstream,
         last,
     ]
     image = loaded.image if unpool and loaded.kind == "image" else None

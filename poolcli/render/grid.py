@@ -4,33 +4,22 @@ their values, window boundaries, winners, padding and the colour scales.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image
 
-from poolcli.model.window import AxisWindow
 from poolcli.render.arrays import (
-    _canonical,
     _disjoint,
-    _layout_of,
-    _numpy,
     _reduce_for_display,
-    _span,
-    _tap_cell,
 )
 from poolcli.render.canvas import (
-    Box,
     Picture,
-    Scale,
     _Canvas,
     _checkerboard,
     _edges,
     _font,
-    _label,
     _line_metrics,
     _lines_height,
     _resize,
@@ -39,26 +28,27 @@ from poolcli.render.canvas import (
     _wrap,
 )
 from poolcli.render.colours import (
-    BOUNDARY,
-    FIRST_WINDOW,
     FRAME,
-    HATCH_BACK,
-    HATCH_LINE,
     MUTED,
     SEPARATOR,
     _colour_pixels,
     _Mapping,
     _text_colour,
-    viridis,
-    window_colour,
 )
+from poolcli.render.marks import (
+    _draw_bins,
+    _draw_crosses,
+    _draw_first_window,
+    _draw_ring,
+    _draw_windows,
+    _draw_winners,
+    _first_window_rect,
+    _outline_width,
+)
+from poolcli.render.scales import _bar_labels, _draw_scale
 
 #: Smallest and largest size of the values written in cells.
 VALUE_FONT = (10, 24)
-
-
-#: The colour of the crosses over left-out cells.
-CROSS = (214, 39, 40)
 
 
 def _value_font(cell_w: float, cell_h: float, labels: Sequence[str], reserve: int):
@@ -76,10 +66,6 @@ def _value_font(cell_w: float, cell_h: float, labels: Sequence[str], reserve: in
     return _font(max(size, VALUE_FONT[0]))
 
 
-def _outline_width(cell: int) -> int:
-    return max(2, round(cell / 22))
-
-
 @dataclass
 class _GridLayout:
     """Where everything of a grid goes: fonts, column and bar positions, rows, text lines."""
@@ -90,6 +76,7 @@ class _GridLayout:
     gap: int
     ring: tuple[int, int, int, int]  # pixels of padding cells around the input panel
     spatial2: bool = False  # 2-D panels of a 2-D input (not slices of a volume)
+    index_font: Any = None  # row and column numbers beside panels drawn cell by cell
     col_w: list[int] = field(default_factory=list)
     xs: list[int] = field(default_factory=list)
     bars: dict = field(default_factory=dict)
@@ -116,7 +103,7 @@ def _draw_grid(
     grid = _grid_layout(columns, rows, mappings, sizes, title, legend + list(notes))
     grid.spatial2 = spatial2
     canvas = _Canvas(grid.width, grid.height)
-    picture = Picture(canvas.image, notes=list(notes))
+    picture = Picture(canvas.image, notes=list(notes), ops=canvas.ops)
     canvas.lines(grid.margin, grid.title_y, grid.title_lines, grid.title_font)
     for k in range(len(columns)):
         centre = grid.xs[k] + grid.col_w[k] / 2
@@ -127,7 +114,9 @@ def _draw_grid(
         cell, first = sizes.cell, picture.panels[f"r{r}c0"]
         if spatial2 and windows is not None:
             if cell is not None:
-                _draw_windows(canvas, first, cell, windows)
+                if sizes.mark_windows:
+                    _draw_windows(canvas, first, cell, windows)
+                    _draw_bins(canvas, first, cell, windows)
             else:
                 _draw_first_window(canvas, first, fields[r][0], windows)
         if cell is not None and row.channel is not None and spatial2 and winner_column:
@@ -152,6 +141,7 @@ def _grid_layout(columns, rows, mappings, sizes, title, notes) -> _GridLayout:
     grid = _GridLayout(_font(base), _font(base + 4), base + 4, max(24, base * 2), ring)
     grid.bars = {name: _bar_labels(m) for name, m in mappings.items() if name != "colour"}
     grid.bar_w = max(14, base)
+    grid.index_font = _font(max(10, base - 4)) if cell else None
     x = _place_columns(grid, columns, box_w)
     widest_label = max((_text_width(grid.font, row.label) for row in rows), default=0)
     grid.width = max(x - grid.gap + grid.margin, widest_label + 2 * grid.margin)
@@ -176,7 +166,7 @@ def _place_columns(grid: _GridLayout, columns, box_w: int) -> int:
     for k, column in enumerate(columns):
         group_end[column.scale] = k
     bar_block = {
-        name: gap // 2 + grid.bar_w + 6 + max(_text_width(font, t) for _, t in labels.values())
+        name: gap // 2 + grid.bar_w + 6 + max(_text_width(font, t) for _, t in labels)
         for name, labels in grid.bars.items()
     }
     x = grid.margin
@@ -199,11 +189,12 @@ def _place_rows(grid: _GridLayout, rows, box_h: int) -> None:
     y += gap // 2 if grid.title_lines else 0
     grid.header_y = y
     y += _lines_height(font, max(len(h) for h in grid.header_lines)) + 4
+    index_h = _lines_height(grid.index_font, 1) if grid.index_font else 0
     for row in rows:
         label_y = y
         if row.label:
             y += _lines_height(font, 1)
-        top = y + ring[1]
+        top = y + ring[1] + index_h
         grid.row_boxes.append((label_y, top))
         y = top + box_h + ring[3] + gap
     y -= gap
@@ -232,11 +223,40 @@ def _draw_row(canvas, picture, grid, r, row, columns, row_fields, mappings, size
             mapping = mappings[column.scale]
             picture.grids[f"r{r}c{k}"] = f.shape[:2]
             if k == 0 and grid.spatial2 and windows is not None and any(sizes.ring):
-                _draw_ring(canvas, box, cell, sizes.ring)
+                _draw_ring(
+                    canvas, box, cell, sizes.ring, (windows[1].extra_end, windows[0].extra_end)
+                )
             _draw_cells(canvas, box, f, mapping)
+            inset = (ring[0], ring[1]) if k == 0 and grid.spatial2 else (0, 0)
+            _draw_indices(canvas, box, f.shape[:2], inset, grid.index_font)
         else:
             _draw_field(canvas, box, f, mappings[column.scale])
         canvas.draw.rectangle((box[0] - 1, box[1] - 1, box[2], box[3]), outline=FRAME, width=1)
+
+
+def _bins_text(windows) -> str:
+    """The cells of every adaptive or fractional window, per axis: ``rows 0-1, 1-2; ...``."""
+    parts = []
+    for name, axis in zip(("rows", "columns"), windows):
+        spans = [f"{s}-{e - 1}" if e - s > 1 else f"{s}" for s, e in axis.bins or ()]
+        parts.append(f"{name} {', '.join(spans)}")
+    return f"Windows of each output row and column (cells): {'; '.join(parts)}."
+
+
+def _draw_indices(canvas, box, shape, inset, font) -> None:
+    """Column numbers above a grid of cells and row numbers left of it (from 0)."""
+    rows, cols = shape
+    x0, y0, x1, y1 = box
+    xs, ys = _edges(x0, x1 - x0, cols), _edges(y0, y1 - y0, rows)
+    _, height = _line_metrics(font)
+    for c in range(cols):
+        canvas.text(
+            (xs[c] + xs[c + 1]) / 2, y0 - inset[1] - height - 2, str(c), font, MUTED, "center"
+        )
+    for r in range(rows):
+        canvas.text(
+            x0 - inset[0] - 4, (ys[r] + ys[r + 1]) / 2, str(r), font, MUTED, "right", "middle"
+        )
 
 
 def _draw_scales(canvas, picture, grid: _GridLayout, rows, mappings) -> None:
@@ -259,57 +279,32 @@ def _legend(columns, windows, sizes, spatial2, rows, shape) -> list[str]:
         if _first_window_rect((0, 0, sizes.box_w, sizes.box_h), shape, windows) is not None:
             lines.append("Red box: the first window.")
         return lines
-    if all(_disjoint(a) for a in windows):
+    if not sizes.mark_windows:
+        pass  # the caller draws the windows (the animation)
+    elif all(_disjoint(a) for a in windows):
         lines.append("Black lines: window boundaries.")
     else:
-        lines.append("Windows overlap: only the first window is framed.")
+        lines.append("Windows overlap: the first window is framed.")
     if any(a.dilation > 1 for a in windows):
         lines.append("Triangles: the cells a dilated window reads.")
+    if any(a.bins is not None for a in windows):
+        if sizes.mark_windows and not all(_disjoint(a) for a in windows):
+            lines.append(
+                "Bars under and right of the input: the cells of each output column's and "
+                "row's window, in two lanes where neighbours overlap."
+            )
+        lines.append(_bins_text(windows))
     if any(sizes.ring):
         lines.append("Hatched: padding cells.")
-    if any(c.winners is not None for c in columns) and any(r.channel is not None for r in rows):
+    if any(a.extra_end for a in windows):
+        lines.append("Dotted: cells that exist only through --ceil (never counted).")
+    picks = [c.pick for c in columns if c.winners is not None]
+    if picks and any(r.channel is not None for r in rows):
         lines.append(
-            "Coloured frames: each window's winning input cell and its output cell share a colour."
+            f"Numbered frames: each window's output cell and its {picks[0]} input cell share a "
+            "number and a colour (windows counted in reading order)."
         )
     return lines
-
-
-def _bar_labels(mapping: _Mapping) -> dict[str, tuple[float, str]]:
-    """The labels of a colour scale: its ends (the data's minimum and maximum) and a middle."""
-    low, high = mapping.low, mapping.high
-    if high <= low:
-        return {"mid": (low, f"all {_label(low)}")}
-    mid = (low + high) / 2
-    if mapping.integral:
-        mid = math.floor(mid)
-    return {"high": (high, _label(high)), "mid": (mid, _label(mid)), "low": (low, _label(low))}
-
-
-def _draw_scale(canvas, box, mapping: _Mapping, labels, font) -> Scale:
-    """A vertical colour bar: the top row is colour(1), the bottom row colour(0)."""
-    x0, y0, x1, y1 = box
-    height = y1 - y0
-    if mapping.high > mapping.low and height > 1:
-        column = viridis(1.0 - np.arange(height) / (height - 1))
-    else:
-        column = viridis(np.full(height, 0.5))
-    strip = np.repeat(column[:, None, :], x1 - x0, axis=1)
-    canvas.image.paste(Image.fromarray(strip), (x0, y0))
-    canvas.draw.rectangle((x0 - 1, y0 - 1, x1, y1), outline=FRAME, width=1)
-    tx = x1 + 6
-    _, line_h = _line_metrics(font)
-    if "high" in labels:
-        canvas.text(tx, y0, labels["high"][1], font)
-        canvas.text(tx, y1 - line_h, labels["low"][1], font)
-        value, text = labels["mid"]
-        y = y1 - 1 - (value - mapping.low) / (mapping.high - mapping.low) * (height - 1)
-        if y0 + 1.5 * line_h < y < y1 - 1.5 * line_h:
-            canvas.text(tx, y, text, font, valign="middle")
-            canvas.draw.line((x1, round(y), x1 + 3, round(y)), fill=FRAME)
-    else:
-        canvas.text(tx, (y0 + y1) / 2, labels["mid"][1], font, valign="middle")
-    ends = labels.get("low", labels["mid"])[1], labels.get("high", labels["mid"])[1]
-    return Scale(box, mapping.low, mapping.high, ends[0], ends[1])
 
 
 def _draw_colour(canvas, box, values, mapping: _Mapping) -> None:
@@ -318,8 +313,11 @@ def _draw_colour(canvas, box, values, mapping: _Mapping) -> None:
     values = _reduce_for_display(values, x1 - x0, y1 - y0)
     rgba = Image.fromarray(_colour_pixels(values, mapping.high))
     rgba = _resize(rgba, x1 - x0, y1 - y0)
+    if values.shape[-1] == 3:  # opaque: no checkerboard to show through
+        canvas.paste(rgba.convert("RGB"), (x0, y0))
+        return
     under = _checkerboard(x1 - x0, y1 - y0).convert("RGBA")
-    canvas.image.paste(Image.alpha_composite(under, rgba).convert("RGB"), (x0, y0))
+    canvas.paste(Image.alpha_composite(under, rgba).convert("RGB"), (x0, y0))
 
 
 def _draw_field(canvas, box, values, mapping: _Mapping) -> None:
@@ -327,7 +325,7 @@ def _draw_field(canvas, box, values, mapping: _Mapping) -> None:
     x0, y0, x1, y1 = box
     values = _reduce_for_display(values, x1 - x0, y1 - y0)
     rgb = Image.fromarray(mapping(values))
-    canvas.image.paste(_resize(rgb, x1 - x0, y1 - y0), (x0, y0))
+    canvas.paste(_resize(rgb, x1 - x0, y1 - y0), (x0, y0))
 
 
 def _draw_cells(canvas, box, values, mapping: _Mapping) -> None:
@@ -361,113 +359,3 @@ def _draw_values(canvas, box, values, reserve: int) -> None:
             cx, cy = (xs[j] + xs[j + 1]) / 2, (ys[i] + ys[i + 1]) / 2
             fill = _text_colour(pixels[int(cx), int(cy)])
             canvas.text(cx, cy, labels[i][j], font, fill, "center", "middle")
-
-
-def _draw_crosses(canvas, box, cell: int, hidden) -> None:
-    """A cross over each input cell the pooling left out (--nan omit, --nodata, --mask)."""
-    width = max(1, cell // 24)
-    for i, j in zip(*hidden.nonzero()):
-        x0, y0 = box[0] + int(j) * cell + 3, box[1] + int(i) * cell + 3
-        x1, y1 = x0 + cell - 7, y0 + cell - 7
-        canvas.draw.line((x0, y0, x1, y1), fill=CROSS, width=width)
-        canvas.draw.line((x0, y1, x1, y0), fill=CROSS, width=width)
-
-
-def _draw_ring(canvas, box, cell, ring_cells) -> None:
-    """Hatched padding cells around the input panel."""
-    left, top, right, bottom = (r * cell for r in ring_cells)
-    x0, y0, x1, y1 = box[0] - left, box[1] - top, box[2] + right, box[3] + bottom
-    w, h = x1 - x0, y1 - y0
-    hatch = Image.new("RGB", (w, h), HATCH_BACK)
-    draw = ImageDraw.Draw(hatch)
-    for k in range(-h, w, 7):
-        draw.line((k, h, k + h, 0), fill=HATCH_LINE, width=1)
-    for x in range(0, w + 1, cell):
-        draw.line((x, 0, x, h), fill=(200, 200, 200))
-    for y in range(0, h + 1, cell):
-        draw.line((0, y, w, y), fill=(200, 200, 200))
-    canvas.image.paste(hatch, (x0, y0))
-    canvas.draw.rectangle((x0, y0, x1 - 1, y1 - 1), outline=(200, 200, 200), width=1)
-
-
-def _window_box(box, cell, wy: AxisWindow, wx: AxisWindow, i: int, j: int) -> Box:
-    (r0, r1), (c0, c1) = _span(wy, i), _span(wx, j)
-    x0, y0 = box[0] + c0 * cell, box[1] + r0 * cell
-    return x0, y0, box[0] + (c1 + 1) * cell, box[1] + (r1 + 1) * cell
-
-
-def _draw_windows(canvas, box, cell, windows) -> None:
-    """Window boundaries on a small input: all of them when they tile, else the first."""
-    wy, wx = windows
-    disjoint = _disjoint(wy) and _disjoint(wx)
-    chosen = [(i, j) for i in range(wy.out) for j in range(wx.out)] if disjoint else [(0, 0)]
-    for i, j in chosen:
-        x0, y0, x1, y1 = _window_box(box, cell, wy, wx, i, j)
-        colour = BOUNDARY if disjoint else window_colour((i, j))
-        canvas.draw.rectangle((x0 - 1, y0 - 1, x1 + 1, y1 + 1), outline=colour, width=3)
-        if wy.dilation > 1 or wx.dilation > 1:
-            size = max(4, cell // 5)
-            for r in wy.cells(i):
-                for c in wx.cells(j):
-                    tx, ty = box[0] + c * cell + 2, box[1] + r * cell + 2
-                    canvas.draw.polygon([(tx, ty), (tx + size, ty), (tx, ty + size)], fill=colour)
-
-
-def _first_window_rect(box, shape, windows) -> Box | None:
-    """Where the first window lies on a large input panel; None when too small to see."""
-    if len(windows) != 2 or all(a.out == 1 for a in windows):
-        return None
-    h, w = shape[:2]
-    sx, sy = (box[2] - box[0]) / w, (box[3] - box[1]) / h
-    (r0, r1), (c0, c1) = _span(windows[0], 0), _span(windows[1], 0)
-    r0, c0, r1, c1 = max(r0, 0), max(c0, 0), min(r1, h - 1), min(c1, w - 1)
-    x0, y0 = box[0] + round(c0 * sx), box[1] + round(r0 * sy)
-    x1, y1 = box[0] + round((c1 + 1) * sx), box[1] + round((r1 + 1) * sy)
-    if x1 - x0 < 6 or y1 - y0 < 6:
-        return None
-    return x0, y0, x1, y1
-
-
-def _draw_first_window(canvas, box, values, windows) -> None:
-    """On a large input: frame the first window, when it is big enough to see."""
-    rect = _first_window_rect(box, values.shape, windows)
-    if rect is not None:
-        x0, y0, x1, y1 = rect
-        canvas.draw.rectangle((x0, y0, x1 - 1, y1 - 1), outline=FIRST_WINDOW, width=2)
-
-
-def _draw_winners(canvas, picture, r, row, row_fields, columns, k, cell) -> None:
-    """Frame each window's winning input cell and its output cell in the window's colour."""
-    column = columns[k]
-    wy, wx = column.windows
-    winners = _canonical(_numpy(column.winners), _layout_of(column.winners))[0, row.channel]
-    values_in, values_out = row_fields[0], row_fields[k]
-    in_box, out_box = picture.panels[f"r{r}c0"], picture.panels[f"r{r}c{k}"]
-    lw = _outline_width(cell)
-    stacked: dict[tuple[int, int], int] = {}
-    oxs = _edges(out_box[0], out_box[2] - out_box[0], wx.out)
-    oys = _edges(out_box[1], out_box[3] - out_box[1], wy.out)
-    for i in range(wy.out):
-        for j in range(wx.out):
-            ti, tj = divmod(int(winners[i, j]), wx.kernel)
-            cy, cx = _tap_cell(wy, i, ti), _tap_cell(wx, j, tj)
-            if cy is None or cx is None or not (0 <= cy < wy.size and 0 <= cx < wx.size):
-                continue
-            a, b = values_in[cy, cx], values_out[i, j]
-            if not (a == b or (a != a and b != b)):
-                continue
-            colour = window_colour((i, j))
-            picture.window_colours[(i, j)] = colour
-            level = stacked.get((cy, cx), 0)
-            stacked[(cy, cx)] = level + 1
-            inset = 2 + level * (lw + 1)
-            if inset + lw < cell // 2:
-                x0, y0 = in_box[0] + cx * cell, in_box[1] + cy * cell
-                canvas.draw.rectangle(
-                    (x0 + inset, y0 + inset, x0 + cell - 1 - inset, y0 + cell - 1 - inset),
-                    outline=colour,
-                    width=lw,
-                )
-            canvas.draw.rectangle(
-                (oxs[j] + 2, oys[i] + 2, oxs[j + 1] - 3, oys[i + 1] - 3), outline=colour, width=lw
-            )

@@ -13,6 +13,7 @@ from rich.text import Text
 from poolcli.errors import UsageError
 from poolcli.learn import invariance
 from poolcli.render import pictures as visualize
+from poolcli.render.drawing import shifted
 from poolcli.render.heading import format_statistic, result_heading
 
 
@@ -50,9 +51,22 @@ def invariance_report(result, name: str, array, pooled):
     )
 
 
-def invariance_chart(result, name: str):
+def _noise_text(result, field: str) -> str:
+    """What noise did, per op, for a chart's title (empty without noise)."""
+    parts = []
+    for op in (None, *result.ops):
+        changes = [c for c in result.for_op(op) if c.perturbation.kind == "noise"]
+        if changes:
+            value = 100 * np.mean([getattr(c, field) for c in changes])
+            parts.append(f"{'input' if op is None else op} {value:.3g}%")
+    return f"; with noise: {', '.join(parts)}" if parts else ""
+
+
+def invariance_chart(result, name: str, example=None):
     """Two charts side by side, against the shift (mean over the axes), one line per op:
-    the share of output cells unchanged, and the mean change relative to the input's range."""
+    the share of output cells unchanged, and the mean change relative to the input's range;
+    under them, with ``example`` (:func:`poolcli.learn.invariance.shift_example`), one op's
+    output before and after a shift, and what changed."""
     shifts = sorted({int(p.amount) for p in result.perturbations if p.kind == "shift"})
     if not shifts:
         raise UsageError("--viz draws the shifts; give at least one with --shifts.", option="--viz")
@@ -72,7 +86,7 @@ def invariance_chart(result, name: str):
             visualize.line_chart(
                 series,
                 shifts,
-                title=f"{name}: {title}",
+                title=f"{name}: {title}{_noise_text(result, field)}",
                 x_label="shift (cells, mean over axes)",
                 y_label=unit,
             )
@@ -81,4 +95,29 @@ def invariance_chart(result, name: str):
     picture = Image.new("RGB", (width, max(c.image.height for c in charts)), "white")
     picture.paste(charts[0].image, (0, 0))
     picture.paste(charts[1].image, (charts[0].image.width, 0))
-    return visualize.Picture(picture)
+    ops = charts[0].ops + shifted(charts[1].ops, charts[0].image.width, 0)
+    top = visualize.Picture(picture, ops=ops)
+    if example is None or len(result.layout.spatial) != 2:
+        return top
+    from poolcli.render.zoom import stack
+
+    return stack([top], [shift_picture(example, result.layout)])
+
+
+def shift_picture(example, layout):
+    """An op's output before and after a shift, and the difference, on one row."""
+    s, axis = int(example.shift.amount), example.shift.axis
+    before, after = example.before, example.after
+    columns = [
+        visualize.Column(f"{example.op} output", before),
+        visualize.Column(f"{example.op} output, input shifted by {s} along {axis}", after),
+        visualize.Column(
+            "after - before", after.astype(np.float64) - before, scale="change", cmap="diverging"
+        ),
+    ]
+    changed = int(np.count_nonzero(after != before))
+    title = (
+        f"{example.op}: shifting the input {s} cell{'s' * (s != 1)} along {axis} changes "
+        f"{changed} of {before.size} output values"
+    )
+    return visualize.render_columns(columns, layout, title=title, max_rows=1)

@@ -94,27 +94,43 @@ __all__ = [
 ]
 
 
-def write_viz(path: str, source, result) -> None:
-    """Draw ``result`` with :func:`render_pool` and write the picture to ``path`` atomically.
+def write_viz(path: str, source, result, *, scale: int = 1, channels=None) -> None:
+    """Draw ``result`` and write the picture to ``path`` atomically: with
+    :func:`render_pool` for pixels (``.png``; ``scale`` times as large) and vectors
+    (``.svg``); as an animation (``.gif``, :mod:`poolcli.render.animation`) or a page
+    (``.html``, :mod:`poolcli.render.page`).
 
     Where the picture shows cells, each window's winner is framed: the winners come from
     :func:`poolcli.learn.winners.window_winners`, the engine's own answer (the drawing itself
     never computes). ``source`` is the input ``result`` was pooled from (a LoadedInput or an
-    array).
+    array). ``channels``: the channels drawn (default: the first few).
 
     Raises
     ------
     PoolError
         When ``path`` is not a picture file name or cannot be written.
     """
+    fmt = check_viz_path(path)
     from poolcli.learn.views import plain_view
     from poolcli.model.axes import AxesLayout
 
     if isinstance(result.layout, AxesLayout):
         source, result = plain_view(picture_source(source)[0], result)
+    channel = channels[0] if channels else 0
+    if fmt == "GIF":
+        from poolcli.render.animation import write_gif
+
+        write_gif(path, source, result, scale=scale, channel=channel)
+        return
+    if fmt == "HTML":
+        from poolcli.render.page import write_page
+
+        write_page(path, source, result, channel=channel)
+        return
     winners = None
     if frames_winners(result):
         from poolcli.learn.winners import window_winners
 
         winners = window_winners(picture_source(source)[0], result)
-    save_viz(path, render_pool(source, result, winners=winners).image)
+    picture = render_pool(source, result, winners=winners, channels=channels)
+    save_viz(path, picture, scale)

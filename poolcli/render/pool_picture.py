@@ -95,6 +95,8 @@ def render_pool(
     winners=None,
     title: str | None = None,
     max_rows: int = MAX_ROWS,
+    channels: Sequence[int] | None = None,
+    mark_windows: bool = True,
 ) -> Picture:
     """Draw the input of ``result`` next to its output.
 
@@ -106,21 +108,19 @@ def render_pool(
         What :func:`poolcli.engine.core.run` returned for it.
     winners : numpy.ndarray, optional
         Each window's winning tap, ``(N, C, *out)`` as
-        :func:`poolcli.learn.winners.window_winners` gives it. Where :func:`frames_winners`
-        holds, each winner and its output cell are framed in the window's colour.
+        :func:`poolcli.learn.winners.window_winners` gives it, framed where
+        :func:`frames_winners` holds.
     title : str, optional
         Default: :func:`describe` of the result, with the file name.
-    max_rows : int
-        Channels (or depth slices) drawn at most.
+    max_rows, channels : int, sequence of int
+        Channels (or depth slices) drawn at most; the channels drawn (default: the first).
+    mark_windows : bool
+        Draw window boundaries on a small input (the animation draws its own).
 
-    Returns
-    -------
-    Picture
+    Returns a :class:`Picture` (for a large 2-D input, a zoom and a difference map below).
     """
     array, name, image = picture_source(source)
     output = _numpy(result.output)
-    spatial_in = result.layout.spatial_shape(tuple(array.shape))
-    spatial_out = result.layout.spatial_shape(tuple(output.shape))
     notes: list[str] = []
     if frames_winners(result):
         notes += _unseeded_notes(result) + _padding_notes(result)
@@ -128,24 +128,75 @@ def render_pool(
         notes.append("Colour was weighted by alpha (premultiplied) while pooling.")
     used = used_cells(array, result) if array.shape == tuple(result.input_shape) else None
     notes += [left_out_words(result)] if used is not None else []
-    hidden = None if used is None else ~used
-    columns = [
-        Column(f"input {format_shape(spatial_in, ascii=True)}", array, left_out=hidden),
-        Column(
-            f"{result.reduction} output {format_shape(spatial_out, ascii=True)}",
-            output,
-            windows=result.windows,
-            winners=winners,
-        ),
-    ]
-    return render_columns(
+    columns = _pool_columns(array, output, result, winners)
+    columns[0].left_out = None if used is None else ~used
+    picture = render_columns(
         columns,
         result.layout,
         title=describe(result, name) if title is None else title,
         image=image,
         max_rows=max_rows,
         notes=notes,
+        channels=channels,
+        mark_windows=mark_windows,
     )
+    return _with_zoom(picture, array, result, channels)
+
+
+def _pool_columns(array, output, result: PoolResult, winners) -> list[Column]:
+    """The input, stochastic's probabilities where they apply, and the output."""
+    spatial_in = result.layout.spatial_shape(tuple(array.shape))
+    spatial_out = result.layout.spatial_shape(tuple(output.shape))
+    sampled = result.reduction is Reduction.STOCHASTIC and not result.options.expectation
+    columns = [
+        *_input_columns(array, spatial_in, result),
+        *_probabilities(array, result),
+        Column(
+            f"{result.reduction} output {format_shape(spatial_out, ascii=True)}",
+            output,
+            windows=result.windows,
+            winners=winners,
+            pick="sampled" if sampled else "winning",
+        ),
+    ]
+    return columns
+
+
+#: A volume's picture shows every input slice an output slice pools up to this many.
+MAX_DEPTH_TAPS = 3
+
+
+def _input_columns(array, spatial_in, result: PoolResult) -> list[Column]:
+    """The input; for a volume whose windows read 2 or 3 depth slices (none of them padding),
+    one input column per slice, so every slice an output slice pools is drawn."""
+    title = f"input {format_shape(spatial_in, ascii=True)}"
+    windows = result.windows
+    if len(spatial_in) != 3 or windows is None or len(windows) != 3:
+        return [Column(title, array)]
+    depth = windows[0]
+    count = len(depth.cells(0))
+    padded = depth.pad_begin or depth.pad_end or depth.extra_end
+    if not 1 < count <= MAX_DEPTH_TAPS or padded:
+        return [Column(title, array)]
+    return [
+        Column(f"{title}, slice {t + 1} of {count} in each window", array, tap=t)
+        for t in range(count)
+    ]
+
+
+def _with_zoom(picture: Picture, array, result: PoolResult, channels) -> Picture:
+    """A large 2-D input's picture with the zoomed crop and the difference map under it."""
+    spatial = result.layout.spatial_shape(tuple(array.shape))
+    if len(spatial) != 2 or max(spatial) <= SMALL:
+        return picture
+    from poolcli.render.zoom import stack, zoom_pictures
+
+    below = zoom_pictures(array, result, channels[0] if channels else 0, str(result.reduction))
+    return stack([picture], below) if below else picture
+
+
+#: Ops drawn in one band of a compare picture (the default five fit one); more wrap.
+PER_BAND = 5
 
 
 def render_compare(
@@ -155,9 +206,12 @@ def render_compare(
     title: str | None = None,
     max_rows: int = MAX_ROWS,
 ) -> Picture:
-    """Draw one input and the outputs of several ops over the same windows, one panel each.
+    """Draw one input and the outputs of several ops over the same windows, one panel each,
+    PER_BAND ops to a band (each band starts with the input again).
 
-    All panels share one colour scale, so equal colours mean equal values across ops.
+    The ops that keep the input's range share its colour scale, so equal colours mean equal
+    values across them (in every band); sum and lp (whose values grow with the window) get
+    a scale each.
     """
     if not results:
         raise ValueError("render_compare needs at least one result")
@@ -169,11 +223,65 @@ def render_compare(
         output = _numpy(result.output)
         label = op_text(result).replace(" pooling", "")
         shape = format_shape(result.layout.spatial_shape(tuple(output.shape)), ascii=True)
-        columns.append(Column(f"{label} {shape}", output, windows=result.windows))
+        scale = str(result.reduction) if result.reduction in OWN_SCALE else "values"
+        columns.append(Column(f"{label} {shape}", output, windows=result.windows, scale=scale))
     if title is None:
         ops = ", ".join(str(r.reduction) for r in results)
         title = f"{name + ': ' if name else ''}{ops}, {window_text(first)}"
-    return render_columns(columns, first.layout, title=title, image=image, max_rows=max_rows)
+    spans = _spans(columns)
+    for column in columns:
+        column.value_range = spans.get(column.scale)
+    bands = []
+    for start in range(1, len(columns), PER_BAND):
+        band = [columns[0], *columns[start : start + PER_BAND]]
+        heading = title if start == 1 else ""
+        bands.append(
+            render_columns(band, first.layout, title=heading, image=image, max_rows=max_rows)
+        )
+    from poolcli.render.zoom import stack
+
+    picture = bands[0]
+    for band in bands[1:]:
+        picture = stack([picture], [band], scales=True)
+    return picture
+
+
+def _spans(columns: Sequence[Column]) -> dict[str, tuple[float, float]]:
+    """The range of every colour scale over all its columns (finite values only)."""
+    from poolcli.render.arrays import _finite_range
+
+    groups: dict[str, list] = {}
+    for column in columns:
+        groups.setdefault(column.scale, []).append(_numpy(column.array))
+    return {name: r for name, group in groups.items() if (r := _finite_range(group)) is not None}
+
+
+#: Reductions whose outputs leave the input's range: drawn on their own colour scale.
+OWN_SCALE = (Reduction.SUM, Reduction.LP)
+
+
+def _probabilities(array, result: PoolResult) -> list[Column]:
+    """For stochastic pooling of a small 2-D array whose windows do not overlap: a panel of
+    each cell's probability x/sum(x) of being drawn in its window."""
+    from poolcli.render.arrays import _disjoint
+
+    windows = result.windows
+    if result.reduction is not Reduction.STOCHASTIC or not frames_winners(result):
+        return []
+    if array.ndim != 2 or not all(_disjoint(a) for a in windows):
+        return []
+    values = np.asarray(array, dtype=np.float64)
+    chance = np.full(values.shape, np.nan)
+    wy, wx = windows
+    for i in range(wy.out):
+        rows = [r for r in wy.cells(i) if 0 <= r < wy.size]
+        for j in range(wx.out):
+            cols = [c for c in wx.cells(j) if 0 <= c < wx.size]
+            block = values[np.ix_(rows, cols)]
+            total = block.sum()
+            share = block / total if total > 0 else np.full(block.shape, 1 / block.size)
+            chance[np.ix_(rows, cols)] = share
+    return [Column("probability x / sum of its window", chance, scale="probability")]
 
 
 def frames_winners(result: PoolResult) -> bool:
@@ -210,8 +318,6 @@ def _padding_notes(result: PoolResult) -> list[str]:
             notes.append("Padding adds nothing.")
         else:
             notes.append("Padding is never chosen.")
-    if any(a.extra_end for a in windows):
-        notes.append("Cells past the end padding exist only through --ceil; they never count.")
     return notes
 
 

@@ -928,7 +928,7 @@ def test_viz_needs_a_picture_name(cli, seed_npy, workdir):
     result = cli("max", seed_npy, "-k", "2", "--viz", "seed.txt", code=2)
     assert result.stderr == usage(
         "max",
-        "--viz seed.txt: give a picture file name ending in .png (or another image suffix).",
+        "--viz seed.txt: give a picture file name ending in .png, .svg, .gif or .html.",
     )
     assert not (workdir / "seed.txt").exists()
 

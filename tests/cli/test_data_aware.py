@@ -131,7 +131,7 @@ def test_explain_says_which_cells_were_left_out(cli, npy):
 
 
 def test_viz_crosses_out_the_left_out_cells(cli, npy):
-    from poolcli.render.grid import CROSS
+    from poolcli.render.marks import CROSS
 
     npy(HOLEY)
     cli("max", "x.npy", "-k", "2", "--nan", "omit", "--viz", "holes.png", "-q")

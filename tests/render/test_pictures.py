@@ -259,8 +259,9 @@ def test_winners_outlined_where_the_engine_says(reduction, window, seed):
         assert array[r, c] == output[window_index]  # the engine's winner holds the result
         colour = picture.window_colours[window_index]
         assert has_colour(pixels, cell_box(picture.panels["r0c0"], (6, 6), r, c), colour)
-        out_grid = picture.grids["r0c1"]
-        out_cell = cell_box(picture.panels["r0c1"], out_grid, *window_index)
+        # The output is the last column (stochastic has a probability panel before it).
+        last = f"r0c{sum(key.startswith('r0c') for key in picture.panels) - 1}"
+        out_cell = cell_box(picture.panels[last], picture.grids[last], *window_index)
         assert has_colour(pixels, top_band(out_cell), colour)
 
 
@@ -322,7 +323,7 @@ def test_large_output_is_enlarged_by_nearest_neighbour():
     assert (scale.low, scale.high) == (0, 48 * 64 - 1)
 
 
-def test_grayscale_image_goes_through_viridis_over_its_data_range():
+def test_grayscale_image_is_drawn_in_grey_over_its_data_range():
     loaded = pio.read_input(os.path.join(SAMPLES, "gray16.png"))
     result = pool(loaded.array, "max", layout="HW", kernel_size=4)
     picture = drawn(loaded, result)
@@ -330,14 +331,24 @@ def test_grayscale_image_goes_through_viridis_over_its_data_range():
     scale = picture.scales["values"]
     assert (scale.low_label, scale.high_label) == ("0", "65535")
     x0, y0, x1, y1 = scale.box
-    assert np.all(pixels[y0, x0:x1] == VIRIDIS_1) and np.all(pixels[y1 - 1, x0:x1] == VIRIDIS_0)
-    # The brightest input pixel (65535, bottom right) has the top colour in the panel.
+    assert np.all(pixels[y0, x0:x1] == 255) and np.all(pixels[y1 - 1, x0:x1] == 0)
+    # The brightest input pixel (65535, bottom right) is white in the panel.
     px0, py0, px1, py1 = picture.panels["r0c0"]
-    assert tuple(pixels[py1 - 1, px1 - 1]) == VIRIDIS_1
-    # A label map (values 0-4 in an 8-bit image) spreads over the whole colour map.
+    assert tuple(pixels[py1 - 1, px1 - 1]) == (255, 255, 255)
+    # A label map (values 0-4 in an 8-bit image): one colour per label, each labelled.
     labels = pio.read_input(os.path.join(SAMPLES, "labels.png"))
     result = pool(labels.array, "mode", layout="HW", kernel_size=4)
-    scale = drawn(labels, result).scales["values"]
+    picture = drawn(labels, result)
+    scale = picture.scales["values"]
+    beside = [
+        (t, box)
+        for t, box in picture.texts
+        if scale.box[2] <= box[0] < scale.box[2] + 40 and scale.box[1] <= box[1] < scale.box[3]
+    ]
+    assert [t for t, _ in beside] == ["0", "1", "2", "3", "4"]
+    pixels = decoded(picture)
+    swatches = {tuple(pixels[(box[1] + box[3]) // 2, scale.box[0] + 2]) for _, box in beside}
+    assert swatches == {tuple(c) for c in viz.SERIES[:5]}
     assert (scale.low_label, scale.high_label) == ("0", "4")
 
 
@@ -363,26 +374,38 @@ def test_channel_rows_follow_the_layout():
     result = pool(array, "max", layout="NHWC", kernel_size=2)
     picture = drawn(array, result)
     pixels = decoded(picture)
-    for row, value in ((0, 0), (1, 9)):
+    # Two integer values: drawn as two categories, the first and second category colours.
+    for row, category in ((0, 0), (1, 1)):
         x0, y0, x1, y1 = cell_box(picture.panels[f"r{row}c0"], (4, 4), 0, 0)
-        assert tuple(pixels[y0 + 3, x1 - 2]) == tuple(viz.viridis(value / 9))
+        assert tuple(pixels[y0 + 3, x1 - 2]) == viz.SERIES[category]
 
 
-def test_volume_shows_output_slices_next_to_their_input_slices():
+def test_volume_shows_every_input_slice_an_output_slice_pools():
     volume = np.arange(6 * 20 * 20, dtype=np.float32).reshape(6, 20, 20)
     result = pool(volume, "max", layout="DHW", kernel_size=2)
     picture = drawn(volume, result, max_rows=2)
     labels = [text for text, _ in picture.texts if text.startswith("output slice")]
-    assert labels == [
-        "output slice D=0 pools input D=0-1; input slice D=1 shown",
-        "output slice D=2 pools input D=4-5; input slice D=5 shown",
-    ]
+    assert labels == ["output slice D=0 pools input D=0-1", "output slice D=2 pools input D=4-5"]
     assert any("2 of 3 depth slices" in note for note in picture.notes)
     pixels = decoded(picture)
     scale = picture.scales["values"]
-    x0, y0, _, _ = picture.panels["r1c1"]
-    expected = viz.viridis((result.output[2, 0, 0] - scale.low) / (scale.high - scale.low))
-    assert tuple(pixels[y0, x0]) == tuple(expected)
+
+    def colour(value):
+        return tuple(viz.viridis((value - scale.low) / (scale.high - scale.low)))
+
+    # Row 1 (output slice 2): input slices 4 and 5, then the output, each at its top-left.
+    for k, value in enumerate((volume[4, 0, 0], volume[5, 0, 0], result.output[2, 0, 0])):
+        x0, y0, _, _ = picture.panels[f"r1c{k}"]
+        assert tuple(pixels[y0, x0]) == colour(value), k
+
+
+def test_volume_with_depth_padding_shows_the_middle_input_slice():
+    volume = np.arange(4 * 6 * 6, dtype=np.float32).reshape(4, 6, 6)
+    result = pool(volume, "max", layout="DHW", kernel_size=2, padding=1)
+    picture = drawn(volume, result)
+    labels = [text for text, _ in picture.texts if text.startswith("output slice")]
+    assert labels[0] == "output slice D=0 pools input D=0; input slice D=0 shown"
+    assert "r0c2" not in picture.panels
 
 
 def test_signal_is_a_line_plot_with_output_at_window_centres():
@@ -529,3 +552,24 @@ def test_the_drawing_imports_nothing_from_the_engine():
                 continue
             for name in names:
                 assert not name.startswith(("poolcli.engine", "torch")), (path.name, name)
+
+
+def test_overlapping_adaptive_windows_are_drawn_as_bars_in_two_lanes():
+    array = np.arange(49, dtype=np.float32).reshape(7, 7)
+    result = pool(array, "avg", output_size=3)  # bins 0-2, 2-4, 4-6: neighbours share a cell
+    picture = drawn(array, result)
+    pixels = decoded(picture)
+    x0, y0, x1, y1 = picture.panels["r0c0"]
+    cell = (x1 - x0) // 7
+
+    def dark(x, y, across):
+        near = pixels[y - 1 : y + 2, x] if across else pixels[y, x - 1 : x + 2]
+        return bool((near.max(axis=-1) < 60).any())
+
+    for i, (start, end) in enumerate(((0, 3), (2, 5), (4, 7))):
+        lane = 4 + 5 * (i % 2)
+        middle = round((start + end) / 2 * cell)
+        assert dark(x0 + middle, y1 + lane, True), i  # the column bar under the panel
+        assert dark(x1 + lane, y0 + middle, False), i  # the row bar right of it
+        assert not dark(x0 + middle, y1 + 9 - 5 * (i % 2), True), i  # the other lane is empty
+    assert any(text.startswith("Bars under and right of the input") for text, _ in picture.texts)
