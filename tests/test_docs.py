@@ -76,3 +76,20 @@ def test_option_is_in_the_readme(option):
     assert re.search(rf"(?<![\w-]){re.escape(option)}(?![\w-])", readme()), (
         f"README.md never mentions {option}"
     )
+
+
+def _anchor(heading: str) -> str:
+    """GitHub's anchor of a heading: lower case, punctuation dropped, spaces as hyphens."""
+    return re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-")
+
+
+def test_contents_lists_every_section():
+    text = README.read_text(encoding="utf-8")
+    contents = text[text.index("## Contents") : text.index("## Setup")]
+    headings = re.findall(r"(?m)^## (.+)$", text)
+    linked = re.findall(r"\]\(#([^)]+)\)", contents)
+    assert [h for h in headings if h != "Contents"] == [
+        h for h in headings if _anchor(h) in linked
+    ], "a section is missing from Contents"
+    anchors = {_anchor(h) for h in re.findall(r"(?m)^#{2,3} (.+)$", text)}
+    assert set(linked) <= anchors, set(linked) - anchors
