@@ -326,12 +326,11 @@ def _check_variants(call: Call) -> None:
 
     options = call.pool_options("cpu")
     check_variant_options(call.reduction, call.spec, options)
-    if call.spec.mode == "spp" and (call.explain or call.viz is not None):
-        option = "--explain" if call.explain else "--viz"
+    if call.spec.mode == "spp" and call.viz is not None:
         raise UsageError(
-            f"{option} shows windows, and --spp makes one vector per channel of several "
-            "poolings: look at one level with --output-size N instead.",
-            option=option,
+            "--viz draws one pooling's windows, and --spp joins several: draw one level "
+            "with --output-size N instead (--explain shows every level).",
+            option="--viz",
         )
     if call.indices is None:
         return

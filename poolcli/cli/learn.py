@@ -75,6 +75,7 @@ def add_commands(app: typer.Typer) -> None:
         "pool_axes",
         "fractional",
         "output_ratio",
+        "spp",
         "blur",
         "norm_type",
         "seed",
@@ -183,6 +184,8 @@ def _explain(call, device: str, windows: int, slices: int):
     if outcome.error:
         printer.error(outcome.error)
         return outcome.status
+    if outcome.result.spec.mode == "spp":
+        return _explain_levels(call, outcome, printer, windows, slices)
     explanation = explain_result(
         outcome.loaded.array, outcome.result, max_windows=windows, max_slices=slices
     )
@@ -194,4 +197,27 @@ def _explain(call, device: str, windows: int, slices: int):
         return ExitStatus.OK
     printer.out.print(outcome.name, style="bold")
     printer.out.print(explanation_renderable(explanation), soft_wrap=True)
+    return ExitStatus.OK
+
+
+def _explain_levels(call, outcome, printer, windows: int, slices: int) -> int:
+    """``explain --spp``: every level as the adaptive pooling it holds."""
+    array, result = outcome.loaded.array, outcome.result
+    if call.json:
+        from poolcli.learn.explain import explain_result
+        from poolcli.learn.pyramid_levels import spp_levels
+        from poolcli.render.learn_json import explain_json
+        from poolcli.render.schema import dumps
+
+        levels = []
+        for n, level in spp_levels(array, result):
+            explanation = explain_result(array, level, max_windows=windows, max_slices=slices)
+            levels.append({"level": n, **explain_json(explanation, level, outcome.name)})
+        typer.echo(dumps({"spp": list(result.spec.spp), "levels": levels}))
+        return ExitStatus.OK
+    from poolcli.render.explanation import render_explanation
+
+    printer.out.print(outcome.name, style="bold")
+    rendered = render_explanation(array, result, max_windows=windows, max_slices=slices)
+    printer.out.print(rendered, soft_wrap=True)
     return ExitStatus.OK

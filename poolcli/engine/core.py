@@ -51,9 +51,11 @@ def run(
     alpha = alpha and not options.straight_alpha
     spec = _variant_spec(spec, options, len(layout.spatial))
     windows = resolve(spec, layout.spatial_shape(tuple(array.shape)), layout.spatial)
+    pooled_in = layout
     output, device, layout = _pool(array, reduction, spec, windows, layout, options, alpha, pixels)
     return PoolResult(
         valid_count=_counts(array, spec, windows, layout, options),
+        input_layout=pooled_in if layout is not pooled_in else None,
         output=output,
         input_shape=tuple(array.shape),
         input_dtype=str(array.dtype),

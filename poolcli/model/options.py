@@ -95,6 +95,8 @@ class PoolResult:
     pixels: bool = False
     #: Per output cell, how many input cells it used (``PoolOptions.valid_count``), or None.
     valid_count: Any = None
+    #: The input's layout when the output's differs (``--spp`` joins the spatial axes).
+    input_layout: Layout | None = None
 
 
 def resolve_layout(shape: tuple[int, ...], layout: str | Layout | None) -> tuple[Layout, bool]:

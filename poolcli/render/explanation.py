@@ -263,9 +263,41 @@ def render_explanation(
     max_windows: int = MAX_WINDOWS,
     max_slices: int = MAX_SLICES,
 ):
-    """A rich renderable explaining ``result`` (for ``--explain``; print it before the report)."""
-    explanation = explain_result(array, result, max_windows=max_windows, max_slices=max_slices)
-    return explanation_renderable(explanation)
+    """A rich renderable explaining ``result`` (for ``--explain``; print it before the report).
+
+    An ``--spp`` result is explained level by level: each level is the adaptive pooling it
+    holds, and a last line says how the levels are joined."""
+    if result.spec.mode != "spp":
+        explanation = explain_result(array, result, max_windows=max_windows, max_slices=max_slices)
+        return explanation_renderable(explanation)
+    from rich.console import Group
+    from rich.text import Text
+
+    from poolcli.learn.pyramid_levels import spp_levels
+
+    parts = []
+    levels = spp_levels(array, result)
+    for n, level in levels:
+        parts.append(Text(f"SPP level {n}: adaptive pooling to {n} per spatial axis", "bold"))
+        parts.append(
+            render_explanation(array, level, max_windows=max_windows, max_slices=max_slices)
+        )
+    cells = [_cells(level.output, level) for _, level in levels]
+    joined = " + ".join(str(c) for c in cells)
+    parts.append(
+        Text(
+            f"SPP joins the levels per channel, each flattened row-major, coarsest first: "
+            f"{joined} = {sum(cells)} values along {result.layout.spatial[0]}."
+        )
+    )
+    return Group(*parts)
+
+
+def _cells(output, result: PoolResult) -> int:
+    """How many cells per channel an adaptive level's output has."""
+    import math
+
+    return math.prod(result.layout.spatial_shape(tuple(output.shape)))
 
 
 def _value_text(value) -> str:

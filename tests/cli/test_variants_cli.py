@@ -53,7 +53,7 @@ def test_indices_batch_folder(cli, npy, workdir):
         (["max", "-k", "2", "--seed", "1"], "--seed applies only"),
         (["max", "--fractional-windows"], "exactly one"),
         (["max", "--spp", "1,2", "-k", "2"], "--spp is a windowing"),
-        (["max", "--spp", "1,2", "--explain"], "--spp"),
+        (["max", "--spp", "1,2", "--viz", "v.png"], "--explain shows every level"),
         (["max", "-k", "2", "--pool-axes", "XYZW"], "--pool-axes"),
         (["max", "-k", "2", "--layout", "TC"], "no D, H or W axis"),
     ],
@@ -109,6 +109,28 @@ def test_then_steps_take_the_variant_options(cli, npy, workdir):
     )
     step = poolcli.pool(poolcli.pool(x, "avg", kernel_size=2), "max", kernel_size=2, blur=3)
     np.testing.assert_allclose(np.load(workdir / "y.npy"), poolcli.pool(step, "max", spp=(1, 2)))
+
+
+def test_explain_shows_every_spp_level(cli, npy):
+    """Each level is explained as the adaptive pool it holds, and its results are the SPP
+    output's values in the documented order (coarsest first, row-major)."""
+    x = data((1, 2, 5, 6), 8)
+    path = npy(x)
+    spp = poolcli.pool(x, "max", spp=(1, 2), layout="NCHW")
+    text = cli("max", path, "--spp", "1,2", "--layout", "NCHW", "--explain").stdout
+    assert "SPP level 1: adaptive" in text and "SPP level 2: adaptive" in text
+    assert "1 + 4 = 5 values" in text
+    document = json.loads(
+        cli("explain", path, "--op", "max", "--spp", "1,2", "--layout", "NCHW", "--json").stdout
+    )
+    assert [level["level"] for level in document["levels"]] == [1, 2]
+    for channel in range(2):
+        flat = [
+            window["result"]
+            for level in document["levels"]
+            for window in level["slices"][channel]["windows"]
+        ]
+        np.testing.assert_allclose(flat, spp[0, channel])
 
 
 def test_shape_shows_spp(cli):
