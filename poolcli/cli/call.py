@@ -326,10 +326,11 @@ def _check_variants(call: Call) -> None:
 
     options = call.pool_options("cpu")
     check_variant_options(call.reduction, call.spec, options)
-    if call.spec.mode == "spp" and call.viz is not None:
+    picture = os.path.splitext(call.viz or "")[1].lower()
+    if call.spec.mode == "spp" and picture in (".gif", ".html", ".htm"):
         raise UsageError(
-            "--viz draws one pooling's windows, and --spp joins several: draw one level "
-            "with --output-size N instead (--explain shows every level).",
+            f"--viz {call.viz}: --spp joins several poolings; a {picture} follows one. Draw "
+            "the levels as .png or .svg, or one level with --output-size N.",
             option="--viz",
         )
     if call.indices is None:

@@ -14,6 +14,9 @@ The drawing modules take everything they draw as data and import nothing from th
 Pillow and numpy only.
 """
 
+from PIL import Image
+
+from poolcli.errors import UsageError
 from poolcli.render.canvas import Box, Picture, Scale
 from poolcli.render.chart import line_chart
 from poolcli.render.colours import (
@@ -114,6 +117,9 @@ def write_viz(path: str, source, result, *, scale: int = 1, channels=None) -> No
     from poolcli.learn.views import plain_view
     from poolcli.model.axes import AxesLayout
 
+    if result.spec.mode == "spp":
+        save_viz(path, _spp_picture(fmt, path, source, result, channels), scale)
+        return
     if isinstance(result.layout, AxesLayout):
         source, result = plain_view(picture_source(source)[0], result)
     channel = channels[0] if channels else 0
@@ -134,3 +140,31 @@ def write_viz(path: str, source, result, *, scale: int = 1, channels=None) -> No
         winners = window_winners(picture_source(source)[0], result)
     picture = render_pool(source, result, winners=winners, channels=channels)
     save_viz(path, picture, scale)
+
+
+def _spp_picture(fmt: str, path: str, source, result, channels) -> Picture:
+    """``--spp``: each level's picture (the adaptive pooling it holds), one under another."""
+    if fmt in ("GIF", "HTML"):
+        raise UsageError(
+            f"--viz {path}: --spp joins several poolings; a .gif or .html follows one. Draw "
+            "the levels as .png or .svg, or one level with --output-size N.",
+            option="--viz",
+        )
+    from poolcli.learn.pyramid_levels import spp_levels
+    from poolcli.learn.winners import window_winners
+    from poolcli.render.drawing import shifted
+
+    array = picture_source(source)[0]
+    pictures = []
+    for n, level in spp_levels(array, result):
+        winners = window_winners(array, level) if frames_winners(level) else None
+        title = f"SPP level {n} of {', '.join(map(str, result.spec.spp))}"
+        pictures.append(render_pool(source, level, winners=winners, channels=channels, title=title))
+    width = max(p.image.width for p in pictures)
+    image = Image.new("RGB", (width, sum(p.image.height for p in pictures)), "white")
+    ops, top = [], 0
+    for picture in pictures:
+        image.paste(picture.image.convert("RGB"), (0, top))
+        ops += shifted(picture.ops, 0, top)
+        top += picture.image.height
+    return Picture(image, ops=ops if all(p.ops for p in pictures) else [])

@@ -5,6 +5,7 @@ same results as the Python API, through single files, batches, --then, --json, -
 from __future__ import annotations
 
 import json
+import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
@@ -53,7 +54,7 @@ def test_indices_batch_folder(cli, npy, workdir):
         (["max", "-k", "2", "--seed", "1"], "--seed applies only"),
         (["max", "--fractional-windows"], "exactly one"),
         (["max", "--spp", "1,2", "-k", "2"], "--spp is a windowing"),
-        (["max", "--spp", "1,2", "--viz", "v.png"], "--explain shows every level"),
+        (["max", "--spp", "1,2", "--viz", "v.gif"], "a .gif follows one"),
         (["max", "-k", "2", "--pool-axes", "XYZW"], "--pool-axes"),
         (["max", "-k", "2", "--layout", "TC"], "no D, H or W axis"),
     ],
@@ -131,6 +132,15 @@ def test_explain_shows_every_spp_level(cli, npy):
             for window in level["slices"][channel]["windows"]
         ]
         np.testing.assert_allclose(flat, spp[0, channel])
+
+
+def test_viz_draws_every_spp_level(cli, npy, workdir):
+    x = np.random.default_rng(8).integers(0, 50, (1, 2, 5, 6))
+    path = npy(x)
+    cli("max", path, "--spp", "1,2", "--layout", "NCHW", "--viz", "s.svg", "-o", "s.npy")
+    texts = [t.text for t in ET.parse(workdir / "s.svg").iter("{http://www.w3.org/2000/svg}text")]
+    assert "SPP level 1 of 1, 2" in texts and "SPP level 2 of 1, 2" in texts
+    assert "max output 1x1" in texts and "max output 2x2" in texts  # each level's own pool
 
 
 def test_shape_shows_spp(cli):
