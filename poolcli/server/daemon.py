@@ -8,7 +8,9 @@ by numpy's import, and OpenBLAS stops and restarts it around ``fork`` itself
 (``pthread_atfork``). Each child therefore starts as a fresh poolcli process would, minus the
 imports, and sets torch's threads from the client's environment when its command first uses
 torch. GPU commands go to the one resident worker instead (:mod:`poolcli.server.resident`):
-a CUDA context cannot cross a fork.
+a CUDA context cannot cross a fork. The compiled kernels are warmed at start the same way, out
+of this process: a separate process (fork and exec, :mod:`poolcli.server.kernels`) compiles
+them into the on-disk cache, so nothing of the compiler runs here either.
 
 Every connection is checked: the peer's uid (``SO_PEERCRED``) must be this user's, and the
 socket lives in a directory only this user can enter (:mod:`poolcli.client.place`). There is
@@ -33,7 +35,7 @@ from collections.abc import Callable
 from poolcli.client import wire
 from poolcli.client.control import IDLE_TIMEOUT
 from poolcli.client.place import PACKAGE_DIR, Place, PlaceError
-from poolcli.server import child
+from poolcli.server import child, kernels
 from poolcli.server.identity import Identity
 from poolcli.server.resident import Resident, device_commands, gpu_present, wants_resident
 
@@ -102,6 +104,11 @@ class Daemon:
         self.commands = device_commands()
         self.gpu = gpu_present()
         self.resident = Resident(self.selector, self._close_in_child, main)
+        self.warming, self.warming_fd = kernels.start_warm_up(log_fd=2), -1
+        if self.warming is not None:
+            self.warming_fd = os.pidfd_open(self.warming.pid)
+            self.selector.register(self.warming_fd, selectors.EVENT_READ, self._warmed)
+            log(f"warming the compiled kernels in process {self.warming.pid}")
         self.last_active = time.monotonic()
         self.started = time.time()
         self.listening = True
@@ -124,7 +131,22 @@ class Daemon:
                 log(f"stopping: idle for {self.idle_timeout:g} s")
                 self.stop_listening(keep_lock=True)
         self.resident.stop()
+        self._stop_warming()
         log("stopped")
+
+    def _warmed(self, key) -> None:
+        self.selector.unregister(self.warming_fd)
+        os.close(self.warming_fd)
+        self.warming_fd = -1
+        code = self.warming.wait()
+        log("compiled kernels warmed" if code == 0 else "compiled kernels not warmed (eager only)")
+        self.warming = None
+
+    def _stop_warming(self) -> None:
+        if self.warming is not None:
+            self.warming.terminate()
+            self.warming.wait()
+            self.warming = None
 
     def _idle_left(self) -> float:
         return max(0.0, self.last_active + self.idle_timeout - time.monotonic())
@@ -253,6 +275,9 @@ class Daemon:
             if conn is not keep:
                 conn.close()
         self.resident.close_in_child()
+        if self.warming_fd >= 0:
+            os.close(self.warming_fd)
+        self.warming = None  # the server's process, never waited for here
         if self.lock_fd >= 0:
             os.close(self.lock_fd)
 

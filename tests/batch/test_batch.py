@@ -679,7 +679,7 @@ def test_a_slow_file_does_not_hold_up_the_workers(tmp_path, executor):
     for i in range(12):
         save_npy(src / f"b{i:02}.npy", np.random.default_rng(i).random((16, 16)))
     out = tmp_path / "out"
-    step = parse_step("median -k 9 -s 1")
+    step = parse_step("median -k 13 -s 1")  # gathered and sorted: slow on purpose
     with batch.iter_batch([str(src)], step, str(out), jobs=2, executor=executor) as run:
         first = next(run)
         finished_meanwhile = len(list(out.glob("b*.npy")))

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+import reference as ref
 import torch
 from conftest import devices_under_test
 from hypothesis import given, settings
@@ -235,7 +236,7 @@ def test_mode_ties_go_to_the_smallest_and_padding_never_counts():
 # Median through the selection network (windows without padding)
 
 
-@pytest.mark.parametrize("cells", range(1, 28))
+@pytest.mark.parametrize("cells", [*range(1, 28), 48, 49, 64, 80, 81, 100, 121])
 def test_median_network_selects_the_lower_median(cells):
     network = median.median_network(cells)
     generator = np.random.default_rng(cells)
@@ -273,6 +274,20 @@ def test_median_network_equals_the_sorting_path(shape, kernel, stride, dilation,
     if kernel == 3 and len(shape) <= 2:  # the shared 3 / 3x3 networks
         shared = ops.pool_tensor(tensor, "median", windows, layout, path="networks")
         assert torch.equal(shared, sorting)
+
+
+@pytest.mark.parametrize("kernel", [(5, 5), (7, 7), (9, 9), (11, 11), (7, 3), (5, 5, 4)])
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32])
+def test_large_median_networks_equal_the_loop_reference(kernel, dtype):
+    shape = tuple(k + 3 for k in kernel)
+    x = np.random.default_rng(len(kernel) * 100 + kernel[0]).integers(0, 9, shape).astype(dtype)
+    layout = Layout.parse("DHW"[-len(shape) :])
+    windows = resolve(WindowSpec.make(kernel_size=kernel, stride=1), shape, layout.spatial)
+    tensor = torch.from_numpy(x)
+    assert choose.choose_path(tensor, Reduction.MEDIAN, windows) == "taps"
+    got = ops.pool_tensor(tensor, "median", windows, layout, options=PoolOptions(memory_limit=256))
+    want = ref.reference_pool(x[None, None], "median", kernel, stride=1)[0, 0]
+    np.testing.assert_array_equal(got.numpy(), want.astype(dtype))
 
 
 def test_median_with_nan_or_padding_takes_the_sorting_path():

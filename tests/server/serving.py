@@ -35,8 +35,11 @@ class Server:
             **popen,
         )
 
-    def start(self, *extra: str) -> None:
-        done = self.poolcli("server", "start", "--idle-timeout", "600", *extra)
+    def start(self, *extra: str, warm: bool = False) -> None:
+        # The compiled kernels' warm-up (a background process) only where a test wants it:
+        # it would compete with the other tests for the machine's cores.
+        env = None if warm else {"POOLCLI_COMPILE": "0"}
+        done = self.poolcli("server", "start", "--idle-timeout", "600", *extra, env=env)
         assert done.returncode == 0, done.stderr.decode()
 
     def facts(self) -> dict | None:
