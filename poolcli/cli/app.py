@@ -56,7 +56,7 @@ learn.add_commands(app)
 analysis.add_commands(app)
 unpool.add_commands(app)
 pyramid.add_commands(app)
-app.add_typer(server_app)
+app.add_typer(server_app, rich_help_panel="Warm engine")
 
 
 def main() -> None:
