@@ -300,10 +300,15 @@ def pool_block(job: BlockJob, block, data=None):
 
 
 def _path_for(block, grid) -> str:
-    """Adaptive bins cut into blocks are not torch's own bins for the block: gather them."""
+    """Adaptive bins cut into blocks are not torch's own bins for the block: gather them.
+    Any other block takes the whole array's path choice (never global pooling of a block)."""
     whole = all(p.out == (0, n) for p, n in zip(block, grid))
     cut_bins = any(p.window.bins is not None for p in block) and not whole
-    return "gather" if cut_bins else "auto"
+    if cut_bins:
+        return "gather"
+    from poolcli.engine.ops import BLOCK
+
+    return "auto" if whole else BLOCK
 
 
 def _source_of(source):

@@ -394,11 +394,24 @@ def can(path: str, case: Case) -> bool:
 
 
 def choose_path(
-    x: torch.Tensor, reduction: Reduction, windows: Sequence[AxisWindow], masked: bool = False
+    x: torch.Tensor,
+    reduction: Reduction,
+    windows: Sequence[AxisWindow],
+    masked: bool = False,
+    whole: bool = True,
 ) -> str:
-    """The fastest path that computes this case exactly."""
+    """The fastest path that computes this case exactly.
+
+    ``whole=False``: ``x`` is one block of a larger array (blockwise pooling). A block that
+    happens to be one window is not taken as global pooling, so that it adds its cells in
+    the order the whole array's path does and the results stay identical to the last bit.
+    """
     case = Case(x, reduction, windows, masked)
-    return next(path for path, worth in PREFERENCES if worth(case) and can(path, case))
+    return next(
+        path
+        for path, worth in PREFERENCES
+        if (whole or path != "global") and worth(case) and can(path, case)
+    )
 
 
 def check_path(path: str, x: torch.Tensor, reduction: Reduction, windows, masked=False) -> None:

@@ -63,6 +63,10 @@ from poolcli.model.window import AxisWindow
 # Entry points
 
 
+#: The ``path`` of a block of a larger array: chosen as "auto" is, never as global pooling.
+BLOCK = "auto-block"
+
+
 def pool_array(
     array,
     reduction: Reduction,
@@ -154,13 +158,14 @@ def _pool_data_aware(
     x, reduction, windows, layout, count_include_pad, options, path, plain, *, alpha, pixel_mode
 ) -> torch.Tensor:
     """Missing data, gem and linear light (:mod:`poolcli.engine.missing`)."""
-    if path != "auto":
+    chosen = path not in ("auto", BLOCK)
+    if chosen:
         check_path(path, x, reduction, windows)
 
     def pool_any(t: torch.Tensor, how: Reduction = reduction, visible=None) -> torch.Tensor:
         # A forced path computes the parts it can; the counts and sums go where they can.
         case = Case(t, how, windows, visible is not None)
-        forced = path if path != "auto" and can(path, case) else "auto"
+        forced = path if not chosen or can(path, case) else "auto"
         return _pool(t, how, windows, layout, count_include_pad, options, forced, visible)
 
     if pixel_mode:
@@ -191,8 +196,8 @@ def _pool(
     spatial = layout.spatial_axes
     out_dtype = output_dtype(x.dtype, reduction, options.dtype)
     masked = visible is not None
-    if path == "auto":
-        chosen = choose_path(x, reduction, windows, masked)
+    if path in ("auto", BLOCK):
+        chosen = choose_path(x, reduction, windows, masked, whole=path == "auto")
     else:
         check_path(path, x, reduction, windows, masked)
         chosen = path
