@@ -13,6 +13,7 @@ from poolcli.model.layout import Layout
 from poolcli.model.missing import check_data_options
 from poolcli.model.options import PoolOptions, PoolResult, resolve_layout
 from poolcli.model.reductions import Reduction, default_norm_type, parse_reduction
+from poolcli.model.steps import WINDOW_KEYWORDS
 from poolcli.model.window import WindowSpec, resolve
 
 
@@ -195,25 +196,12 @@ def _set_doc() -> None:
 _set_doc()
 
 
-_WINDOW_KEYS = (
-    "kernel_size",
-    "stride",
-    "padding",
-    "dilation",
-    "ceil_mode",
-    "count_include_pad",
-    "global_pool",
-    "output_size",
-    "fractional",
-    "output_ratio",
-    "spp",
-)
 _OPTION_KEYS = ("norm_type", "seed", "expectation", "device", "dtype", "pool_axes", "blur")
 _DATA_KEYS = ("nodata", "mask", "linear_light", "srgb_max")
 
 
 def _call_values(given: dict) -> tuple[WindowSpec, PoolOptions]:
     """The :class:`WindowSpec` and :class:`PoolOptions` of :func:`pool`'s keywords."""
-    spec = WindowSpec.make(**{key: given[key] for key in _WINDOW_KEYS})
+    spec = WindowSpec.make(**{key: given[key] for key in WINDOW_KEYWORDS})
     options = {key: given[key] for key in (*_OPTION_KEYS, *_DATA_KEYS)}
     return spec, PoolOptions(**options, nan=str(given["nan"]))

@@ -141,7 +141,7 @@ def padding_text(spec: WindowSpec) -> str:
 
 
 #: make_step's keywords that describe the windows, and those that become PoolOptions as given.
-_WINDOW_KEYWORDS = (
+WINDOW_KEYWORDS = (
     "kernel_size",
     "stride",
     "padding",
@@ -201,7 +201,7 @@ def make_step(
     """
     reduction = _reduction(reduction)
     given = dict(locals())
-    spec = WindowSpec.make(**{key: given[key] for key in _WINDOW_KEYWORDS})
+    spec = WindowSpec.make(**{key: given[key] for key in WINDOW_KEYWORDS})
     check_reduction_options(
         reduction, norm_type, seed if not spec.fractional else None, expectation
     )
