@@ -148,6 +148,16 @@ def run_command(main: Callable[[], None], noted: list[int] = ()) -> int:
     return status
 
 
+def answer(conn: socket.socket, status: int) -> None:
+    """Give the client the command's exit status, its standard streams closed first: all
+    its output is written, and a reader of its output sees the end of it."""
+    for fd in (0, 1, 2):
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    with contextlib.suppress(OSError):
+        wire.send(conn, {"exit": status})
+
+
 def guarded(body: Callable[[], int]) -> int:
     """``body``'s exit status, or 1 after one line on standard error if it failed (a bug in
     the server: no exception may climb into the server's own code in a forked process)."""

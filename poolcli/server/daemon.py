@@ -38,6 +38,7 @@ from poolcli.client.place import PACKAGE_DIR, Place, PlaceError
 from poolcli.server import child, kernels
 from poolcli.server.identity import Identity
 from poolcli.server.resident import Resident, device_commands, gpu_present, wants_resident
+from poolcli.server.spare import Spare
 
 
 def log(text: str) -> None:
@@ -66,6 +67,7 @@ def warm_up() -> Callable[[], None]:
     import pkgutil
 
     from poolcli.cli import main
+    from poolcli.cli.app import build_ahead
 
     skip = ("poolcli.server", "poolcli.client", "poolcli.batch.forkserver_preload")
     for info in pkgutil.walk_packages([PACKAGE_DIR], "poolcli."):
@@ -77,6 +79,7 @@ def warm_up() -> Callable[[], None]:
     from PIL import Image
 
     Image.init()  # every image plugin, which Pillow imports on the first open otherwise
+    build_ahead()
     return main
 
 
@@ -104,6 +107,8 @@ class Daemon:
         self.commands = device_commands()
         self.gpu = gpu_present()
         self.resident = Resident(self.selector, self._close_in_child, main)
+        self.pid = os.getpid()
+        self.spare = Spare(self._close_in_child, self._run_here)
         self.warming, self.warming_fd = kernels.start_warm_up(log_fd=2), -1
         if self.warming is not None:
             self.warming_fd = os.pidfd_open(self.warming.pid)
@@ -113,6 +118,7 @@ class Daemon:
         self.started = time.time()
         self.listening = True
         self.served = 0
+        self.spare.fork()
 
     def run(self) -> None:
         """Serve until stopped, stale or idle, then wait for the commands still running."""
@@ -163,6 +169,7 @@ class Daemon:
         (this one still finishes the commands it runs)."""
         if self.listening:
             self.listening = False
+            self.spare.stop()
             self.selector.unregister(self.listener)
             self.listener.close()
             with contextlib.suppress(OSError):
@@ -238,19 +245,30 @@ class Daemon:
         conn.close()
 
     def _fork(self, conn: socket.socket, message: dict, fds: list[int]) -> None:
-        parent = os.getpid()
-        pid = os.fork()
-        if pid == 0:
-            status = 1
-            try:
-                self._close_in_child(keep=conn)
-                status = child.guarded(lambda: run_child(conn, message, fds, self.main, parent))
-            finally:
-                os._exit(status)
+        pid = self.spare.take(conn, message, fds)
+        if pid is None:
+            pid = os.fork()
+            if pid == 0:
+                status = 1
+                try:
+                    self._close_in_child(keep=conn)
+                    status = self._run_here(conn, message, fds)
+                finally:
+                    os._exit(status)
         _close_all(fds)
         pidfd = os.pidfd_open(pid)
         self.children[pidfd] = (pid, conn)
         self.selector.register(pidfd, selectors.EVENT_READ, self._child_ended)
+        if self.listening:
+            self.spare.fork()  # while this command runs: the next one finds it ready
+
+    def _run_here(self, conn: socket.socket, message: dict, fds: list[int]) -> int:
+        """In a forked child: run the command, then answer its exit status before this
+        process's own exit (unmapping the server's memory takes milliseconds more)."""
+        status = child.guarded(lambda: run_child(conn, message, fds, self.main, self.pid))
+        if os.getppid() == self.pid:  # else the server died: the client must hear of it
+            child.answer(conn, status)
+        return status
 
     def _child_ended(self, key) -> None:
         pidfd = key.fd
@@ -275,6 +293,7 @@ class Daemon:
             if conn is not keep:
                 conn.close()
         self.resident.close_in_child()
+        self.spare.close_in_child()
         if self.warming_fd >= 0:
             os.close(self.warming_fd)
         self.warming = None  # the server's process, never waited for here
