@@ -8,9 +8,9 @@ the environment: the server's child sees exactly what this process sees.
 
 from __future__ import annotations
 
+import _signal
+import _socket
 import os
-import signal
-import socket
 import sys
 
 from poolcli.client import wire
@@ -58,9 +58,10 @@ def served(argv: list[str]) -> int | None:
     return None
 
 
-def connect(place: Place) -> socket.socket | None:
-    """A connection to the server, or ``None`` when none listens."""
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+def connect(place: Place) -> _socket.socket | None:
+    """A connection to the server, or ``None`` when none listens (C modules only: see
+    :mod:`poolcli.client.wire`)."""
+    sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_SEQPACKET)
     try:
         sock.connect(place.socket)
     except OSError:
@@ -102,7 +103,7 @@ def _standard_fds() -> tuple[list[int], list[int]]:
     return fds, closed
 
 
-def _talk(sock: socket.socket, argv: list[str]) -> int | None:
+def _talk(sock: _socket.socket, argv: list[str]) -> int | None:
     """Send the request; then wait for the exit status, passing signals on. ``None``: the
     server is stale and is stopping."""
     try:
@@ -131,11 +132,11 @@ def _talk(sock: socket.socket, argv: list[str]) -> int | None:
                 return int(answer["exit"])
     finally:
         for name, handler in previous.items():
-            signal.signal(getattr(signal, name), handler)
+            _signal.signal(getattr(_signal, name), handler)
         sock.close()
 
 
-def _forward_signals(sock: socket.socket) -> dict:
+def _forward_signals(sock: _socket.socket) -> dict:
     def forward(signum, frame):
         try:
             wire.send(sock, {"signal": signum})
@@ -144,5 +145,5 @@ def _forward_signals(sock: socket.socket) -> dict:
 
     previous = {}
     for name in FORWARDED:
-        previous[name] = signal.signal(getattr(signal, name), forward)
+        previous[name] = _signal.signal(getattr(_signal, name), forward)
     return previous

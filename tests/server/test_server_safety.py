@@ -2,6 +2,7 @@
 directories, the peer's uid, staleness, the idle timeout, ``POOLCLI_SERVER=auto``; and the
 client's own import, which must stay in the standard library."""
 
+import ast
 import os
 import socket
 import subprocess
@@ -131,3 +132,21 @@ def test_the_client_imports_the_standard_library_only():
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "['poolcli']"
+
+
+def test_a_served_call_imports_no_python_module_of_the_standard_library():
+    """The served path (``poolcli.__main__`` and the client's call) costs Python's start-up and
+    little more: ``socket`` or ``signal`` would bring ``enum`` and ``selectors`` with them."""
+    code = (
+        "import sys\n"
+        "before = set(sys.modules)\n"
+        "import poolcli.__main__, poolcli.client.call\n"
+        "print(sorted(set(sys.modules) - before))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=subprocess_env()
+    )
+    assert done.returncode == 0, done.stderr
+    new = ast.literal_eval(done.stdout)
+    light = {"__future__", "_signal", "_socket", "_struct", "struct"}
+    assert {name for name in new if not name.startswith("poolcli")} <= light
