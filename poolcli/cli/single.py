@@ -299,13 +299,13 @@ def execute(call: Call, device: str) -> ExitStatus:
                         input_stats=outcome.input_stats,
                         output_path=outcome.written,
                         written_dtype=outcome.written_dtype,
+                        first=outcome.steps[0],
                     )
                 )
         status = worst((status, outcome.status))
     if call.json:
-        parameters = report.json_parameters(call.spec, call.pool_options(device))
         document = report.json_document(
-            call.reduction, parameters, entries, device=device, version=__version__
+            call.steps(device), entries, device=device, version=__version__
         )
         typer.echo(report.dumps(document))
     return status

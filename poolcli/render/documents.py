@@ -18,12 +18,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from poolcli.model.reductions import Reduction
 from poolcli.model.steps import chain_label
 from poolcli.render.schema import (
     batch_line_json,
     numbers_json,
-    options_json,
     step_json,
     window_json,
 )
@@ -33,28 +31,17 @@ if TYPE_CHECKING:
     from poolcli.batch.results import FileResult, Summary
     from poolcli.learn.compare import Comparison
     from poolcli.learn.invariance import InvarianceResult
-    from poolcli.model.options import PoolOptions
     from poolcli.model.steps import Step
-    from poolcli.model.window import WindowSpec
-
-
-def json_parameters(spec: WindowSpec, options: PoolOptions) -> dict:
-    """A call's window and options as given: its step, less the reduction."""
-    return {"window": window_json(spec), "options": options_json(options)}
 
 
 def json_document(
-    reduction: Reduction | str,
-    parameters: dict,
-    entries: list[dict],
-    *,
-    device: str | None,
-    version: str,
+    steps: Sequence[Step], entries: list[dict], *, device: str | None, version: str
 ) -> dict:
-    """A reduction command's ``--json`` document: the step it ran and one entry per input."""
+    """A reduction command's ``--json`` document: every step of the chain it ran (its own op,
+    then each ``--then``) and one entry per input."""
     return {
         "poolcli": version,
-        "steps": [{"reduction": str(Reduction(reduction)), **parameters}],
+        "steps": [step_json(step) for step in steps],
         "device": device,
         "files": entries,
     }

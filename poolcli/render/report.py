@@ -21,7 +21,7 @@ from rich.text import Text
 from poolcli.model.display import format_shape, format_value
 from poolcli.model.reductions import Reduction
 from poolcli.model.window import format_axes
-from poolcli.render.documents import json_document, json_parameters
+from poolcli.render.documents import json_document
 from poolcli.render.matrices import (
     PREVIEW_COLS,
     PREVIEW_ROWS,
@@ -54,7 +54,6 @@ __all__ = [
     "json_document",
     "json_entry",
     "json_error",
-    "json_parameters",
     "json_value",
     "layout_reason",
     "matrix_slices",

@@ -234,18 +234,20 @@ def result_json(
     input_stats: Stats | None = None,
     output_path: str | None = None,
     written_dtype: str | None = None,
+    first: PoolResult | None = None,
 ) -> dict:
     """One pooled input: its file fields, statistics, resolved window and, when the output has
     at most JSON_MAX_VALUES elements, its values (else null). ``output_dtype`` is what the
-    output file holds (``written_dtype``) when one was written, else the result's."""
-    output = result.output
+    output file holds (``written_dtype``) when one was written, else the result's. For a
+    chain, ``result`` is its last step's and ``first`` its first step's, which read the input."""
+    output, source = result.output, first or result
     entry = file_json(
         name,
         output_path,
         status="done",
         layout=str(result.layout),
-        input_shape=result.input_shape,
-        input_dtype=result.input_dtype,
+        input_shape=source.input_shape,
+        input_dtype=source.input_dtype,
         output_shape=output.shape,
         output_dtype=written_dtype or str(output.dtype),
     )

@@ -140,6 +140,17 @@ def test_json_document(cli, seed_npy):
     assert entry["window"]["axes"][0]["formula"] == "floor((4 + 0 + 0 − 2) / 2) + 1 = 2"
 
 
+def test_json_document_of_a_chain_lists_every_step(cli, seed_npy):
+    result = cli("max", seed_npy, "-k", "2", "-s", "1", "--then", "avg", "-k", "2", "--json")
+    document = load_json(result.stdout)
+    assert [step["reduction"] for step in document["steps"]] == ["max", "avg"]
+    assert [step["window"]["stride"] for step in document["steps"]] == [[1], [2]]
+    entry = document["files"][0]
+    # The file's input, not the last step's: max 2x2 s1 of 1..16 is 3x3, whose avg 2x2 is 8.5.
+    assert entry["input_shape"] == [4, 4] and entry["input_stats"]["min"] == 1
+    assert (entry["output_shape"], entry["values"]) == ([1, 1], [[8.5]])
+
+
 def test_json_writes_nan_and_infinity_as_null_and_says_which(cli, npy):
     path = npy(np.array([[np.nan, 1.0], [np.inf, -np.inf]], np.float32))
     entry = load_json(cli("max", path, "-k", "1", "--json").stdout)["files"][0]

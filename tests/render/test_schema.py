@@ -154,8 +154,7 @@ def test_a_step_and_the_document_of_a_command_say_the_same():
             "straight_alpha": False,
         },
     }
-    parameters = documents.json_parameters(step.spec, step.options)
-    document = documents.json_document("lp", parameters, [], device="cpu", version="9")
+    document = documents.json_document([step], [], device="cpu", version="9")
     assert document == {"poolcli": "9", "steps": [written], "device": "cpu", "files": []}
     assert schema.step_json(Step("max", step.spec))["reduction"] == "max"
 
