@@ -1,6 +1,6 @@
 """The warm server (#9): a tiny call, a 100-call shell loop and batches, with and without it.
 
-Usage: .venv/bin/python benchmarks/bench_server.py [--repeat 5] [--counts 80,300]
+Usage: .venv/bin/python benchmarks/bench_server.py [--repeat 5] [--counts 80,300] [--scale]
                                                    [--no-install] [--json FILE]
 
 - tiny call: ``poolcli avg t16.png -k 2 -o out.png`` on a 16x16 photo-like PNG, served and
@@ -11,7 +11,10 @@ Usage: .venv/bin/python benchmarks/bench_server.py [--repeat 5] [--counts 80,300
 - a shell loop of 100 tiny calls (served; vips and convert alike);
 - batches of ``--counts`` photo-like 512x512 PNGs (2x2 avg, PNG at zlib 6, 2 jobs): poolcli
   served and not, the Pillow floor (decode, ``reduce``, encode at zlib 6, 2 processes),
-  ImageMagick (2 processes) and libvips (2 at a time), with the total bytes written.
+  ImageMagick (2 processes) and libvips (2 at a time), with the total bytes written;
+- ``--scale``: a served batch of the largest count and of ten times as many files (hard
+  links), with the peak of the summed PSS of the server's whole process tree (the server, its
+  command's child and that child's workers) sampled every 0.2 s: memory should stay flat.
 
 Runs are interleaved (one of each tool per round) and medians reported. The server runs in
 a private directory of its own and is stopped at the end.
@@ -28,8 +31,17 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench_batch import WORK, Tools, ensure_images, ensure_tool, fresh, photo, pngs
-from benchutil import cpu_probe, machine_line, median, poolcli_cmd, python_exe, run_measured
+from bench_batch import WORK, Tools, ensure_images, ensure_links, ensure_tool, fresh, photo, pngs
+from benchutil import (
+    TreeSampler,
+    cpu_probe,
+    machine_line,
+    median,
+    mib,
+    poolcli_cmd,
+    python_exe,
+    run_measured,
+)
 
 TINY = ["avg", "t16.png", "-k", "2", "-o", "out.png"]
 
@@ -81,17 +93,23 @@ def tiny_rows(args, work: Path, env_on: dict, env_off: dict) -> list[tuple[str, 
     return [(name, median(values)) for name, values in times.items()]
 
 
-def loop_rows(work: Path, env_on: dict) -> list[tuple[str, float]]:
+def loop_rows(args, work: Path, env_on: dict) -> list[tuple[str, float]]:
+    """Each tool's loop of 100 calls once per round, interleaved; the median per tool."""
+
     def loop(cmd: str, env=None) -> float:
         script = f"for i in $(seq 100); do {cmd} >/dev/null 2>&1; done"
         return run_measured(["bash", "-c", script], cwd=work, env=env).wall
 
-    rows = [("poolcli, served", loop(" ".join(poolcli_cmd() + TINY), env_on))]
+    loops = {"poolcli, served": (" ".join(poolcli_cmd() + TINY), env_on)}
     if shutil.which("vips"):
-        rows.append(("vips shrink", loop("vips shrink t16.png outv.png 2 2")))
-    if shutil.which("convert"):
-        rows.append(("convert -scale 50%", loop("convert t16.png -scale 50% outc.png")))
-    return rows
+        loops["vips shrink"] = ("vips shrink t16.png outv.png 2 2", None)
+    if shutil.which("convert") and not args.no_convert:
+        loops["convert -scale 50%"] = ("convert t16.png -scale 50% outc.png", None)
+    times: dict[str, list[float]] = {name: [] for name in loops}
+    for _ in range(args.repeat):
+        for name, (cmd, env) in loops.items():
+            times[name].append(loop(cmd, env))
+    return [(name, median(values)) for name, values in times.items()]
 
 
 def batch_rows(args, count: int, src: Path, env_on: dict, env_off: dict) -> list[list]:
@@ -138,6 +156,29 @@ def batch_rows(args, count: int, src: Path, env_on: dict, env_off: dict) -> list
     return rows
 
 
+def scale_rows(count: int, src: Path, env_on: dict) -> list[list]:
+    """A served batch of ``count`` files and of ten times as many: peak memory of the
+    server's process tree (summed PSS), which should not grow with the file count."""
+    big = WORK.parent / f"server-in-{count * 10}"
+    ensure_links(src, big, 10)
+    facts = subprocess.run(
+        poolcli_cmd() + ["server", "status", "--json"], env=env_on, capture_output=True
+    )
+    server = json.loads(facts.stdout)["pid"]
+    rows = []
+    for folder, files in ((src, count), (big, count * 10)):
+        out = fresh(WORK.parent / "server-out")
+        cmd = poolcli_cmd() + ["avg", str(folder), "-k", "2", "-o", f"{out}/", "-j", "2", "-q"]
+        sampler = TreeSampler(server)
+        sampler.start()
+        proc = run_measured(cmd, env=env_on)
+        sampler.stop()
+        shutil.rmtree(out, ignore_errors=True)
+        rate = f"{files / proc.wall:.1f}" if proc.ok else f"failed: {proc.err or proc.rc}"
+        rows.append([f"{files} files, served", rate, mib(sampler.peak_pss), sampler.peak_procs])
+    return rows
+
+
 def markdown(headers: list[str], rows: list[list]) -> str:
     lines = ["| " + " | ".join(headers) + " |", "|:--" + "|--:" * (len(headers) - 1) + "|"]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
@@ -148,6 +189,9 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=5, help="rounds; medians are reported")
     parser.add_argument("--counts", default="80,300", help="batch sizes (80,300); 0: none")
+    parser.add_argument(
+        "--scale", action="store_true", help="peak memory of 10x the largest served batch"
+    )
     parser.add_argument("--no-install", action="store_true", help="never call apt-get")
     parser.add_argument("--no-convert", action="store_true", help="leave ImageMagick out")
     parser.add_argument("--json", metavar="FILE", help="also write the numbers as JSON")
@@ -174,7 +218,7 @@ def main(argv=None) -> int:
                     [[n, f"{t * 1000:.0f} ms"] for n, t in tiny],
                 )
             )
-            loop = loop_rows(Path(tmp), env_on)
+            loop = loop_rows(args, Path(tmp), env_on)
             record["loop100"] = dict(loop)
             print(
                 "\n"
@@ -182,7 +226,8 @@ def main(argv=None) -> int:
                     ["100 calls in a shell loop", "total"], [[n, f"{t:.2f} s"] for n, t in loop]
                 )
             )
-            for count in [int(c) for c in args.counts.split(",") if int(c)]:
+            counts = [int(c) for c in args.counts.split(",") if int(c)]
+            for count in counts:
                 ensure_images(WORK, 300, 2)
                 src = WORK.parent / f"server-in-{count}"
                 if not src.is_dir() or len(pngs(src)) != count:
@@ -192,6 +237,11 @@ def main(argv=None) -> int:
                 rows = batch_rows(args, count, src, env_on, env_off)
                 record[f"batch{count}"] = rows
                 headers = [f"batch of {count} photo PNGs", "images/s", "vs floor", "bytes vs floor"]
+                print("\n" + markdown(headers, rows))
+            if args.scale and counts:
+                rows = scale_rows(counts[-1], src, env_on)
+                record["scale"] = rows
+                headers = ["served batch", "images/s", "peak PSS, server tree", "processes"]
                 print("\n" + markdown(headers, rows))
         finally:
             subprocess.run(poolcli_cmd() + ["server", "stop"], env=env_on)
