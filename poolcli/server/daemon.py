@@ -57,6 +57,8 @@ LATER_IMPORTS = (
     "typer._click.decorators",
     "multiprocessing.popen_fork",
     "multiprocessing.connection",
+    "numpy.ma",
+    "pyspng",
 )
 
 
@@ -77,8 +79,10 @@ def warm_up() -> Callable[[], None]:
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
     from PIL import Image
+    from rich.cells import cell_len
 
     Image.init()  # every image plugin, which Pillow imports on the first open otherwise
+    cell_len("×→")  # loads rich's table of character widths for this Unicode version
     build_ahead()
     return main
 
