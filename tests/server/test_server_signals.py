@@ -100,3 +100,34 @@ def test_the_resident_worker_runs_commands_one_after_another(own_server, tmp_pat
     process.communicate(timeout=60)
     assert server.wait_for(lambda: server.facts()["running"] == 0, 20)
     assert server.poolcli("shape", "8x8", "-k", "2").returncode == 0
+
+
+def _children(pid: int) -> set[int]:
+    with open(f"/proc/{pid}/task/{pid}/children") as f:
+        return {int(child) for child in f.read().split()}
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(") ")[-1][0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="reads /proc (Linux)")
+def test_the_spare_child_runs_the_next_command_and_leaves_with_the_server(own_server, tmp_path):
+    server = own_server()
+    pid = server.pid()
+    assert server.wait_for(lambda: len(_children(pid)) == 1)  # the spare, forked ahead
+    (spare,) = _children(pid)
+    process = _waiting(server, tmp_path)
+    assert spare in _children(pid)  # it runs the command: no fork on the request's path
+    assert server.wait_for(lambda: len(_children(pid)) == 2)  # and the next spare waits
+    process.communicate(timeout=60)  # closes its standard input
+    assert process.returncode == 1  # half a header: a clear error, as without a server
+    assert server.wait_for(lambda: len(_children(pid)) == 1)  # the command's child has gone
+    (next_spare,) = _children(pid)
+    assert next_spare != spare
+    server.stop()
+    assert server.wait_for(lambda: not _alive(next_spare) and not _alive(pid), 30)
