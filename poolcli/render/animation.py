@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from PIL import Image, ImageDraw
 
 from poolcli.render.canvas import _font, _line_metrics, _wrap
+from poolcli.render.colours import HIGHLIGHT
 from poolcli.render.viz_files import write_bytes
 from poolcli.render.window_steps import WindowStep, check_steppable, window_steps
 
@@ -25,7 +26,6 @@ MAX_FRAMES = 64
 #: Milliseconds each frame stays (the last one longer).
 FRAME_MS = 900
 
-HIGHLIGHT = (255, 0, 160)
 PADDING = (255, 140, 0)
 CEIL = (120, 120, 120)
 PENDING = (245, 245, 245)
