@@ -103,7 +103,7 @@ def _draw_grid(
     grid = _grid_layout(columns, rows, mappings, sizes, title, legend + list(notes))
     grid.spatial2 = spatial2
     canvas = _Canvas(grid.width, grid.height)
-    picture = Picture(canvas.image, notes=list(notes), ops=canvas.ops)
+    picture = Picture(canvas.image, notes=list(notes), ops=canvas.ops, mappings=mappings)
     canvas.lines(grid.margin, grid.title_y, grid.title_lines, grid.title_font)
     for k in range(len(columns)):
         centre = grid.xs[k] + grid.col_w[k] / 2

@@ -128,7 +128,7 @@ def render_pool(
         notes.append("Colour was weighted by alpha (premultiplied) while pooling.")
     used = used_cells(array, result) if array.shape == tuple(result.input_shape) else None
     notes += [left_out_words(result)] if used is not None else []
-    columns = _pool_columns(array, output, result, winners)
+    columns = _pool_columns(array, output, result, _framed(result, winners, mark_windows))
     columns[0].left_out = None if used is None else ~used
     picture = render_columns(
         columns,
@@ -140,7 +140,39 @@ def render_pool(
         channels=channels,
         mark_windows=mark_windows,
     )
+    if mark_windows:
+        picture = _with_multiples(picture, array, result, winners, channels)
     return _with_zoom(picture, array, result, channels)
+
+
+#: Overlapping windows whose winners are also framed on the input at most; with more, the
+#: numbered frames would crowd the cells, and the small multiples show each winner.
+MAX_FRAMED = 20
+
+
+def _framed(result: PoolResult, winners, mark_windows: bool):
+    """The winners framed on the input and output panels (None: left to the multiples)."""
+    from poolcli.render.multiples import overlapping
+
+    many = int(np.prod([a.out for a in result.windows or ()])) > MAX_FRAMED
+    if winners is not None and mark_windows and overlapping(result.windows or ()) and many:
+        return None
+    return winners
+
+
+def _with_multiples(picture: Picture, array, result: PoolResult, winners, channels) -> Picture:
+    """A small 2-D input whose windows overlap: each window on its own under the picture."""
+    from poolcli.render.multiples import multiples_of, overlapping
+
+    if not frames_winners(result) or not overlapping(result.windows):
+        return picture
+    if "values" not in picture.mappings:
+        return picture
+    from poolcli.render.zoom import stack
+
+    channel = channels[0] if channels else 0
+    args = (array, result.output, result.layout, result.windows, winners, channel)
+    return stack([picture], [multiples_of(picture, *args)], name="windows")
 
 
 def _pool_columns(array, output, result: PoolResult, winners) -> list[Column]:
