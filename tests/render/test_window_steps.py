@@ -169,3 +169,12 @@ def test_gif_frames_decode_to_the_frames_drawn(workdir):
     for frame, image in zip(decoded, drawn_frames):
         off = np.abs(frame - np.array(image)).sum(axis=-1) > 60
         assert off.mean() < 0.005  # one shared palette: only a few text edges move
+
+
+def test_adaptive_bins_of_unequal_length_list_all_their_cells():
+    array = np.arange(25, dtype=np.float32).reshape(5, 5)
+    result = pool(array, "max", output_size=3)  # 5 -> 3 bins: cells 0-1, 1-3, 3-4
+    steps = window_steps(array, result)
+    middle = next(s for s in steps if s.position == (1, 1))
+    assert {(r, c) for r, c, _ in middle.cells} == {(r, c) for r in (1, 2, 3) for c in (1, 2, 3)}
+    assert middle.text == "max(6, 7, 8, 11, 12, 13, 16, 17, 18) = 18"
