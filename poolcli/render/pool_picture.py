@@ -126,6 +126,7 @@ def render_pool(
         notes += _unseeded_notes(result) + _padding_notes(result)
     if result.premultiplied:
         notes.append("Colour was weighted by alpha (premultiplied) while pooling.")
+    notes += _depth_notes(result)
     used = used_cells(array, result) if array.shape == tuple(result.input_shape) else None
     notes += [left_out_words(result)] if used is not None else []
     columns = _pool_columns(array, output, result, _framed(result, winners, mark_windows))
@@ -194,26 +195,42 @@ def _pool_columns(array, output, result: PoolResult, winners) -> list[Column]:
     return columns
 
 
-#: A volume's picture shows every input slice an output slice pools up to this many.
-MAX_DEPTH_TAPS = 3
+#: A volume's picture shows every depth slice an output slice pools, up to this many
+#: (more: this many spread from the first to the last).
+MAX_DEPTH_TAPS = 5
 
 
 def _input_columns(array, spatial_in, result: PoolResult) -> list[Column]:
-    """The input; for a volume whose windows read 2 or 3 depth slices (none of them padding),
-    one input column per slice, so every slice an output slice pools is drawn."""
+    """The input; for a volume whose windows read several depth slices, one input column per
+    slice a window reads (its padding slices hatched), so every slice an output slice pools
+    is drawn (MAX_DEPTH_TAPS of them, spread, when there are more)."""
+    from poolcli.render.arrays import _spread
+
     title = f"input {format_shape(spatial_in, ascii=True)}"
     windows = result.windows
-    if len(spatial_in) != 3 or windows is None or len(windows) != 3:
+    if len(spatial_in) != 3 or windows is None or len(windows) != 3 or windows[0].kernel < 2:
         return [Column(title, array)]
-    depth = windows[0]
-    count = len(depth.cells(0))
-    padded = depth.pad_begin or depth.pad_end or depth.extra_end
-    if not 1 < count <= MAX_DEPTH_TAPS or padded:
-        return [Column(title, array)]
+    count = windows[0].kernel  # adaptive: the longest bin
     return [
         Column(f"{title}, slice {t + 1} of {count} in each window", array, tap=t)
-        for t in range(count)
+        for t in _spread(count, MAX_DEPTH_TAPS)
     ]
+
+
+def _depth_notes(result: PoolResult) -> list[str]:
+    """What the input columns of a volume leave out or hatch."""
+    windows = result.windows
+    if windows is None or len(windows) != 3 or windows[0].kernel < 2:
+        return []
+    depth, notes = windows[0], []
+    if depth.kernel > MAX_DEPTH_TAPS:
+        notes.append(
+            f"Each window reads {depth.kernel} depth slices; {MAX_DEPTH_TAPS} of them, spread "
+            "from the first to the last, are drawn."
+        )
+    if any(not 0 <= c < depth.size for j in range(depth.out) for c in depth.cells(j)):
+        notes.append("Hatched panels: depth padding, where a window reaches past the volume.")
+    return notes
 
 
 def _with_zoom(picture: Picture, array, result: PoolResult, channels) -> Picture:
