@@ -25,7 +25,15 @@ from poolcli.render.canvas import (
     _text_width,
     _wrap,
 )
-from poolcli.render.colours import HATCH_BACK, HATCH_LINE, HIGHLIGHT, INK, MUTED, _text_colour
+from poolcli.render.colours import (
+    BACKGROUND,
+    HATCH_BACK,
+    HATCH_LINE,
+    HIGHLIGHT,
+    INK,
+    MUTED,
+    _text_colour,
+)
 from poolcli.render.marks import _frame
 
 #: Output cells drawn along each axis at most (a larger output: its top-left block).
@@ -80,7 +88,6 @@ def window_multiples(values_in, values_out, windows, mapping, winners=None, *, w
         picture.panels[f"w{i},{j}"] = box
         copy.draw(canvas, box, (i, j), None if winners is None else int(winners[i, j]))
     picture.texts = canvas.texts
-    picture.data["multiples"] = {"cell": cell, "origin": (region[0][0], region[1][0])}
     return picture
 
 
@@ -103,6 +110,8 @@ def _heading(windows, shown, region, winners: bool, what: str) -> str:
     )
     if any(lo < 0 or hi >= a.size for (lo, hi), a in zip(region, windows)):
         text += ", padding hatched"
+    if any(_ceil_only(a, hi) for (_, hi), a in zip(region, windows)):
+        text += ", cells only --ceil adds dotted"
     if winners:
         text += ", the winner framed in black"
     text += "."
@@ -129,6 +138,9 @@ class _Copy:
         inside = (rows >= 0) & (rows < values.shape[0]) & (cols >= 0) & (cols < values.shape[1])
         base = np.empty((*inside.shape, 3), np.uint8)
         base[:] = HATCH_BACK
+        wy, wx = windows
+        base[_ceil_only(wy, rows[:, 0]), :] = BACKGROUND
+        base[:, _ceil_only(wx, cols[0])] = BACKGROUND
         r, c = np.nonzero(inside)
         base[r, c] = colours[r + self.top, c + self.left]
         self.base = base
@@ -171,9 +183,12 @@ class _Copy:
             )
 
     def _cell(self, canvas, cell_box, r: int, c: int, colour) -> None:
-        """A cell the window reads: hatched when padding, else its value where it fits."""
+        """A cell the window reads: hatched when padding, dotted when only ceil mode adds
+        it, else its value where it fits."""
         wy, wx = self.windows
-        if not (0 <= r < wy.size and 0 <= c < wx.size):
+        if _ceil_only(wy, r) or _ceil_only(wx, c):
+            _dots(canvas, cell_box)
+        elif not (0 <= r < wy.size and 0 <= c < wx.size):
             _hatch(canvas, cell_box)
         elif self.cell >= 22:
             text = _short(self.values[r, c], self.values.dtype.kind in "biu")
@@ -195,6 +210,22 @@ def _winner(wy, wx, position, tap) -> tuple[int, int] | None:
     if r is None or c is None or not (0 <= r < wy.size and 0 <= c < wx.size):
         return None
     return r, c
+
+
+def _ceil_only(axis: AxisWindow, cell):
+    """Whether ``cell`` (or each of an array of cells) lies past the end padding: there only
+    through ceil mode."""
+    past = np.asarray(cell) >= axis.size + axis.pad_end
+    return past & (axis.bins is None)  # adaptive bins never reach past the input
+
+
+def _dots(canvas, box) -> None:
+    """A grid of dots over a cell only ceil mode adds (as the input panel draws them)."""
+    x0, y0, x1, y1 = box
+    step = max(4, (x1 - x0) // 5)
+    for y in range(y0 + step // 2, y1, step):
+        for x in range(x0 + step // 2, x1, step):
+            canvas.draw.rectangle((x, y, x, y), fill=HATCH_LINE)
 
 
 def _hatch(canvas, box) -> None:

@@ -152,3 +152,18 @@ def test_svg_names_every_window_as_text(cli, seed_npy, workdir):
     expected = F.lp_pool2d(torch.tensor(SEED, dtype=torch.float64)[None], 2, 2, 1)[0].numpy()
     for (i, j), value in np.ndenumerate(expected):
         assert f"({i}, {j}) = {_short(value, False)}" in texts
+
+
+def test_cells_only_ceil_mode_adds_are_dotted_not_hatched():
+    array = SEED.astype(np.float32)
+    result = pool(array, "avg", kernel_size=3, stride=2, padding=1, ceil_mode=True)
+    picture = drawn(array, result)
+    pixels = decoded(picture)
+    # Rows and columns -1 to 5: one padding cell each side, then one only --ceil adds.
+    cell, box = copy_cells(picture, "windows0:w0,2", 7, 7, origin=(-1, -1))
+    padding, ceil = box(0, 4), box(0, 5)  # window (0, 2) reads columns 3-5
+    assert has_colour(pixels, padding, HATCH_BACK) and has_colour(pixels, padding, HATCH_LINE)
+    assert has_colour(pixels, ceil, HATCH_LINE) and has_colour(pixels, ceil, (255, 255, 255))
+    assert not has_colour(pixels, ceil, HATCH_BACK)
+    words = " ".join(text for text, _ in picture.texts)
+    assert "cells only --ceil adds dotted" in words
