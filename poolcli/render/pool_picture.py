@@ -189,6 +189,7 @@ def _pool_columns(array, output, result: PoolResult, winners) -> list[Column]:
             output,
             windows=result.windows,
             winners=winners,
+            scale=output_scale(result),
             pick="sampled" if sampled else "winning",
         ),
     ]
@@ -272,8 +273,9 @@ def render_compare(
         output = _numpy(result.output)
         label = op_text(result).replace(" pooling", "")
         shape = format_shape(result.layout.spatial_shape(tuple(output.shape)), ascii=True)
-        scale = str(result.reduction) if result.reduction in OWN_SCALE else "values"
-        columns.append(Column(f"{label} {shape}", output, windows=result.windows, scale=scale))
+        columns.append(
+            Column(f"{label} {shape}", output, windows=result.windows, scale=output_scale(result))
+        )
     if title is None:
         ops = ", ".join(str(r.reduction) for r in results)
         title = f"{name + ': ' if name else ''}{ops}, {window_text(first)}"
@@ -307,6 +309,12 @@ def _spans(columns: Sequence[Column]) -> dict[str, tuple[float, float]]:
 
 #: Reductions whose outputs leave the input's range: drawn on their own colour scale.
 OWN_SCALE = (Reduction.SUM, Reduction.LP)
+
+
+def output_scale(result: PoolResult) -> str:
+    """The colour scale of ``result``'s output: the input's (``values``), or for sums its
+    own (on the input's scale, the input would look flat)."""
+    return str(result.reduction) if result.reduction in OWN_SCALE else "values"
 
 
 def _probabilities(array, result: PoolResult) -> list[Column]:

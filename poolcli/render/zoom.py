@@ -48,6 +48,7 @@ def crop_axis(axis: AxisWindow) -> tuple[int, int, AxisWindow] | None:
 def zoom_pictures(array, result, channel: int, op: str) -> list[Picture]:
     """The zoomed crop and the difference map of a large 2-D input (those that apply)."""
     from poolcli.render.columns import Column, render_columns
+    from poolcli.render.pool_picture import output_scale
 
     layout = result.layout
     data_in = _canonical(_numpy(array), layout)[0, channel]
@@ -65,6 +66,7 @@ def zoom_pictures(array, result, channel: int, op: str) -> list[Picture]:
                 f"{op} output rows {oy}-{oy + wy.out - 1}, columns {ox}-{ox + wx.out - 1}",
                 crop_out,
                 windows=(wy, wx),
+                scale=output_scale(result),
             ),
         ]
         title = f"Zoom on the middle (channel {channel}): every cell with its value"

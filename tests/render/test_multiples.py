@@ -12,7 +12,15 @@ from poolcli.render.canvas import _short
 from poolcli.render.colours import HATCH_BACK, HATCH_LINE, HIGHLIGHT, INK
 from poolcli.render.multiples import FADED, MULTIPLES_SIDE
 from tests.render.test_picture_formats import svg_texts
-from tests.render.test_pictures import SEED, decoded, drawn, has_colour, pool, winner_cells
+from tests.render.test_pictures import (
+    SEED,
+    cell_box,
+    decoded,
+    drawn,
+    has_colour,
+    pool,
+    winner_cells,
+)
 
 
 def copy_cells(picture, key: str, rows: int, cols: int, origin=(0, 0)):
@@ -167,3 +175,16 @@ def test_cells_only_ceil_mode_adds_are_dotted_not_hatched():
     assert not has_colour(pixels, ceil, HATCH_BACK)
     words = " ".join(text for text, _ in picture.texts)
     assert "cells only --ceil adds dotted" in words
+
+
+def test_sums_get_their_own_scale_so_the_input_keeps_its_colours():
+    result = pool(SEED, "sum", kernel_size=3, stride=1, padding="same")
+    picture = drawn(SEED, result)
+    pixels = decoded(picture)
+    values, sums = picture.scales["values"], picture.scales["sum"]
+    assert (values.low, values.high) == (1, 16)
+    assert (sums.low, sums.high) == (15, 99)  # 1+3+5+6, and 6+7+8+10+11+12+14+15+16
+    x0, y0, x1, _ = cell_box(picture.panels["r0c0"], (4, 4), 3, 3)
+    assert tuple(pixels[y0 + 3, x1 - 3]) == tuple(viz.viridis((SEED[3, 3] - 1) / 15))
+    x0, y0, x1, _ = cell_box(picture.panels["r0c1"], (4, 4), 2, 2)
+    assert tuple(pixels[y0 + 3, x1 - 3]) == tuple(viz.viridis((99 - 15) / (99 - 15)))
