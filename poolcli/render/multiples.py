@@ -47,8 +47,8 @@ FADED = 0.25
 
 MARGIN, GAP = 16, 14
 
-#: Pixels across a copy aimed at when the picture above is narrow.
-PANEL_AIM = 150
+#: Pixels across a copy aimed at when the picture above is narrow; pixels down it at most.
+PANEL_AIM, PANEL_HEIGHT = 150, 200
 
 
 def overlapping(windows) -> bool:
@@ -66,7 +66,7 @@ def window_multiples(values_in, values_out, windows, mapping, winners=None, *, w
     region = (_region(wy, shown[0]), _region(wx, shown[1]))
     grid = tuple(hi - lo + 1 for lo, hi in region)
     room = max(PANEL_AIM, (width - 2 * MARGIN - (shown[1] - 1) * GAP) // shown[1])
-    cell = max(CELL_RANGE[0], min(CELL_RANGE[1], room // grid[1], 200 // grid[0]))
+    cell = max(CELL_RANGE[0], min(CELL_RANGE[1], room // grid[1], PANEL_HEIGHT // grid[0]))
     panel = (grid[1] * cell, grid[0] * cell)
     font = _font(max(12, min(16, cell // 2 + 4)))
     line_h = _line_metrics(font)[1] + 4
@@ -122,7 +122,7 @@ def _heading(windows, shown, region, winners: bool, what: str) -> str:
         text += (
             f" The first {shown[0]}x{shown[1]} of {wy.out}x{wx.out} output cells are drawn, "
             f"over input rows {r0}-{r1} and columns {c0}-{c1}; --viz FILE.gif or FILE.html "
-            "steps through every window."
+            "steps through the windows one at a time."
         )
     return text
 
