@@ -71,11 +71,13 @@ def still(view: StepView, channel: int = 0):
         view.source, view.result, channels=(channel,), mark_windows=False, title=view.title
     )
     row = next(key[:-2] for key in picture.grids if key.endswith("c0"))
+    # The output is the row's last panel (stochastic sampling draws its chances between).
+    last = max(int(key.split("c")[1]) for key in picture.grids if key.startswith(f"{row}c"))
     geometry = Geometry(
         picture.panels[f"{row}c0"],
-        picture.panels[f"{row}c1"],
+        picture.panels[f"{row}c{last}"],
         picture.grids[f"{row}c0"],
-        picture.grids[f"{row}c1"],
+        picture.grids[f"{row}c{last}"],
     )
     return picture, geometry
 

@@ -9,6 +9,7 @@ import pytest
 from PIL import Image, ImageSequence
 
 from poolcli.render.animation import HIGHLIGHT, MAX_FRAMES, animation_frames
+from poolcli.render.canvas import _short
 from poolcli.render.page import page_data
 from poolcli.render.window_steps import step_view, window_steps
 from tests.render.test_pictures import SEED, pool, winner_cells
@@ -178,3 +179,15 @@ def test_adaptive_bins_of_unequal_length_list_all_their_cells():
     middle = next(s for s in steps if s.position == (1, 1))
     assert {(r, c) for r, c, _ in middle.cells} == {(r, c) for r in (1, 2, 3) for c in (1, 2, 3)}
     assert middle.text == "max(6, 7, 8, 11, 12, 13, 16, 17, 18) = 18"
+
+
+def test_sampling_steps_mark_the_output_not_the_chances():
+    array = SEED.astype(np.float32)
+    result = pool(array, "stochastic", seed=1, kernel_size=2)
+    data = page_data(array, result)  # the still picture has a probability panel before it
+    assert (data["output"]["rows"], data["output"]["cols"]) == (2, 2)
+    assert [cell[2] for cell in data["output"]["cells"]] == [
+        _short(v, False) for v in result.output.ravel().tolist()
+    ]
+    frames, steps = animation_frames(array, result)
+    assert len(frames) == len(steps) == 4
