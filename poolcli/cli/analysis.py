@@ -100,6 +100,7 @@ def add_commands(app: typer.Typer) -> None:
     )
     invariance = ["input_path", "ops", "shifts", "noise", seed]
     invariance += [name for name in window if name != "seed"] + ["blur", *ending]
+    invariance.insert(invariance.index("viz_scale") + 1, "viz_channels")
     add_command(
         app, "invariance", invariance, _invariance_command, help=INVARIANCE_HELP, panel=PANEL
     )
@@ -329,7 +330,10 @@ def _invariance(call, device: str, *, ops, shifts, noise: float):
             example = invariance.shift_example(
                 loaded.array, result, options, alpha=loaded.has_alpha
             )
-            chart = invariance_report.invariance_chart(result, _short(outcome.name), example)
+            image = loaded.image if loaded.kind == "image" else None
+            chart = invariance_report.invariance_chart(
+                result, _short(outcome.name), example, image=image, channels=call.channels
+            )
             _save_viz(call, chart)
     except PoolError as error:
         return _failed(printer, error, outcome.name)

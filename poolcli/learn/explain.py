@@ -315,8 +315,11 @@ def explain_result(
     max_windows: int = MAX_WINDOWS,
     max_slices: int = MAX_SLICES,
     max_cells: int = MAX_CELLS,
+    known_winners: np.ndarray | None = None,
 ) -> Explanation:
-    """:func:`explain` for a :class:`poolcli.model.options.PoolResult` of ``array``."""
+    """:func:`explain` for a :class:`poolcli.model.options.PoolResult` of ``array``.
+    ``known_winners``: the winners, laid out like the output, when already found (for a
+    crop of a larger pooling, whose sampled winners the crop alone would not draw again)."""
     from poolcli.learn.views import plain_view
 
     array, result = plain_view(array, result)  # --pool-axes: the pooled axes as spatial
@@ -335,7 +338,9 @@ def explain_result(
         notes.append(left_out_note(result))
     winners = None
     if has_winner(result) and not result.premultiplied:
-        if array.size <= MAX_WINNER_CELLS:
+        if known_winners is not None:
+            winners = known_winners
+        elif array.size <= MAX_WINNER_CELLS:
             winners = result_winners(array, result)
         else:
             notes.append("The input is too large to mark the winning cells (*).")

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from PIL import Image, ImageDraw
 
 from poolcli.render.canvas import _font, _line_metrics, _wrap
+from poolcli.render.colours import HIGHLIGHT
 from poolcli.render.viz_files import write_bytes
-from poolcli.render.window_steps import WindowStep, check_steppable, window_steps
+from poolcli.render.window_steps import StepView, WindowStep, step_view, window_steps
 
 #: Frames written at most; a longer run shows the first ones and says so.
 MAX_FRAMES = 64
@@ -25,7 +26,6 @@ MAX_FRAMES = 64
 #: Milliseconds each frame stays (the last one longer).
 FRAME_MS = 900
 
-HIGHLIGHT = (255, 0, 160)
 PADDING = (255, 140, 0)
 CEIL = (120, 120, 120)
 PENDING = (245, 245, 245)
@@ -63,26 +63,31 @@ class Geometry:
         )
 
 
-def still(source, result, channel: int = 0):
+def still(view: StepView, channel: int = 0):
     """The still picture the frames are drawn on, and where its cells are."""
-    from poolcli.render.pool_picture import picture_source, render_pool
+    from poolcli.render.pool_picture import render_pool
 
-    array = picture_source(source)[0]
-    picture = render_pool(source, result, channels=(channel,), mark_windows=False)
+    picture = render_pool(
+        view.source, view.result, channels=(channel,), mark_windows=False, title=view.title
+    )
     row = next(key[:-2] for key in picture.grids if key.endswith("c0"))
+    # The output is the row's last panel (stochastic sampling draws its chances between).
+    last = max(int(key.split("c")[1]) for key in picture.grids if key.startswith(f"{row}c"))
     geometry = Geometry(
         picture.panels[f"{row}c0"],
-        picture.panels[f"{row}c1"],
+        picture.panels[f"{row}c{last}"],
         picture.grids[f"{row}c0"],
-        picture.grids[f"{row}c1"],
+        picture.grids[f"{row}c{last}"],
     )
-    return array, picture, geometry
+    return picture, geometry
 
 
-def animation_frames(source, result, *, channel: int = 0, scale: int = 1):
-    """(frames, steps): one RGB frame per window (the first MAX_FRAMES), and the steps."""
-    array, picture, geometry = still(source, result, channel)
-    steps = window_steps(array, result, channel)
+def animation_frames(source, result, *, channel: int = 0, scale: int = 1, path=None):
+    """(frames, steps): one RGB frame per window (the first MAX_FRAMES), and the steps; of
+    the top-left windows of a large input (:func:`step_view`; an error names ``path``)."""
+    view = step_view(source, result, channel, path)
+    picture, geometry = still(view, channel)
+    steps = window_steps(view.array, view.result, channel, view.winners)
     shown = steps[:MAX_FRAMES]
     base = picture.scaled(scale)
     font = _font(max(12, round(base.width / 48 / scale)) * scale)
@@ -101,12 +106,9 @@ def animation_frames(source, result, *, channel: int = 0, scale: int = 1):
 
 
 def write_gif(path: str, source, result, *, scale: int = 1, channel: int = 0) -> None:
-    """Write the animation of ``result`` to ``path`` atomically (an error for inputs too
-    large to step through)."""
-    from poolcli.render.pool_picture import picture_source
-
-    check_steppable(path, result, picture_source(source)[0])
-    frames, _ = animation_frames(source, result, channel=channel, scale=scale)
+    """Write the animation of ``result`` to ``path`` atomically (an error for inputs it
+    cannot step through)."""
+    frames, _ = animation_frames(source, result, channel=channel, scale=scale, path=path)
     durations = [FRAME_MS] * (len(frames) - 1) + [FRAME_MS * 3]
     frames = shared_palette(frames)
     buffer = io.BytesIO()

@@ -53,6 +53,8 @@ class Picture:
     ops: list = field(default_factory=list)
     #: Row and column numbers: the first row (column) of each grid panel, as drawn.
     data: dict = field(default_factory=dict)
+    #: The colour mapping of each scale (its name -> how values become colours).
+    mappings: dict = field(default_factory=dict)
 
     def scaled(self, scale: int = 1) -> Image.Image:
         """The picture drawn ``scale`` times as large (sharp text and lines, not enlarged)."""

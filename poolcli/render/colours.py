@@ -65,6 +65,10 @@ BOUNDARY = (0, 0, 0)
 FIRST_WINDOW = (230, 25, 50)
 
 
+#: The window being shown, on the animation, the page and the small multiples.
+HIGHLIGHT = (255, 0, 160)
+
+
 #: Outline colours of windows: 20 colours told apart easily (Sasha Trubetskoy's list), in
 #: an order where neighbours differ; every frame also gets a contrasting rim (:data:`RIM`) and
 #: a number, so a frame reads on any cell and windows past the 20th stay told apart.

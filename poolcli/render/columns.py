@@ -97,6 +97,8 @@ class _Row:
     label: str
     channel: int | None  # None: the colour row of an image (all channels)
     depth: list[int | None]  # per column: depth slice (3-D)
+    #: Columns whose depth slice is padding (or not in a shorter adaptive bin): hatched.
+    padded: tuple[int, ...] = ()
 
 
 @dataclass
@@ -229,22 +231,29 @@ def _plan_rows(columns, datas, layout, colour, limits, notes) -> list[_Row]:
 
 def _depth_row(columns, depth_axis: AxisWindow, j: int) -> _Row:
     """The row of output slice ``j``: each input column shows one depth slice it pools (its
-    ``tap``, else the middle one)."""
-    real = [c for c in depth_axis.cells(j) if 0 <= c < depth_axis.size]
+    ``tap``, else the middle one); a tap that falls in the depth padding is hatched."""
+    cells = depth_axis.cells(j)
+    real = [c for c in cells if 0 <= c < depth_axis.size] or [0]
     d_in = real[len(real) // 2]
     depth: list[int | None] = []
-    for column in columns:
+    padded = []
+    for k, column in enumerate(columns):
         if column.windows is not None:
             depth.append(j)
         elif column.tap is not None:
-            depth.append(real[min(column.tap, len(real) - 1)])
+            inside = column.tap < len(cells) and 0 <= cells[column.tap] < depth_axis.size
+            depth.append(cells[column.tap] if inside else real[0])
+            padded += [] if inside else [k]
         else:
             depth.append(d_in)
     reach = f"D={real[0]}" if len(real) == 1 else f"D={real[0]}-{real[-1]}"
     label = f"output slice D={j} pools input {reach}"
+    pads = sum(1 for c in cells if not 0 <= c < depth_axis.size)
+    if pads:
+        label += f" and {pads} padding slice{'s' * (pads > 1)}"
     if not any(c.tap is not None for c in columns):
         label += f"; input slice D={d_in} shown"
-    return _Row(label, 0, depth)
+    return _Row(label, 0, depth, tuple(padded))
 
 
 def _display_scale(ratio: float) -> str:

@@ -103,7 +103,7 @@ def _draw_grid(
     grid = _grid_layout(columns, rows, mappings, sizes, title, legend + list(notes))
     grid.spatial2 = spatial2
     canvas = _Canvas(grid.width, grid.height)
-    picture = Picture(canvas.image, notes=list(notes), ops=canvas.ops)
+    picture = Picture(canvas.image, notes=list(notes), ops=canvas.ops, mappings=mappings)
     canvas.lines(grid.margin, grid.title_y, grid.title_lines, grid.title_font)
     for k in range(len(columns)):
         centre = grid.xs[k] + grid.col_w[k] / 2
@@ -124,7 +124,8 @@ def _draw_grid(
         if cell is not None and row.channel is not None:
             reserve = 2 * (_outline_width(cell) + 4)
             for k in range(len(columns)):
-                _draw_values(canvas, picture.panels[f"r{r}c{k}"], fields[r][k], reserve)
+                if k not in row.padded:
+                    _draw_values(canvas, picture.panels[f"r{r}c{k}"], fields[r][k], reserve)
             if crossed is not None and crossed[r] is not None and spatial2:
                 _draw_crosses(canvas, first, cell, crossed[r])
     _draw_scales(canvas, picture, grid, rows, mappings)
@@ -217,7 +218,9 @@ def _draw_row(canvas, picture, grid, r, row, columns, row_fields, mappings, size
         box = (x0, top, x0 + box_w, top + box_h)
         picture.panels[f"r{r}c{k}"] = box
         f = row_fields[k]
-        if row.channel is None:
+        if k in row.padded:  # a depth slice of padding: no values
+            _draw_ring(canvas, box, cell or max(8, box_w // 16), (0, 0, 0, 0))
+        elif row.channel is None:
             _draw_colour(canvas, box, f, mappings["colour"])
         elif cell is not None:
             mapping = mappings[column.scale]

@@ -62,11 +62,12 @@ def _noise_text(result, field: str) -> str:
     return f"; with noise: {', '.join(parts)}" if parts else ""
 
 
-def invariance_chart(result, name: str, example=None):
+def invariance_chart(result, name: str, example=None, *, image=None, channels=None):
     """Two charts side by side, against the shift (mean over the axes), one line per op:
     the share of output cells unchanged, and the mean change relative to the input's range;
     under them, with ``example`` (:func:`poolcli.learn.invariance.shift_example`), one op's
-    output before and after a shift, and what changed."""
+    output before and after a shift, and what changed (``image``, ``channels``: as for
+    :func:`shift_picture`)."""
     shifts = sorted({int(p.amount) for p in result.perturbations if p.kind == "shift"})
     if not shifts:
         raise UsageError("--viz draws the shifts; give at least one with --shifts.", option="--viz")
@@ -101,11 +102,13 @@ def invariance_chart(result, name: str, example=None):
         return top
     from poolcli.render.zoom import stack
 
-    return stack([top], [shift_picture(example, result.layout)])
+    return stack([top], [shift_picture(example, result.layout, image, channels)])
 
 
-def shift_picture(example, layout):
-    """An op's output before and after a shift, and the difference, on one row."""
+def shift_picture(example, layout, image=None, channels=None):
+    """An op's output before and after a shift, and the difference: one row per channel
+    (the first few, or ``channels``), as the other pictures draw them; a grey image
+    (``image``: its :class:`~poolcli.io.ImageInfo`) in grey."""
     s, axis = int(example.shift.amount), example.shift.axis
     before, after = example.before, example.after
     columns = [
@@ -120,4 +123,6 @@ def shift_picture(example, layout):
         f"{example.op}: shifting the input {s} cell{'s' * (s != 1)} along {axis} changes "
         f"{changed} of {before.size} output values"
     )
-    return visualize.render_columns(columns, layout, title=title, max_rows=1)
+    # A colour image's own colours would not fit the change panel: its channels get rows.
+    grey = image if image is not None and image.channels == 1 else None
+    return visualize.render_columns(columns, layout, title=title, image=grey, channels=channels)

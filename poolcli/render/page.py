@@ -17,21 +17,22 @@ import os
 from poolcli.render.animation import still
 from poolcli.render.canvas import _short
 from poolcli.render.colours import _text_colour
-from poolcli.render.pool_picture import describe, op_text, picture_source
+from poolcli.render.pool_picture import op_text
 from poolcli.render.viz_files import write_bytes
-from poolcli.render.window_steps import check_steppable, window_steps
+from poolcli.render.window_steps import step_view, window_steps
 
 
-def page_data(source, result, channel: int = 0) -> dict:
-    """Everything the page draws, as JSON-ready data."""
-    array, picture, geometry = still(source, result, channel)
-    steps = window_steps(array, result, channel)
+def page_data(source, result, channel: int = 0, path: str | None = None) -> dict:
+    """Everything the page draws, as JSON-ready data: of the top-left windows of a large
+    input (:func:`~poolcli.render.window_steps.step_view`; an error names ``path``)."""
+    view = step_view(source, result, channel, path)
+    picture, geometry = still(view, channel)
+    steps = window_steps(view.array, view.result, channel, view.winners)
     pixels = picture.image.load()
     rows, cols = geometry.input_grid
     out_rows, out_cols = geometry.output_grid
-    windows = result.windows
-    field_in = _field(array, result, channel)
-    field_out = _field(result.output, result, channel)
+    windows = view.result.windows
+    captions = _captions(view, result)
 
     def colour(box):
         x0, y0, x1, y1 = box
@@ -47,33 +48,66 @@ def page_data(source, result, channel: int = 0) -> dict:
                 cells.append([r, c, _short(values[r, c], integer), fill, ink])
         return cells
 
+    field_in = _field(view.array, view.result, channel)
+    field_out = _field(view.result.output, view.result, channel)
     return {
-        "title": describe(result, picture_source(source)[1]),
+        "title": view.title,
         "op": op_text(result),
         "input": {
             "rows": rows,
             "cols": cols,
+            "caption": captions[0],
             "cells": grid(field_in, geometry.input_cell, rows, cols),
             "ring": _ring(windows),
+            "unused": _unused(result.windows, rows, cols),
         },
         "ceil_rows": windows[0].extra_end,
         "ceil_cols": windows[1].extra_end,
         "output": {
             "rows": out_rows,
             "cols": out_cols,
+            "caption": captions[1],
             "cells": grid(field_out, geometry.output_cell, out_rows, out_cols),
         },
-        "steps": [
-            {
-                "pos": list(step.position),
-                "cells": [list(cell) for cell in step.cells],
-                "winner": list(step.winner) if step.winner is not None else None,
-                "text": step.text,
-                "caption": step.caption,
-            }
-            for step in steps
-        ],
+        "steps": [_step_data(step) for step in steps],
     }
+
+
+def _step_data(step) -> dict:
+    return {
+        "pos": list(step.position),
+        "cells": [list(cell) for cell in step.cells],
+        "winner": list(step.winner) if step.winner is not None else None,
+        "text": step.text,
+        "caption": step.caption,
+    }
+
+
+def _captions(view, result) -> tuple[str, str]:
+    """The titles of the input and output grids: which cells of how many they show."""
+    shown_in, shown_out = (
+        tuple(getattr(a, k) for a in view.result.windows) for k in ("size", "out")
+    )
+    all_in, all_out = (tuple(getattr(a, k) for a in result.windows) for k in ("size", "out"))
+    op = f"{result.reduction} output"
+    if shown_in == all_in and shown_out == all_out:
+        return f"input {all_in[0]}x{all_in[1]}", f"{op} {all_out[0]}x{all_out[1]}"
+
+    def region(shown, whole):
+        return f"rows 0-{shown[0] - 1}, columns 0-{shown[1] - 1} of {whole[0]}x{whole[1]}"
+
+    return f"input {region(shown_in, all_in)}", f"{op} {region(shown_out, all_out)}"
+
+
+def _unused(windows, rows: int, cols: int) -> list[list[int]]:
+    """The input cells (of the first ``rows`` x ``cols``) that no window of the pooling reads:
+    past a stride longer than the kernel, between dilation taps, or left by a floor-mode grid."""
+    read = []
+    for axis in windows:
+        read.append({c for i in range(axis.out) for c in axis.cells(i)})
+    return [
+        [r, c] for r in range(rows) for c in range(cols) if r not in read[0] or c not in read[1]
+    ]
 
 
 def _hex(rgb) -> str:
@@ -112,7 +146,6 @@ def render_page(data: dict) -> str:
 
 def write_page(path: str, source, result, *, channel: int = 0) -> None:
     """Write the page of ``result`` to ``path`` atomically (an error for inputs too large)."""
-    check_steppable(path, result, picture_source(source)[0])
-    data = page_data(source, result, channel)
+    data = page_data(source, result, channel, path)
     data["file"] = os.path.basename(path)
     write_bytes(path, render_page(data).encode("utf-8"))

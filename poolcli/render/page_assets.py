@@ -20,7 +20,8 @@ the windows: the window's cells light up on the input and the arithmetic appears
 <p class="legend"><span class="key hl"></span> a cell the window reads
 <span class="key win"></span> the winner
 <span class="key pad"></span> padding (holds no value)
-<span class="key ceil"></span> only there through ceil mode (never counted)</p>
+<span class="key ceil"></span> only there through ceil mode (never counted)
+<span class="key unused"></span> in no window (never read)</p>
 <script type="application/json" id="data">{{DATA}}</script>
 <script>
 {{SCRIPT}}
@@ -53,6 +54,9 @@ rect.mark.current { stroke: #ff00a0; stroke-width: 6; }
 .key.win { border-width: 5px; }
 .key.pad { border: 3px dashed #ff8c00; }
 .key.ceil { border: 3px dotted #787878; }
+.key.unused { border: 1px solid #c8c8c8; background: #ffffff;
+              background-image: repeating-linear-gradient(45deg, #c8c8c8 0 2px, #ffffff 2px 6px); }
+rect.unused { fill: url(#unused-hatch); pointer-events: none; }
 """
 
 SCRIPT = r"""
@@ -84,13 +88,23 @@ SCRIPT = r"""
   }
 
   function drawCells(svg, grid, dx, dy, kind) {
+    const unused = new Set((grid.unused || []).map(([r, c]) => r + "," + c));
     for (const [r, c, text, fill, ink] of grid.cells) {
       const x = 1 + (c + dx) * CELL, y = 1 + (r + dy) * CELL;
       const rect = el("rect", {x: x, y: y, width: CELL, height: CELL, fill: fill,
                                "class": "cell " + kind, "data-r": r, "data-c": c}, svg);
+      if (unused.has(r + "," + c)) {  // under the value, which stays legible
+        el("rect", {x: x, y: y, width: CELL, height: CELL, "class": "unused",
+                    "data-r": r, "data-c": c}, svg);
+      }
       const label = el("text", {x: x + CELL / 2, y: y + CELL / 2 + 6, fill: ink,
                                 "text-anchor": "middle"}, svg);
       label.textContent = text;
+      if (unused.has(r + "," + c)) {  // a halo of the cell's colour keeps it off the stripes
+        label.setAttribute("stroke", fill);
+        label.setAttribute("stroke-width", 4);
+        label.setAttribute("paint-order", "stroke");
+      }
       if (kind === "out") {
         rect.addEventListener("mouseenter", () => show(indexOf(r, c)));
         rect.addEventListener("click", () => show(indexOf(r, c)));
@@ -113,18 +127,27 @@ SCRIPT = r"""
     }
   }
 
+  // Cells no window reads are veiled with white stripes (drawn with the cells).
+  function hatchPattern(svg) {
+    const defs = el("defs", {}, svg);
+    const pattern = el("pattern", {id: "unused-hatch", width: 8, height: 8,
+                                   patternUnits: "userSpaceOnUse",
+                                   patternTransform: "rotate(45)"}, defs);
+    el("rect", {width: 4, height: 8, fill: "#ffffff", "fill-opacity": 0.6}, pattern);
+  }
+
   function indexOf(r, c) {
     return data.steps.findIndex((s) => s.pos[0] === r && s.pos[1] === c);
   }
 
   const rowsIn = data.input.rows + ring[1] + ring[3];
   const colsIn = data.input.cols + ring[0] + ring[2];
-  const inputSvg = figure("input " + data.input.rows + "x" + data.input.cols, colsIn, rowsIn);
+  const inputSvg = figure(data.input.caption, colsIn, rowsIn);
   inputSvg.id = "input";
+  hatchPattern(inputSvg);
   drawRing(inputSvg);
   drawCells(inputSvg, data.input, ring[0], ring[1], "in");
-  const outputSvg = figure(data.op + " output " + data.output.rows + "x" + data.output.cols,
-                           data.output.cols, data.output.rows);
+  const outputSvg = figure(data.output.caption, data.output.cols, data.output.rows);
   outputSvg.id = "output";
   drawCells(outputSvg, data.output, 0, 0, "out");
   const marks = el("g", {id: "marks"}, inputSvg);

@@ -126,9 +126,10 @@ def render_pool(
         notes += _unseeded_notes(result) + _padding_notes(result)
     if result.premultiplied:
         notes.append("Colour was weighted by alpha (premultiplied) while pooling.")
+    notes += _depth_notes(result)
     used = used_cells(array, result) if array.shape == tuple(result.input_shape) else None
     notes += [left_out_words(result)] if used is not None else []
-    columns = _pool_columns(array, output, result, winners)
+    columns = _pool_columns(array, output, result, _framed(result, winners, mark_windows))
     columns[0].left_out = None if used is None else ~used
     picture = render_columns(
         columns,
@@ -140,7 +141,39 @@ def render_pool(
         channels=channels,
         mark_windows=mark_windows,
     )
+    if mark_windows:
+        picture = _with_multiples(picture, array, result, winners, channels)
     return _with_zoom(picture, array, result, channels)
+
+
+#: Overlapping windows whose winners are also framed on the input at most; with more, the
+#: numbered frames would crowd the cells, and the small multiples show each winner.
+MAX_FRAMED = 20
+
+
+def _framed(result: PoolResult, winners, mark_windows: bool):
+    """The winners framed on the input and output panels (None: left to the multiples)."""
+    from poolcli.render.multiples import overlapping
+
+    many = int(np.prod([a.out for a in result.windows or ()])) > MAX_FRAMED
+    if winners is not None and mark_windows and overlapping(result.windows or ()) and many:
+        return None
+    return winners
+
+
+def _with_multiples(picture: Picture, array, result: PoolResult, winners, channels) -> Picture:
+    """A small 2-D input whose windows overlap: each window on its own under the picture."""
+    from poolcli.render.multiples import multiples_of, overlapping
+
+    if not frames_winners(result) or not overlapping(result.windows):
+        return picture
+    if "values" not in picture.mappings:
+        return picture
+    from poolcli.render.zoom import stack
+
+    channel = channels[0] if channels else 0
+    args = (array, result.output, result.layout, result.windows, winners, channel)
+    return stack([picture], [multiples_of(picture, *args)], name="windows")
 
 
 def _pool_columns(array, output, result: PoolResult, winners) -> list[Column]:
@@ -156,32 +189,49 @@ def _pool_columns(array, output, result: PoolResult, winners) -> list[Column]:
             output,
             windows=result.windows,
             winners=winners,
+            scale=output_scale(result),
             pick="sampled" if sampled else "winning",
         ),
     ]
     return columns
 
 
-#: A volume's picture shows every input slice an output slice pools up to this many.
-MAX_DEPTH_TAPS = 3
+#: A volume's picture shows every depth slice an output slice pools, up to this many
+#: (more: this many spread from the first to the last).
+MAX_DEPTH_TAPS = 5
 
 
 def _input_columns(array, spatial_in, result: PoolResult) -> list[Column]:
-    """The input; for a volume whose windows read 2 or 3 depth slices (none of them padding),
-    one input column per slice, so every slice an output slice pools is drawn."""
+    """The input; for a volume whose windows read several depth slices, one input column per
+    slice a window reads (its padding slices hatched), so every slice an output slice pools
+    is drawn (MAX_DEPTH_TAPS of them, spread, when there are more)."""
+    from poolcli.render.arrays import _spread
+
     title = f"input {format_shape(spatial_in, ascii=True)}"
     windows = result.windows
-    if len(spatial_in) != 3 or windows is None or len(windows) != 3:
+    if len(spatial_in) != 3 or windows is None or len(windows) != 3 or windows[0].kernel < 2:
         return [Column(title, array)]
-    depth = windows[0]
-    count = len(depth.cells(0))
-    padded = depth.pad_begin or depth.pad_end or depth.extra_end
-    if not 1 < count <= MAX_DEPTH_TAPS or padded:
-        return [Column(title, array)]
+    count = windows[0].kernel  # adaptive: the longest bin
     return [
         Column(f"{title}, slice {t + 1} of {count} in each window", array, tap=t)
-        for t in range(count)
+        for t in _spread(count, MAX_DEPTH_TAPS)
     ]
+
+
+def _depth_notes(result: PoolResult) -> list[str]:
+    """What the input columns of a volume leave out or hatch."""
+    windows = result.windows
+    if windows is None or len(windows) != 3 or windows[0].kernel < 2:
+        return []
+    depth, notes = windows[0], []
+    if depth.kernel > MAX_DEPTH_TAPS:
+        notes.append(
+            f"Each window reads {depth.kernel} depth slices; {MAX_DEPTH_TAPS} of them, spread "
+            "from the first to the last, are drawn."
+        )
+    if any(not 0 <= c < depth.size for j in range(depth.out) for c in depth.cells(j)):
+        notes.append("Hatched panels: depth padding, where a window reaches past the volume.")
+    return notes
 
 
 def _with_zoom(picture: Picture, array, result: PoolResult, channels) -> Picture:
@@ -223,8 +273,9 @@ def render_compare(
         output = _numpy(result.output)
         label = op_text(result).replace(" pooling", "")
         shape = format_shape(result.layout.spatial_shape(tuple(output.shape)), ascii=True)
-        scale = str(result.reduction) if result.reduction in OWN_SCALE else "values"
-        columns.append(Column(f"{label} {shape}", output, windows=result.windows, scale=scale))
+        columns.append(
+            Column(f"{label} {shape}", output, windows=result.windows, scale=output_scale(result))
+        )
     if title is None:
         ops = ", ".join(str(r.reduction) for r in results)
         title = f"{name + ': ' if name else ''}{ops}, {window_text(first)}"
@@ -258,6 +309,12 @@ def _spans(columns: Sequence[Column]) -> dict[str, tuple[float, float]]:
 
 #: Reductions whose outputs leave the input's range: drawn on their own colour scale.
 OWN_SCALE = (Reduction.SUM, Reduction.LP)
+
+
+def output_scale(result: PoolResult) -> str:
+    """The colour scale of ``result``'s output: the input's (``values``), or for sums its
+    own (on the input's scale, the input would look flat)."""
+    return str(result.reduction) if result.reduction in OWN_SCALE else "values"
 
 
 def _probabilities(array, result: PoolResult) -> list[Column]:

@@ -8,16 +8,21 @@ the engine's output value; the caption only writes the cells out in the op's ari
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from poolcli.errors import PoolError
 from poolcli.model.reductions import Reduction
+from poolcli.model.window import AxisWindow
+from poolcli.render.arrays import _numpy
 from poolcli.render.canvas import _short
 
-#: Inputs drawn window by window: at most this many cells along each of two spatial axes.
+#: Input cells drawn window by window along each of two spatial axes at most; a larger
+#: input shows its top-left windows that fit.
 STEP_SIDE = 16
 
 #: Values written out in a caption; more are summarised.
@@ -37,35 +42,156 @@ class WindowStep:
     caption: str
 
 
-def check_steppable(path: str, result, array) -> None:
-    """An error naming ``path`` unless ``result`` pools a small 2-D input."""
+@dataclass(frozen=True)
+class StepView:
+    """What the animation and the page step through: the input as drawn (``source``, the
+    top-left crop of a large input), its ``array`` and ``result`` (windows and output cut to
+    the crop), the winners of the whole pooling cut likewise (None: found from the crop),
+    and the picture's ``title``, which names the region and channel shown."""
+
+    source: Any
+    array: Any
+    result: Any
+    winners: Any
+    title: str
+
+
+def step_view(source, result, channel: int = 0, path: str | None = None) -> StepView:
+    """The part of ``result`` (pooled from ``source``) stepped through, window by window: all
+    of a small 2-D input; of a larger one, the top-left output cells whose windows read at
+    most STEP_SIDE cells along each axis. A one-line error (naming ``path``) for 1-D and
+    3-D inputs and for windows wider than STEP_SIDE cells."""
+    from poolcli.render.pool_picture import describe, picture_source
+
+    array, name, _ = picture_source(source)
     spatial = result.layout.spatial_shape(tuple(array.shape))
-    shape = "x".join(map(str, spatial))
-    suffix = os.path.splitext(path)[1].lower()
+    crops = [_crop_axis(axis) for axis in result.windows] if len(spatial) == 2 else []
+    if len(spatial) != 2 or None in crops:
+        raise PoolError(_refusal(path, spatial, result.windows), path=path)
+    lines = [describe(result, name), *_channel_words(array, result, channel)]
+    if all(crop is axis for crop, axis in zip(crops, result.windows)):
+        return StepView(source, array, result, None, "\n".join(lines))
+    from poolcli.learn.winners import result_winners
+
+    cut_in, cut_out = _slices(result.layout, array.ndim, crops)
+    output = np.asarray(_numpy(result.output))
+    view = _cropped_result(result, array[cut_in], output[cut_out], crops)
+    winners = result_winners(array, result)
+    lines.append(_region_words(crops, spatial, tuple(a.out for a in result.windows)))
+    loaded = hasattr(source, "array")
+    return StepView(
+        dataclasses.replace(source, array=array[cut_in]) if loaded else array[cut_in],
+        array[cut_in],
+        view,
+        None if winners is None else winners[cut_out],
+        "\n".join(lines),
+    )
+
+
+def _crop_axis(axis: AxisWindow) -> AxisWindow | None:
+    """``axis`` itself when it has at most STEP_SIDE cells; else the windows of its first
+    output cells that read cells within the first STEP_SIDE (None: not even the first)."""
+    if axis.size <= STEP_SIDE:
+        return axis
+    shown = 0
+    while shown < axis.out and max(axis.cells(shown)) < STEP_SIDE:
+        shown += 1
+    if shown == 0:
+        return None
+    end = max(c for i in range(shown) for c in axis.cells(i)) + 1
+    bins = None if axis.bins is None else axis.bins[:shown]
+    return AxisWindow(
+        axis.name,
+        end,
+        shown,
+        axis.kernel,
+        axis.stride,
+        axis.dilation,
+        axis.pad_begin,
+        0,
+        bins=bins,
+    )
+
+
+def _slices(layout, ndim: int, crops) -> tuple[tuple, tuple]:
+    """Index tuples cutting an input and an output laid out as ``layout`` to ``crops``."""
+    cut_in, cut_out = [slice(None)] * ndim, [slice(None)] * ndim
+    for axis, crop in zip(layout.spatial_axes, crops):
+        cut_in[axis], cut_out[axis] = slice(0, crop.size), slice(0, crop.out)
+    return tuple(cut_in), tuple(cut_out)
+
+
+def _cropped_result(result, array, output, crops):
+    """``result`` as if pooled from the crop ``array``: its windows and output cut to it."""
+    options = result.options
+    mask = options.mask
+    if mask is not None and not isinstance(mask, str):
+        cut = tuple(slice(0, crop.size) for crop in crops)
+        options = dataclasses.replace(options, mask=np.asarray(mask)[cut])
+    return dataclasses.replace(
+        result,
+        output=output,
+        input_shape=tuple(array.shape),
+        windows=tuple(crops),
+        options=options,
+        valid_count=None,
+    )
+
+
+def _region_words(crops, spatial, outs) -> str:
+    """Which cells a cropped view shows, of how many."""
+    rows, cols = crops
+    return (
+        f"Shown: input rows 0-{rows.size - 1}, columns 0-{cols.size - 1} of "
+        f"{spatial[0]}x{spatial[1]}, and the output cells their windows make: rows "
+        f"0-{rows.out - 1}, columns 0-{cols.out - 1} of {outs[0]}x{outs[1]}."
+    )
+
+
+def _channel_words(array, result, channel: int) -> list[str]:
+    """Which channel is shown, when the input has several."""
+    from poolcli.render.arrays import _canonical
+
+    channels = _canonical(_numpy(array), result.layout).shape[1]
+    if channels < 2:
+        return []
+    shown = channel if channel < channels else 0
+    return [f"Channel {shown} of {channels} (from 0) is shown; --channels N shows another."]
+
+
+def _refusal(path, spatial, windows) -> str:
+    """Why an input cannot be stepped through, in one sentence or two."""
+    suffix = os.path.splitext(path or "")[1].lower() or ".gif"
     kind = "an animation" if suffix == ".gif" else "a page"
+    shape = "x".join(map(str, spatial))
+    if len(spatial) == 3:
+        return (
+            f"--viz {suffix} draws {kind} of windows on a 2-D grid; this input is a volume "
+            f"({shape}). Use .png or .svg: they show every input slice an output slice pools."
+        )
     if len(spatial) != 2:
-        raise PoolError(
-            f"--viz {suffix} draws {kind} of 2-D inputs; this one is {shape}. Use .png or .svg.",
-            path=path,
-        )
-    if max(spatial) > STEP_SIDE:
-        raise PoolError(
-            f"--viz {suffix} draws {kind} of inputs up to "
-            f"{STEP_SIDE}x{STEP_SIDE} cells, one window at a time; this one is {shape}. "
-            "Crop it, or use .png or .svg for the whole input.",
-            path=path,
-        )
+        return f"--viz {suffix} draws {kind} of 2-D inputs; this one is {shape}. Use .png or .svg."
+    return (
+        f"--viz {suffix} draws {kind} cell by cell, showing at most {STEP_SIDE}x{STEP_SIDE} "
+        f"cells; the first window of this {shape} input reaches further. Use .png or .svg."
+    )
 
 
-def window_steps(array, result, channel: int = 0) -> list[WindowStep]:
+def window_steps(array, result, channel: int = 0, winners=None) -> list[WindowStep]:
     """Every window of ``result`` (pooled from ``array``) in reading order, for one channel
-    (or batch item): the channel-th slice :func:`explain_result` lists."""
+    (or batch item): the channel-th slice :func:`explain_result` lists. ``winners``: those
+    of a :class:`StepView` (None: asked of the engine)."""
     from poolcli.learn.explain import explain_result
 
     total = int(np.prod([a.out for a in result.windows]))
-    cells = int(np.prod([len(a.cells(0)) for a in result.windows]))
+    cells = int(np.prod([a.kernel for a in result.windows]))  # adaptive: the longest bin
     explanation = explain_result(
-        array, result, max_windows=total, max_slices=channel + 1, max_cells=cells
+        array,
+        result,
+        max_windows=total,
+        max_slices=channel + 1,
+        max_cells=cells,
+        known_winners=winners,
     )
     chosen = explanation.slices[min(channel, len(explanation.slices) - 1)]
     integer = np.asarray(array).dtype.kind in "biu"

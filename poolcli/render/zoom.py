@@ -48,6 +48,7 @@ def crop_axis(axis: AxisWindow) -> tuple[int, int, AxisWindow] | None:
 def zoom_pictures(array, result, channel: int, op: str) -> list[Picture]:
     """The zoomed crop and the difference map of a large 2-D input (those that apply)."""
     from poolcli.render.columns import Column, render_columns
+    from poolcli.render.pool_picture import output_scale
 
     layout = result.layout
     data_in = _canonical(_numpy(array), layout)[0, channel]
@@ -65,10 +66,12 @@ def zoom_pictures(array, result, channel: int, op: str) -> list[Picture]:
                 f"{op} output rows {oy}-{oy + wy.out - 1}, columns {ox}-{ox + wx.out - 1}",
                 crop_out,
                 windows=(wy, wx),
+                scale=output_scale(result),
             ),
         ]
         title = f"Zoom on the middle (channel {channel}): every cell with its value"
-        pictures.append(render_columns(columns, "HW", title=title))
+        zoom = render_columns(columns, "HW", title=title)
+        pictures.append(_with_multiples(zoom, crop_in, crop_out, (wy, wx)))
     difference = difference_map(data_in, data_out, result.windows)
     if difference is not None:
         column = Column("output - input", difference, scale="difference", cmap="diverging")
@@ -77,6 +80,19 @@ def zoom_pictures(array, result, channel: int, op: str) -> list[Picture]:
         )
         pictures.append(render_columns([column], "HW", title=title))
     return pictures
+
+
+def _with_multiples(zoom: Picture, crop_in, crop_out, windows) -> Picture:
+    """The zoom with each of its windows on its own under it, where they overlap."""
+    from poolcli.render.multiples import overlapping, window_multiples
+
+    if not overlapping(windows) or "values" not in zoom.mappings:
+        return zoom
+    mapping, width = zoom.mappings["values"], zoom.image.width
+    below = window_multiples(
+        crop_in, crop_out, windows, mapping, width=width, what=" (in the zoom)"
+    )
+    return stack([zoom], [below], name="windows")
 
 
 def difference_map(data_in, data_out, windows) -> np.ndarray | None:
@@ -99,9 +115,12 @@ def difference_map(data_in, data_out, windows) -> np.ndarray | None:
     return np.asarray(data_out, np.float64) - total / (sy * sx)
 
 
-def stack(pictures: list[Picture], below: list[Picture], gap: int = 16, scales=False) -> Picture:
+def stack(
+    pictures: list[Picture], below: list[Picture], gap: int = 16, scales=False, name="zoom"
+) -> Picture:
     """``pictures[0]`` on top and ``below`` side by side under it, as one picture; with
-    ``scales``, the colour scales of ``below`` join those of the top (bands of one figure)."""
+    ``scales``, the colour scales of ``below`` join those of the top (bands of one figure).
+    The panels of ``below`` keep their names after ``{name}{k}:``."""
     top = pictures[0]
     width = max(top.image.width, sum(p.image.width for p in below) + gap * (len(below) - 1))
     height = top.image.height + gap + max((p.image.height for p in below), default=0)
@@ -115,12 +134,12 @@ def stack(pictures: list[Picture], below: list[Picture], gap: int = 16, scales=F
         image.paste(picture.image, (x, y))
         ops += shifted(picture.ops, x, y)
         texts += [(t, (b[0] + x, b[1] + y, b[2] + x, b[3] + y)) for t, b in picture.texts]
-        for name, box in picture.panels.items():
-            top.panels[f"zoom{k}:{name}"] = (box[0] + x, box[1] + y, box[2] + x, box[3] + y)
-        for name, scale in picture.scales.items():
-            if scales and name not in top.scales:  # the top picture's scales come first
+        for key, box in picture.panels.items():
+            top.panels[f"{name}{k}:{key}"] = (box[0] + x, box[1] + y, box[2] + x, box[3] + y)
+        for key, scale in picture.scales.items():
+            if scales and key not in top.scales:  # the top picture's scales come first
                 x0, y0, x1, y1 = scale.box
-                top.scales[name] = replace(scale, box=(x0 + x, y0 + y, x1 + x, y1 + y))
+                top.scales[key] = replace(scale, box=(x0 + x, y0 + y, x1 + x, y1 + y))
         x += picture.image.width + gap
     return Picture(
         image,
@@ -132,4 +151,5 @@ def stack(pictures: list[Picture], below: list[Picture], gap: int = 16, scales=F
         texts=texts,
         notes=top.notes,
         ops=ops,
+        mappings=top.mappings,
     )

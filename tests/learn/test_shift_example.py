@@ -42,3 +42,44 @@ def test_invariance_picture_shows_the_shifted_output(cli, npy, workdir):
     # The change panel writes every difference in its cells.
     for value in np.unique(after - before):
         assert f">{value:g}<" in text
+
+
+def _shift_picture(path_or_array, layout=None, channels=None):
+    from poolcli import io as pio
+    from poolcli.render import invariance_report
+
+    loaded = pio.read_input(path_or_array) if isinstance(path_or_array, str) else None
+    array = loaded.array if loaded is not None else path_or_array
+    spec = WindowSpec.make(kernel_size=2)
+    result = inv.measure(array, ("max",), spec, layout, shifts=(1,))
+    example = inv.shift_example(array, result)
+    image = loaded.image if loaded is not None else None
+    return invariance_report.shift_picture(example, result.layout, image, channels), example
+
+
+def test_a_grey_image_shifted_output_is_drawn_in_grey(image, workdir):
+    from tests.render.test_pictures import cell_box, decoded
+
+    pixels = np.random.default_rng(6).integers(0, 256, (8, 8)).astype(np.uint8)  # mode L
+    picture, example = _shift_picture(str(workdir / image(pixels, "g.png")))
+    drawn = decoded(picture)
+    scale = picture.scales["values"]
+    for panel, values in (("r0c0", example.before), ("r0c1", example.after)):
+        for (i, j), value in np.ndenumerate(values):
+            x0, y0, x1, _ = cell_box(picture.panels[panel], values.shape, i, j)
+            grey = 255 * (value - scale.low) / (scale.high - scale.low)
+            r, g, b = (int(v) for v in drawn[y0 + 3, x1 - 3])
+            assert r == g == b and abs(r - grey) <= 1, (panel, i, j)  # a 511-step grey ramp
+
+
+def test_every_channel_gets_a_row_and_channels_picks_them(cli, npy, workdir):
+    from tests.render.test_picture_formats import svg_texts
+
+    x = np.random.default_rng(7).integers(0, 9, (3, 8, 8)).astype(np.float32)
+    picture, _ = _shift_picture(x, "CHW")
+    assert {f"r{r}c{c}" for r in range(3) for c in range(3)} <= set(picture.panels)
+    name = npy(x, "c.npy")
+    args = ("invariance", name, "--layout", "CHW", "-k", "2", "--shifts", "1", "--ops", "max")
+    cli(*args, "--viz", "inv.svg", "--channels", "0,2")
+    rows = [t for t in svg_texts(workdir / "inv.svg") if t.startswith("channel ")]
+    assert rows == ["channel 0", "channel 2"]

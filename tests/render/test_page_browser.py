@@ -97,3 +97,45 @@ def test_adaptive_bins_are_highlighted(cli, seed_npy, workdir, page):
     # Adaptive 4 -> 3 bins: bin 1 is cells 1-2 on each axis.
     assert marked(page, "hl") | marked(page, "win") == {(1, 1), (1, 2), (2, 1), (2, 2)}
     assert page.text_content("#arithmetic").endswith("max(6, 7, 10, 11) = 11")
+
+
+def test_cells_in_no_window_are_veiled_and_keyed(cli, npy, workdir, page):
+    array = np.arange(25, dtype=np.float32).reshape(5, 5)
+    name = npy(array, "five.npy")
+    cli("max", name, "-k", "2", "-s", "3", "--viz", "gap.html", "-q")
+    page.goto((workdir / "gap.html").as_uri())
+    # Windows start at 0 and 3 and read 2 cells: row and column 2 are never read.
+    veiled = page.eval_on_selector_all(
+        "#input rect.unused", "els => els.map(e => [+e.dataset.r, +e.dataset.c])"
+    )
+    assert {tuple(c) for c in veiled} == {(r, c) for r in range(5) for c in range(5) if 2 in (r, c)}
+    # The veil lets the cell's value show through, and the legend names it.
+    assert page.eval_on_selector("#input rect.unused", "e => getComputedStyle(e).fill").startswith(
+        "url("
+    )
+    legend = page.text_content(".legend")
+    assert "in no window (never read)" in legend
+    key = page.eval_on_selector(".key.unused", "e => getComputedStyle(e).backgroundImage")
+    assert "repeating-linear-gradient" in key
+    for r, c in ((0, 0), (0, 1), (1, 0), (1, 1)):
+        hover_output(page, r, c)
+        assert not (marked(page, "hl") | marked(page, "win")) & {tuple(v) for v in veiled}
+
+
+def test_a_large_input_pages_through_its_top_left_windows(cli, npy, workdir, page):
+    array = np.arange(40 * 40, dtype=np.float32).reshape(40, 40) % 97
+    name = npy(array, "big.npy")
+    cli("avg", name, "-k", "2", "--viz", "big.html", "-q")
+    page.goto((workdir / "big.html").as_uri())
+    assert "rows 0-15, columns 0-15 of 40x40" in page.text_content("#title")
+    captions = page.eval_on_selector_all("figcaption", "els => els.map(e => e.textContent)")
+    assert captions == [
+        "input rows 0-15, columns 0-15 of 40x40",
+        "avg output rows 0-7, columns 0-7 of 20x20",
+    ]
+    assert page.eval_on_selector_all("#output rect.out", "els => els.length") == 64
+    hover_output(page, 7, 7)
+    assert marked(page, "hl") == {(14, 14), (14, 15), (15, 14), (15, 15)}
+    cells = [array[14, 14], array[14, 15], array[15, 14], array[15, 15]]
+    mean = sum(float(v) for v in cells) / 4
+    assert page.text_content("#arithmetic").endswith(f"/4 = {mean:g}")

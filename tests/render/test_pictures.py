@@ -380,34 +380,6 @@ def test_channel_rows_follow_the_layout():
         assert tuple(pixels[y0 + 3, x1 - 2]) == viz.SERIES[category]
 
 
-def test_volume_shows_every_input_slice_an_output_slice_pools():
-    volume = np.arange(6 * 20 * 20, dtype=np.float32).reshape(6, 20, 20)
-    result = pool(volume, "max", layout="DHW", kernel_size=2)
-    picture = drawn(volume, result, max_rows=2)
-    labels = [text for text, _ in picture.texts if text.startswith("output slice")]
-    assert labels == ["output slice D=0 pools input D=0-1", "output slice D=2 pools input D=4-5"]
-    assert any("2 of 3 depth slices" in note for note in picture.notes)
-    pixels = decoded(picture)
-    scale = picture.scales["values"]
-
-    def colour(value):
-        return tuple(viz.viridis((value - scale.low) / (scale.high - scale.low)))
-
-    # Row 1 (output slice 2): input slices 4 and 5, then the output, each at its top-left.
-    for k, value in enumerate((volume[4, 0, 0], volume[5, 0, 0], result.output[2, 0, 0])):
-        x0, y0, _, _ = picture.panels[f"r1c{k}"]
-        assert tuple(pixels[y0, x0]) == colour(value), k
-
-
-def test_volume_with_depth_padding_shows_the_middle_input_slice():
-    volume = np.arange(4 * 6 * 6, dtype=np.float32).reshape(4, 6, 6)
-    result = pool(volume, "max", layout="DHW", kernel_size=2, padding=1)
-    picture = drawn(volume, result)
-    labels = [text for text, _ in picture.texts if text.startswith("output slice")]
-    assert labels[0] == "output slice D=0 pools input D=0; input slice D=0 shown"
-    assert "r0c2" not in picture.panels
-
-
 def test_signal_is_a_line_plot_with_output_at_window_centres():
     signal = np.sin(np.arange(64) / 5.0)
     result = pool(signal, "max", kernel_size=4)

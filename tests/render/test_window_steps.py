@@ -9,9 +9,10 @@ import pytest
 from PIL import Image, ImageSequence
 
 from poolcli.render.animation import HIGHLIGHT, MAX_FRAMES, animation_frames
+from poolcli.render.canvas import _short
 from poolcli.render.page import page_data
-from poolcli.render.window_steps import window_steps
-from tests.render.test_pictures import SEED, pool
+from poolcli.render.window_steps import step_view, window_steps
+from tests.render.test_pictures import SEED, pool, winner_cells
 
 
 def numbers(text: str) -> list[float]:
@@ -87,13 +88,60 @@ def test_large_runs_draw_the_first_frames_and_say_so():
     assert len(frames) == len(steps) == MAX_FRAMES
 
 
-def test_large_inputs_get_a_clear_message(cli, npy, workdir):
-    name = npy(np.zeros((40, 40), np.float32), "big.npy")
-    result = cli("max", name, "-k", "2", "--viz", "big.gif", code=1)
-    assert "up to 16x16 cells" in result.stderr and "40x40" in result.stderr
-    assert not (workdir / "big.gif").exists()
-    result = cli("max", name, "-k", "2", "--viz", "big.html", code=1)
-    assert "a page" in result.stderr
+def test_large_inputs_step_through_their_top_left_windows():
+    array = np.random.default_rng(2).random((40, 40)).astype(np.float32)
+    result = pool(array, "max", kernel_size=3, stride=2)
+    frames, steps = animation_frames(array, result)
+    # Windows 0-6 read cells 0-14 (< 16) along each axis: 7x7 of the 19x19 output cells.
+    assert len(frames) == len(steps) == 49
+    assert [s.position for s in steps] == [(i, j) for i in range(7) for j in range(7)]
+    winners = winner_cells(array, result)
+    for step in steps:
+        i, j = step.position
+        assert {(r, c) for r, c, _ in step.cells} == {
+            (r, c) for r in range(2 * i, 2 * i + 3) for c in range(2 * j, 2 * j + 3)
+        }
+        assert step.winner == winners[(i, j)]
+        assert numbers(step.text)[-1] == pytest.approx(float(result.output[i, j]), rel=5e-3)
+    data = page_data(array, result)
+    assert "Shown: input rows 0-14, columns 0-14 of 40x40" in data["title"]
+    assert "rows 0-6, columns 0-6 of 19x19" in data["title"]
+    assert data["input"]["caption"] == "input rows 0-14, columns 0-14 of 40x40"
+    assert data["output"]["caption"] == "max output rows 0-6, columns 0-6 of 19x19"
+    assert (data["input"]["rows"], data["output"]["rows"]) == (15, 7)
+
+
+def test_a_cropped_sampling_keeps_the_cells_the_whole_run_drew():
+    array = np.random.default_rng(5).random((30, 30)).astype(np.float32) + 0.1
+    result = pool(array, "stochastic", seed=7, kernel_size=2)
+    view = step_view(array, result)
+    steps = window_steps(view.array, view.result, 0, view.winners)
+    assert len(steps) == 64
+    for step in steps:
+        assert array[step.winner] == result.output[step.position]
+
+
+def test_inputs_that_cannot_be_stepped_through_get_one_line(cli, npy, workdir):
+    volume = npy(np.zeros((4, 6, 6), np.float32), "vol.npy")
+    result = cli("max", volume, "--layout", "DHW", "-k", "2", "--viz", "v.gif", code=1)
+    assert "volume (4x6x6)" in result.stderr and ".png or .svg" in result.stderr
+    assert not (workdir / "v.gif").exists()
+    big = npy(np.zeros((40, 40), np.float32), "big.npy")
+    result = cli("max", big, "-k", "20", "--viz", "big.html", code=1)
+    assert "at most 16x16 cells" in result.stderr and "40x40" in result.stderr
+    signal = npy(np.zeros(8, np.float32), "signal.npy")
+    result = cli("max", signal, "-k", "2", "--viz", "s.gif", code=1)
+    assert "2-D inputs" in result.stderr
+
+
+def test_the_channel_shown_is_named(cli, npy, workdir):
+    array = np.arange(3 * 4 * 4, dtype=np.float32).reshape(3, 4, 4)
+    name = npy(array, "three.npy")
+    cli("max", name, "--layout", "CHW", "-k", "2", "--viz", "c.html", "--channels", "1", "-q")
+    page = (workdir / "c.html").read_text()
+    data = json.loads(page.split('id="data">')[1].split("</script>")[0])
+    assert "Channel 1 of 3 (from 0) is shown" in data["title"]
+    assert data["steps"][0]["text"] == "max(16, 17, 20, 21) = 21"  # channel 1's first window
 
 
 def test_page_data_lists_each_window_with_its_cells():
@@ -122,3 +170,24 @@ def test_gif_frames_decode_to_the_frames_drawn(workdir):
     for frame, image in zip(decoded, drawn_frames):
         off = np.abs(frame - np.array(image)).sum(axis=-1) > 60
         assert off.mean() < 0.005  # one shared palette: only a few text edges move
+
+
+def test_adaptive_bins_of_unequal_length_list_all_their_cells():
+    array = np.arange(25, dtype=np.float32).reshape(5, 5)
+    result = pool(array, "max", output_size=3)  # 5 -> 3 bins: cells 0-1, 1-3, 3-4
+    steps = window_steps(array, result)
+    middle = next(s for s in steps if s.position == (1, 1))
+    assert {(r, c) for r, c, _ in middle.cells} == {(r, c) for r in (1, 2, 3) for c in (1, 2, 3)}
+    assert middle.text == "max(6, 7, 8, 11, 12, 13, 16, 17, 18) = 18"
+
+
+def test_sampling_steps_mark_the_output_not_the_chances():
+    array = SEED.astype(np.float32)
+    result = pool(array, "stochastic", seed=1, kernel_size=2)
+    data = page_data(array, result)  # the still picture has a probability panel before it
+    assert (data["output"]["rows"], data["output"]["cols"]) == (2, 2)
+    assert [cell[2] for cell in data["output"]["cells"]] == [
+        _short(v, False) for v in result.output.ravel().tolist()
+    ]
+    frames, steps = animation_frames(array, result)
+    assert len(frames) == len(steps) == 4
