@@ -52,6 +52,10 @@ class BlockJob:
     count_include_pad: bool
     options: PoolOptions
     grid: tuple[int, ...]
+    #: An image's rules, as the in-memory engine applies them (:func:`poolcli.engine.core.run`):
+    #: the last channel is straight alpha, and the C axis holds one pixel.
+    alpha: bool = False
+    pixels: bool = False
 
 
 def open_source(source):
@@ -130,6 +134,7 @@ def _prepare(source, data, reduction, spec, given, aligned):
         windows, items, data.dtype.itemsize, max_memory, align=align, engine_share=ENGINE_SHARE
     )
     _check_cut_bins(plan, reduction, data.dtype, max_memory)
+    pixels = bool(getattr(data, "pixels", False)) and chosen.channel_axis is not None
     job = BlockJob(
         source if isinstance(source, (str, os.PathLike)) else data,
         str(chosen),
@@ -137,6 +142,8 @@ def _prepare(source, data, reduction, spec, given, aligned):
         spec.count_include_pad,
         _block_options(options, reduction, engine_share),
         tuple(a.out for a in windows),
+        alpha=pixels and bool(getattr(data, "alpha", False)) and not options.straight_alpha,
+        pixels=pixels,
     )
     out_shape = list(shape)
     for axis, window in zip(spatial, windows):
@@ -292,6 +299,8 @@ def pool_block(job: BlockJob, block, data=None):
             layout,
             count_include_pad=job.count_include_pad,
             options=options,
+            alpha=job.alpha,
+            pixels=job.pixels,
             path=_path_for(block, job.grid),
         )
     except UsageError as error:

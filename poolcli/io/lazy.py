@@ -66,6 +66,11 @@ class LazyArray:
     scale: tuple[float, ...] | None = None
     units: tuple[str | None, ...] | None = None
     zarr_format: int | None = None
+    #: An image's pixels (a TIFF with samples per pixel): the last channel is straight alpha
+    #: (``alpha``), held premultiplied in the file (``premultiplied``, undone when read).
+    pixels: bool = False
+    alpha: bool = False
+    premultiplied: bool = False
     extra: dict = field(default_factory=dict)
 
     @property
@@ -93,7 +98,12 @@ class LazyArray:
     def read(self, index) -> Any:
         import numpy as np
 
-        return np.ascontiguousarray(self.data[index])
+        values = np.ascontiguousarray(self.data[index])
+        if self.premultiplied:
+            from poolcli.io.tiff import straight_colour
+
+            values = straight_colour(values, self.axes.index("C"))
+        return values
 
 
 def open_lazy(path: str) -> LazyArray:

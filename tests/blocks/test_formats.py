@@ -135,3 +135,57 @@ def test_npy_cut_short_while_read_is_a_clear_error(tmp_path):
         os.truncate(path, 2000)
         with pytest.raises(PoolError, match="cut short"):
             lazy.read((slice(0, 50), slice(0, 50)))
+
+
+def _rgba(tmp_path, name, samples, extrasample):
+    rng = np.random.default_rng(7)
+    x = rng.integers(0, 256, (40, 30, samples), dtype=np.uint8)
+    x[..., -1] = np.where(rng.random((40, 30)) < 0.3, 0, x[..., -1])
+    x[:6, :6, -1] = 0  # whole windows transparent
+    path = str(tmp_path / name)
+    photometric = "rgb" if samples == 4 else "minisblack"
+    tifffile.imwrite(path, x, photometric=photometric, extrasamples=[extrasample], tile=(16, 16))
+    return path
+
+
+@pytest.mark.parametrize("reduction", ["avg", "max", "mode", "median"])
+@pytest.mark.parametrize(
+    "name,samples,extrasample",
+    [
+        ("rgba.tif", 4, "unassalpha"),
+        ("rgba_pre.tif", 4, "assocalpha"),
+        ("la.tif", 2, "unassalpha"),
+        ("la_pre.tif", 2, "assocalpha"),
+    ],
+)
+@pytest.mark.parametrize("straight", [False, True])
+def test_tiff_alpha_follows_the_image_rule(
+    tmp_path, reduction, name, samples, extrasample, straight
+):
+    """Blocks of an RGBA/LA TIFF pool as the whole image read in memory does: transparent
+    cells lend no colour, premultiplied colour is made straight, mode takes whole pixels."""
+    from poolcli import io
+    from poolcli.model.options import PoolOptions
+
+    path = _rgba(tmp_path, name, samples, extrasample)
+    spec = WindowSpec.make(kernel_size=3, stride=2)
+    options = PoolOptions(straight_alpha=straight)
+    loaded = io.read_input(path)
+    assert loaded.has_alpha
+    whole = run(loaded.array, reduction, spec, "HWC", options, alpha=True, pixels=True).output
+    done = pool_blockwise(path, reduction, spec, options=options, max_memory=12_000)
+    assert done.plan.count > 1
+    np.testing.assert_array_equal(done.output, whole)
+    if reduction == "avg" and not straight:  # the rule changes the result here
+        plain = run(loaded.array, reduction, spec, "HWC", options).output
+        assert not np.array_equal(done.output, plain)
+
+
+def test_premultiplied_float_tiff_is_refused(tmp_path):
+    from poolcli.errors import PoolError
+
+    path = str(tmp_path / "f.tif")
+    x = np.ones((16, 16, 4), np.float32)
+    tifffile.imwrite(path, x, photometric="rgb", extrasamples=["assocalpha"])
+    with pytest.raises(PoolError, match="premultiplied alpha"):
+        open_lazy(path)
