@@ -112,8 +112,9 @@ def open_lazy(path: str) -> LazyArray:
     if not os.path.exists(path):
         raise PoolError("does not exist.", path=path)
     if os.path.isdir(path):
-        marks = (".zarray", ".zgroup", "zarr.json")
-        if not any(os.path.exists(os.path.join(path, m)) for m in marks):
+        from poolcli.io.formats import ZARR_MARKS
+
+        if not any(os.path.exists(os.path.join(path, m)) for m in ZARR_MARKS):
             raise PoolError("is a folder, not a Zarr array.", path=path)
         fmt = "zarr"
     if fmt == "zarr":
