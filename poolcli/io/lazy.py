@@ -98,7 +98,8 @@ class LazyArray:
     def read(self, index) -> Any:
         import numpy as np
 
-        values = np.ascontiguousarray(self.data[index])
+        direct = self.extra.get("chunk_files")  # Zarr chunks read straight from their files
+        values = direct.read(index) if direct else np.ascontiguousarray(self.data[index])
         if self.premultiplied:
             from poolcli.io.tiff import straight_colour
 

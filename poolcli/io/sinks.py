@@ -132,14 +132,19 @@ def write_block(handle: tuple[str, str], index, values) -> None:
     open in each process; a ``.npy`` is written with plain writes, never memory-mapped)."""
     kind, tmp = handle
     if kind == "zarr":
-        out = _OPEN.get(handle)
-        if out is None:
+        opened = _OPEN.get(handle)
+        if opened is None:
             import zarr
 
+            from poolcli.io.zarr_chunks import ChunkFiles
+
             out = zarr.open_array(tmp, mode="r+")
+            opened = (out, ChunkFiles.of(out))
             _OPEN.clear()  # one output open at a time per process
-            _OPEN[handle] = out
-        out[index] = values
+            _OPEN[handle] = opened
+        out, direct = opened
+        if direct is None or not direct.write(index, values):
+            out[index] = values
         return
     _write_npy_box(tmp, index, values)
 
