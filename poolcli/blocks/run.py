@@ -277,8 +277,6 @@ _SOURCES: dict[str, object] = {}
 
 def pool_block(job: BlockJob, block, data=None):
     """Pool one block: ``(output index, values)``."""
-    from poolcli.engine import ops
-
     if data is None:
         data = _source_of(job.source)
     layout = Layout.parse(job.layout)
@@ -288,6 +286,14 @@ def pool_block(job: BlockJob, block, data=None):
         read[axis] = slice(*part.read)
         out[axis] = slice(*part.out)
     piece = data.read(tuple(read)) if hasattr(data, "read") else data[tuple(read)]
+    return tuple(out), pool_piece(job, block, piece)
+
+
+def pool_piece(job: BlockJob, block, piece):
+    """Pool ``piece``, the input cells ``block`` reads (its read box), as that block."""
+    from poolcli.engine import ops
+
+    layout = Layout.parse(job.layout)
     options = dataclasses.replace(
         job.options, cell_origin=tuple(p.out[0] for p in block), cell_grid=job.grid
     )
@@ -305,7 +311,7 @@ def pool_block(job: BlockJob, block, data=None):
         )
     except UsageError as error:
         raise PoolError(str(error)) from None
-    return tuple(out), values
+    return values
 
 
 def _path_for(block, grid) -> str:

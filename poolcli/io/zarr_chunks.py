@@ -213,6 +213,9 @@ def _overlap(coords, chunks, bounds) -> tuple[tuple[slice, ...], tuple[slice, ..
 def _all_fill(piece, fill) -> bool:
     import numpy as np
 
+    first = piece.flat[0]
+    if not (first == fill or (first != first and fill != fill)):  # NaN fill: NaN != NaN
+        return False  # the common case, told by one cell
     return bool(
         np.array_equal(
             piece, np.broadcast_to(fill, piece.shape), equal_nan=piece.dtype.kind in "fc"
