@@ -108,7 +108,10 @@ def pool_blockwise(
             source, data, reduction, spec, given, output is not None
         )
         fmt = zarr_format or getattr(data, "zarr_format", None) or 3
-        zarr_args = (chunks or out_chunks, fmt, output_format)
+        # A Zarr output compresses as the Zarr input did (same format), else zarr's default.
+        same = fmt == getattr(data, "zarr_format", None)
+        codecs = data.extra.get("compressors", "auto") if same else "auto"
+        zarr_args = (chunks or out_chunks, fmt, output_format, codecs)
         result = _execute(job, plan, out_shape, output, data, scheduler, progress, zarr_args)
     finally:
         if data is not source and hasattr(data, "close"):
@@ -188,7 +191,7 @@ def _output_chunks(chunks, source_chunks, layout: Layout, windows) -> tuple[int,
 
 def _execute(job, plan, out_shape, output, data, scheduler, progress, zarr_args):
     """Pool every block of ``plan``; returns ``(output or array, dtype name)``."""
-    out_chunks, zarr_format, output_format = zarr_args
+    out_chunks, zarr_format, output_format, compressors = zarr_args
     blocks = list(plan.blocks())
     first_index, first = pool_block(job, blocks[0], data)
     if output is None:
@@ -214,6 +217,7 @@ def _execute(job, plan, out_shape, output, data, scheduler, progress, zarr_args)
         scale=_pooled_scale(getattr(data, "scale", None), job, plan),
         zarr_format=zarr_format,
         format=output_format,
+        compressors=compressors,
     )
     try:
         write_block(sink.handle, first_index, first)

@@ -75,9 +75,11 @@ def open_sink(
     zarr_format: int = 3,
     attributes: dict | None = None,
     format: str | None = None,
+    compressors="auto",
 ) -> Sink:
     """Create the output ``path`` (``format``, by default by its suffix: ``.zarr``, ``.tif``,
-    else ``.npy``)."""
+    else ``.npy``); a Zarr output's ``compressors`` as zarr takes them (``"auto"``: its
+    default)."""
     target = format or lazy_format(path) or "npy"
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
@@ -90,7 +92,13 @@ def open_sink(
         chunks = tuple(max(1, min(c, s)) for c, s in zip(chunks or shape, shape))
         attrs = dict(attributes or {})
         zarr.create_array(
-            tmp, shape=shape, dtype=dtype, chunks=chunks, zarr_format=zarr_format, attributes=attrs
+            tmp,
+            shape=shape,
+            dtype=dtype,
+            chunks=chunks,
+            zarr_format=zarr_format,
+            attributes=attrs,
+            compressors=compressors,
         )
         return Sink(path, "zarr", tmp, layout, scale, target)
     tmp = temp_name(os.path.abspath(path))

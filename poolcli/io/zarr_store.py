@@ -54,7 +54,7 @@ def open_zarr(path: str) -> LazyArray:
         scale=scale,
         units=units,
         zarr_format=fmt,
-        extra={"chunk_files": ChunkFiles.of(node)},
+        extra={"chunk_files": ChunkFiles.of(node), "compressors": tuple(node.compressors)},
     )
 
 

@@ -52,14 +52,38 @@ def test_every_input_to_every_output(tmp_path, image, source, suffix):
 
 
 def test_zarr_output_keeps_format_and_pools_the_chunks(tmp_path, image):
+    import numcodecs
+
     path = str(tmp_path / "in.zarr")
-    z = zarr.create_array(path, shape=image.shape, dtype="f4", chunks=(32, 16), zarr_format=2)
+    z = zarr.create_array(
+        path,
+        shape=image.shape,
+        dtype="f4",
+        chunks=(32, 16),
+        zarr_format=2,
+        compressors=numcodecs.GZip(2),
+    )
     z[:] = image
     out = str(tmp_path / "out.zarr")
     pool_blockwise(path, "avg", WindowSpec.make(kernel_size=2), out, max_memory=2**20)
     result = zarr.open_array(out, mode="r")
     assert result.metadata.zarr_format == 2
     assert result.chunks == (16, 8)
+    assert result.compressors == (numcodecs.GZip(2),)
+
+
+def test_zarr_output_compresses_as_its_input(tmp_path, image):
+    path = str(tmp_path / "raw.zarr")
+    z = zarr.create_array(path, shape=image.shape, dtype="f4", chunks=(32, 16), compressors=None)
+    z[:] = image
+    spec = WindowSpec.make(kernel_size=2)
+    for fmt in (None, 2):
+        out = str(tmp_path / f"out{fmt}.zarr")
+        pool_blockwise(path, "max", spec, out, max_memory=2**20, zarr_format=fmt)
+        result = zarr.open_array(out, mode="r")
+        # The input's format keeps its (lack of) compression; another takes zarr's default.
+        assert (result.compressors == ()) == (fmt is None)
+        np.testing.assert_array_equal(result[...], _expected(image, spec=spec))
 
 
 def test_tiff_stack_reads_as_dhw_and_keeps_ome_scale(tmp_path):
