@@ -41,15 +41,17 @@ def band_rows(shapes, layout: Layout, spec, itemsize: int, budget: int, chunk: i
         return 0
     unit = math.lcm(math.prod(w[0].stride for w in levels), chunk)
     items = math.prod(n for i, n in enumerate(shapes[0]) if i not in layout.spatial_axes)
-    # Half the budget: the band being pooled, and the next one read meanwhile.
+    # A third of the budget each: the band pooled, the next one read and the last written.
     try:
-        plan = plan_blocks(levels[0], items, itemsize, budget // 2, engine_share=ENGINE_SHARE)
+        plan = plan_blocks(levels[0], items, itemsize, budget // 3, engine_share=ENGINE_SHARE)
     except PoolError:
         return 0
     if any(n < w.out for n, w in zip(plan.per_block[1:], levels[0][1:])):
         return 0  # a band must hold whole rows
-    rows = plan.per_block[0] * levels[0][0].stride // unit * unit
-    return min(rows, shapes[0][layout.spatial_axes[0]]) if rows else 0
+    size = shapes[0][layout.spatial_axes[0]]
+    if plan.per_block[0] >= levels[0][0].out:
+        return size  # one band
+    return min(plan.per_block[0] * levels[0][0].stride // unit * unit, size)
 
 
 class LevelRows:

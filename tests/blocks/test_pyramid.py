@@ -159,3 +159,27 @@ def test_levels_pooled_in_bands_equal_each_level_pooled_whole(
         group = zarr.open_group(done.output, mode="r")
         np.testing.assert_array_equal(group["0"][...], x)
         check_ngff(group, 4, "CHW")
+
+
+def test_a_pyramid_that_fits_is_one_band(tmp_path, monkeypatch):
+    from poolcli.blocks import pyramid as module
+
+    monkeypatch.setattr(module, "_write_levels", None)  # never called
+    x = np.random.default_rng(6).random((37, 50)).astype(np.float32)
+    path = str(tmp_path / "x.npy")
+    np.save(path, x)
+    spec = WindowSpec.make(kernel_size=2)
+    seen = []
+    done = pyramid(
+        path,
+        str(tmp_path / "p.zarr"),
+        3,
+        "max",
+        spec,
+        max_memory=2**30,
+        progress=lambda level, d, t: seen.append(t),
+    )
+    assert set(seen) == {1}
+    group = zarr.open_group(done.output, mode="r")
+    for level, expected in enumerate(_levels(x, "HW", "max", 3, spec)):
+        np.testing.assert_array_equal(group[str(level)][...], expected)
