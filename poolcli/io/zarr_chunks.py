@@ -45,6 +45,10 @@ class ChunkFiles:
         self.decoders = decoders
         self.encoders = encoders
         self.write_empty = bool(getattr(array.config, "write_empty_chunks", False))
+        # Decoded chunks that the last box cut at its end along the first axis: the next
+        # box (blocks go row after row, with their halos) reads them again.
+        self.kept: dict[tuple[int, ...], object] = {}
+        self.lock = threading.Lock()
 
     @classmethod
     def of(cls, array) -> ChunkFiles | None:
@@ -75,20 +79,35 @@ class ChunkFiles:
         bounds = _bounds(index, self.shape)
         out = np.empty(tuple(hi - lo for lo, hi in bounds), self.dtype)
         tasks = list(_chunks_of(bounds, self.chunks))
+        with self.lock:
+            kept, self.kept = self.kept, {}
+        # The chunks this box cuts short at its end are kept for the next one.
+        end = bounds[0][1]
+        cut = -(-end // self.chunks[0]) - 1 if end % self.chunks[0] and end < self.shape[0] else -1
+
+        def one(coords) -> None:
+            self._read_chunk(coords, bounds, out, kept.get(coords), coords[0] == cut)
+
         if len(tasks) == 1:
-            self._read_chunk(tasks[0], bounds, out)
+            one(tasks[0])
         else:
-            list(_threads().map(lambda c: self._read_chunk(c, bounds, out), tasks))
+            list(_threads().map(one, tasks))
         return out
 
-    def _read_chunk(self, coords, bounds, out) -> None:
+    def _read_chunk(self, coords, bounds, out, chunk, keep: bool) -> None:
         source, target = _overlap(coords, self.chunks, bounds)
-        try:
-            chunk = self._decoded(self._file(coords))
-        except FileNotFoundError:  # never written: the fill value
-            out[target] = self.fill
-            return
+        if chunk is None:
+            try:
+                chunk = self._decoded(self._file(coords))
+            except FileNotFoundError:  # never written: the fill value
+                out[target] = self.fill
+                return
+            if keep:
+                chunk = chunk.copy()
         out[target] = chunk[source]
+        if keep:
+            with self.lock:
+                self.kept[coords] = chunk
 
     def _decoded(self, path: str):
         """The chunk in ``path``, decoded into this thread's reused chunk buffer."""

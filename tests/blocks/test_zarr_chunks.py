@@ -94,3 +94,16 @@ def test_other_layouts_go_through_zarr(tmp_path):
     assert ChunkFiles.of(big) is None
     memory = zarr.create_array(zarr.storage.MemoryStore(), shape=(4,), dtype="f4")
     assert ChunkFiles.of(memory) is None
+
+
+def test_chunks_cut_by_a_box_are_decoded_once(tmp_path, monkeypatch):
+    _, x = _make(tmp_path / "a.zarr", 3, "zstd")
+    direct = ChunkFiles.of(zarr.open_array(str(tmp_path / "a.zarr"), mode="r"))
+    decoded = []
+    original = direct._decoded
+    monkeypatch.setattr(direct, "_decoded", lambda path: decoded.append(path) or original(path))
+    rows = [(0, 10), (9, 21), (20, 37), (36, 50)]  # blocks with a halo row, as blocks come
+    for lo, hi in rows:
+        np.testing.assert_array_equal(direct.read((slice(lo, hi), slice(0, 37))), x[lo:hi])
+    decoded = [path for path in decoded if os.path.exists(path)]  # the fill chunk has none
+    assert len(decoded) == len(set(decoded)) == 4 * 4 - 1
