@@ -78,7 +78,10 @@ def test_writes_the_bytes_zarr_writes(tmp_path, fmt, codec):
             for name in names:
                 path = os.path.join(folder, name)
                 with open(path, "rb") as f:
-                    found[os.path.relpath(path, root)] = f.read()
+                    data = f.read()
+                if data[:2] == b"\x1f\x8b":  # gzip: all but the time of writing
+                    data = data[:4] + data[8:]
+                found[os.path.relpath(path, root)] = data
         return found
 
     assert files(tmp_path / "mine.zarr") == files(tmp_path / "theirs.zarr")
