@@ -51,10 +51,13 @@ def run_blockwise(reduction: Reduction, args: dict[str, Any], then=()) -> int:
     check_reachable(scheduler)
     memory = args.get("max_memory")
     step = _step(reduction, args)
-    tasks = _tasks(inputs, args.get("output"), step, args)
-    several = tasks is not None
-    if tasks is None:
-        tasks = [named_task(0, inputs[0], args.get("output"), None)]
+    plan = _plan(inputs, args.get("output"), step, args)
+    if plan is not None and args.get("dry_run"):
+        from poolcli.cli.batch_report import report_plan
+
+        return report_plan(plan, json_output=bool(args.get("json")))
+    several = plan is not None
+    tasks = plan.tasks if several else [named_task(0, inputs[0], args.get("output"), None)]
     job = Job(
         steps=(step,),
         layout=args.get("layout"),
@@ -86,10 +89,10 @@ def _step(reduction: Reduction, args: dict[str, Any]):
     return Step(reduction, _window({**defaults, **args}), options)
 
 
-def _tasks(inputs: tuple[str, ...], output: str | None, step, args: dict[str, Any]):
-    """The batch's planned tasks (folders, globs, several inputs, -o DIR/: outputs named by
-    --format and --name, existing ones skipped unless --overwrite), or ``None`` for one
-    input given alone."""
+def _plan(inputs: tuple[str, ...], output: str | None, step, args: dict[str, Any]):
+    """The batch's plan (folders, globs, several inputs, -o DIR/: outputs named by --format
+    and --name, existing ones skipped unless --overwrite), or ``None`` for one input given
+    alone."""
     from poolcli.batch.names import DEFAULT_NAME
     from poolcli.batch.plan import plan_batch
     from poolcli.cli.call import names_batch
@@ -121,9 +124,9 @@ def _tasks(inputs: tuple[str, ...], output: str | None, step, args: dict[str, An
     )
     if not plan.tasks:
         raise UsageError(f"{', '.join(inputs)}: holds no .npy, .tif or .zarr inputs.")
-    if folder is not None:
+    if folder is not None and not args.get("dry_run"):
         os.makedirs(folder, exist_ok=True)
-    return plan.tasks
+    return plan
 
 
 def _check_single_format(output: str | None, chosen: str) -> None:

@@ -106,3 +106,13 @@ def test_single_input_format_must_agree_with_the_output(cli, folder, tmp_path):
         "max", root / "b.zarr", "-k", "2", "--format", "npy", "-o", tmp_path / "x.zarr", code=2
     )
     assert "disagrees" in result.stderr
+
+
+def test_a_dry_run_lists_and_writes_nothing(cli, folder, tmp_path):
+    root, _ = folder
+    out = tmp_path / "out"
+    args = ("max", root, "-k", "2", "-o", f"{out}/", "--max-memory", "2KiB", "--format", "zarr")
+    result = cli(*args, "--dry-run")
+    assert result.stdout.count(" -> ") == 3 and "nothing written" in result.stdout
+    assert "c.ome.zarr -> " in result.stdout and str(out / "c.ome.zarr") in result.stdout
+    assert not out.exists()
