@@ -155,7 +155,8 @@ def _write_in_bands(
 
             zarr.open_group(tmp, mode="w", zarr_format=2)
         with ThreadPoolExecutor(1, thread_name_prefix="poolcli-write") as writer:
-            where = (source, tmp, ome, data.scale is not None, writer)
+            alpha = bool(getattr(data, "alpha", False)) and not options.straight_alpha
+            where = (source, tmp, ome, data.scale is not None, alpha, writer)
             outputs = _level_outputs(where, shapes, layout, scales, first)
             try:
                 job = (reduction, spec, options, max_memory)
@@ -173,11 +174,12 @@ def _write_in_bands(
 
 def _level_outputs(where, shapes, layout: Layout, scales, first: int) -> list:
     """The :class:`~poolcli.blocks.levels.LevelRows` of each level written (``None`` for
-    level 0 of a folder of levels); ``where`` is ``(source, tmp, ome, scaled, writer)``."""
+    level 0 of a folder of levels); ``where`` is ``(source, tmp, ome, scaled, alpha,
+    writer)``."""
     from poolcli.blocks.levels import LevelRows
     from poolcli.io.sinks import open_sink
 
-    source, tmp, ome, scaled, writer = where
+    source, tmp, ome, scaled, alpha, writer = where
     axis = layout.spatial_axes[0]
     zarr_levels = ome or _suffix(source) == ".zarr"
     outputs = [None] * len(shapes)
@@ -188,7 +190,9 @@ def _level_outputs(where, shapes, layout: Layout, scales, first: int) -> list:
             path = _level_path(tmp, ome, source, level)
             scale = scales[level] if scaled else None
             fmt = "zarr" if ome else None
-            return open_sink(path, shapes[level], dtype, str(layout), chunks, scale, 2, None, fmt)
+            sink = open_sink(path, shapes[level], dtype, str(layout), chunks, scale, 2, None, fmt)
+            sink.alpha = alpha  # a TIFF level says which sample is alpha
+            return sink
 
         rows = chunks[axis] if zarr_levels else 1
         outputs[level] = LevelRows(opener, axis, rows, writer)

@@ -219,6 +219,7 @@ def _execute(job, plan, out_shape, output, data, scheduler, progress, zarr_args)
         format=output_format,
         compressors=compressors,
     )
+    sink.alpha = job.alpha  # a TIFF says which sample is alpha
     try:
         write_block(sink.handle, first_index, first)
         _run(job, blocks[1:], sink.handle, scheduler, progress, None, len(blocks), data)

@@ -29,6 +29,8 @@ class Sink:
     layout: str
     scale: tuple[float, ...] | None = None
     target: str = "npy"
+    #: A TIFF output's last channel is an image's straight alpha.
+    alpha: bool = False
 
     @property
     def handle(self) -> tuple[str, str]:
@@ -43,7 +45,7 @@ class Sink:
 
             data = np.load(self.tmp, mmap_mode="r")
             try:
-                write_tiff(self.path, data, self.layout, self.scale)
+                write_tiff(self.path, data, self.layout, self.scale, alpha=self.alpha)
             finally:
                 del data
                 os.unlink(self.tmp)

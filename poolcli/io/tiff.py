@@ -101,13 +101,29 @@ def _ome_scale(tif, letters: str) -> tuple[float, ...] | None:
     return tuple(float(pixels.get(_OME_SIZES.get(c, ""), 1.0)) for c in letters)
 
 
-def write_tiff(path: str, data, layout: str, scale=None, tile=(256, 256)) -> None:
-    """Write ``data`` (a numpy array or memory map) as a tiled (Big)TIFF with OME axes."""
+def _photometric(samples: int, alpha: bool) -> dict:
+    """How a TIFF names its samples per pixel: RGB for 3 or 4 (the 4th, and the 2nd of
+    grey, straight alpha when ``alpha``, else unspecified), grey otherwise."""
+    colour = samples in (3, 4)
+    extra = samples - (3 if colour else 1)
+    kinds = {"photometric": "rgb" if colour else "minisblack"}
+    if samples and extra > 0:
+        kinds["planarconfig"] = "contig"
+        last = "unassalpha" if alpha and extra == 1 else "unspecified"
+        kinds["extrasamples"] = ["unspecified"] * (extra - 1) + [last]
+    return kinds
+
+
+def write_tiff(path: str, data, layout: str, scale=None, tile=(256, 256), alpha=False) -> None:
+    """Write ``data`` (a numpy array or memory map) as a tiled (Big)TIFF with OME axes;
+    ``alpha``: the last of an image's channels is straight alpha."""
     tifffile = need("tifffile", f"{path}: writing TIFF")
     tmp = temp_name(os.path.abspath(path))
     axes = "".join(_TIFF_AXES[c] for c in layout)
     if layout.endswith("C") and "H" in layout and layout[-2] == "W":
         axes = axes[:-1] + "S"  # an image's channels: samples per pixel
+        if data.shape[-1] == 1:  # one sample per pixel: a grey image (TIFF has no other)
+            data, axes = data[..., 0], axes[:-1]
     metadata = {"axes": axes}
     for letter, value in zip(layout, scale or ()):
         if letter in _OME_SIZES:
@@ -124,7 +140,7 @@ def write_tiff(path: str, data, layout: str, scale=None, tile=(256, 256)) -> Non
             metadata=metadata,
             tile=tile,
             bigtiff=nbytes > 2**31,
-            photometric="minisblack" if not axes.endswith("S") else None,
+            **_photometric(data.shape[-1] if axes.endswith("S") else 0, alpha),
         )
         os.replace(tmp, path)
     except BaseException:

@@ -213,3 +213,26 @@ def test_premultiplied_float_tiff_is_refused(tmp_path):
     tifffile.imwrite(path, x, photometric="rgb", extrasamples=["assocalpha"])
     with pytest.raises(PoolError, match="premultiplied alpha"):
         open_lazy(path)
+
+
+@pytest.mark.parametrize("channels", [1, 2, 3, 4, 5])
+def test_tiff_outputs_name_their_samples(tmp_path, channels):
+    """An image's alpha stays alpha in a TIFF output; other channels are never taken for it."""
+    rgba = _rgba(tmp_path, "in.tif", 4, "unassalpha")
+    plain = str(tmp_path / "plain.npy")
+    x = np.random.default_rng(9).random((20, 18, channels)).astype(np.float32)
+    np.save(plain, x)
+    spec = WindowSpec.make(kernel_size=2)
+    pool_blockwise(plain, "max", spec, str(tmp_path / "plain.tif"), layout="HWC")
+    with open_lazy(str(tmp_path / "plain.tif")) as back:
+        assert not back.alpha
+        assert back.axes == ("HW" if channels == 1 else "HWC")  # one channel: a grey image
+        np.testing.assert_array_equal(back.read(...).reshape(10, 9, channels), _max_hwc(x, spec))
+    if channels == 4:
+        pool_blockwise(rgba, "avg", spec, str(tmp_path / "out.tif"))
+        with open_lazy(str(tmp_path / "out.tif")) as back:
+            assert back.alpha and back.pixels
+
+
+def _max_hwc(x, spec):
+    return run(x, "max", spec, "HWC").output

@@ -183,3 +183,24 @@ def test_a_pyramid_that_fits_is_one_band(tmp_path, monkeypatch):
     group = zarr.open_group(done.output, mode="r")
     for level, expected in enumerate(_levels(x, "HW", "max", 3, spec)):
         np.testing.assert_array_equal(group[str(level)][...], expected)
+
+
+def test_an_rgba_pyramid_keeps_the_alpha_rule_at_every_level(tmp_path, monkeypatch):
+    """As a chain of steps does: transparent cells lend no colour at each level."""
+    import tifffile
+
+    from poolcli.blocks import pyramid as module
+
+    monkeypatch.setattr(module, "_write_levels", None)  # pooled in bands
+    rng = np.random.default_rng(8)
+    x = rng.integers(0, 256, (64, 48, 4), dtype=np.uint8)
+    x[..., 3] = np.where(rng.random((64, 48)) < 0.4, 0, x[..., 3])
+    path = str(tmp_path / "rgba.tif")
+    tifffile.imwrite(path, x, photometric="rgb", extrasamples=["unassalpha"])
+    spec = WindowSpec.make(kernel_size=2)
+    done = pyramid(path, str(tmp_path / "levels"), 3, "avg", spec, max_memory=2**20)
+    level = x
+    for n in range(1, 4):
+        level = run(level, "avg", spec, "HWC", alpha=True, pixels=True).output
+        with tifffile.TiffFile(os.path.join(done.output, f"{n}.tif")) as tif:
+            np.testing.assert_array_equal(tif.asarray(), level)
