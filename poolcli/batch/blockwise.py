@@ -32,8 +32,19 @@ def set_progress(callback: Callable[[str, int, int], None] | None) -> None:
 
 def wants_blocks(paths, output: str | None) -> bool:
     """Whether a call must go block by block whatever its options: a Zarr input or output."""
+    from poolcli.io.formats import is_zarr_store
+
     named = [*paths, output or ""]
-    return any(str(p).lower().rstrip("/" + os.sep).endswith(".zarr") for p in named)
+    suffix = any(str(p).lower().rstrip("/" + os.sep).endswith(".zarr") for p in named)
+    return suffix or any(is_zarr_store(str(p)) for p in paths if p != STDIN)
+
+
+def task_wants_blocks(task, job) -> bool:
+    """Whether one input of a run goes block by block: the run's choice, or a Zarr input or
+    output met in a batch."""
+    return job.blockwise or (
+        task.source.path != STDIN and wants_blocks([task.source.path], task.output)
+    )
 
 
 def process_blocks(task, job, values: dict[str, Any]) -> None:

@@ -15,14 +15,14 @@ from poolcli.model.steps import Step, padding_text
 from poolcli.model.window import format_axes
 
 #: ``format`` -> output suffix; ``same`` keeps the input's suffix.
-FORMATS = {"png": ".png", "tiff": ".tiff", "npy": ".npy", "same": None}
+FORMATS = {"png": ".png", "tiff": ".tiff", "npy": ".npy", "zarr": ".zarr", "same": None}
 DEFAULT_NAME = "{stem}{ext}"
 #: Fields of the ``name`` template.
 NAME_FIELDS = {
     "stem": "the input's name without its suffix (photo for photo.png)",
     "name": "the input's whole name (photo.png)",
     "in_ext": "the input's suffix with its dot (.png)",
-    "ext": "the output's suffix with its dot, from --format (.png, .tiff, .npy)",
+    "ext": "the output's suffix with its dot, from --format (.png, .tiff, .npy, .zarr)",
     "op": "the reduction(s): max, or max-avg for a chain",
     "k": "the kernel: 2, 3x2; global for --global, o7x7 for --output-size",
     "s": "the stride (the kernel when not given)",
@@ -123,11 +123,12 @@ def output_rel(source: Source, template: str, fields: dict[str, str]) -> str:
             option="--name",
         )
     suffix = posixpath.splitext(rel)[1].lower()
-    if suffix not in OUTPUT_SUFFIXES:
+    suffixes = (*OUTPUT_SUFFIXES, ".zarr")  # Zarr is written block by block
+    if suffix not in suffixes:
         said = f"the suffix {suffix}" if suffix else "no suffix"
         raise UsageError(
             f"--name {template} gives {posixpath.basename(rel)} for {source.path}, with {said}; "
-            f"end the template with {{ext}} or one of {', '.join(OUTPUT_SUFFIXES)}.",
+            f"end the template with {{ext}} or one of {', '.join(suffixes)}.",
             option="--name",
         )
     return rel

@@ -19,6 +19,7 @@ from typing import IO
 from poolcli.batch.names import DEFAULT_NAME, FORMATS, check_name_template, name_fields, output_rel
 from poolcli.batch.sources import Expansion, Source, expand_inputs
 from poolcli.errors import UsageError, display_path
+from poolcli.io.formats import is_zarr_store
 from poolcli.model.steps import Step, as_steps, chain_label
 
 
@@ -205,7 +206,7 @@ def _task(index, source, steps, output_dir, format, template, overwrite) -> Task
         return Task(index, source, output, "skip", source.unreadable)
     if not is_inside(os.path.dirname(output), output_dir):
         return Task(index, source, output, "fail", outside_reason(output_dir))
-    if os.path.isdir(output):
+    if os.path.isdir(output) and not is_zarr_store(output):
         return Task(index, source, output, "fail", f"its output {output} is a folder.")
     if os.path.lexists(output) and not overwrite:
         return Task(index, source, output, "skip", "output exists (overwrite replaces it)")

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import IO
 
 from poolcli.errors import UsageError
-from poolcli.io.formats import IMAGE_SUFFIXES
+from poolcli.io.formats import IMAGE_SUFFIXES, is_zarr_store
 
 #: Suffixes of the files taken from folders and glob matches (case does not matter).
 INPUT_SUFFIXES = (".npy", *IMAGE_SUFFIXES)
@@ -23,7 +23,7 @@ INPUT_SUFFIXES = (".npy", *IMAGE_SUFFIXES)
 
 @dataclass(frozen=True)
 class Source:
-    """One input file of a batch.
+    """One input file (or Zarr store) of a batch.
 
     ``path`` is the file to read (as given or found); ``rel`` the relative path (``/``
     separators) its output mirrors under the output folder; ``origin`` says how it was found:
@@ -125,7 +125,7 @@ class _Collector:
         suffix and pass include/exclude; ``list`` entries only include/exclude."""
         why = None
         if origin in ("dir", "glob"):
-            why = self._why_not(rel)
+            why = self._why_not(rel, is_zarr_store(path))
         elif origin == "list":
             why = self._excluded(rel)
         if why:
@@ -138,11 +138,11 @@ class _Collector:
         unreadable = _unreadable(path) if origin in ("dir", "glob") else None
         self.out.sources.append(Source(path, rel, origin, unreadable))
 
-    def _why_not(self, rel: str) -> str | None:
+    def _why_not(self, rel: str, store: bool = False) -> str | None:
         name = posixpath.basename(rel)
         if name.startswith("."):
             return "hidden"
-        if os.path.splitext(name)[1].lower() not in INPUT_SUFFIXES:
+        if not store and os.path.splitext(name)[1].lower() not in INPUT_SUFFIXES:
             return "unsupported suffix"
         return self._excluded(rel)
 
@@ -166,7 +166,7 @@ class _Collector:
                 is_dir = entry.is_dir()  # follows a symlink to a folder
             except OSError:
                 is_dir = False
-            if not is_dir:
+            if not is_dir or is_zarr_store(entry.path):  # a Zarr store is one input
                 self.add(entry.path, rel, "dir")
             elif not self.recursive:
                 self.out.folders_not_searched += 1
@@ -188,6 +188,8 @@ def _unreadable(path: str) -> str | None:
         return "is a broken symbolic link."
     except OSError as error:
         return f"cannot be read: {error.strerror}."
+    if stat.S_ISDIR(info.st_mode) and is_zarr_store(path):
+        return None if os.access(path, os.R_OK | os.X_OK) else "Permission denied."
     if not stat.S_ISREG(info.st_mode):
         return "is not a regular file."
     if not os.access(path, os.R_OK):
@@ -230,9 +232,11 @@ def expand_inputs(
     ----------
     items : iterable of str
         Files (always taken, whatever their suffix: the content decides how they are read),
-        folders (their supported files; subfolders too with ``recursive``; hidden files and
-        folders and symbolic links to folders are left out) and glob patterns (``*``, ``?``,
-        ``[ab]``, ``**`` for any depth), used when no file has that exact name.
+        Zarr stores (a ``.zarr`` folder, or one holding Zarr metadata: one input each, never
+        searched), folders (their supported files and Zarr stores; subfolders too with
+        ``recursive``; hidden files and folders and symbolic links to folders are left out)
+        and glob patterns (``*``, ``?``, ``[ab]``, ``**`` for any depth), used when no file
+        has that exact name.
     files_from : str or binary stream, optional
         A list of paths (see :func:`read_file_list`); ``"-"`` reads standard input. Folders in
         the list are searched only with ``recursive``.
@@ -275,7 +279,9 @@ def expand_inputs(
 
 
 def _expand_list_entry(c: _Collector, path: str) -> None:
-    if os.path.isdir(path):
+    if is_zarr_store(path):
+        c.add(path, _list_rel(path.rstrip("/" + os.sep)), "list")
+    elif os.path.isdir(path):
         if c.recursive:
             c.walk(path, _list_rel(path))
         else:
@@ -287,7 +293,9 @@ def _expand_list_entry(c: _Collector, path: str) -> None:
 
 
 def _expand_item(c: _Collector, item: str) -> None:
-    if os.path.isdir(item):
+    if is_zarr_store(item):
+        c.add(item, os.path.basename(item.rstrip("/" + os.sep)), "file")
+    elif os.path.isdir(item):
         c.walk(item)
     elif os.path.lexists(item):
         c.add(item, os.path.basename(item), "file")
@@ -296,9 +304,15 @@ def _expand_item(c: _Collector, item: str) -> None:
         if not matches:
             c.out.missing.append((item, "matches no files."))
         base = _glob_base(item)
+        stores: list[str] = []
         for match in matches:
             rel = posixpath.relpath(match.replace(os.sep, "/"), base or ".")
-            if os.path.isdir(match):
+            if any(match.startswith(store + os.sep) for store in stores):
+                continue  # ** also lists what is inside a Zarr store
+            if is_zarr_store(match):
+                stores.append(match.rstrip(os.sep))
+                c.add(match, rel, "glob")
+            elif os.path.isdir(match):
                 if "**" not in item:  # ** already lists what is below
                     c.walk(match, rel)
             else:

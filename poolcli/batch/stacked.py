@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+from poolcli.batch.blockwise import task_wants_blocks
 from poolcli.batch.plan import Task
 from poolcli.batch.results import DONE, FAILED, FileResult
 from poolcli.batch.task import (
@@ -69,7 +70,7 @@ def run_group(group: list[Task], job: Job, pool) -> list[FileResult]:
     results: dict[int, FileResult] = {}
     ready = _read_group(group, job, pool, start, results)
     for task in group:
-        if task.action != "run":
+        if task.action != "run" or task_wants_blocks(task, job):
             results[task.index] = process_task(task, job)
     writes = _pool_stacks(ready, job)
     for task, result in pool.map(lambda item: _write(item, job, start), writes):
@@ -89,7 +90,8 @@ def _read_group(group, job: Job, pool, start: float, results: dict) -> list[Read
         return task, box, guarded(task, job, work, start)
 
     ready = []
-    for task, box, result in pool.map(read, [t for t in group if t.action == "run"]):
+    stackable = [t for t in group if t.action == "run" and not task_wants_blocks(t, job)]
+    for task, box, result in pool.map(read, stackable):
         loaded = box.get("loaded")
         if result.status != DONE or loaded is None:
             results[task.index] = result

@@ -135,7 +135,9 @@ def _warnings_of(name: str, found: list[str]):
 
 
 def _process(task: Task, job: Job, values: dict[str, Any], before_pooling) -> None:
-    if job.blockwise:
+    from poolcli.batch.blockwise import task_wants_blocks
+
+    if task_wants_blocks(task, job):
         from poolcli.batch.blockwise import process_blocks
 
         if before_pooling is not None:

@@ -91,20 +91,12 @@ def pyramid(
     tmp = temp_name(os.path.abspath(target))
     os.makedirs(tmp)
     try:
-        done = _write_levels(
-            source,
-            tmp,
-            ome,
-            shapes,
-            chosen,
-            base,
-            reduction,
-            spec,
-            options,
-            max_memory,
-            scheduler,
-            progress,
-        )
+        given = (source, tmp, ome, shapes, chosen, base, reduction, spec, options or PoolOptions())
+        done = None
+        if scheduler is None:
+            done = _write_in_bands(*given, max_memory, progress)
+        if done is None:
+            done = _write_levels(*given, max_memory, scheduler, progress)
         if ome:
             _write_ome(tmp, chosen, done.scales, units)
         from poolcli.io.zarr_store import replace_tree
@@ -129,6 +121,84 @@ def _check_ome_order(layout: Layout, output: str) -> None:
         )
 
 
+def _level_path(tmp: str, ome: bool, source, level: int) -> str:
+    return os.path.join(tmp, str(level) if ome else f"{level}{_suffix(source)}")
+
+
+def _level_chunks(shape, layout: Layout) -> tuple[int, ...]:
+    return tuple(
+        min(LEVEL_CHUNK, n) if i in layout.spatial_axes else n for i, n in enumerate(shape)
+    )
+
+
+def _write_in_bands(
+    source, tmp, ome, shapes, layout, base, reduction, spec, options, max_memory, progress
+) -> Pyramid | None:
+    """Every level from one pass over the input (:mod:`poolcli.blocks.levels`), or ``None``
+    when the windows overlap or a band of whole rows does not fit ``max_memory``."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from poolcli.blocks.levels import band_rows, pool_levels
+
+    first = 0 if ome else 1
+    axis = layout.spatial_axes[0]
+    chunk = _level_chunks(shapes[0], layout)[axis] if ome else 1
+    with open_source(source) as data:
+        rows = band_rows(shapes, layout, spec, data.dtype.itemsize, max_memory, chunk)
+        if not rows:
+            return None
+        scales = [tuple(base)]
+        for level in range(1, len(shapes)):
+            scales.append(_scale(scales[-1], shapes[level - 1], spec, layout))
+        if ome:
+            import zarr
+
+            zarr.open_group(tmp, mode="w", zarr_format=2)
+        with ThreadPoolExecutor(1, thread_name_prefix="poolcli-write") as writer:
+            alpha = bool(getattr(data, "alpha", False)) and not options.straight_alpha
+            where = (source, tmp, ome, data.scale is not None, alpha, writer)
+            outputs = _level_outputs(where, shapes, layout, scales, first)
+            try:
+                job = (reduction, spec, options, max_memory)
+                pool_levels(data, shapes, layout, job, outputs, rows, progress)
+                for level in outputs[first:]:
+                    level.sink.commit()
+            except BaseException:
+                for level in outputs[first:]:
+                    if level.sink is not None:
+                        level.sink.discard()
+                raise
+    paths = [_level_path(tmp, ome, source, level) for level in range(first, len(shapes))]
+    return Pyramid(tmp, layout, paths, list(shapes[first:]), scales[first:] if ome else scales[1:])
+
+
+def _level_outputs(where, shapes, layout: Layout, scales, first: int) -> list:
+    """The :class:`~poolcli.blocks.levels.LevelRows` of each level written (``None`` for
+    level 0 of a folder of levels); ``where`` is ``(source, tmp, ome, scaled, alpha,
+    writer)``."""
+    from poolcli.blocks.levels import LevelRows
+    from poolcli.io.sinks import open_sink
+
+    source, tmp, ome, scaled, alpha, writer = where
+    axis = layout.spatial_axes[0]
+    zarr_levels = ome or _suffix(source) == ".zarr"
+    outputs = [None] * len(shapes)
+    for level in range(first, len(shapes)):
+        chunks = _level_chunks(shapes[level], layout)
+
+        def opener(dtype, level=level, chunks=chunks):
+            path = _level_path(tmp, ome, source, level)
+            scale = scales[level] if scaled else None
+            fmt = "zarr" if ome else None
+            sink = open_sink(path, shapes[level], dtype, str(layout), chunks, scale, 2, None, fmt)
+            sink.alpha = alpha  # a TIFF level says which sample is alpha
+            return sink
+
+        rows = chunks[axis] if zarr_levels else 1
+        outputs[level] = LevelRows(opener, axis, rows, writer)
+    return outputs
+
+
 def _write_levels(
     source,
     tmp,
@@ -143,7 +213,6 @@ def _write_levels(
     scheduler,
     progress,
 ) -> Pyramid:
-    suffix = ".zarr" if ome else _suffix(source)
     paths, scales = [], [tuple(base)]
     previous = source
     if ome:
@@ -152,11 +221,8 @@ def _write_levels(
         zarr.open_group(tmp, mode="w", zarr_format=2)
     first = 0 if ome else 1
     for level in range(first, len(shapes)):
-        path = os.path.join(tmp, str(level) if ome else f"{level}{suffix}")
-        chunks = tuple(
-            min(LEVEL_CHUNK, n) if i in layout.spatial_axes else n
-            for i, n in enumerate(shapes[level])
-        )
+        path = _level_path(tmp, ome, source, level)
+        chunks = _level_chunks(shapes[level], layout)
         pool_blockwise(
             previous,
             Reduction.MAX if level == 0 else reduction,

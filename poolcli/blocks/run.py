@@ -52,6 +52,10 @@ class BlockJob:
     count_include_pad: bool
     options: PoolOptions
     grid: tuple[int, ...]
+    #: An image's rules, as the in-memory engine applies them (:func:`poolcli.engine.core.run`):
+    #: the last channel is straight alpha, and the C axis holds one pixel.
+    alpha: bool = False
+    pixels: bool = False
 
 
 def open_source(source):
@@ -104,7 +108,10 @@ def pool_blockwise(
             source, data, reduction, spec, given, output is not None
         )
         fmt = zarr_format or getattr(data, "zarr_format", None) or 3
-        zarr_args = (chunks or out_chunks, fmt, output_format)
+        # A Zarr output compresses as the Zarr input did (same format), else zarr's default.
+        same = fmt == getattr(data, "zarr_format", None)
+        codecs = data.extra.get("compressors", "auto") if same else "auto"
+        zarr_args = (chunks or out_chunks, fmt, output_format, codecs)
         result = _execute(job, plan, out_shape, output, data, scheduler, progress, zarr_args)
     finally:
         if data is not source and hasattr(data, "close"):
@@ -130,6 +137,7 @@ def _prepare(source, data, reduction, spec, given, aligned):
         windows, items, data.dtype.itemsize, max_memory, align=align, engine_share=ENGINE_SHARE
     )
     _check_cut_bins(plan, reduction, data.dtype, max_memory)
+    pixels = bool(getattr(data, "pixels", False)) and chosen.channel_axis is not None
     job = BlockJob(
         source if isinstance(source, (str, os.PathLike)) else data,
         str(chosen),
@@ -137,6 +145,8 @@ def _prepare(source, data, reduction, spec, given, aligned):
         spec.count_include_pad,
         _block_options(options, reduction, engine_share),
         tuple(a.out for a in windows),
+        alpha=pixels and bool(getattr(data, "alpha", False)) and not options.straight_alpha,
+        pixels=pixels,
     )
     out_shape = list(shape)
     for axis, window in zip(spatial, windows):
@@ -181,7 +191,7 @@ def _output_chunks(chunks, source_chunks, layout: Layout, windows) -> tuple[int,
 
 def _execute(job, plan, out_shape, output, data, scheduler, progress, zarr_args):
     """Pool every block of ``plan``; returns ``(output or array, dtype name)``."""
-    out_chunks, zarr_format, output_format = zarr_args
+    out_chunks, zarr_format, output_format, compressors = zarr_args
     blocks = list(plan.blocks())
     first_index, first = pool_block(job, blocks[0], data)
     if output is None:
@@ -207,7 +217,9 @@ def _execute(job, plan, out_shape, output, data, scheduler, progress, zarr_args)
         scale=_pooled_scale(getattr(data, "scale", None), job, plan),
         zarr_format=zarr_format,
         format=output_format,
+        compressors=compressors,
     )
+    sink.alpha = job.alpha  # a TIFF says which sample is alpha
     try:
         write_block(sink.handle, first_index, first)
         _run(job, blocks[1:], sink.handle, scheduler, progress, None, len(blocks), data)
@@ -270,8 +282,6 @@ _SOURCES: dict[str, object] = {}
 
 def pool_block(job: BlockJob, block, data=None):
     """Pool one block: ``(output index, values)``."""
-    from poolcli.engine import ops
-
     if data is None:
         data = _source_of(job.source)
     layout = Layout.parse(job.layout)
@@ -281,6 +291,14 @@ def pool_block(job: BlockJob, block, data=None):
         read[axis] = slice(*part.read)
         out[axis] = slice(*part.out)
     piece = data.read(tuple(read)) if hasattr(data, "read") else data[tuple(read)]
+    return tuple(out), pool_piece(job, block, piece)
+
+
+def pool_piece(job: BlockJob, block, piece):
+    """Pool ``piece``, the input cells ``block`` reads (its read box), as that block."""
+    from poolcli.engine import ops
+
+    layout = Layout.parse(job.layout)
     options = dataclasses.replace(
         job.options, cell_origin=tuple(p.out[0] for p in block), cell_grid=job.grid
     )
@@ -292,11 +310,13 @@ def pool_block(job: BlockJob, block, data=None):
             layout,
             count_include_pad=job.count_include_pad,
             options=options,
+            alpha=job.alpha,
+            pixels=job.pixels,
             path=_path_for(block, job.grid),
         )
     except UsageError as error:
         raise PoolError(str(error)) from None
-    return tuple(out), values
+    return values
 
 
 def _path_for(block, grid) -> str:

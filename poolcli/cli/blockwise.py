@@ -16,6 +16,7 @@ from typing import Any
 
 import typer
 
+from poolcli.batch.results import SKIPPED
 from poolcli.cli.edge import worst
 from poolcli.errors import STDIN, ExitStatus, UsageError, display_path, error_line
 from poolcli.model.display import format_shape
@@ -28,11 +29,14 @@ def wanted(args: dict[str, Any]) -> bool:
 
     if args.get("max_memory") is not None or args.get("scheduler") is not None:
         return True
-    return wants_blocks(args.get("inputs") or (), args.get("output"))
+    return args.get("format") == "zarr" or wants_blocks(
+        args.get("inputs") or (), args.get("output")
+    )
 
 
 def run_blockwise(reduction: Reduction, args: dict[str, Any], then=()) -> int:
     """Check the call, pool each input block by block, print one line (or JSON) for each."""
+    from poolcli.batch.plan import named_task
     from poolcli.batch.task import Job
     from poolcli.blocks.schedule import check_reachable, check_scheduler
     from poolcli.engine.devices import check_device_name, resolve_device
@@ -41,14 +45,21 @@ def run_blockwise(reduction: Reduction, args: dict[str, Any], then=()) -> int:
     if then:
         raise UsageError("--then cannot go with --max-memory, --scheduler or Zarr files.")
     inputs = tuple(args.get("inputs") or ())
-    if not inputs:
+    if not inputs and args.get("files_from") is None:
         raise UsageError("Give at least one INPUT.", option="INPUT")
     scheduler = check_scheduler(args.get("scheduler"))
     check_reachable(scheduler)
     memory = args.get("max_memory")
-    several = len(inputs) > 1
+    step = _step(reduction, args)
+    plan = _plan(inputs, args.get("output"), step, args)
+    if plan is not None and args.get("dry_run"):
+        from poolcli.cli.batch_report import report_plan
+
+        return report_plan(plan, json_output=bool(args.get("json")))
+    several = plan is not None
+    tasks = plan.tasks if several else [named_task(0, inputs[0], args.get("output"), None)]
     job = Job(
-        steps=(_step(reduction, args),),
+        steps=(step,),
         layout=args.get("layout"),
         device=resolve_device(check_device_name(args.get("device") or "auto")),
         overwrite=True if not several else bool(args.get("overwrite")),
@@ -57,7 +68,6 @@ def run_blockwise(reduction: Reduction, args: dict[str, Any], then=()) -> int:
         scheduler=None if several else scheduler,
         blockwise=True,
     )
-    tasks = _tasks(inputs, args.get("output"))
     results = _run(tasks, job, scheduler if several else None, args)
     return _report(results, args)
 
@@ -79,29 +89,65 @@ def _step(reduction: Reduction, args: dict[str, Any]):
     return Step(reduction, _window({**defaults, **args}), options)
 
 
-def _tasks(inputs: tuple[str, ...], output: str | None):
-    from poolcli.batch.plan import named_task
+def _plan(inputs: tuple[str, ...], output: str | None, step, args: dict[str, Any]):
+    """The batch's plan (folders, globs, several inputs, -o DIR/: outputs named by --format
+    and --name, existing ones skipped unless --overwrite), or ``None`` for one input given
+    alone."""
+    from poolcli.batch.names import DEFAULT_NAME
+    from poolcli.batch.plan import plan_batch
+    from poolcli.cli.call import names_batch
 
     if output == STDIN or STDIN in inputs:
         raise UsageError(
             "--max-memory, --scheduler and Zarr read and write files, not standard streams.",
             option="-o",
         )
-    if len(inputs) == 1:
-        return [named_task(0, inputs[0], output, None)]
+    batch = {key: args.get(key) for key in ("files_from", "jsonl", "dry_run")}
+    if len(inputs) == 1 and not names_batch(inputs, output, batch):
+        _check_single_format(output, args.get("format") or "same")
+        return None
     if output is not None and not output.endswith(("/", os.sep)) and not os.path.isdir(output):
         raise UsageError(f"-o {output}: with several inputs give a folder, -o DIR/.", option="-o")
-    if output is not None:
-        os.makedirs(output, exist_ok=True)
-    return [
-        named_task(
-            i,
-            path,
-            None if output is None else os.path.join(output, os.path.basename(path.rstrip("/"))),
-            None,
+    folder = output.rstrip("/" + os.sep) or output if output else None
+    plan = plan_batch(
+        inputs,
+        step,
+        folder,
+        format=args.get("format") or "same",
+        name=args.get("name") or DEFAULT_NAME,
+        overwrite=bool(args.get("overwrite")),
+        recursive=bool(args.get("recursive")),
+        include=tuple(args.get("include") or ()),
+        exclude=tuple(args.get("exclude") or ()),
+        files_from=sys.stdin.buffer if batch["files_from"] == STDIN else batch["files_from"],
+        null=bool(args.get("null")),
+    )
+    if not plan.tasks:
+        raise UsageError(f"{', '.join(inputs)}: holds no .npy, .tif or .zarr inputs.")
+    if folder is not None and not args.get("dry_run"):
+        os.makedirs(folder, exist_ok=True)
+    return plan
+
+
+def _check_single_format(output: str | None, chosen: str) -> None:
+    """``--format`` with one input must agree with ``-o``'s suffix (it names the file)."""
+    from poolcli.io.lazy import lazy_format
+
+    if chosen == "same":
+        return
+    if output is None:
+        raise UsageError(
+            f"--format {chosen} chooses the format of written files, but without -o nothing "
+            "is written. Add -o FILE or -o DIR/.",
+            option="--format",
         )
-        for i, path in enumerate(inputs)
-    ]
+    written = lazy_format(output) or os.path.splitext(output)[1].lstrip(".").lower()
+    if written != chosen:
+        raise UsageError(
+            f"--format {chosen} disagrees with -o {output}, which names a .{written} file. "
+            f"Give the file a .{chosen} suffix, or leave out --format.",
+            option="--format",
+        )
 
 
 def _run(tasks, job, scheduler, args):
@@ -154,6 +200,10 @@ def _report(results, args) -> int:
         if result.error:
             typer.echo(error_line(result.error), err=True)
             statuses.append(ExitStatus.ERROR)
+            continue
+        if result.status == SKIPPED:
+            typer.echo(f"poolcli: skipped {display_path(result.input)}: {result.reason}", err=True)
+            statuses.append(ExitStatus.OK)
             continue
         statuses.append(ExitStatus.OK)
         for warning in result.warnings:

@@ -69,15 +69,7 @@ class Call:
     @property
     def is_batch(self) -> bool:
         """Folders, globs, --files-from, -o DIR/, --jsonl or --dry-run make a batch run."""
-        b = self.batch
-        if b.get("files_from") is not None or b.get("jsonl") or b.get("dry_run"):
-            return True
-        if self.output is not None and self.output != STDIN and _names_folder(self.output):
-            return True
-        return any(
-            path != STDIN and (os.path.isdir(path) or (_is_glob(path) and not os.path.exists(path)))
-            for path in self.inputs
-        )
+        return names_batch(self.inputs, self.output, self.batch)
 
     def pool_options(self, device: str):
         from poolcli.model.options import PoolOptions
@@ -95,8 +87,29 @@ class Call:
         )
 
 
+def names_batch(inputs, output: str | None, batch: dict[str, Any]) -> bool:
+    """Whether a call is a batch run: folders (not Zarr stores), globs, --files-from,
+    -o DIR/, --jsonl or --dry-run (``batch``: the batch options by name)."""
+    from poolcli.io.formats import is_zarr_store
+
+    if batch.get("files_from") is not None or batch.get("jsonl") or batch.get("dry_run"):
+        return True
+    if output is not None and output != STDIN and _names_folder(output):
+        return True
+    return any(
+        path != STDIN
+        and (
+            (os.path.isdir(path) and not is_zarr_store(path))
+            or (_is_glob(path) and not os.path.exists(path))
+        )
+        for path in inputs
+    )
+
+
 def _names_folder(path: str) -> bool:
-    return path.endswith(("/", os.sep)) or os.path.isdir(path)
+    from poolcli.io.formats import is_zarr_store
+
+    return path.endswith(("/", os.sep)) or (os.path.isdir(path) and not is_zarr_store(path))
 
 
 def _is_glob(path: str) -> bool:

@@ -42,6 +42,20 @@ SIGNATURES = {
 }
 
 
+#: Files that make a folder a Zarr store (v2 array or group, v3 node).
+ZARR_MARKS = (".zarray", ".zgroup", "zarr.json")
+
+
+def is_zarr_store(path: str) -> bool:
+    """Whether ``path`` is a Zarr store: a folder named ``.zarr`` or holding Zarr metadata.
+    A batch takes it as one input, never as a folder of inputs."""
+    if not os.path.isdir(path):
+        return False
+    if str(path).lower().rstrip("/" + os.sep).endswith(".zarr"):
+        return True
+    return any(os.path.exists(os.path.join(path, mark)) for mark in ZARR_MARKS)
+
+
 NOT_READABLE = "is neither a .npy file nor an image poolcli can read."
 
 

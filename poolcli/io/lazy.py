@@ -66,6 +66,11 @@ class LazyArray:
     scale: tuple[float, ...] | None = None
     units: tuple[str | None, ...] | None = None
     zarr_format: int | None = None
+    #: An image's pixels (a TIFF with samples per pixel): the last channel is straight alpha
+    #: (``alpha``), held premultiplied in the file (``premultiplied``, undone when read).
+    pixels: bool = False
+    alpha: bool = False
+    premultiplied: bool = False
     extra: dict = field(default_factory=dict)
 
     @property
@@ -93,7 +98,13 @@ class LazyArray:
     def read(self, index) -> Any:
         import numpy as np
 
-        return np.ascontiguousarray(self.data[index])
+        direct = self.extra.get("chunk_files")  # Zarr chunks read straight from their files
+        values = direct.read(index) if direct else np.ascontiguousarray(self.data[index])
+        if self.premultiplied:
+            from poolcli.io.tiff import straight_colour
+
+            values = straight_colour(values, self.axes.index("C"))
+        return values
 
 
 def open_lazy(path: str) -> LazyArray:
@@ -102,8 +113,9 @@ def open_lazy(path: str) -> LazyArray:
     if not os.path.exists(path):
         raise PoolError("does not exist.", path=path)
     if os.path.isdir(path):
-        marks = (".zarray", ".zgroup", "zarr.json")
-        if not any(os.path.exists(os.path.join(path, m)) for m in marks):
+        from poolcli.io.formats import ZARR_MARKS
+
+        if not any(os.path.exists(os.path.join(path, m)) for m in ZARR_MARKS):
             raise PoolError("is a folder, not a Zarr array.", path=path)
         fmt = "zarr"
     if fmt == "zarr":

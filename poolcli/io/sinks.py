@@ -29,6 +29,8 @@ class Sink:
     layout: str
     scale: tuple[float, ...] | None = None
     target: str = "npy"
+    #: A TIFF output's last channel is an image's straight alpha.
+    alpha: bool = False
 
     @property
     def handle(self) -> tuple[str, str]:
@@ -43,7 +45,7 @@ class Sink:
 
             data = np.load(self.tmp, mmap_mode="r")
             try:
-                write_tiff(self.path, data, self.layout, self.scale)
+                write_tiff(self.path, data, self.layout, self.scale, alpha=self.alpha)
             finally:
                 del data
                 os.unlink(self.tmp)
@@ -75,9 +77,11 @@ def open_sink(
     zarr_format: int = 3,
     attributes: dict | None = None,
     format: str | None = None,
+    compressors="auto",
 ) -> Sink:
     """Create the output ``path`` (``format``, by default by its suffix: ``.zarr``, ``.tif``,
-    else ``.npy``)."""
+    else ``.npy``); a Zarr output's ``compressors`` as zarr takes them (``"auto"``: its
+    default)."""
     target = format or lazy_format(path) or "npy"
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
@@ -90,7 +94,13 @@ def open_sink(
         chunks = tuple(max(1, min(c, s)) for c, s in zip(chunks or shape, shape))
         attrs = dict(attributes or {})
         zarr.create_array(
-            tmp, shape=shape, dtype=dtype, chunks=chunks, zarr_format=zarr_format, attributes=attrs
+            tmp,
+            shape=shape,
+            dtype=dtype,
+            chunks=chunks,
+            zarr_format=zarr_format,
+            attributes=attrs,
+            compressors=compressors,
         )
         return Sink(path, "zarr", tmp, layout, scale, target)
     tmp = temp_name(os.path.abspath(path))
@@ -132,14 +142,19 @@ def write_block(handle: tuple[str, str], index, values) -> None:
     open in each process; a ``.npy`` is written with plain writes, never memory-mapped)."""
     kind, tmp = handle
     if kind == "zarr":
-        out = _OPEN.get(handle)
-        if out is None:
+        opened = _OPEN.get(handle)
+        if opened is None:
             import zarr
 
+            from poolcli.io.zarr_chunks import ChunkFiles
+
             out = zarr.open_array(tmp, mode="r+")
+            opened = (out, ChunkFiles.of(out))
             _OPEN.clear()  # one output open at a time per process
-            _OPEN[handle] = out
-        out[index] = values
+            _OPEN[handle] = opened
+        out, direct = opened
+        if direct is None or not direct.write(index, values):
+            out[index] = values
         return
     _write_npy_box(tmp, index, values)
 

@@ -31,18 +31,61 @@ def open_tiff(path: str) -> LazyArray:
     except Exception as error:
         raise PoolError(f"cannot be read as TIFF: {error}.", path=path) from None
     letters = "".join(TIFF_LETTERS.get(a, "N") for a in axes)
-    if letters.endswith("C") and axes.endswith("S") and "H" in letters:
-        pass  # samples per pixel: an image's channels, last (HWC)
-    scale = _ome_scale(tif, letters)
+    try:
+        alpha = _alpha_of(series.pages[0], axes, data.dtype, path)
+    except PoolError:
+        tif.close()
+        raise
     return LazyArray(
         data,
         path,
         "tiff",
         chunks=tuple(data.chunks),
         axes=letters,
-        scale=scale,
+        scale=_ome_scale(tif, letters),
+        pixels="S" in axes,
+        alpha=alpha is not None,
+        premultiplied=alpha == "associated",
         extra={"file": tif, "store": store},
     )
+
+
+#: TIFF's ExtraSamples values for alpha, and the photometric interpretations that carry it.
+_ALPHA_SAMPLES = {1: "associated", 2: "unassociated"}
+_GREY_OR_RGB = (1, 2)
+
+
+def _alpha_of(page, axes: str, dtype, path: str) -> str | None:
+    """``associated`` (premultiplied), ``unassociated`` or ``None``: what the last sample of
+    an image's pixels is, as Pillow reads it (so that blocks follow the image's alpha rule)."""
+    extra = tuple(int(e) for e in (getattr(page, "extrasamples", None) or ()))
+    photometric = int(getattr(page, "photometric", -1) or -1)
+    if "S" not in axes or not extra or photometric not in _GREY_OR_RGB:
+        return None
+    kind = _ALPHA_SAMPLES.get(extra[-1])
+    if kind == "associated" and dtype.kind != "u":
+        raise PoolError(
+            f"holds premultiplied alpha in {dtype} samples, which poolcli cannot turn into "
+            "straight alpha; save it with straight (unassociated) alpha.",
+            path=path,
+        )
+    return kind
+
+
+def straight_colour(values, channel_axis: int):
+    """Premultiplied colour made straight as Pillow does (``colour * max // alpha``, clipped;
+    full alpha is left as it is, and so is alpha 0 but in RGBA, where Pillow makes it black)."""
+    import numpy as np
+
+    top = np.iinfo(values.dtype).max
+    alpha = np.take(values, [-1], axis=channel_axis).astype(np.int64)
+    colour = np.take(values, range(values.shape[channel_axis] - 1), axis=channel_axis)
+    partial = (alpha > 0) & (alpha < top)
+    divided = np.minimum(colour.astype(np.int64) * top // np.where(partial, alpha, 1), top)
+    colour = np.where(partial, divided, colour).astype(values.dtype)
+    if colour.shape[channel_axis] == 3:
+        colour = np.where(alpha > 0, colour, 0).astype(values.dtype)
+    return np.concatenate([colour, np.take(values, [-1], axis=channel_axis)], axis=channel_axis)
 
 
 def _ome_scale(tif, letters: str) -> tuple[float, ...] | None:
@@ -58,13 +101,29 @@ def _ome_scale(tif, letters: str) -> tuple[float, ...] | None:
     return tuple(float(pixels.get(_OME_SIZES.get(c, ""), 1.0)) for c in letters)
 
 
-def write_tiff(path: str, data, layout: str, scale=None, tile=(256, 256)) -> None:
-    """Write ``data`` (a numpy array or memory map) as a tiled (Big)TIFF with OME axes."""
+def _photometric(samples: int, alpha: bool) -> dict:
+    """How a TIFF names its samples per pixel: RGB for 3 or 4 (the 4th, and the 2nd of
+    grey, straight alpha when ``alpha``, else unspecified), grey otherwise."""
+    colour = samples in (3, 4)
+    extra = samples - (3 if colour else 1)
+    kinds = {"photometric": "rgb" if colour else "minisblack"}
+    if samples and extra > 0:
+        kinds["planarconfig"] = "contig"
+        last = "unassalpha" if alpha and extra == 1 else "unspecified"
+        kinds["extrasamples"] = ["unspecified"] * (extra - 1) + [last]
+    return kinds
+
+
+def write_tiff(path: str, data, layout: str, scale=None, tile=(256, 256), alpha=False) -> None:
+    """Write ``data`` (a numpy array or memory map) as a tiled (Big)TIFF with OME axes;
+    ``alpha``: the last of an image's channels is straight alpha."""
     tifffile = need("tifffile", f"{path}: writing TIFF")
     tmp = temp_name(os.path.abspath(path))
     axes = "".join(_TIFF_AXES[c] for c in layout)
     if layout.endswith("C") and "H" in layout and layout[-2] == "W":
         axes = axes[:-1] + "S"  # an image's channels: samples per pixel
+        if data.shape[-1] == 1:  # one sample per pixel: a grey image (TIFF has no other)
+            data, axes = data[..., 0], axes[:-1]
     metadata = {"axes": axes}
     for letter, value in zip(layout, scale or ()):
         if letter in _OME_SIZES:
@@ -81,7 +140,7 @@ def write_tiff(path: str, data, layout: str, scale=None, tile=(256, 256)) -> Non
             metadata=metadata,
             tile=tile,
             bigtiff=nbytes > 2**31,
-            photometric="minisblack" if not axes.endswith("S") else None,
+            **_photometric(data.shape[-1] if axes.endswith("S") else 0, alpha),
         )
         os.replace(tmp, path)
     except BaseException:

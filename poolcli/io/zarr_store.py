@@ -43,6 +43,8 @@ def open_zarr(path: str) -> LazyArray:
         scale = _scale_of(dataset)
         node = node[dataset["path"]]
     fmt = node.metadata.zarr_format
+    from poolcli.io.zarr_chunks import ChunkFiles
+
     return LazyArray(
         node,
         path,
@@ -52,6 +54,7 @@ def open_zarr(path: str) -> LazyArray:
         scale=scale,
         units=units,
         zarr_format=fmt,
+        extra={"chunk_files": ChunkFiles.of(node), "compressors": tuple(node.compressors)},
     )
 
 

@@ -65,7 +65,7 @@ BATCH_FLAGS = (
         ("--format",),
         str,
         "same",
-        "png, tiff, npy or same (the input's) for -o DIR/ and -o -. Default: same.",
+        "png, tiff, npy, zarr or same (the input's) for -o DIR/ and -o -. Default: same.",
         OUTPUT,
         "FMT",
     ),

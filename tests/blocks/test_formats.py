@@ -52,14 +52,38 @@ def test_every_input_to_every_output(tmp_path, image, source, suffix):
 
 
 def test_zarr_output_keeps_format_and_pools_the_chunks(tmp_path, image):
+    import numcodecs
+
     path = str(tmp_path / "in.zarr")
-    z = zarr.create_array(path, shape=image.shape, dtype="f4", chunks=(32, 16), zarr_format=2)
+    z = zarr.create_array(
+        path,
+        shape=image.shape,
+        dtype="f4",
+        chunks=(32, 16),
+        zarr_format=2,
+        compressors=numcodecs.GZip(2),
+    )
     z[:] = image
     out = str(tmp_path / "out.zarr")
     pool_blockwise(path, "avg", WindowSpec.make(kernel_size=2), out, max_memory=2**20)
     result = zarr.open_array(out, mode="r")
     assert result.metadata.zarr_format == 2
     assert result.chunks == (16, 8)
+    assert result.compressors == (numcodecs.GZip(2),)
+
+
+def test_zarr_output_compresses_as_its_input(tmp_path, image):
+    path = str(tmp_path / "raw.zarr")
+    z = zarr.create_array(path, shape=image.shape, dtype="f4", chunks=(32, 16), compressors=None)
+    z[:] = image
+    spec = WindowSpec.make(kernel_size=2)
+    for fmt in (None, 2):
+        out = str(tmp_path / f"out{fmt}.zarr")
+        pool_blockwise(path, "max", spec, out, max_memory=2**20, zarr_format=fmt)
+        result = zarr.open_array(out, mode="r")
+        # The input's format keeps its (lack of) compression; another takes zarr's default.
+        assert (result.compressors == ()) == (fmt is None)
+        np.testing.assert_array_equal(result[...], _expected(image, spec=spec))
 
 
 def test_tiff_stack_reads_as_dhw_and_keeps_ome_scale(tmp_path):
@@ -135,3 +159,80 @@ def test_npy_cut_short_while_read_is_a_clear_error(tmp_path):
         os.truncate(path, 2000)
         with pytest.raises(PoolError, match="cut short"):
             lazy.read((slice(0, 50), slice(0, 50)))
+
+
+def _rgba(tmp_path, name, samples, extrasample):
+    rng = np.random.default_rng(7)
+    x = rng.integers(0, 256, (40, 30, samples), dtype=np.uint8)
+    x[..., -1] = np.where(rng.random((40, 30)) < 0.3, 0, x[..., -1])
+    x[:6, :6, -1] = 0  # whole windows transparent
+    path = str(tmp_path / name)
+    photometric = "rgb" if samples == 4 else "minisblack"
+    tifffile.imwrite(path, x, photometric=photometric, extrasamples=[extrasample], tile=(16, 16))
+    return path
+
+
+@pytest.mark.parametrize("reduction", ["avg", "max", "mode", "median"])
+@pytest.mark.parametrize(
+    "name,samples,extrasample",
+    [
+        ("rgba.tif", 4, "unassalpha"),
+        ("rgba_pre.tif", 4, "assocalpha"),
+        ("la.tif", 2, "unassalpha"),
+        ("la_pre.tif", 2, "assocalpha"),
+    ],
+)
+@pytest.mark.parametrize("straight", [False, True])
+def test_tiff_alpha_follows_the_image_rule(
+    tmp_path, reduction, name, samples, extrasample, straight
+):
+    """Blocks of an RGBA/LA TIFF pool as the whole image read in memory does: transparent
+    cells lend no colour, premultiplied colour is made straight, mode takes whole pixels."""
+    from poolcli import io
+    from poolcli.model.options import PoolOptions
+
+    path = _rgba(tmp_path, name, samples, extrasample)
+    spec = WindowSpec.make(kernel_size=3, stride=2)
+    options = PoolOptions(straight_alpha=straight)
+    loaded = io.read_input(path)
+    assert loaded.has_alpha
+    whole = run(loaded.array, reduction, spec, "HWC", options, alpha=True, pixels=True).output
+    done = pool_blockwise(path, reduction, spec, options=options, max_memory=12_000)
+    assert done.plan.count > 1
+    np.testing.assert_array_equal(done.output, whole)
+    if reduction == "avg" and not straight:  # the rule changes the result here
+        plain = run(loaded.array, reduction, spec, "HWC", options).output
+        assert not np.array_equal(done.output, plain)
+
+
+def test_premultiplied_float_tiff_is_refused(tmp_path):
+    from poolcli.errors import PoolError
+
+    path = str(tmp_path / "f.tif")
+    x = np.ones((16, 16, 4), np.float32)
+    tifffile.imwrite(path, x, photometric="rgb", extrasamples=["assocalpha"])
+    with pytest.raises(PoolError, match="premultiplied alpha"):
+        open_lazy(path)
+
+
+@pytest.mark.parametrize("channels", [1, 2, 3, 4, 5])
+def test_tiff_outputs_name_their_samples(tmp_path, channels):
+    """An image's alpha stays alpha in a TIFF output; other channels are never taken for it."""
+    rgba = _rgba(tmp_path, "in.tif", 4, "unassalpha")
+    plain = str(tmp_path / "plain.npy")
+    x = np.random.default_rng(9).random((20, 18, channels)).astype(np.float32)
+    np.save(plain, x)
+    spec = WindowSpec.make(kernel_size=2)
+    pool_blockwise(plain, "max", spec, str(tmp_path / "plain.tif"), layout="HWC")
+    with open_lazy(str(tmp_path / "plain.tif")) as back:
+        assert not back.alpha
+        assert back.axes == ("HW" if channels == 1 else "HWC")  # one channel: a grey image
+        np.testing.assert_array_equal(back.read(...).reshape(10, 9, channels), _max_hwc(x, spec))
+    if channels == 4:
+        pool_blockwise(rgba, "avg", spec, str(tmp_path / "out.tif"))
+        with open_lazy(str(tmp_path / "out.tif")) as back:
+            assert back.alpha and back.pixels
+
+
+def _max_hwc(x, spec):
+    return run(x, "max", spec, "HWC").output

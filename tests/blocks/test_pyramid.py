@@ -113,3 +113,94 @@ def test_ome_zarr_py_reads_the_pyramid_back(tmp_path):
     expected = _levels(x, "CHW", "avg", 2, WindowSpec.make(kernel_size=2))
     for level, data in enumerate(node.data):
         np.testing.assert_array_equal(np.asarray(data), expected[level])
+
+
+@pytest.mark.parametrize(
+    "dtype,reduction,out",
+    [("float32", "avg", "p.zarr"), ("uint8", "avg", "levels"), ("uint16", "mode", "p.zarr")],
+)
+def test_levels_pooled_in_bands_equal_each_level_pooled_whole(
+    tmp_path, monkeypatch, dtype, reduction, out
+):
+    """Tiling windows: one pass over bands of rows (several bands, the last one cut short,
+    odd sizes), never the level-by-level path; every level equals the engine's own."""
+    from poolcli.blocks import pyramid as module
+
+    def refuse(*args):
+        raise AssertionError("pooled level by level")
+
+    monkeypatch.setattr(module, "_write_levels", refuse)
+    rng = np.random.default_rng(5)
+    x = (rng.random((2, 1100, 77)) * (4 if reduction == "mode" else 250)).astype(dtype)
+    path = str(tmp_path / "x.npy")
+    np.save(path, x)
+    spec = WindowSpec.make(kernel_size=2)
+    seen = []
+    done = pyramid(
+        path,
+        str(tmp_path / out),
+        4,
+        reduction,
+        spec,
+        layout="CHW",
+        max_memory=8_000_000,
+        progress=lambda level, d, t: seen.append((level, d, t)),
+    )
+    assert max(t for _, _, t in seen) > 1  # several bands
+    expected = _levels(x, "CHW", reduction, 4, spec)
+    for level in range(1, 5):
+        if out.endswith(".zarr"):
+            got = zarr.open_group(done.output, mode="r")[str(level)][...]
+        else:
+            got = np.load(os.path.join(done.output, f"{level}.npy"))
+        assert got.dtype == expected[level].dtype
+        np.testing.assert_array_equal(got, expected[level])
+    if out.endswith(".zarr"):
+        group = zarr.open_group(done.output, mode="r")
+        np.testing.assert_array_equal(group["0"][...], x)
+        check_ngff(group, 4, "CHW")
+
+
+def test_a_pyramid_that_fits_is_one_band(tmp_path, monkeypatch):
+    from poolcli.blocks import pyramid as module
+
+    monkeypatch.setattr(module, "_write_levels", None)  # never called
+    x = np.random.default_rng(6).random((37, 50)).astype(np.float32)
+    path = str(tmp_path / "x.npy")
+    np.save(path, x)
+    spec = WindowSpec.make(kernel_size=2)
+    seen = []
+    done = pyramid(
+        path,
+        str(tmp_path / "p.zarr"),
+        3,
+        "max",
+        spec,
+        max_memory=2**30,
+        progress=lambda level, d, t: seen.append(t),
+    )
+    assert set(seen) == {1}
+    group = zarr.open_group(done.output, mode="r")
+    for level, expected in enumerate(_levels(x, "HW", "max", 3, spec)):
+        np.testing.assert_array_equal(group[str(level)][...], expected)
+
+
+def test_an_rgba_pyramid_keeps_the_alpha_rule_at_every_level(tmp_path, monkeypatch):
+    """As a chain of steps does: transparent cells lend no colour at each level."""
+    import tifffile
+
+    from poolcli.blocks import pyramid as module
+
+    monkeypatch.setattr(module, "_write_levels", None)  # pooled in bands
+    rng = np.random.default_rng(8)
+    x = rng.integers(0, 256, (64, 48, 4), dtype=np.uint8)
+    x[..., 3] = np.where(rng.random((64, 48)) < 0.4, 0, x[..., 3])
+    path = str(tmp_path / "rgba.tif")
+    tifffile.imwrite(path, x, photometric="rgb", extrasamples=["unassalpha"])
+    spec = WindowSpec.make(kernel_size=2)
+    done = pyramid(path, str(tmp_path / "levels"), 3, "avg", spec, max_memory=2**20)
+    level = x
+    for n in range(1, 4):
+        level = run(level, "avg", spec, "HWC", alpha=True, pixels=True).output
+        with tifffile.TiffFile(os.path.join(done.output, f"{n}.tif")) as tif:
+            np.testing.assert_array_equal(tif.asarray(), level)
