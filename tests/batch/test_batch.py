@@ -801,6 +801,18 @@ def start_runner(tmp_path, src, out, jobs, delay, chain):
     )
 
 
+def wait_until_group_gone(group: int, seconds: float) -> bool:
+    """Whether every process of ``group`` has exited (and been reaped) within ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(group, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
 def read_done(process, count: int) -> list[str]:
     done = []
     while len(done) < count:
@@ -825,15 +837,19 @@ def test_a_killed_run_resumes_without_partial_or_recomputed_outputs(tmp_path, jo
     out = tmp_path / "out"
     # A reader that keeps up: a slow one would not hold the workers back (files finished
     # behind it queue up), and the kill must land midway through the files.
+    # Killed after the third file: workers that run ahead while this test waits for a core
+    # could otherwise finish all 40 first, and the rerun would have nothing left to do.
     process = start_runner(tmp_path, src, out, jobs, 0, chain)
-    finished = read_done(process, 10)
+    finished = read_done(process, 3)
     os.killpg(process.pid, signal.SIGKILL)
     process.wait(timeout=30)
     process.stdout.close()
     process.stderr.close()
     assert process.returncode == -signal.SIGKILL
+    # The workers too must be gone: the rerun keeps the temporary files of live processes.
+    assert wait_until_group_gone(process.pid, 30)
     written = outputs(out)
-    assert 10 <= len([n for n in written if pio.TEMP_MARK not in n]) < 40
+    assert 3 <= len([n for n in written if pio.TEMP_MARK not in n]) < 40
     mtimes = {path: os.stat(path).st_mtime_ns for path in finished}
     # A write cut short by the kill leaves only a temporary name, which the rerun removes.
     stale = out / f".img39.png{pio.TEMP_MARK}{dead_pid()}-0badf00d.png"
