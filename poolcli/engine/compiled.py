@@ -39,10 +39,10 @@ from pathlib import Path
 
 import torch
 
-from poolcli.engine import networks
+from poolcli.engine import memory, networks
 from poolcli.engine.median import median_network
 from poolcli.engine.separable import SEPARABLE, pass_order
-from poolcli.engine.taps import _accumulation
+from poolcli.engine.taps import _accumulation, quotient_dtype
 from poolcli.model.reductions import Reduction
 
 log = logging.getLogger(__name__)
@@ -53,6 +53,8 @@ WARM_FROM = 1 << 16
 ONE_SHOT_FROM = 1 << 29
 #: The largest median-of-n network compiled (5x5: about a minute to compile the first time).
 MEDIAN_TAPS = 25
+#: The kernels' generation: a marker left by an earlier one does not count as compiled.
+KERNELS = 2
 _DTYPES = frozenset(
     {torch.float32, torch.float64, torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64}
 )
@@ -128,10 +130,11 @@ def _view(y, index_axes, starts, axes):
     return y[tuple(index)]
 
 
-def box(reduction: Reduction, axes, spatial, acc, order: tuple[int, ...] | None, count, x):
+def box(reduction: Reduction, axes, spatial, acc, order: tuple[int, ...] | None, quotient, x):
     """max/min/sum/avg of windows without padding (``x`` last: the compiled kernel binds the
-    rest). ``order``: the axes one at a time in this
-    order (the separable path's arithmetic), or None for every tap in turn (the taps')."""
+    rest). ``order``: the axes one at a time in this order (the separable path's arithmetic),
+    or None for every tap in turn (the taps'). ``quotient``: the dtype averages divide in
+    (``taps.quotient_dtype``)."""
     combine = {Reduction.MAX: torch.maximum, Reduction.MIN: torch.minimum}.get(reduction)
     add = combine or torch.add
     groups = [[i] for i in order] if order is not None else [list(range(len(axes)))]
@@ -148,10 +151,8 @@ def box(reduction: Reduction, axes, spatial, acc, order: tuple[int, ...] | None,
         y = total
     if reduction is not Reduction.AVG:
         return y
-    if not y.dtype.is_floating_point:
-        small = y.dtype is torch.int16 or (y.dtype is torch.int32 and x.element_size() == 1)
-        return y.to(torch.float32 if small else torch.float64) / count
-    return y / count
+    count = math.prod([k for k, _, _ in axes])
+    return y.to(quotient) / float(count)
 
 
 def _median(axes, spatial, x):
@@ -181,7 +182,24 @@ def _compiled(kind: str, static: tuple):
     config = torch._dynamo.config
     config.cache_size_limit = max(config.cache_size_limit, 256)
     fn = {"median": _median, "median taps": _median_taps, "box": box}[kind]
-    return torch.compile(functools.partial(fn, *static), dynamic=True, fullgraph=True)
+    kernel = functools.partial(_into, functools.partial(fn, *static))
+    options = _ONE_LOOP if kind == "median" else None
+    return torch.compile(kernel, dynamic=True, fullgraph=True, options=options)
+
+
+#: Inductor options that keep the shared median network in one loop: by default it stores
+#: the sorted columns in buffers of their own (fresh memory, a second loop), which took the
+#: 3x3 median of 4096² float32 from 32 ms to 91 ms here; recomputing them costs less.
+_ONE_LOOP = {
+    "realize_opcount_threshold": 1 << 20,
+    "realize_reads_threshold": 1 << 20,
+    "realize_acc_reads_threshold": 1 << 20,
+}
+
+
+def _into(kernel, x, out) -> None:
+    """``kernel(x)`` written into ``out``: Inductor stores the fused loop's results there."""
+    out.copy_(kernel(x))
 
 
 def _plan(x, reduction, windows, spatial, chosen, options):
@@ -203,23 +221,28 @@ def _plan(x, reduction, windows, spatial, chosen, options):
     order = tuple(pass_order(windows)) if chosen == "separable" else None
     if reduction in (Reduction.MAX, Reduction.MIN):
         order = tuple(pass_order(windows))  # exact in any order
-    count = float(math.prod(a.kernel for a in windows))
-    return "box", (reduction, axes, tuple(spatial), acc, order, count)
+    quotient = quotient_dtype(acc, x.dtype, options)
+    return "box", (reduction, axes, tuple(spatial), acc, order, quotient)
 
 
-def pool_compiled(x, reduction, windows, spatial, chosen, options) -> torch.Tensor | None:
-    """The chosen path's result through its compiled kernel, or None to run it eagerly."""
+def pool_compiled(x, reduction, windows, spatial, chosen, options, out_dtype):
+    """The chosen path's result in ``out_dtype`` through its compiled kernel, or None to run
+    it eagerly."""
     plan = _plan(x, reduction, windows, spatial, chosen, options)
     if plan is None:
         return None
-    key = (*plan, x.dtype, x.dim(), x.device.type, torch.__version__)
+    key = (*plan, x.dtype, out_dtype, x.dim(), x.device.type, torch.__version__, KERNELS)
     if not wanted(x, key):
         return None
+    shape = list(x.shape)
+    for axis_index, axis in zip(spatial, windows):
+        shape[axis_index] = axis.out
+    y = memory.empty(shape, out_dtype, x.device)
     try:
         with warnings.catch_warnings():
             # torch's compiler warns about its own deprecated internals.
             warnings.simplefilter("ignore", DeprecationWarning)
-            y = _compiled(*plan)(x)
+            _compiled(*plan)(x, y)
     except Exception as error:  # noqa: BLE001 - any compiler failure falls back to eager
         _give_up(f"compiling failed ({type(error).__name__}: {error})")
         return None
