@@ -93,11 +93,13 @@ def _give_up(reason: str) -> None:
 
 @contextlib.contextmanager
 def enabled():
-    """Use the compiled kernels (compiling them as needed) inside this block."""
+    """Use the compiled kernels (compiling them as needed) and huge-page outputs
+    (:mod:`poolcli.engine.memory`) inside this block."""
     before = _state["warm"]
     _state["warm"] = True
     try:
-        yield
+        with memory.huge_pages():
+            yield
     finally:
         _state["warm"] = before
 
@@ -275,6 +277,7 @@ def warm_up(cases=WARM_CASES) -> int:
     if os.environ.get("POOLCLI_COMPILE") == "0":
         return 0
     _state["warm"] = True
+    memory.use_huge_pages()  # a process that warms up pools again and again
     ready = 0
     for reduction, dtype, layout_name, kernel, stride in cases:
         layout = Layout(layout_name)
