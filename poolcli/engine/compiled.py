@@ -54,7 +54,7 @@ ONE_SHOT_FROM = 1 << 29
 #: The largest median-of-n network compiled (5x5: about a minute to compile the first time).
 MEDIAN_TAPS = 25
 #: The kernels' generation: a marker left by an earlier one does not count as compiled.
-KERNELS = 2
+KERNELS = 3
 _DTYPES = frozenset(
     {torch.float32, torch.float64, torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64}
 )
@@ -185,13 +185,15 @@ def _compiled(kind: str, static: tuple):
     config.cache_size_limit = max(config.cache_size_limit, 256)
     fn = {"median": _median, "median taps": _median_taps, "box": box}[kind]
     kernel = functools.partial(_into, functools.partial(fn, *static))
-    options = _ONE_LOOP if kind == "median" else None
-    return torch.compile(kernel, dynamic=True, fullgraph=True, options=options)
+    return torch.compile(kernel, dynamic=True, fullgraph=True, options=_ONE_LOOP)
 
 
-#: Inductor options that keep the shared median network in one loop: by default it stores
-#: the sorted columns in buffers of their own (fresh memory, a second loop), which took the
-#: 3x3 median of 4096² float32 from 32 ms to 91 ms here; recomputing them costs less.
+#: Inductor options that keep each kernel one loop. By default Inductor stores the results
+#: that several outputs read (the sorted columns of the 3x3 median, the first axis' pass of
+#: a box) in buffers of their own, in fresh memory, and makes a second loop; recomputing
+#: them in registers costs less here: the 3x3 median of 4096² float32 took 32 ms against
+#: 91 ms, the 5x5 max of 8192² float32 99 ms against 274 ms, the 5x5 average of 4096²×3
+#: uint8 60 ms against 266 ms (benchmarks/README.md).
 _ONE_LOOP = {
     "realize_opcount_threshold": 1 << 20,
     "realize_reads_threshold": 1 << 20,
@@ -221,8 +223,10 @@ def _plan(x, reduction, windows, spatial, chosen, options):
         return None
     acc, _, _ = _accumulation(x, reduction, windows, options)
     order = tuple(pass_order(windows)) if chosen == "separable" else None
-    if reduction in (Reduction.MAX, Reduction.MIN):
-        order = tuple(pass_order(windows))  # exact in any order
+    if reduction in (Reduction.MAX, Reduction.MIN) or not x.dtype.is_floating_point:
+        # Exact in any order: the last (contiguous) axis first was the fastest one loop
+        # (5x5 max of 8192² float32: 99 ms against 158 ms for the first axis first).
+        order = tuple(sorted(range(len(windows)), key=lambda i: (-windows[i].stride, -i)))
     quotient = quotient_dtype(acc, x.dtype, options)
     return "box", (reduction, axes, tuple(spatial), acc, order, quotient)
 
