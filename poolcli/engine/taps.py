@@ -139,7 +139,9 @@ def _divide(sums, x, windows, spatial, count_include_pad, options) -> torch.Tens
     # A 0-dim divisor of the quotient's dtype: integer sums convert inside the division (one
     # pass), to exactly the value ``sums.to(wide)`` gives, whatever torch's default dtype.
     divisor = torch.tensor(count, dtype=wide) if isinstance(count, float) else count.to(wide)
-    if sums.dtype is wide and not sums.requires_grad:
+    if sums.requires_grad:
+        return sums.to(wide) / divisor  # out of place, so autograd can follow it
+    if sums.dtype is wide:
         return sums.div_(divisor)  # the sums are this path's own buffer
     quotient = memory.empty(sums.shape, wide, sums.device)
     return torch.div(sums, divisor.to(sums.device), out=quotient)
