@@ -223,10 +223,13 @@ def _plan(x, reduction, windows, spatial, chosen, options):
         return None
     acc, _, _ = _accumulation(x, reduction, windows, options)
     order = tuple(pass_order(windows)) if chosen == "separable" else None
-    if reduction in (Reduction.MAX, Reduction.MIN) or not x.dtype.is_floating_point:
-        # Exact in any order: the last (contiguous) axis first was the fastest one loop
-        # (5x5 max of 8192² float32: 99 ms against 158 ms for the first axis first).
+    # Max, min and integer sums are exact in any order; the fastest one loop measured:
+    if reduction in (Reduction.MAX, Reduction.MIN):
+        # the last (contiguous) axis first (5x5 max of 8192² float32: 99 ms against 158 ms
+        # for the first axis first, 128 ms for every tap in turn);
         order = tuple(sorted(range(len(windows)), key=lambda i: (-windows[i].stride, -i)))
+    elif not x.dtype.is_floating_point:
+        order = None  # every tap in turn (7x7 average of 4096²×3 uint8: 56 ms against 82 ms)
     quotient = quotient_dtype(acc, x.dtype, options)
     return "box", (reduction, axes, tuple(spatial), acc, order, quotient)
 
