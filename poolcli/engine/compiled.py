@@ -2,12 +2,14 @@
 
 Eager torch makes one pass over memory per elementwise op; Inductor fuses a whole window's
 arithmetic into one loop (C++ with OpenMP on the CPU, Triton on a GPU), which is what brings
-sliding windows near the memory limit. The compiled kernels do the eager paths' arithmetic in
-the eager paths' order, so max/min/median and integer sums are identical to them, and float
-sums add in the same order.
+sliding windows near the memory limit. The compiled kernels do the eager paths' arithmetic:
+float sums add in the eager paths' order; max, min, medians and integer sums, exact in any
+order, take the order measured fastest, and are identical to the eager paths' results.
 
-They take windows without padding only (the output size then follows from the input's own,
-and every input size shares one compiled kernel: ``dynamic=True``). Compiled kernels land in
+Each kernel writes its result into a buffer it is given (:mod:`poolcli.engine.memory`, on
+huge pages in a warm process) and stays one loop (:data:`_ONE_LOOP`). They take windows
+without padding only (the output size then follows from the input's own, and every input
+size shares one compiled kernel: ``dynamic=True``). Compiled kernels land in
 Inductor's on-disk cache (``TORCHINDUCTOR_CACHE_DIR``, by default ``~/.cache/poolcli/inductor``),
 so a later process loads them instead of compiling.
 
