@@ -2,12 +2,14 @@
 
 Eager torch makes one pass over memory per elementwise op; Inductor fuses a whole window's
 arithmetic into one loop (C++ with OpenMP on the CPU, Triton on a GPU), which is what brings
-sliding windows near the memory limit. The compiled kernels do the eager paths' arithmetic in
-the eager paths' order, so max/min/median and integer sums are identical to them, and float
-sums add in the same order.
+sliding windows near the memory limit. The compiled kernels do the eager paths' arithmetic:
+float sums add in the eager paths' order; max, min, medians and integer sums, exact in any
+order, take the order measured fastest, and are identical to the eager paths' results.
 
-They take windows without padding only (the output size then follows from the input's own,
-and every input size shares one compiled kernel: ``dynamic=True``). Compiled kernels land in
+Each kernel writes its result into a buffer it is given (:mod:`poolcli.engine.memory`, on
+huge pages in a warm process) and stays one loop (:data:`_ONE_LOOP`). They take windows
+without padding only (the output size then follows from the input's own, and every input
+size shares one compiled kernel: ``dynamic=True``). Compiled kernels land in
 Inductor's on-disk cache (``TORCHINDUCTOR_CACHE_DIR``, by default ``~/.cache/poolcli/inductor``),
 so a later process loads them instead of compiling.
 
@@ -39,10 +41,10 @@ from pathlib import Path
 
 import torch
 
-from poolcli.engine import networks
+from poolcli.engine import memory, networks
 from poolcli.engine.median import median_network
 from poolcli.engine.separable import SEPARABLE, pass_order
-from poolcli.engine.taps import _accumulation
+from poolcli.engine.taps import _accumulation, quotient_dtype
 from poolcli.model.reductions import Reduction
 
 log = logging.getLogger(__name__)
@@ -53,6 +55,8 @@ WARM_FROM = 1 << 16
 ONE_SHOT_FROM = 1 << 29
 #: The largest median-of-n network compiled (5x5: about a minute to compile the first time).
 MEDIAN_TAPS = 25
+#: The kernels' generation: a marker left by an earlier one does not count as compiled.
+KERNELS = 3
 _DTYPES = frozenset(
     {torch.float32, torch.float64, torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64}
 )
@@ -91,11 +95,13 @@ def _give_up(reason: str) -> None:
 
 @contextlib.contextmanager
 def enabled():
-    """Use the compiled kernels (compiling them as needed) inside this block."""
+    """Use the compiled kernels (compiling them as needed) and huge-page outputs
+    (:mod:`poolcli.engine.memory`) inside this block."""
     before = _state["warm"]
     _state["warm"] = True
     try:
-        yield
+        with memory.huge_pages():
+            yield
     finally:
         _state["warm"] = before
 
@@ -128,10 +134,11 @@ def _view(y, index_axes, starts, axes):
     return y[tuple(index)]
 
 
-def box(reduction: Reduction, axes, spatial, acc, order: tuple[int, ...] | None, count, x):
+def box(reduction: Reduction, axes, spatial, acc, order: tuple[int, ...] | None, quotient, x):
     """max/min/sum/avg of windows without padding (``x`` last: the compiled kernel binds the
-    rest). ``order``: the axes one at a time in this
-    order (the separable path's arithmetic), or None for every tap in turn (the taps')."""
+    rest). ``order``: the axes one at a time in this order (the separable path's arithmetic),
+    or None for every tap in turn (the taps'). ``quotient``: the dtype averages divide in
+    (``taps.quotient_dtype``)."""
     combine = {Reduction.MAX: torch.maximum, Reduction.MIN: torch.minimum}.get(reduction)
     add = combine or torch.add
     groups = [[i] for i in order] if order is not None else [list(range(len(axes)))]
@@ -148,10 +155,8 @@ def box(reduction: Reduction, axes, spatial, acc, order: tuple[int, ...] | None,
         y = total
     if reduction is not Reduction.AVG:
         return y
-    if not y.dtype.is_floating_point:
-        small = y.dtype is torch.int16 or (y.dtype is torch.int32 and x.element_size() == 1)
-        return y.to(torch.float32 if small else torch.float64) / count
-    return y / count
+    count = math.prod([k for k, _, _ in axes])
+    return y.to(quotient) / float(count)
 
 
 def _median(axes, spatial, x):
@@ -181,7 +186,26 @@ def _compiled(kind: str, static: tuple):
     config = torch._dynamo.config
     config.cache_size_limit = max(config.cache_size_limit, 256)
     fn = {"median": _median, "median taps": _median_taps, "box": box}[kind]
-    return torch.compile(functools.partial(fn, *static), dynamic=True, fullgraph=True)
+    kernel = functools.partial(_into, functools.partial(fn, *static))
+    return torch.compile(kernel, dynamic=True, fullgraph=True, options=_ONE_LOOP)
+
+
+#: Inductor options that keep each kernel one loop. By default Inductor stores the results
+#: that several outputs read (the sorted columns of the 3x3 median, the first axis' pass of
+#: a box) in buffers of their own, in fresh memory, and makes a second loop; recomputing
+#: them in registers costs less here: the 3x3 median of 4096² float32 took 32 ms against
+#: 91 ms, the 5x5 max of 8192² float32 99 ms against 274 ms, the 5x5 average of 4096²×3
+#: uint8 60 ms against 266 ms (benchmarks/README.md).
+_ONE_LOOP = {
+    "realize_opcount_threshold": 1 << 20,
+    "realize_reads_threshold": 1 << 20,
+    "realize_acc_reads_threshold": 1 << 20,
+}
+
+
+def _into(kernel, x, out) -> None:
+    """``kernel(x)`` written into ``out``: Inductor stores the fused loop's results there."""
+    out.copy_(kernel(x))
 
 
 def _plan(x, reduction, windows, spatial, chosen, options):
@@ -201,25 +225,35 @@ def _plan(x, reduction, windows, spatial, chosen, options):
         return None
     acc, _, _ = _accumulation(x, reduction, windows, options)
     order = tuple(pass_order(windows)) if chosen == "separable" else None
+    # Max, min and integer sums are exact in any order; the fastest one loop measured:
     if reduction in (Reduction.MAX, Reduction.MIN):
-        order = tuple(pass_order(windows))  # exact in any order
-    count = float(math.prod(a.kernel for a in windows))
-    return "box", (reduction, axes, tuple(spatial), acc, order, count)
+        # the last (contiguous) axis first (5x5 max of 8192² float32: 99 ms against 158 ms
+        # for the first axis first, 128 ms for every tap in turn);
+        order = tuple(sorted(range(len(windows)), key=lambda i: (-windows[i].stride, -i)))
+    elif not x.dtype.is_floating_point:
+        order = None  # every tap in turn (7x7 average of 4096²×3 uint8: 56 ms against 82 ms)
+    quotient = quotient_dtype(acc, x.dtype, options)
+    return "box", (reduction, axes, tuple(spatial), acc, order, quotient)
 
 
-def pool_compiled(x, reduction, windows, spatial, chosen, options) -> torch.Tensor | None:
-    """The chosen path's result through its compiled kernel, or None to run it eagerly."""
+def pool_compiled(x, reduction, windows, spatial, chosen, options, out_dtype):
+    """The chosen path's result in ``out_dtype`` through its compiled kernel, or None to run
+    it eagerly."""
     plan = _plan(x, reduction, windows, spatial, chosen, options)
     if plan is None:
         return None
-    key = (*plan, x.dtype, x.dim(), x.device.type, torch.__version__)
+    key = (*plan, x.dtype, out_dtype, x.dim(), x.device.type, torch.__version__, KERNELS)
     if not wanted(x, key):
         return None
+    shape = list(x.shape)
+    for axis_index, axis in zip(spatial, windows):
+        shape[axis_index] = axis.out
+    y = memory.empty(shape, out_dtype, x.device)
     try:
         with warnings.catch_warnings():
             # torch's compiler warns about its own deprecated internals.
             warnings.simplefilter("ignore", DeprecationWarning)
-            y = _compiled(*plan)(x)
+            _compiled(*plan)(x, y)
     except Exception as error:  # noqa: BLE001 - any compiler failure falls back to eager
         _give_up(f"compiling failed ({type(error).__name__}: {error})")
         return None
@@ -252,6 +286,7 @@ def warm_up(cases=WARM_CASES) -> int:
     if os.environ.get("POOLCLI_COMPILE") == "0":
         return 0
     _state["warm"] = True
+    memory.use_huge_pages()  # a process that warms up pools again and again
     ready = 0
     for reduction, dtype, layout_name, kernel, stride in cases:
         layout = Layout(layout_name)

@@ -201,7 +201,7 @@ def _pool(
     else:
         check_path(path, x, reduction, windows, masked)
         chosen = path
-    y = pool_compiled(x, reduction, windows, spatial, chosen, options)
+    y = pool_compiled(x, reduction, windows, spatial, chosen, options, out_dtype)
     if y is not None:
         pass  # the chosen path's own arithmetic, fused
     elif chosen == "separable":

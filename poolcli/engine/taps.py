@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 import torch
 
+from poolcli.engine import memory
 from poolcli.engine.convert import (
     accumulator,
     fill_value,
@@ -69,10 +70,10 @@ def pool_taps(x, reduction, windows, spatial, count_include_pad, options) -> tor
             view = view.to(acc_dtype).abs().pow(options.norm_type)
         if out is None and covers_all:
             # The first tap that reaches every output cell starts the result: one pass saved.
-            out = view.to(acc_dtype, copy=True)
+            out = memory.empty(out_shape, acc_dtype, x.device).copy_(view)
             continue
         if out is None:
-            out = torch.full(out_shape, init, dtype=acc_dtype, device=x.device)
+            out = memory.empty(out_shape, acc_dtype, x.device).fill_(init)
         target = out[dst]
         if x.requires_grad:
             # Out-of-place, so autograd (poolcli grad) can follow every tap.
@@ -134,13 +135,24 @@ def _tap_slices(ndim, windows, spatial):
 def _divide(sums, x, windows, spatial, count_include_pad, options) -> torch.Tensor:
     """Window sums divided by the cells each window averages over."""
     count = _count_tensor(windows, spatial, x.dim(), count_include_pad, x.device, torch.float64)
-    if not is_float(sums.dtype):
-        # Exact integer sums. float32 division of exact operands is correctly rounded, so
-        # use it when the sums fit in float32's 24-bit significand.
-        small = sums.dtype in (torch.int16,) or (
-            sums.dtype is torch.int32 and torch.iinfo(x.dtype).bits <= 8
-        )
-        quotient_dtype = output_dtype(x.dtype, Reduction.AVG, options.dtype)
-        wide = torch.float32 if small and quotient_dtype is torch.float32 else torch.float64
-        return sums.to(wide) / (count if isinstance(count, float) else count.to(wide))
-    return sums / count if isinstance(count, float) else sums / count.to(sums.dtype)
+    wide = quotient_dtype(sums.dtype, x.dtype, options)
+    # A 0-dim divisor of the quotient's dtype: integer sums convert inside the division (one
+    # pass), to exactly the value ``sums.to(wide)`` gives, whatever torch's default dtype.
+    divisor = torch.tensor(count, dtype=wide) if isinstance(count, float) else count.to(wide)
+    if sums.requires_grad:
+        return sums.to(wide) / divisor  # out of place, so autograd can follow it
+    if sums.dtype is wide:
+        return sums.div_(divisor)  # the sums are this path's own buffer
+    quotient = memory.empty(sums.shape, wide, sums.device)
+    return torch.div(sums, divisor.to(sums.device), out=quotient)
+
+
+def quotient_dtype(sums: torch.dtype, x: torch.dtype, options) -> torch.dtype:
+    """The dtype window sums of ``sums`` (from an input of ``x``) are divided in."""
+    if is_float(sums):
+        return sums
+    # Exact integer sums. float32 division of exact operands is correctly rounded, so use
+    # it when the sums fit in float32's 24-bit significand.
+    small = sums is torch.int16 or (sums is torch.int32 and torch.iinfo(x).bits <= 8)
+    wanted = output_dtype(x, Reduction.AVG, options.dtype)
+    return torch.float32 if small and wanted is torch.float32 else torch.float64

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -59,6 +61,20 @@ def test_the_nan_check_is_made_only_when_a_row_needs_it():
     assert choose.can("taps", case) and "nan" not in case.__dict__
     case = choose.Case(x, Reduction.MEDIAN, windows_for((6, 6), kernel_size=3))
     assert choose.can("taps", case) and case.__dict__["nan"] is False
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float32, torch.float64])
+def test_the_nan_fact_finds_any_nan_and_only_nan(dtype):
+    windows = windows_for((5, 7), kernel_size=3)
+    x = torch.tensor([[math.inf, -math.inf, 0.0, 1.0, -2.0, 3.0, 4.0]] * 5, dtype=dtype)
+    assert choose.Case(x, Reduction.MEDIAN, windows).nan is False
+    for cell in [(0, 0), (4, 6), (2, 3)]:
+        y = x.clone()
+        y[cell] = math.nan
+        assert choose.Case(y, Reduction.MEDIAN, windows).nan is True
+        assert choose.Case(y[:, ::2], Reduction.MEDIAN, windows).nan is (cell[1] % 2 == 0)
+    empty = torch.zeros(0, 7, dtype=dtype)
+    assert choose.Case(empty, Reduction.MEDIAN, windows).nan is False
 
 
 @pytest.mark.parametrize(

@@ -22,10 +22,12 @@ def _pool(x, reduction, layout, path="auto", **window):
 
 CASES = [
     # (reduction, dtype, layout, window): one kernel per kind of arithmetic.
-    ("max", torch.uint8, "HWC", {"kernel_size": 3, "stride": 1}),  # separable, exact
+    ("max", torch.uint8, "HWC", {"kernel_size": 3, "stride": 1}),  # exact, last axis first
     ("avg", torch.float32, "HW", {"kernel_size": 3, "stride": 1}),  # taps order, float
     ("median", torch.float32, "HW", {"kernel_size": 3, "stride": 1}),  # the shared network
     ("median", torch.uint8, "HWC", {"kernel_size": 2, "stride": 1}),  # median-of-n network
+    ("avg", torch.uint8, "HWC", {"kernel_size": (5, 3), "stride": 1}),  # exact: every tap in turn
+    ("avg", torch.float32, "HW", {"kernel_size": 5, "stride": (2, 1)}),  # separable order
 ]
 
 
