@@ -3,6 +3,7 @@ Typer and poolcli's command line once, and runs each command it is handed in a f
 so that a command costs a fork instead of those imports.
 
 * :mod:`~poolcli.server.daemon`: the server: listens, checks each caller, forks;
+* :mod:`~poolcli.server.spare`: the child forked ahead of the next command, which runs it;
 * :mod:`~poolcli.server.child`: a request installed in a process (the caller's standard
   streams, directory, umask, environment) and the command line run in it;
 * :mod:`~poolcli.server.resident`: the one long-lived worker for GPU commands (a CUDA context
