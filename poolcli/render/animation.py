@@ -68,7 +68,12 @@ def still(view: StepView, channel: int = 0):
     from poolcli.render.pool_picture import render_pool
 
     picture = render_pool(
-        view.source, view.result, channels=(channel,), mark_windows=False, title=view.title
+        view.source,
+        view.result,
+        channels=(channel,),
+        mark_windows=False,
+        title=view.title,
+        region=view.region,
     )
     row = next(key[:-2] for key in picture.grids if key.endswith("c0"))
     # The output is the row's last panel (stochastic sampling draws its chances between).

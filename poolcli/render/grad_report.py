@@ -3,14 +3,18 @@ next to the input and the output, and as a picture."""
 
 from __future__ import annotations
 
+import functools
+
 from rich.console import Group
 from rich.text import Text
 
-from poolcli.learn.winners import window_winners
+from poolcli.learn.winners import gradient_routes, window_winners
+from poolcli.model.reductions import Reduction
 from poolcli.render import pictures as visualize
 from poolcli.render import report
 from poolcli.render.heading import result_heading
 from poolcli.render.matrices import MATRIX_DECIMALS, _rounded
+from poolcli.render.pool_picture import framed_winners, with_multiples
 from poolcli.render.report import format_value
 
 OVERLAP_RULE = "where windows overlap, their contributions add up"
@@ -97,8 +101,10 @@ def grad_picture(loaded, result, name: str, unpool: bool):
     """Input, output and gradient (or what unpooling kept), drawn by poolcli.render.pictures.
 
     On small 2-D inputs each window's winning cell is outlined, as ``--viz`` does for the
-    reduction commands. Unpooled images keep their own colours; the upstream gradient and
-    the gradient use a diverging map centred at 0.
+    reduction commands; where the windows overlap, each window is drawn on its own under the
+    picture with the cells its gradient reaches (its winner, for unpooling) framed. Unpooled
+    images keep their own colours; the upstream gradient and the gradient use a diverging map
+    centred at 0.
     """
     pooled = result.pooled if unpool else result
     winners = None
@@ -121,11 +127,30 @@ def grad_picture(loaded, result, name: str, unpool: bool):
                 cmap="diverging",
             )
         ]
+    framed = framed_winners(pooled, winners)
     columns = [
         visualize.Column("input", loaded.array),
-        visualize.Column(f"{pooled.reduction} output", pooled.output, pooled.windows, winners),
+        visualize.Column(f"{pooled.reduction} output", pooled.output, pooled.windows, framed),
         *upstream,
         last,
     ]
     image = loaded.image if unpool and loaded.kind == "image" else None
-    return visualize.render_columns(columns, pooled.layout, title=title, image=image)
+    picture = visualize.render_columns(columns, pooled.layout, title=title, image=image)
+    if unpool:
+        return with_multiples(picture, loaded.array, pooled, pooled.output, 0, winners)
+    return with_multiples(
+        picture, loaded.array, result, result.output, 0, None, _routes(loaded, result)
+    )
+
+
+def _routes(loaded, result):
+    """The cells each output cell's gradient reaches, as :func:`with_multiples` asks for
+    them; None where each run samples afresh (stochastic sampling without a seed)."""
+    options = result.options
+    if (
+        result.reduction is Reduction.STOCHASTIC
+        and not options.expectation
+        and options.seed is None
+    ):
+        return None
+    return functools.partial(gradient_routes, loaded.array, result)

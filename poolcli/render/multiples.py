@@ -11,6 +11,8 @@ says which.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from PIL import Image
 
@@ -56,39 +58,107 @@ def overlapping(windows) -> bool:
     return len(windows) == 2 and not all(_disjoint(a) for a in windows)
 
 
-def window_multiples(values_in, values_out, windows, mapping, winners=None, *, width: int, what=""):
-    """The small multiples of a 2-D pooling: ``values_in`` and ``values_out`` are the 2-D
-    input and output fields, ``mapping`` their colour scale (as the main picture draws them),
-    ``winners`` the (out_h, out_w) winning taps or None; ``width``: the picture's width to
-    aim at; ``what``: the channel in words, for the heading."""
+def window_multiples(
+    values_in, outputs, windows, mapping, winners=None, *, width: int, what="", marked=None
+):
+    """The small multiples of a 2-D pooling: ``values_in`` is the 2-D input field,
+    ``outputs`` the 2-D output field, or ``(name, field)`` pairs of several ops over the same
+    windows (each copy is titled with every one's value); ``mapping`` the input's colour
+    scale (as the main picture draws it). Framed in black in each copy: the winner, from
+    ``winners`` (the (out_h, out_w) winning taps), or the cells ``marked`` names (a
+    :class:`Marked`). ``width``: the picture's width to aim at; ``what``: the channel in
+    words, for the heading."""
     wy, wx = windows
-    shown = (min(wy.out, MULTIPLES_SIDE), min(wx.out, MULTIPLES_SIDE))
+    shown = shown_cells(windows)
+    if winners is not None:
+        marked = Marked(_winner_cells(windows, shown, winners), "the winner")
     region = (_region(wy, shown[0]), _region(wx, shown[1]))
     grid = tuple(hi - lo + 1 for lo, hi in region)
     room = max(PANEL_AIM, (width - 2 * MARGIN - (shown[1] - 1) * GAP) // shown[1])
     cell = max(CELL_RANGE[0], min(CELL_RANGE[1], room // grid[1], PANEL_HEIGHT // grid[0]))
     panel = (grid[1] * cell, grid[0] * cell)
     font = _font(max(12, min(16, cell // 2 + 4)))
+    labels = _labels(outputs, shown, font, panel[0])
     line_h = _line_metrics(font)[1] + 4
+    title_h = line_h * max(len(lines) for lines in labels.values())
     total_w = max(width, 2 * MARGIN + shown[1] * panel[0] + (shown[1] - 1) * GAP)
-    text = _heading(windows, shown, region, winners is not None, what)
+    text = _heading(windows, shown, region, marked, what)
     heading = _wrap(_font(16), text, total_w - 2 * MARGIN)
     head_h = len(heading) * (_line_metrics(_font(16))[1] + 4) + 8
-    step_y = line_h + panel[1] + GAP
+    step_y = title_h + panel[1] + GAP
     canvas = _Canvas(total_w, MARGIN + head_h + shown[0] * step_y + MARGIN - GAP)
     picture = Picture(canvas.image, ops=canvas.ops)
     canvas.lines(MARGIN, MARGIN, heading, _font(16))
     copy = _Copy(values_in, mapping(values_in), windows, region, cell)
-    integer = values_out.dtype.kind in "biu"
     for i, j in np.ndindex(*shown):
         x0, y0 = MARGIN + j * (panel[0] + GAP), MARGIN + head_h + i * step_y
-        label = f"({i}, {j}) = {_short(values_out[i, j], integer)}"
-        canvas.text(x0 + panel[0] / 2, y0, label, font, align="center")
-        box = (x0, y0 + line_h, x0 + panel[0], y0 + line_h + panel[1])
+        for k, line in enumerate(labels[i, j]):
+            canvas.text(x0 + panel[0] / 2, y0 + k * line_h, line, font, align="center")
+        box = (x0, y0 + title_h, x0 + panel[0], y0 + title_h + panel[1])
         picture.panels[f"w{i},{j}"] = box
-        copy.draw(canvas, box, (i, j), None if winners is None else int(winners[i, j]))
+        cells = () if marked is None else marked.cells[i, j]
+        copy.draw(canvas, box, (i, j), cells)
     picture.texts = canvas.texts
     return picture
+
+
+@dataclass(frozen=True)
+class Marked:
+    """The input cells framed in black in each copy: ``cells[i, j]``, the (row, column)
+    cells of output cell (i, j)'s copy; ``words``: what they are, for the heading."""
+
+    cells: dict
+    words: str
+
+
+def routes_marked(routes) -> Marked:
+    """The cells each output cell's gradient reaches (``routes``: bool, (*shown, h, w), as
+    :func:`poolcli.learn.winners.gradient_routes` gives it), as :class:`Marked`."""
+    cells = {
+        position: [tuple(int(v) for v in rc) for rc in np.argwhere(routes[position])]
+        for position in np.ndindex(*routes.shape[:2])
+    }
+    return Marked(cells, "the cells its gradient reaches")
+
+
+def _winner_cells(windows, shown, winners) -> dict:
+    """The winning input cell of each shown window (none where it is padding)."""
+    wy, wx = windows
+    cells = {}
+    for position in np.ndindex(*shown):
+        winner = _winner(wy, wx, position, int(winners[position]))
+        cells[position] = [] if winner is None else [winner]
+    return cells
+
+
+def _labels(outputs, shown, font, width: int) -> dict:
+    """Each copy's title lines: ``(i, j) = value``, or with several ops ``(i, j)`` then every
+    op's value, wrapped to ``width``."""
+    named = isinstance(outputs, (list, tuple))
+    fields = outputs if named else [("", outputs)]
+    labels = {}
+    for i, j in np.ndindex(*shown):
+        values = [(name, _short(field[i, j], field.dtype.kind in "biu")) for name, field in fields]
+        if not named:
+            labels[i, j] = [f"({i}, {j}) = {values[0][1]}"]
+            continue
+        labels[i, j] = [f"({i}, {j})", *_pack(font, [f"{n} {v}" for n, v in values], width)]
+    return labels
+
+
+def _pack(font, items: list[str], width: int) -> list[str]:
+    """``items`` joined by commas into lines at most ``width`` pixels wide where they fit,
+    never breaking an item (an op's name from its value)."""
+    lines: list[str] = []
+    for item in items:
+        joined = f"{lines[-1]}, {item}" if lines else item
+        if lines and _text_width(font, joined + ",") <= width:
+            lines[-1] = joined
+        else:
+            if lines:
+                lines[-1] += ","
+            lines.append(item)
+    return lines
 
 
 def _region(axis: AxisWindow, shown: int) -> tuple[int, int]:
@@ -102,7 +172,7 @@ def _region(axis: AxisWindow, shown: int) -> tuple[int, int]:
     return min(cells), max(cells)
 
 
-def _heading(windows, shown, region, winners: bool, what: str) -> str:
+def _heading(windows, shown, region, marked, what: str) -> str:
     wy, wx = windows
     text = (
         f"Each window on its own{what}: output cell (row, column) = value over a copy of the "
@@ -112,8 +182,8 @@ def _heading(windows, shown, region, winners: bool, what: str) -> str:
         text += ", padding hatched"
     if any(_ceil_only(a, hi) for (_, hi), a in zip(region, windows)):
         text += ", cells only --ceil adds dotted"
-    if winners:
-        text += ", the winner framed in black"
+    if marked is not None:
+        text += f", {marked.words} framed in black"
     text += "."
     if shown != (wy.out, wx.out):
         (r0, r1), (c0, c1) = (
@@ -151,8 +221,8 @@ class _Copy:
         x0, y0 = box[0] + (c - self.left) * self.cell, box[1] + (r - self.top) * self.cell
         return x0, y0, x0 + self.cell - 1, y0 + self.cell - 1
 
-    def draw(self, canvas, box, position, tap) -> None:
-        """One copy with window ``position`` picked out, its winner at kernel tap ``tap``."""
+    def draw(self, canvas, box, position, marked) -> None:
+        """One copy with window ``position`` picked out, the cells ``marked`` framed in black."""
         wy, wx = self.windows
         i, j = position
         rows, cols = wy.cells(i), wx.cells(j)
@@ -161,39 +231,39 @@ class _Copy:
         pixels = np.where(read[..., None], self.base, self.faded)
         size = (pixels.shape[1] * self.cell, pixels.shape[0] * self.cell)
         canvas.paste(Image.fromarray(pixels).resize(size, Image.Resampling.NEAREST), box[:2])
+        line, mark = max(2, self.cell // 10), max(2, self.cell // 12)
+        inside = self.cell - 2 * (line + mark)  # the room inside a black frame
         for r in rows:
             for c in cols:
-                self._cell(
-                    canvas, self.cell_box(box, r, c), r, c, pixels[r - self.top, c - self.left]
-                )
+                room = inside if (r, c) in marked else self.cell - 4
+                colour = pixels[r - self.top, c - self.left]
+                self._cell(canvas, self.cell_box(box, r, c), (r, c), colour, room)
         canvas.draw.rectangle((box[0] - 1, box[1] - 1, box[2], box[3]), outline=MUTED, width=1)
         first, last = self.cell_box(box, rows[0], cols[0]), self.cell_box(box, rows[-1], cols[-1])
-        line = max(2, self.cell // 10)
         frame = (first[0] - 1, first[1] - 1, last[2] + 1, last[3] + 1)
         canvas.draw.rectangle(frame, outline=HIGHLIGHT, width=line)
-        winner = _winner(wy, wx, position, tap)
-        if winner is not None:
-            x0, y0, x1, y1 = self.cell_box(box, *winner)
-            inset = line + 1
-            _frame(
-                canvas,
-                (x0 + inset, y0 + inset, x1 - inset, y1 - inset),
-                INK,
-                max(1, self.cell // 14),
-            )
+        inset = line - 1  # just inside the magenta where they meet
+        for r, c in marked:
+            x0, y0, x1, y1 = self.cell_box(box, r, c)
+            box_in = (x0 + inset, y0 + inset, x1 - inset, y1 - inset)
+            _frame(canvas, box_in, INK, mark)
 
-    def _cell(self, canvas, cell_box, r: int, c: int, colour) -> None:
+    def _cell(self, canvas, cell_box, cell, colour, room: int) -> None:
         """A cell the window reads: hatched when padding, dotted when only ceil mode adds
-        it, else its value where it fits."""
+        it, else its value where it fits in ``room`` pixels (smaller inside a frame)."""
         wy, wx = self.windows
+        r, c = cell
         if _ceil_only(wy, r) or _ceil_only(wx, c):
             _dots(canvas, cell_box)
         elif not (0 <= r < wy.size and 0 <= c < wx.size):
             _hatch(canvas, cell_box)
         elif self.cell >= 22:
             text = _short(self.values[r, c], self.values.dtype.kind in "biu")
-            font = _font(max(9, min(16, self.cell * 2 // 5)))
-            if _text_width(font, text) <= self.cell - 4:
+            size = max(9, min(16, self.cell * 2 // 5))
+            while size > 7 and _text_width(_font(size), text) > room:
+                size -= 1
+            font = _font(size)
+            if _text_width(font, text) <= room:
                 x0, y0, x1, y1 = cell_box
                 fill = _text_colour(tuple(int(v) for v in colour))
                 canvas.text(
@@ -238,19 +308,38 @@ def _hatch(canvas, box) -> None:
         canvas.draw.line((a, b), fill=HATCH_LINE, width=1)
 
 
-def multiples_of(picture: Picture, array, output, layout, windows, winners, channel: int):
+def multiples_of(
+    picture: Picture, array, outputs, layout, windows, winners=None, channel=0, marked=None
+):
     """:func:`window_multiples` of one channel of a pooling drawn as ``picture`` (whose
-    ``values`` scale colours the copies); arrays laid out as ``layout``, ``winners`` as
-    :func:`poolcli.learn.winners.window_winners` gives them (or None)."""
+    ``values`` scale colours the copies); arrays laid out as ``layout``: ``outputs`` the
+    output or ``(name, output)`` pairs, ``winners`` as
+    :func:`poolcli.learn.winners.window_winners` gives them (or None); ``marked``: a
+    :class:`Marked` instead, for that channel (:func:`shown_channel`)."""
     from poolcli.render.arrays import _canonical, _layout_of, _numpy
 
     data_in = _canonical(_numpy(array), layout)[0]
-    data_out = _canonical(_numpy(output), layout)[0]
-    ch = min(channel, data_in.shape[0] - 1)
+    ch = shown_channel(array, layout, channel)
     what = f" (channel {ch})" if data_in.shape[0] > 1 else ""
     won = None if winners is None else _canonical(_numpy(winners), _layout_of(winners))[0, ch]
+    if isinstance(outputs, (list, tuple)):
+        fields = [(name, _canonical(_numpy(out), layout)[0, ch]) for name, out in outputs]
+    else:
+        fields = _canonical(_numpy(outputs), layout)[0, ch]
     mapping = picture.mappings["values"]
     width = picture.image.width
     return window_multiples(
-        data_in[ch], data_out[ch], windows, mapping, won, width=width, what=what
+        data_in[ch], fields, windows, mapping, won, width=width, what=what, marked=marked
     )
+
+
+def shown_channel(array, layout, channel: int) -> int:
+    """The channel :func:`multiples_of` draws when asked for ``channel``."""
+    from poolcli.render.arrays import _canonical, _numpy
+
+    return min(channel, _canonical(_numpy(array), layout).shape[1] - 1)
+
+
+def shown_cells(windows) -> tuple[int, int]:
+    """How many output cells along each axis the copies show (the top-left block)."""
+    return tuple(min(axis.out, MULTIPLES_SIDE) for axis in windows)

@@ -84,19 +84,13 @@ def _step_data(step) -> dict:
 
 
 def _captions(view, result) -> tuple[str, str]:
-    """The titles of the input and output grids: which cells of how many they show."""
-    shown_in, shown_out = (
-        tuple(getattr(a, k) for a in view.result.windows) for k in ("size", "out")
-    )
-    all_in, all_out = (tuple(getattr(a, k) for a in result.windows) for k in ("size", "out"))
+    """The titles of the input and output grids: which cells of how many they show (as the
+    still picture's panels say)."""
     op = f"{result.reduction} output"
-    if shown_in == all_in and shown_out == all_out:
+    if view.region is None:
+        all_in, all_out = (tuple(getattr(a, k) for a in result.windows) for k in ("size", "out"))
         return f"input {all_in[0]}x{all_in[1]}", f"{op} {all_out[0]}x{all_out[1]}"
-
-    def region(shown, whole):
-        return f"rows 0-{shown[0] - 1}, columns 0-{shown[1] - 1} of {whole[0]}x{whole[1]}"
-
-    return f"input {region(shown_in, all_in)}", f"{op} {region(shown_out, all_out)}"
+    return f"input {view.region[0]}", f"{op} {view.region[1]}"
 
 
 def _unused(windows, rows: int, cols: int) -> list[list[int]]:

@@ -97,6 +97,7 @@ def render_pool(
     max_rows: int = MAX_ROWS,
     channels: Sequence[int] | None = None,
     mark_windows: bool = True,
+    region: tuple[str, str] | None = None,
 ) -> Picture:
     """Draw the input of ``result`` next to its output.
 
@@ -116,20 +117,18 @@ def render_pool(
         Channels (or depth slices) drawn at most; the channels drawn (default: the first).
     mark_windows : bool
         Draw window boundaries on a small input (the animation draws its own).
+    region : (str, str), optional
+        For a part of a larger pooling: the input cells and the output cells it is, in
+        words (:func:`region_text`), said in the panel titles instead of the shapes.
 
     Returns a :class:`Picture` (for a large 2-D input, a zoom and a difference map below).
     """
     array, name, image = picture_source(source)
     output = _numpy(result.output)
-    notes: list[str] = []
-    if frames_winners(result):
-        notes += _unseeded_notes(result) + _padding_notes(result)
-    if result.premultiplied:
-        notes.append("Colour was weighted by alpha (premultiplied) while pooling.")
-    notes += _depth_notes(result)
     used = used_cells(array, result) if array.shape == tuple(result.input_shape) else None
-    notes += [left_out_words(result)] if used is not None else []
-    columns = _pool_columns(array, output, result, _framed(result, winners, mark_windows))
+    notes = _pool_notes(result, used is not None)
+    framed = framed_winners(result, winners, mark_windows)
+    columns = _pool_columns(array, output, result, framed, region)
     columns[0].left_out = None if used is None else ~used
     picture = render_columns(
         columns,
@@ -142,8 +141,20 @@ def render_pool(
         mark_windows=mark_windows,
     )
     if mark_windows:
-        picture = _with_multiples(picture, array, result, winners, channels)
-    return _with_zoom(picture, array, result, channels)
+        channel = channels[0] if channels else 0
+        picture = with_multiples(picture, array, result, result.output, channel, winners)
+    return _with_zoom(picture, array, result, channels, image)
+
+
+def _pool_notes(result: PoolResult, left_out: bool) -> list[str]:
+    """The notes under a pooling's picture: what marks and colours mean for this result."""
+    notes: list[str] = []
+    if frames_winners(result):
+        notes += _unseeded_notes(result) + _padding_notes(result)
+    if result.premultiplied:
+        notes.append("Colour was weighted by alpha (premultiplied) while pooling.")
+    notes += _depth_notes(result)
+    return notes + ([left_out_words(result)] if left_out else [])
 
 
 #: Overlapping windows whose winners are also framed on the input at most; with more, the
@@ -151,7 +162,7 @@ def render_pool(
 MAX_FRAMED = 20
 
 
-def _framed(result: PoolResult, winners, mark_windows: bool):
+def framed_winners(result: PoolResult, winners, mark_windows: bool = True):
     """The winners framed on the input and output panels (None: left to the multiples)."""
     from poolcli.render.multiples import overlapping
 
@@ -161,31 +172,49 @@ def _framed(result: PoolResult, winners, mark_windows: bool):
     return winners
 
 
-def _with_multiples(picture: Picture, array, result: PoolResult, winners, channels) -> Picture:
-    """A small 2-D input whose windows overlap: each window on its own under the picture."""
-    from poolcli.render.multiples import multiples_of, overlapping
+def with_multiples(
+    picture: Picture, array, result, outputs, channel: int = 0, winners=None, routes=None
+) -> Picture:
+    """``picture`` of a small 2-D input whose windows overlap, with each window on its own
+    under it (:mod:`poolcli.render.multiples`); else ``picture`` itself. ``result``: the
+    pooling (or its gradient); ``outputs``: its output, or ``(name, output)`` pairs of several
+    ops over the same windows; framed in black: the ``winners`` (as
+    :func:`poolcli.learn.winners.window_winners` gives them), or the cells ``routes(channel,
+    shown)`` names (:func:`poolcli.learn.winners.gradient_routes`)."""
+    from poolcli.render import multiples
 
-    if not frames_winners(result) or not overlapping(result.windows):
+    if not frames_winners(result) or not multiples.overlapping(result.windows):
         return picture
     if "values" not in picture.mappings:
         return picture
     from poolcli.render.zoom import stack
 
-    channel = channels[0] if channels else 0
-    args = (array, result.output, result.layout, result.windows, winners, channel)
-    return stack([picture], [multiples_of(picture, *args)], name="windows")
+    marked = None
+    if routes is not None:
+        shown = multiples.shown_channel(array, result.layout, channel)
+        marked = multiples.routes_marked(routes(shown, multiples.shown_cells(result.windows)))
+    below = multiples.multiples_of(
+        picture, array, outputs, result.layout, result.windows, winners, channel, marked
+    )
+    return stack([picture], [below], name="windows")
 
 
-def _pool_columns(array, output, result: PoolResult, winners) -> list[Column]:
+def region_text(rows: tuple[int, int], cols: tuple[int, int]) -> str:
+    """``rows 0-15, columns 0-15``: a block of cells (first and last of each axis)."""
+    return f"rows {rows[0]}-{rows[1]}, columns {cols[0]}-{cols[1]}"
+
+
+def _pool_columns(array, output, result: PoolResult, winners, region=None) -> list[Column]:
     """The input, stochastic's probabilities where they apply, and the output."""
     spatial_in = result.layout.spatial_shape(tuple(array.shape))
     spatial_out = result.layout.spatial_shape(tuple(output.shape))
     sampled = result.reduction is Reduction.STOCHASTIC and not result.options.expectation
+    out_where = region[1] if region else format_shape(spatial_out, ascii=True)
     columns = [
-        *_input_columns(array, spatial_in, result),
+        *_input_columns(array, spatial_in, result, region and region[0]),
         *_probabilities(array, result),
         Column(
-            f"{result.reduction} output {format_shape(spatial_out, ascii=True)}",
+            f"{result.reduction} output {out_where}",
             output,
             windows=result.windows,
             winners=winners,
@@ -201,13 +230,13 @@ def _pool_columns(array, output, result: PoolResult, winners) -> list[Column]:
 MAX_DEPTH_TAPS = 5
 
 
-def _input_columns(array, spatial_in, result: PoolResult) -> list[Column]:
+def _input_columns(array, spatial_in, result: PoolResult, where=None) -> list[Column]:
     """The input; for a volume whose windows read several depth slices, one input column per
     slice a window reads (its padding slices hatched), so every slice an output slice pools
     is drawn (MAX_DEPTH_TAPS of them, spread, when there are more)."""
     from poolcli.render.arrays import _spread
 
-    title = f"input {format_shape(spatial_in, ascii=True)}"
+    title = f"input {where or format_shape(spatial_in, ascii=True)}"
     windows = result.windows
     if len(spatial_in) != 3 or windows is None or len(windows) != 3 or windows[0].kernel < 2:
         return [Column(title, array)]
@@ -234,14 +263,15 @@ def _depth_notes(result: PoolResult) -> list[str]:
     return notes
 
 
-def _with_zoom(picture: Picture, array, result: PoolResult, channels) -> Picture:
+def _with_zoom(picture: Picture, array, result: PoolResult, channels, image) -> Picture:
     """A large 2-D input's picture with the zoomed crop and the difference map under it."""
     spatial = result.layout.spatial_shape(tuple(array.shape))
     if len(spatial) != 2 or max(spatial) <= SMALL:
         return picture
     from poolcli.render.zoom import stack, zoom_pictures
 
-    below = zoom_pictures(array, result, channels[0] if channels else 0, str(result.reduction))
+    channel = channels[0] if channels else 0
+    below = zoom_pictures(array, result, channel, str(result.reduction), image)
     return stack([picture], below) if below else picture
 
 
@@ -257,7 +287,8 @@ def render_compare(
     max_rows: int = MAX_ROWS,
 ) -> Picture:
     """Draw one input and the outputs of several ops over the same windows, one panel each,
-    PER_BAND ops to a band (each band starts with the input again).
+    PER_BAND ops to a band (each band starts with the input again); where the windows of a
+    small input overlap, each window on its own under them, titled with every op's value.
 
     The ops that keep the input's range share its colour scale, so equal colours mean equal
     values across them (in every band); sum and lp (whose values grow with the window) get
@@ -294,7 +325,9 @@ def render_compare(
     picture = bands[0]
     for band in bands[1:]:
         picture = stack([picture], [band], scales=True)
-    return picture
+    # The windows are the same for every op: one set of copies, each titled with every value.
+    outputs = [(str(result.reduction), result.output) for result in results]
+    return with_multiples(picture, array, first, outputs)
 
 
 def _spans(columns: Sequence[Column]) -> dict[str, tuple[float, float]]:

@@ -47,13 +47,15 @@ class StepView:
     """What the animation and the page step through: the input as drawn (``source``, the
     top-left crop of a large input), its ``array`` and ``result`` (windows and output cut to
     the crop), the winners of the whole pooling cut likewise (None: found from the crop),
-    and the picture's ``title``, which names the region and channel shown."""
+    and the picture's ``title``, which names the region and channel shown; ``region``: the
+    crop's input and output cells in words, for the panel titles (None: all of them)."""
 
     source: Any
     array: Any
     result: Any
     winners: Any
     title: str
+    region: tuple[str, str] | None = None
 
 
 def step_view(source, result, channel: int = 0, path: str | None = None) -> StepView:
@@ -76,16 +78,27 @@ def step_view(source, result, channel: int = 0, path: str | None = None) -> Step
     cut_in, cut_out = _slices(result.layout, array.ndim, crops)
     output = np.asarray(_numpy(result.output))
     view = _cropped_result(result, array[cut_in], output[cut_out], crops)
-    winners = result_winners(array, result)
+    winners = result_winners(array, result, [(0, 0, crop) for crop in crops])
     lines.append(_region_words(crops, spatial, tuple(a.out for a in result.windows)))
     loaded = hasattr(source, "array")
     return StepView(
         dataclasses.replace(source, array=array[cut_in]) if loaded else array[cut_in],
         array[cut_in],
         view,
-        None if winners is None else winners[cut_out],
+        winners,
         "\n".join(lines),
+        _region(crops, spatial, tuple(a.out for a in result.windows)),
     )
+
+
+def _region(crops, spatial, outs) -> tuple[str, str]:
+    """The input and output cells of a cropped view, of how many, in words."""
+    from poolcli.render.pool_picture import region_text
+
+    rows, cols = crops
+    cells = region_text((0, rows.size - 1), (0, cols.size - 1))
+    made = region_text((0, rows.out - 1), (0, cols.out - 1))
+    return f"{cells} of {spatial[0]}x{spatial[1]}", f"{made} of {outs[0]}x{outs[1]}"
 
 
 def _crop_axis(axis: AxisWindow) -> AxisWindow | None:

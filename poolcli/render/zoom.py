@@ -45,10 +45,11 @@ def crop_axis(axis: AxisWindow) -> tuple[int, int, AxisWindow] | None:
     return None
 
 
-def zoom_pictures(array, result, channel: int, op: str) -> list[Picture]:
-    """The zoomed crop and the difference map of a large 2-D input (those that apply)."""
+def zoom_pictures(array, result, channel: int, op: str, image=None) -> list[Picture]:
+    """The zoomed crop and the difference map of a large 2-D input (those that apply);
+    ``image``: the input's :class:`~poolcli.io.ImageInfo`, so a grey image is zoomed in grey."""
     from poolcli.render.columns import Column, render_columns
-    from poolcli.render.pool_picture import output_scale
+    from poolcli.render.pool_picture import output_scale, region_text
 
     layout = result.layout
     data_in = _canonical(_numpy(array), layout)[0, channel]
@@ -59,19 +60,19 @@ def zoom_pictures(array, result, channel: int, op: str) -> list[Picture]:
         (oy, iy, wy), (ox, ix, wx) = crops
         crop_in = data_in[iy : iy + wy.size, ix : ix + wx.size]
         crop_out = data_out[oy : oy + wy.out, ox : ox + wx.out]
-        where = f"rows {iy}-{iy + wy.size - 1}, columns {ix}-{ix + wx.size - 1}"
+        where = region_text((iy, iy + wy.size - 1), (ix, ix + wx.size - 1))
         columns = [
             Column(f"input {where}", crop_in),
             Column(
-                f"{op} output rows {oy}-{oy + wy.out - 1}, columns {ox}-{ox + wx.out - 1}",
+                f"{op} output {region_text((oy, oy + wy.out - 1), (ox, ox + wx.out - 1))}",
                 crop_out,
                 windows=(wy, wx),
                 scale=output_scale(result),
             ),
         ]
         title = f"Zoom on the middle (channel {channel}): every cell with its value"
-        zoom = render_columns(columns, "HW", title=title)
-        pictures.append(_with_multiples(zoom, crop_in, crop_out, (wy, wx)))
+        zoom = render_columns(columns, "HW", title=title, image=image)
+        pictures.append(_with_multiples(zoom, array, result, crops, channel))
     difference = difference_map(data_in, data_out, result.windows)
     if difference is not None:
         column = Column("output - input", difference, scale="difference", cmap="diverging")
@@ -82,15 +83,28 @@ def zoom_pictures(array, result, channel: int, op: str) -> list[Picture]:
     return pictures
 
 
-def _with_multiples(zoom: Picture, crop_in, crop_out, windows) -> Picture:
-    """The zoom with each of its windows on its own under it, where they overlap."""
+def _with_multiples(zoom: Picture, array, result, crops, channel: int) -> Picture:
+    """The zoom with each of its windows on its own under it, where they overlap, the
+    winners framed (found for the zoom's windows only: cheap on a large input)."""
+    from poolcli.learn.winners import crop_winners
     from poolcli.render.multiples import overlapping, window_multiples
 
-    if not overlapping(windows) or "values" not in zoom.mappings:
+    (oy, iy, wy), (ox, ix, wx) = crops
+    if not overlapping((wy, wx)) or "values" not in zoom.mappings:
         return zoom
-    mapping, width = zoom.mappings["values"], zoom.image.width
+    data_in = _canonical(_numpy(array), result.layout)[0, channel]
+    data_out = _canonical(_numpy(result.output), result.layout)[0, channel]
+    crop_in = data_in[iy : iy + wy.size, ix : ix + wx.size]
+    crop_out = data_out[oy : oy + wy.out, ox : ox + wx.out]
+    taps = crop_winners(array, result, crops)
     below = window_multiples(
-        crop_in, crop_out, windows, mapping, width=width, what=" (in the zoom)"
+        crop_in,
+        crop_out,
+        (wy, wx),
+        zoom.mappings["values"],
+        None if taps is None else taps[0, channel],
+        width=zoom.image.width,
+        what=" (in the zoom)",
     )
     return stack([zoom], [below], name="windows")
 

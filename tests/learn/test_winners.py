@@ -76,3 +76,44 @@ def test_winners_follow_the_alpha_and_pixel_rules_of_the_result():
     assert result.output[0, 0].tolist() == [255, 0, 0]
     taps = window_winners(x, result)[0, :, 0, 0]
     assert len(set(taps.tolist())) == 1 and taps[0] in (0, 1)
+
+
+@pytest.mark.parametrize(
+    "reduction, options",
+    [("max", {}), ("median", {}), ("mode", {}), ("stochastic", {"seed": 7})],
+)
+def test_the_winners_of_a_block_are_those_of_the_whole_pooling(reduction, options):
+    from poolcli.learn.winners import crop_winners
+    from poolcli.render.zoom import crop_axis
+
+    rng = np.random.default_rng(3)
+    array = rng.integers(0, 6, (3, 30, 26)).astype(np.float32) + 0.5  # CHW
+    spec = WindowSpec.make(kernel_size=3, stride=1, padding="same")
+    result = run(array, reduction, spec, "CHW", PoolOptions(**options))
+    crops = [crop_axis(axis) for axis in result.windows]
+    (oy, _, wy), (ox, _, wx) = crops
+    whole = window_winners(array, result)
+    block = crop_winners(array, result, crops)
+    assert block.shape == (1, 3, wy.out, wx.out)
+    np.testing.assert_array_equal(block, whole[:, :, oy : oy + wy.out, ox : ox + wx.out])
+
+
+def test_gradient_routes_are_the_nonzero_rows_of_torch_s_jacobian():
+    import torch
+    import torch.nn.functional as F
+
+    from poolcli.engine.grad import gradient
+    from poolcli.learn.winners import gradient_routes
+
+    array = SEED.astype(np.float64)
+    array[0, 0] = 0.0  # lp sends nothing to a cell holding 0
+    spec = WindowSpec.make(kernel_size=3, stride=1, padding=1)
+    result = gradient(array, "lp", spec)
+    routes = gradient_routes(array, result, 0, (4, 4))
+
+    def lp(x):
+        return F.lp_pool2d(F.pad(x[None, None], (1, 1, 1, 1)), 2, 3, 1)[0, 0]
+
+    jacobian = torch.autograd.functional.jacobian(lp, torch.tensor(array))
+    np.testing.assert_array_equal(routes, jacobian.numpy() != 0)
+    assert not routes[0, 0, 0, 0] and routes[0, 0, 1, 1]

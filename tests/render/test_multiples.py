@@ -37,6 +37,16 @@ def copy_cells(picture, key: str, rows: int, cols: int, origin=(0, 0)):
     return cell, box
 
 
+def black_framed(pixels, box, cell: int) -> bool:
+    """Whether the cell at ``box`` of a copy is framed in black: its top and left edges,
+    just inside the magenta line (as wide as the window's frame), are INK."""
+    inset = max(2, cell // 10) - 1
+    x0, y0 = box[0] + inset, box[1] + inset
+    top = pixels[y0, x0 + 2 : box[2] - inset - 2]
+    left = pixels[y0 + 2 : box[3] - inset - 2, x0]
+    return bool(np.all(top == INK) and np.all(left == INK))
+
+
 def colour_of(picture, value):
     scale = picture.scales["values"]
     return tuple(int(v) for v in viz.viridis((value - scale.low) / (scale.high - scale.low)))
@@ -99,11 +109,10 @@ def test_each_median_winner_is_framed_in_black_on_its_copy():
         cell, box = copy_cells(picture, f"windows0:w{i},{j}", 5, 5)
         for r in range(i, min(i + 2, 4)):
             for c in range(j, min(j + 2, 4)):
-                x0, y0, x1, _ = box(r, c)
-                inset = max(2, cell // 10) + 1
-                edge = pixels[y0 + inset, x0 + inset + 2 : x1 - inset - 2]
-                framed = bool(np.all(edge == INK, axis=-1).all())
-                assert framed == ((r, c) == (wr, wc)), ((i, j), (r, c))
+                assert black_framed(pixels, box(r, c), cell) == ((r, c) == (wr, wc)), (
+                    (i, j),
+                    (r, c),
+                )
 
 
 def test_a_large_output_shows_its_first_windows_and_says_so():
