@@ -15,7 +15,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from poolcli.blocks.schedule import memory_share, run_tasks
+from poolcli.blocks.schedule import check_scheduler, memory_share, run_tasks
 from poolcli.errors import PoolError, UsageError
 from poolcli.model.blocks import BlockPlan, plan_blocks
 from poolcli.model.layout import Layout
@@ -81,6 +81,7 @@ def pool_blockwise(
     chunks: tuple[int, ...] | None = None,
     zarr_format: int | None = None,
     output_format: str | None = None,
+    image: tuple[bool, bool] | None = None,
 ) -> Blockwise:
     """Pool ``source`` (a path: ``.npy``, ``.zarr``, ``.tif``; or an array) block by block.
 
@@ -90,6 +91,8 @@ def pool_blockwise(
     ``output_format``), else returned. ``scheduler``: ``None`` (here), ``threads``,
     ``processes`` or ``tcp://HOST:PORT``; ``progress(done, total)`` after each block.
     ``chunks`` and ``zarr_format`` (default: the input's, pooled) set a Zarr output's.
+    ``image``: ``(pixels, alpha)``, an image's rules (default: as the source says; a level
+    of a pyramid written as Zarr keeps the rules of the image it came from).
 
     >>> import numpy as np
     >>> from poolcli.model.window import WindowSpec
@@ -103,7 +106,7 @@ def pool_blockwise(
     data = open_source(source)
     try:
         per_task = max(1, max_memory // memory_share(scheduler))
-        given = (layout, options or PoolOptions(), per_task, chunks if output else None)
+        given = (layout, options or PoolOptions(), per_task, chunks if output else None, image)
         job, plan, out_shape, out_chunks, guessed = _prepare(
             source, data, reduction, spec, given, output is not None
         )
@@ -122,8 +125,8 @@ def pool_blockwise(
 
 def _prepare(source, data, reduction, spec, given, aligned):
     """The layout, windows, block plan and task description of one blockwise pooling;
-    ``given`` is the call's ``(layout, options, max_memory, chunks)``."""
-    layout, options, max_memory, chunks = given
+    ``given`` is the call's ``(layout, options, max_memory, chunks, image)``."""
+    layout, options, max_memory, chunks, image = given
     shape = tuple(data.shape)
     given = layout if layout is not None else getattr(data, "axes", None)
     chosen, guessed = resolve_layout(shape, given)
@@ -137,7 +140,8 @@ def _prepare(source, data, reduction, spec, given, aligned):
         windows, items, data.dtype.itemsize, max_memory, align=align, engine_share=ENGINE_SHARE
     )
     _check_cut_bins(plan, reduction, data.dtype, max_memory)
-    pixels = bool(getattr(data, "pixels", False)) and chosen.channel_axis is not None
+    pixels, alpha = image or (getattr(data, "pixels", False), getattr(data, "alpha", False))
+    pixels = bool(pixels) and chosen.channel_axis is not None
     job = BlockJob(
         source if isinstance(source, (str, os.PathLike)) else data,
         str(chosen),
@@ -145,7 +149,7 @@ def _prepare(source, data, reduction, spec, given, aligned):
         spec.count_include_pad,
         _block_options(options, reduction, engine_share),
         tuple(a.out for a in windows),
-        alpha=pixels and bool(getattr(data, "alpha", False)) and not options.straight_alpha,
+        alpha=pixels and bool(alpha) and not options.straight_alpha,
         pixels=pixels,
     )
     out_shape = list(shape)
@@ -208,26 +212,42 @@ def _execute(job, plan, out_shape, output, data, scheduler, progress, zarr_args)
         return result, str(first.dtype)
     from poolcli.io.sinks import open_sink, write_block
 
+    out_chunks = out_chunks or _default_chunks(out_shape, plan, job)
     sink = open_sink(
         output,
         out_shape,
         first.dtype,
         job.layout,
-        chunks=out_chunks or _default_chunks(out_shape, plan, job),
+        chunks=out_chunks,
         scale=_pooled_scale(getattr(data, "scale", None), job, plan),
         zarr_format=zarr_format,
         format=output_format,
         compressors=compressors,
     )
     sink.alpha = job.alpha  # a TIFF says which sample is alpha
+    # Blocks that run at once and share a Zarr chunk would each rewrite all of it: here, the
+    # tasks hand their blocks back and this process writes them one after another.
+    shared = check_scheduler(scheduler) is not None and sink.kind == "zarr"
+    shared = shared and _cuts_chunks(plan, job, out_chunks)
+    handle = None if shared else sink.handle
+    keep = (lambda found: write_block(sink.handle, *found)) if shared else None
     try:
         write_block(sink.handle, first_index, first)
-        _run(job, blocks[1:], sink.handle, scheduler, progress, None, len(blocks), data)
+        _run(job, blocks[1:], handle, scheduler, progress, keep, len(blocks), data)
         sink.commit()
     except BaseException:
         sink.discard()
         raise
     return output, str(first.dtype)
+
+
+def _cuts_chunks(plan: BlockPlan, job: BlockJob, chunks) -> bool:
+    """Whether some output chunk takes cells from more than one block."""
+    axes = Layout.parse(job.layout).spatial_axes
+    return any(
+        n < window.out and n % chunks[axis]
+        for axis, n, window in zip(axes, plan.per_block, plan.windows)
+    )
 
 
 def _default_chunks(out_shape, plan, job) -> tuple[int, ...]:

@@ -146,3 +146,21 @@ def test_sizes(text, expected):
 def test_bad_sizes(text):
     with pytest.raises(UsageError, match="--max-memory"):
         parse_size(text)
+
+
+@pytest.mark.parametrize("scheduler", ["threads", "processes"])
+def test_blocks_that_share_a_zarr_chunk_lose_nothing_in_parallel(tmp_path, scheduler):
+    """Blocks smaller than the output's chunks, run at once: every cell is written."""
+    import zarr
+
+    x = np.random.default_rng(4).random((4, 70, 58)).astype(np.float32)
+    path = str(tmp_path / "x.npy")
+    np.save(path, x)
+    out = str(tmp_path / "o.zarr")
+    spec = WindowSpec.make(kernel_size=3, stride=2)
+    done = pool_blockwise(
+        path, "max", spec, out, layout="CHW", max_memory=40_000 * 2, scheduler=scheduler,
+        chunks=(4, 34, 28),
+    )  # fmt: skip
+    assert done.plan.count > 4 and done.plan.per_block[0] < 34
+    np.testing.assert_array_equal(zarr.open_array(out)[...], run(x, "max", spec, "CHW").output)
