@@ -210,7 +210,7 @@ def _execute(job, plan, out_shape, output, data, scheduler, progress, zarr_args)
 
         _run(job, blocks[1:], None, scheduler, progress, keep, len(blocks), data)
         return result, str(first.dtype)
-    from poolcli.io.sinks import open_sink, write_block
+    from poolcli.io.sinks import open_sink
 
     out_chunks = out_chunks or _default_chunks(out_shape, plan, job)
     sink = open_sink(
@@ -225,20 +225,68 @@ def _execute(job, plan, out_shape, output, data, scheduler, progress, zarr_args)
         compressors=compressors,
     )
     sink.alpha = job.alpha  # a TIFF says which sample is alpha
-    # Blocks that run at once and share a Zarr chunk would each rewrite all of it: here, the
-    # tasks hand their blocks back and this process writes them one after another.
-    shared = check_scheduler(scheduler) is not None and sink.kind == "zarr"
-    shared = shared and _cuts_chunks(plan, job, out_chunks)
-    handle = None if shared else sink.handle
-    keep = (lambda found: write_block(sink.handle, *found)) if shared else None
+    writer = _BlockWriter(sink, plan, job, (out_shape, out_chunks, first.dtype), scheduler)
     try:
-        write_block(sink.handle, first_index, first)
-        _run(job, blocks[1:], handle, scheduler, progress, keep, len(blocks), data)
+        with writer:
+            writer.keep((first_index, first))
+            _run(
+                job, blocks[1:], writer.handle, scheduler, progress, writer.keep, len(blocks), data
+            )
         sink.commit()
     except BaseException:
         sink.discard()
         raise
     return output, str(first.dtype)
+
+
+class _BlockWriter:
+    """How blocks reach the output. Each task writes its own block, but a block that cuts
+    Zarr chunks makes its writer read, decode and rewrite those chunks whole, and blocks run
+    at once would lose each other's cells. So such blocks come back here: run one after
+    another, bands of whole rows are gathered into whole rows of chunks and written as such
+    (when a row of chunks fits the engine's share of memory); run at once, they are written
+    here one after another."""
+
+    def __init__(self, sink, plan: BlockPlan, job: BlockJob, output, scheduler) -> None:
+        """``output``: the output's ``(shape, chunks, dtype)``."""
+        from poolcli.io.sinks import write_block
+
+        shape, chunks, dtype = output
+        self.rows, self.pool = None, None
+        self.handle, self.write = sink.handle, lambda found: write_block(sink.handle, *found)
+        if sink.kind != "zarr" or not _cuts_chunks(plan, job, chunks):
+            return
+        self.handle = None
+        axis = Layout.parse(job.layout).spatial_axes[0]
+        row_bytes = chunks[axis] * math.prod(shape) // max(1, shape[axis]) * dtype.itemsize
+        bands = all(n >= w.out for n, w in zip(plan.per_block[1:], plan.windows[1:]))
+        if check_scheduler(scheduler) is None and bands and row_bytes <= job.options.memory_limit:
+            from concurrent.futures import ThreadPoolExecutor
+
+            from poolcli.blocks.levels import LevelRows
+
+            self.pool = ThreadPoolExecutor(1, thread_name_prefix="poolcli-write")
+            self.rows = LevelRows(lambda _: sink, axis, chunks[axis], self.pool)
+
+    def keep(self, found) -> None:
+        if self.rows is not None:
+            self.rows.add(found[1])
+        elif self.handle is None or found[1] is not None:
+            self.write(found)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, *exc) -> None:
+        if self.rows is None:
+            return
+        try:
+            if kind is None:
+                self.rows.finish()
+            elif self.rows.writing is not None:
+                self.rows.writing.exception()  # no write may run when the output is discarded
+        finally:
+            self.pool.shutdown()
 
 
 def _cuts_chunks(plan: BlockPlan, job: BlockJob, chunks) -> bool:
