@@ -13,7 +13,9 @@ Sections (all by default):
     8192x8192 float32 Zarr with 1024x1024 chunks: poolcli blockwise (k = s = 2, avg) against
     ``dask.array.coarsen`` and xarray's ``coarsen(...).mean()`` writing the same Zarr output;
     k=3 s=2 max against a dask ``sliding_window_view`` reference; blockwise against the
-    in-memory engine on the same data (as ``.npy``). Each case runs in its own process
+    in-memory engine on the same data (as ``.npy``); and max k = s = 2 under a small
+    ``--max-memory`` (16 MiB: blocks of rows that cut the output chunks, gathered into whole
+    rows of chunks before they are written). Each case runs in its own process
     (interleaved, median of ``--repeat``), with its peak RSS.
 ``pyramid``
     16384x16384 float32 to 6 levels (avg -k 2) as OME-Zarr: ``poolcli pyramid`` against
@@ -223,6 +225,9 @@ def section_zarr(work: Path, quick: bool, repeat: int) -> list[list]:
             "blockwise", src, o / "p3.zarr", "max", 3, 2, budget
         ),
         "dask sliding_window_view max": child("dask-sliding", src, o / "d3.zarr"),
+        "poolcli blockwise max k=s=2, 16 MiB budget": child(
+            "blockwise", src, o / "ps.zarr", "max", 2, 2, 16 * MIB
+        ),
         "poolcli in-memory avg k=s=2 (.npy)": child("in-memory", npy, o / "m.npy", "avg", 2, 2),
         "poolcli blockwise avg k=s=2 (.npy)": child(
             "blockwise", npy, o / "b.npy", "avg", 2, 2, budget

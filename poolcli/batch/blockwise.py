@@ -87,6 +87,24 @@ def process_blocks(task, job, values: dict[str, Any]) -> None:
         values["bytes_out"] = _size(output)
 
 
+def blocks_problem(task, steps, layout: str | None) -> str | None:
+    """Why pooling ``task`` block by block would fail, found from its names and its input's
+    header or metadata (no data is read); ``None``: no reason known."""
+    from poolcli.batch.precheck import follow_shape
+    from poolcli.io.lazy import open_lazy
+
+    path = task.source.path
+    try:
+        _check_names(path, task.output)
+        with open_lazy(path) as data:
+            follow_shape(tuple(data.shape), layout or data.axes, steps)
+    except PoolError as error:
+        return error.message if error.path in (None, path) else str(error)
+    except OSError as error:
+        return f"cannot be read: {error.strerror or error}."
+    return None
+
+
 def _check_names(path: str, output: str | None) -> None:
     if path == STDIN or not path.lower().rstrip("/" + os.sep).endswith(BLOCK_INPUTS):
         raise PoolError(

@@ -215,6 +215,8 @@ def _write_levels(
 ) -> Pyramid:
     paths, scales = [], [tuple(base)]
     previous = source
+    with open_source(source) as data:  # the image's rules hold at every level
+        image = (bool(getattr(data, "pixels", False)), bool(getattr(data, "alpha", False)))
     if ome:
         import zarr
 
@@ -236,6 +238,7 @@ def _write_levels(
             chunks=chunks,
             zarr_format=2,
             output_format="zarr" if ome else None,
+            image=(False, False) if level == 0 else image,  # level 0: the input as it is
         )
         if level > 0:
             scales.append(_scale(scales[-1], shapes[level - 1], spec, layout))

@@ -15,7 +15,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from poolcli.blocks.schedule import memory_share, run_tasks
+from poolcli.blocks.schedule import check_scheduler, memory_share, run_tasks
 from poolcli.errors import PoolError, UsageError
 from poolcli.model.blocks import BlockPlan, plan_blocks
 from poolcli.model.layout import Layout
@@ -81,6 +81,7 @@ def pool_blockwise(
     chunks: tuple[int, ...] | None = None,
     zarr_format: int | None = None,
     output_format: str | None = None,
+    image: tuple[bool, bool] | None = None,
 ) -> Blockwise:
     """Pool ``source`` (a path: ``.npy``, ``.zarr``, ``.tif``; or an array) block by block.
 
@@ -90,6 +91,8 @@ def pool_blockwise(
     ``output_format``), else returned. ``scheduler``: ``None`` (here), ``threads``,
     ``processes`` or ``tcp://HOST:PORT``; ``progress(done, total)`` after each block.
     ``chunks`` and ``zarr_format`` (default: the input's, pooled) set a Zarr output's.
+    ``image``: ``(pixels, alpha)``, an image's rules (default: as the source says; a level
+    of a pyramid written as Zarr keeps the rules of the image it came from).
 
     >>> import numpy as np
     >>> from poolcli.model.window import WindowSpec
@@ -103,7 +106,7 @@ def pool_blockwise(
     data = open_source(source)
     try:
         per_task = max(1, max_memory // memory_share(scheduler))
-        given = (layout, options or PoolOptions(), per_task, chunks if output else None)
+        given = (layout, options or PoolOptions(), per_task, chunks if output else None, image)
         job, plan, out_shape, out_chunks, guessed = _prepare(
             source, data, reduction, spec, given, output is not None
         )
@@ -122,8 +125,8 @@ def pool_blockwise(
 
 def _prepare(source, data, reduction, spec, given, aligned):
     """The layout, windows, block plan and task description of one blockwise pooling;
-    ``given`` is the call's ``(layout, options, max_memory, chunks)``."""
-    layout, options, max_memory, chunks = given
+    ``given`` is the call's ``(layout, options, max_memory, chunks, image)``."""
+    layout, options, max_memory, chunks, image = given
     shape = tuple(data.shape)
     given = layout if layout is not None else getattr(data, "axes", None)
     chosen, guessed = resolve_layout(shape, given)
@@ -137,7 +140,8 @@ def _prepare(source, data, reduction, spec, given, aligned):
         windows, items, data.dtype.itemsize, max_memory, align=align, engine_share=ENGINE_SHARE
     )
     _check_cut_bins(plan, reduction, data.dtype, max_memory)
-    pixels = bool(getattr(data, "pixels", False)) and chosen.channel_axis is not None
+    pixels, alpha = image or (getattr(data, "pixels", False), getattr(data, "alpha", False))
+    pixels = bool(pixels) and chosen.channel_axis is not None
     job = BlockJob(
         source if isinstance(source, (str, os.PathLike)) else data,
         str(chosen),
@@ -145,7 +149,7 @@ def _prepare(source, data, reduction, spec, given, aligned):
         spec.count_include_pad,
         _block_options(options, reduction, engine_share),
         tuple(a.out for a in windows),
-        alpha=pixels and bool(getattr(data, "alpha", False)) and not options.straight_alpha,
+        alpha=pixels and bool(alpha) and not options.straight_alpha,
         pixels=pixels,
     )
     out_shape = list(shape)
@@ -206,28 +210,92 @@ def _execute(job, plan, out_shape, output, data, scheduler, progress, zarr_args)
 
         _run(job, blocks[1:], None, scheduler, progress, keep, len(blocks), data)
         return result, str(first.dtype)
-    from poolcli.io.sinks import open_sink, write_block
+    from poolcli.io.sinks import open_sink
 
+    out_chunks = out_chunks or _default_chunks(out_shape, plan, job)
     sink = open_sink(
         output,
         out_shape,
         first.dtype,
         job.layout,
-        chunks=out_chunks or _default_chunks(out_shape, plan, job),
+        chunks=out_chunks,
         scale=_pooled_scale(getattr(data, "scale", None), job, plan),
         zarr_format=zarr_format,
         format=output_format,
         compressors=compressors,
     )
     sink.alpha = job.alpha  # a TIFF says which sample is alpha
+    writer = _BlockWriter(sink, plan, job, (out_shape, out_chunks, first.dtype), scheduler)
     try:
-        write_block(sink.handle, first_index, first)
-        _run(job, blocks[1:], sink.handle, scheduler, progress, None, len(blocks), data)
+        with writer:
+            writer.keep((first_index, first))
+            _run(
+                job, blocks[1:], writer.handle, scheduler, progress, writer.keep, len(blocks), data
+            )
         sink.commit()
     except BaseException:
         sink.discard()
         raise
     return output, str(first.dtype)
+
+
+class _BlockWriter:
+    """How blocks reach the output. Each task writes its own block, but a block that cuts
+    Zarr chunks makes its writer read, decode and rewrite those chunks whole, and blocks run
+    at once would lose each other's cells. So such blocks come back here: run one after
+    another, bands of whole rows are gathered into whole rows of chunks and written as such
+    (when a row of chunks fits the engine's share of memory); run at once, they are written
+    here one after another."""
+
+    def __init__(self, sink, plan: BlockPlan, job: BlockJob, output, scheduler) -> None:
+        """``output``: the output's ``(shape, chunks, dtype)``."""
+        from poolcli.io.sinks import write_block
+
+        shape, chunks, dtype = output
+        self.rows, self.pool = None, None
+        self.handle, self.write = sink.handle, lambda found: write_block(sink.handle, *found)
+        if sink.kind != "zarr" or not _cuts_chunks(plan, job, chunks):
+            return
+        self.handle = None
+        axis = Layout.parse(job.layout).spatial_axes[0]
+        row_bytes = chunks[axis] * math.prod(shape) // max(1, shape[axis]) * dtype.itemsize
+        bands = all(n >= w.out for n, w in zip(plan.per_block[1:], plan.windows[1:]))
+        if check_scheduler(scheduler) is None and bands and row_bytes <= job.options.memory_limit:
+            from concurrent.futures import ThreadPoolExecutor
+
+            from poolcli.blocks.levels import LevelRows
+
+            self.pool = ThreadPoolExecutor(1, thread_name_prefix="poolcli-write")
+            self.rows = LevelRows(lambda _: sink, axis, chunks[axis], self.pool)
+
+    def keep(self, found) -> None:
+        if self.rows is not None:
+            self.rows.add(found[1])
+        elif self.handle is None or found[1] is not None:
+            self.write(found)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, *exc) -> None:
+        if self.rows is None:
+            return
+        try:
+            if kind is None:
+                self.rows.finish()
+            elif self.rows.writing is not None:
+                self.rows.writing.exception()  # no write may run when the output is discarded
+        finally:
+            self.pool.shutdown()
+
+
+def _cuts_chunks(plan: BlockPlan, job: BlockJob, chunks) -> bool:
+    """Whether some output chunk takes cells from more than one block."""
+    axes = Layout.parse(job.layout).spatial_axes
+    return any(
+        n < window.out and n % chunks[axis]
+        for axis, n, window in zip(axes, plan.per_block, plan.windows)
+    )
 
 
 def _default_chunks(out_shape, plan, job) -> tuple[int, ...]:

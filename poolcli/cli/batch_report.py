@@ -87,7 +87,7 @@ def report_batch(
     if interrupted:
         err.write("poolcli: interrupted.\n")
     if not quiet or interrupted:
-        _print_summary(run.summary, err)
+        print_summary(run.summary, err)
     if json_output:
         doc = batch_json(results, run.summary, run.plan.steps)
         out.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
@@ -120,7 +120,7 @@ def _tell(result: FileResult, show: Progress, jsonl: IO[str] | None, err: IO[str
         show.message(result.message, err)
 
 
-def _print_summary(summary: Summary, err: IO[str]) -> None:
+def print_summary(summary: Summary, err: IO[str]) -> None:
     """The summary table, then every failure again when there were several inputs."""
     from rich.console import Console
 

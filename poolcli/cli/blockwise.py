@@ -53,8 +53,11 @@ def run_blockwise(reduction: Reduction, args: dict[str, Any], then=()) -> int:
     step = _step(reduction, args)
     plan = _plan(inputs, args.get("output"), step, args)
     if plan is not None and args.get("dry_run"):
+        from poolcli.batch.blockwise import blocks_problem
+        from poolcli.batch.precheck import precheck_plan
         from poolcli.cli.batch_report import report_plan
 
+        plan = precheck_plan(plan, args.get("layout"), blocks_problem)
         return report_plan(plan, json_output=bool(args.get("json")))
     several = plan is not None
     tasks = plan.tasks if several else [named_task(0, inputs[0], args.get("output"), None)]
@@ -151,15 +154,24 @@ def _check_single_format(output: str | None, chosen: str) -> None:
 
 
 def _run(tasks, job, scheduler, args):
+    """Pool every task; with ``--jsonl`` each file's line is printed as soon as it is done,
+    as a batch in memory prints it."""
     from poolcli.batch import blockwise
     from poolcli.batch.task import process_task
     from poolcli.blocks.schedule import run_tasks
+    from poolcli.render.documents import jsonl_line
 
     results = []
+
+    def finished(result) -> None:
+        results.append(result)
+        if args.get("jsonl"):
+            typer.echo(jsonl_line(result))
+
     with _progress(bool(args.get("quiet")) or bool(args.get("json"))) as bar:
         blockwise.set_progress(bar)
         try:
-            run_tasks(process_task, [(task, job) for task in tasks], scheduler, results.append)
+            run_tasks(process_task, [(task, job) for task in tasks], scheduler, finished)
         finally:
             blockwise.set_progress(None)
     return sorted(results, key=lambda r: [t.source.path for t in tasks].index(r.input))
@@ -210,11 +222,25 @@ def _report(results, args) -> int:
             typer.echo(f"poolcli: warning: {warning}", err=True)
         detail = result.detail or {}
         documents.append(_document(result, detail))
-        if not args.get("json") and not args.get("quiet"):
+        if not args.get("json") and not args.get("jsonl") and not args.get("quiet"):
             typer.echo(_line(result, detail))
+    if args.get("jsonl") and not args.get("quiet"):
+        _summary(results)
     if args.get("json"):
         typer.echo(json.dumps(documents[0] if len(results) == 1 else documents, indent=1))
     return worst(statuses)
+
+
+def _summary(results) -> None:
+    """The batch summary on standard error, as a batch in memory ends with --jsonl."""
+    from poolcli.batch.results import Summary
+    from poolcli.cli.batch_report import print_summary
+
+    summary = Summary(total=len(results))
+    for result in results:
+        summary.add(result)
+    summary.seconds = sum(result.seconds for result in results)
+    print_summary(summary, sys.stderr)
 
 
 def _document(result, detail) -> dict[str, Any]:

@@ -32,6 +32,7 @@ def open_tiff(path: str) -> LazyArray:
         raise PoolError(f"cannot be read as TIFF: {error}.", path=path) from None
     letters = "".join(TIFF_LETTERS.get(a, "N") for a in axes)
     try:
+        _check_complete(series, path)
         alpha = _alpha_of(series.pages[0], axes, data.dtype, path)
     except PoolError:
         tif.close()
@@ -48,6 +49,23 @@ def open_tiff(path: str) -> LazyArray:
         premultiplied=alpha == "associated",
         extra={"file": tif, "store": store},
     )
+
+
+def _check_complete(series, path: str) -> None:
+    """A file cut short fails here, from its headers: every strip or tile its pages name
+    must lie inside the file (compressed ones too)."""
+    size = os.path.getsize(path)
+    end = 0
+    for page in series.pages:
+        if page is None:
+            continue
+        ends = [o + n for o, n in zip(page.dataoffsets, page.databytecounts) if n]
+        end = max(end, *ends) if ends else end
+    if end > size:
+        raise PoolError(
+            f"is cut short: its pages' data end at byte {end}, but the file has {size} bytes.",
+            path=path,
+        )
 
 
 #: TIFF's ExtraSamples values for alpha, and the photometric interpretations that carry it.

@@ -173,24 +173,18 @@ def plan_blocks(
     >>> plan_blocks(windows, 1, 4, 10**6).per_block
     (20, 500)
     """
-    per_block = [a.out for a in windows]
     align = align or (1,) * len(windows)
     kept = budget // engine_share if engine_share else 0
 
     def fits(values) -> bool:
         return block_cost(windows, values, items, itemsize) <= budget - kept
 
-    for axis in range(len(windows)):
-        if fits(per_block):
-            break
-        lo, hi = 1, per_block[axis]
-        while lo < hi:
-            mid = (lo + hi + 1) // 2
-            per_block[axis] = mid
-            lo, hi = (mid, hi) if fits(per_block) else (lo, mid - 1)
-        per_block[axis] = lo
-        if align[axis] > 1 and lo >= align[axis]:
-            per_block[axis] = lo - lo % align[axis]
+    # Blocks of whole output chunks when rows of chunks do not fit (a block that cuts a chunk
+    # makes its writer read, decode and rewrite the whole chunk), else the widest rows.
+    per_block = _cut(windows, align, fits, tiles=True)
+    whole = all(n % c == 0 or n >= w.out for n, c, w in zip(per_block, align, windows))
+    if not (whole and fits(per_block)):
+        per_block = _cut(windows, align, fits, tiles=False)
     if not fits(per_block):
         need = block_cost(windows, per_block, items, itemsize)
         if engine_share:
@@ -206,6 +200,27 @@ def plan_blocks(
             per_block[axis] = -(-a.out // -(-a.out // n))
     cost = block_cost(windows, per_block, items, itemsize)
     return BlockPlan(tuple(windows), tuple(per_block), cost)
+
+
+def _cut(windows, align, fits, tiles: bool) -> list[int]:
+    """Output cells per block: each axis in turn, first to last, cut to the most that
+    ``fits`` (rounded down to whole ``align`` chunks where it holds one). With ``tiles``, an
+    axis that cannot hold its rows of chunks keeps one chunk and the next axes are cut."""
+    per_block = [a.out for a in windows]
+    for axis in range(len(windows)):
+        if fits(per_block):
+            break
+        lo, hi = 1, per_block[axis]
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            per_block[axis] = mid
+            lo, hi = (mid, hi) if fits(per_block) else (lo, mid - 1)
+        if align[axis] > 1 and lo >= align[axis]:
+            lo -= lo % align[axis]
+        elif tiles and align[axis] > 1 and axis + 1 < len(windows):
+            lo = min(align[axis], windows[axis].out)
+        per_block[axis] = lo
+    return per_block
 
 
 def _round_up(need: int) -> str:

@@ -146,3 +146,66 @@ def test_sizes(text, expected):
 def test_bad_sizes(text):
     with pytest.raises(UsageError, match="--max-memory"):
         parse_size(text)
+
+
+@pytest.mark.parametrize("scheduler", ["threads", "processes"])
+def test_blocks_that_share_a_zarr_chunk_lose_nothing_in_parallel(tmp_path, scheduler):
+    """Blocks smaller than the output's chunks, run at once: every cell is written."""
+    import zarr
+
+    x = np.random.default_rng(4).random((4, 70, 58)).astype(np.float32)
+    path = str(tmp_path / "x.npy")
+    np.save(path, x)
+    out = str(tmp_path / "o.zarr")
+    spec = WindowSpec.make(kernel_size=3, stride=2)
+    done = pool_blockwise(
+        path, "max", spec, out, layout="CHW", max_memory=40_000 * 2, scheduler=scheduler,
+        chunks=(4, 34, 28),
+    )  # fmt: skip
+    assert done.plan.count > 4 and done.plan.per_block[0] < 34
+    np.testing.assert_array_equal(zarr.open_array(out)[...], run(x, "max", spec, "CHW").output)
+
+
+def test_blocks_are_whole_output_chunks_when_rows_of_chunks_do_not_fit():
+    windows = resolve(WindowSpec.make(kernel_size=2), (1024, 1024))
+    rows = plan_blocks(windows, 1, 4, 2**20, engine_share=4)
+    assert rows.per_block == (16, 512)  # no chunks to keep whole: the widest rows
+    tiles = plan_blocks(windows, 1, 4, 2**20, align=(64, 64), engine_share=4)
+    assert tiles.per_block[0] == 64 and tiles.per_block[1] % 64 == 0
+    assert tiles.block_bytes <= 2**20 * 3 // 4
+    # Too small for one chunk: rows again (the chunks are cut whatever the blocks).
+    small = plan_blocks(windows, 1, 4, 2**16, align=(64, 64), engine_share=4)
+    assert small.per_block == plan_blocks(windows, 1, 4, 2**16, engine_share=4).per_block
+
+
+@pytest.mark.parametrize("reduction,kernel,stride", [("max", 2, 2), ("avg", 3, 2), ("mode", 3, 1)])
+def test_bands_smaller_than_zarr_chunks_are_written_as_whole_chunks(
+    tmp_path, monkeypatch, reduction, kernel, stride
+):
+    """Blocks of a few rows gathered into whole rows of chunks: every chunk written once,
+    straight to its file, and the output equals the engine's."""
+    import zarr
+
+    from poolcli.io import zarr_chunks
+
+    writes = []
+    original = zarr_chunks.ChunkFiles.write
+
+    def direct_only(self, index, values):
+        done = original(self, index, values)
+        writes.append(done)
+        return done
+
+    monkeypatch.setattr(zarr_chunks.ChunkFiles, "write", direct_only)
+    x = (np.random.default_rng(5).random((2, 203, 90)) * 9).astype(np.float32)
+    path = str(tmp_path / "x.npy")
+    np.save(path, x)
+    out = str(tmp_path / "o.zarr")
+    spec = WindowSpec.make(kernel_size=kernel, stride=stride)
+    done = pool_blockwise(
+        path, reduction, spec, out, layout="CHW", max_memory=150_000, chunks=(2, 40, 90)
+    )
+    assert done.plan.count > 3 and done.plan.per_block[0] < 40
+    assert writes and all(writes)
+    expected = run(x, reduction, spec, "CHW").output
+    np.testing.assert_array_equal(zarr.open_array(out)[...], expected)

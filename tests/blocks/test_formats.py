@@ -236,3 +236,24 @@ def test_tiff_outputs_name_their_samples(tmp_path, channels):
 
 def _max_hwc(x, spec):
     return run(x, "max", spec, "HWC").output
+
+
+@pytest.mark.parametrize("max_memory", [None, "4KiB"])
+def test_a_one_channel_image_is_a_grey_tiff_read_as_hw(cli, tmp_path, max_memory):
+    """HWC with C = 1 written to TIFF is one grey page (no samples axis), which reads back as
+    HW with the same values and layout in memory and block by block (see the README)."""
+    from poolcli import io
+
+    x = np.random.default_rng(11).integers(0, 256, (40, 30, 1), dtype=np.uint8)
+    path, out = tmp_path / "g.npy", tmp_path / "g.tif"
+    np.save(path, x)
+    budget = ("--max-memory", max_memory) if max_memory else ()
+    cli("max", path, "-k", "2", "--layout", "HWC", *budget, "-o", out)
+    expected = x.reshape(20, 2, 15, 2).max(axis=(1, 3))
+    with tifffile.TiffFile(out) as tif:
+        assert tif.series[0].axes == "YX" and tif.pages[0].samplesperpixel == 1
+        assert tif.pages[0].photometric == tifffile.PHOTOMETRIC.MINISBLACK
+    with open_lazy(str(out)) as lazy:
+        assert lazy.axes == "HW" and not lazy.pixels
+        np.testing.assert_array_equal(lazy.read((slice(None), slice(None))), expected)
+    np.testing.assert_array_equal(io.read_input(str(out)).array, expected)

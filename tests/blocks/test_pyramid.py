@@ -204,3 +204,36 @@ def test_an_rgba_pyramid_keeps_the_alpha_rule_at_every_level(tmp_path, monkeypat
         level = run(level, "avg", spec, "HWC", alpha=True, pixels=True).output
         with tifffile.TiffFile(os.path.join(done.output, f"{n}.tif")) as tif:
             np.testing.assert_array_equal(tif.asarray(), level)
+
+
+@pytest.mark.parametrize(
+    "reduction,kernel,stride,scheduler",
+    [("avg", 3, 2, None), ("avg", 2, 2, "threads"), ("mode", 3, 2, None)],
+)
+def test_levels_pooled_one_by_one_as_zarr_keep_the_alpha_rule(
+    tmp_path, reduction, kernel, stride, scheduler
+):
+    """A planar RGBA TIFF (CHW, so OME-Zarr takes it) pooled level by level: every level is
+    the engine's own pooling of the level before, with the image's alpha and pixel rules."""
+    import tifffile
+
+    rng = np.random.default_rng(9)
+    x = rng.integers(0, 256, (4, 70, 58), dtype=np.uint8)
+    x[3] = np.where(rng.random((70, 58)) < 0.4, 0, x[3])
+    if reduction == "mode":
+        x //= 128
+    path = str(tmp_path / "rgba.tif")
+    tifffile.imwrite(path, x, photometric="rgb", planarconfig="separate", extrasamples=[2])
+    spec = WindowSpec.make(kernel_size=kernel, stride=stride)
+    done = pyramid(
+        path, str(tmp_path / "p.zarr"), 3, reduction, spec, max_memory=40_000, scheduler=scheduler
+    )
+    group = zarr.open_group(done.output, mode="r")
+    np.testing.assert_array_equal(group["0"][...], x)
+    changed = []
+    for level in range(1, 4):
+        previous = group[str(level - 1)][...]
+        expected = run(previous, reduction, spec, "CHW", alpha=True, pixels=True).output
+        changed.append(not np.array_equal(expected, run(previous, reduction, spec, "CHW").output))
+        np.testing.assert_array_equal(group[str(level)][...], expected)
+    assert reduction == "mode" or (changed[1] and changed[2])  # alpha matters after level 1

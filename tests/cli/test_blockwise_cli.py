@@ -108,3 +108,87 @@ def test_pyramid_command(cli, tmp_path, big):
     assert [level["shape"] for level in document["levels"]] == [[60, 45], [30, 22]]
     assert [level["level"] for level in document["levels"]] == [1, 2]
     assert sorted(os.listdir(tmp_path / "q")) == ["1.npy", "2.npy"]
+
+
+def test_jsonl_lines_are_the_in_memory_batch_lines(cli, tmp_path, big):
+    """--jsonl under --max-memory and with Zarr: one line per file, the batch's schema."""
+    from poolcli.render.documents import file_line_json
+
+    path, _ = big
+    cli("max", path, "-k", "2", "-o", tmp_path / "a.zarr")
+    memory = cli("max", path, "-k", "2", "--jsonl", "-q").stdout.splitlines()
+    result = cli(
+        "max", path, tmp_path / "a.zarr", "-k", "2", "--max-memory", "8KiB", "--jsonl", "-q",
+        "--format", "zarr", "-o", f"{tmp_path / 'out'}/",
+    )  # fmt: skip
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line["input"] for line in lines] == [str(path), str(tmp_path / "a.zarr")]
+    keys = list(json.loads(memory[0]))
+    assert all(list(line) == keys for line in lines)
+    assert keys == list(file_line_json(_done()))
+    assert [line["output_shape"] for line in lines] == [[60, 45], [30, 22]]
+    assert all(line["status"] == "done" and line["bytes_out"] > 0 for line in lines)
+    assert lines[0]["output"] == str(tmp_path / "out" / "x.zarr")
+    alone = cli("max", path, "-k", "2", "--max-memory", "8KiB", "--jsonl", "-q").stdout
+    (line,) = [json.loads(text) for text in alone.splitlines()]
+    expected = json.loads(memory[0])
+    for key in ("input", "output", "status", "layout", "input_shape", "output_shape"):
+        assert line[key] == expected[key]
+
+
+def _done():
+    from poolcli.batch.results import FileResult
+
+    return FileResult("x", None, "done")
+
+
+def test_jsonl_tells_failures_and_exits_1(cli, tmp_path, big):
+    path, _ = big
+    result = cli("max", path, tmp_path / "none.npy", "-k", "2", "--max-memory", "8KiB",
+                 "--jsonl", "-o", f"{tmp_path / 'out'}/", code=1)  # fmt: skip
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line["status"] for line in lines] == ["done", "failed"]
+    assert "none.npy" in lines[1]["error"] and lines[1]["output_shape"] is None
+    assert "processed" in result.stderr  # the batch summary, on standard error
+
+
+@pytest.fixture
+def broken(tmp_path):
+    """A Zarr v2 with a cut .zarray, a Zarr v3 with a wrong zarr.json, a TIFF cut in half."""
+    import tifffile
+
+    x = np.random.default_rng(3).random((64, 64)).astype(np.float32)
+    for name, fmt in (("v2.zarr", 2), ("v3.zarr", 3)):
+        zarr.create_array(tmp_path / name, shape=x.shape, chunks=(32, 32), dtype="f4",
+                          zarr_format=fmt)[...] = x  # fmt: skip
+    (tmp_path / "v2.zarr" / ".zarray").write_text('{"shape": [64, 64], "chunks": ')
+    meta = json.loads((tmp_path / "v3.zarr" / "zarr.json").read_text())
+    meta["data_type"] = "float99"
+    (tmp_path / "v3.zarr" / "zarr.json").write_text(json.dumps(meta))
+    tifffile.imwrite(tmp_path / "whole.tif", x, tile=(32, 32))
+    data = (tmp_path / "whole.tif").read_bytes()
+    (tmp_path / "cut.tif").write_bytes(data[: len(data) // 2])
+    return tmp_path
+
+
+@pytest.mark.parametrize("name", ["v2.zarr", "v3.zarr", "cut.tif"])
+def test_dry_run_names_an_input_that_cannot_be_opened(cli, broken, name):
+    good = broken / "whole.tif"
+    result = cli("max", good, broken / name, "-k", "2", "--max-memory", "1MiB", "--dry-run",
+                 "-o", f"{broken / 'out'}/", code=1)  # fmt: skip
+    failing = [line for line in result.stdout.splitlines() if "[error:" in line]
+    assert len(failing) == 1 and failing[0].startswith(str(broken / name))
+    assert "1 to pool" in result.stdout and "1 failing" in result.stdout
+    assert not (broken / "out").exists()
+    # The real run fails the same input with the same reason, and no traceback.
+    real = cli("max", broken / name, "-k", "2", "--max-memory", "1MiB", "-o",
+               broken / f"o{name}", code=1)  # fmt: skip
+    assert failing[0].split("[error: ")[1].rstrip("]") in real.stderr
+
+
+def test_dry_run_block_by_block_passes_good_inputs(cli, broken):
+    result = cli("max", broken / "whole.tif", "-k", "2", "--max-memory", "1MiB", "--dry-run")
+    assert "1 to pool" in result.stdout and "failing" not in result.stdout
+    result = cli("max", broken / "whole.tif", "-k", "99", "--max-memory", "1MiB", "--dry-run",
+                 code=1)  # fmt: skip
+    assert "1 failing" in result.stdout
