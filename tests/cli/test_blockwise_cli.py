@@ -250,3 +250,14 @@ def test_one_input_json_is_the_in_memory_document(cli, tmp_path, written):
     assert entry["nonfinite"] == {"values": {"nan": [[0, 0]], "inf": [[2, 2]]}}
     line = cli(*args[: -1 - len(output)], "--max-memory", "1KiB").stdout
     assert "(HW) -> 12×10 float32 in " in line and " in 1 block" not in line
+
+
+def test_one_failed_input_json_has_the_in_memory_fields(cli, tmp_path):
+    (tmp_path / "j.npy").write_text("not an array")
+    args = ("max", tmp_path / "j.npy", "-k", "2", "--json")
+    memory = json.loads(cli(*args, code=1).stdout)
+    blocks = json.loads(cli(*args, "--max-memory", "1MiB", code=1).stdout)
+    (entry,), (expected,) = blocks.pop("files"), memory.pop("files")
+    assert blocks == memory and list(entry) == list(expected)
+    assert entry["status"] == "failed" and entry["exit_status"] == 1
+    assert entry["error"].startswith(f"{tmp_path / 'j.npy'}: ")
