@@ -80,8 +80,15 @@ def process_blocks(task, job, values: dict[str, Any]) -> None:
         output_dtype=done.dtype,
         layout=str(done.layout),
         bytes_in=_size(path),
-        # What the report shows: the block count, and the array when nothing was written.
-        detail={"blocks": done.plan.count, "array": done.output if output is None else None},
+        # What the report shows: the block count, and the array when nothing was written;
+        # and what --json tells of the pooling.
+        detail={
+            "blocks": done.plan.count,
+            "array": done.output if output is None else None,
+            "windows": done.windows,
+            "layout_guessed": done.layout_guessed,
+            "premultiplied": done.premultiplied,
+        },
     )
     if output is not None:
         values["bytes_out"] = _size(output)

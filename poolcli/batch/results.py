@@ -75,6 +75,16 @@ class Summary:
     #: Sub-folders of the input folders left out (no ``recursive``).
     folders_not_searched: int = 0
 
+    @classmethod
+    def of_plan(cls, plan) -> Summary:
+        """The counts of a run of ``plan`` (a :class:`~poolcli.batch.plan.Plan`) before it
+        starts: its inputs, the files ignored and the sub-folders not searched."""
+        return cls(
+            total=len(plan.tasks),
+            ignored=len(plan.ignored),
+            folders_not_searched=plan.folders_not_searched,
+        )
+
     @property
     def not_started(self) -> int:
         return self.total - self.done - self.skipped - self.failed

@@ -83,11 +83,7 @@ class Batch:
         self.batch_size = batch_size
         self.executor = executor
         self.fail_fast = fail_fast
-        self.summary = Summary(
-            total=len(plan.tasks),
-            ignored=len(plan.ignored),
-            folders_not_searched=plan.folders_not_searched,
-        )
+        self.summary = Summary.of_plan(plan)
         self._started: float | None = None
         self._gen: Iterator[FileResult] | None = None
         self._workers = None  # the workers of a pooled run (for tests and debugging)

@@ -40,6 +40,8 @@ class Blockwise:
     windows: tuple[AxisWindow, ...]
     plan: BlockPlan
     source: object
+    #: Whether straight alpha was premultiplied for pooling, as the in-memory engine does.
+    premultiplied: bool = False
 
 
 @dataclass(frozen=True)
@@ -120,7 +122,9 @@ def pool_blockwise(
         if data is not source and hasattr(data, "close"):
             data.close()
     chosen = Layout.parse(job.layout)
-    return Blockwise(result[0], out_shape, result[1], chosen, guessed, plan.windows, plan, data)
+    return Blockwise(
+        result[0], out_shape, result[1], chosen, guessed, plan.windows, plan, data, job.alpha
+    )
 
 
 def _prepare(source, data, reduction, spec, given, aligned):

@@ -10,8 +10,10 @@ terminal.
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
+import time
 from typing import Any
 
 import typer
@@ -71,8 +73,11 @@ def run_blockwise(reduction: Reduction, args: dict[str, Any], then=()) -> int:
         scheduler=None if several else scheduler,
         blockwise=True,
     )
+    started = time.perf_counter()
     results = _run(tasks, job, scheduler if several else None, args)
-    return _report(results, args)
+    if several:
+        return _report_batch(results, args, plan, step, time.perf_counter() - started)
+    return _report_single(results[0], args, step, job.device)
 
 
 def _step(reduction: Reduction, args: dict[str, Any]):
@@ -205,59 +210,83 @@ class _progress:
             self.bar.__exit__(*exc)
 
 
-def _report(results, args) -> int:
-    statuses = []
-    documents = []
+def _tell(result, args) -> int:
+    """Print what one result says (its failure, warnings, and its line unless -q, --json or
+    --jsonl); returns its exit status. A skip is told by the batch summary, as in memory."""
+    if result.error:
+        typer.echo(error_line(result.error), err=True)
+        return ExitStatus.ERROR
+    if result.status == SKIPPED:
+        return ExitStatus.OK
+    for warning in result.warnings:
+        typer.echo(f"poolcli: warning: {warning}", err=True)
+    if not args.get("json") and not args.get("jsonl") and not args.get("quiet"):
+        typer.echo(_line(result, result.detail or {}))
+    return ExitStatus.OK
+
+
+def _report_batch(results, args, plan, step, seconds: float) -> int:
+    """A batch's lines, then the batch summary (unless -q) and its ``--json`` document, as a
+    batch in memory ends (:mod:`poolcli.cli.batch_report`)."""
+    from poolcli.batch.results import Summary
+    from poolcli.cli.batch_report import print_summary
+    from poolcli.render.documents import batch_json
+
+    statuses = [_tell(result, args) for result in results]
+    summary = Summary.of_plan(plan)
     for result in results:
-        if result.error:
-            typer.echo(error_line(result.error), err=True)
-            statuses.append(ExitStatus.ERROR)
-            continue
-        if result.status == SKIPPED:
-            typer.echo(f"poolcli: skipped {display_path(result.input)}: {result.reason}", err=True)
-            statuses.append(ExitStatus.OK)
-            continue
-        statuses.append(ExitStatus.OK)
-        for warning in result.warnings:
-            typer.echo(f"poolcli: warning: {warning}", err=True)
-        detail = result.detail or {}
-        documents.append(_document(result, detail))
-        if not args.get("json") and not args.get("jsonl") and not args.get("quiet"):
-            typer.echo(_line(result, detail))
-    if args.get("jsonl") and not args.get("quiet"):
-        _summary(results)
+        summary.add(result)
+    summary.seconds = seconds
+    if not args.get("quiet"):
+        print_summary(summary, sys.stderr)
     if args.get("json"):
-        typer.echo(json.dumps(documents[0] if len(results) == 1 else documents, indent=1))
+        document = batch_json(results, summary, (step,))
+        typer.echo(json.dumps(document, indent=2, ensure_ascii=False))
     return worst(statuses)
 
 
-def _summary(results) -> None:
-    """The batch summary on standard error, as a batch in memory ends with --jsonl."""
-    from poolcli.batch.results import Summary
-    from poolcli.cli.batch_report import print_summary
+def _report_single(result, args, step, device: str) -> int:
+    """One input's line, or its ``--json`` document: the one an input pooled in memory gives
+    (:func:`~poolcli.render.documents.json_document`)."""
+    from poolcli.render.report import dumps, json_document
+    from poolcli.version import __version__
 
-    summary = Summary(total=len(results))
-    for result in results:
-        summary.add(result)
-    summary.seconds = sum(result.seconds for result in results)
-    print_summary(summary, sys.stderr)
+    status = _tell(result, args)
+    if args.get("json"):
+        entries = [_entry(result, step, device, status)]
+        typer.echo(dumps(json_document((step,), entries, device=device, version=__version__)))
+    return status
 
 
-def _document(result, detail) -> dict[str, Any]:
-    array = detail.get("array")
-    document = {
-        "input": result.input,
-        "output": result.output,
-        "input_shape": list(result.input_shape),
-        "input_dtype": result.input_dtype,
-        "output_shape": list(result.output_shape),
-        "output_dtype": result.output_dtype,
-        "layout": result.layout,
-        "blocks": detail.get("blocks"),
-    }
-    if array is not None and array.size <= 256:
-        document["values"] = array.tolist()
-    return document
+def _entry(result, step, device: str, status: int) -> dict[str, Any]:
+    """The ``files`` entry of one input pooled block by block. The input is never whole in
+    memory, so its statistics are null; so are the output's when it was written and is too
+    large for its values to be shown (else it is read back, as small as the values are)."""
+    from poolcli.render.schema import JSON_MAX_VALUES, failure_json, pooled_json, window_json
+
+    name = display_path(result.input)
+    if result.error:
+        return failure_json(name, result.error, int(status))
+    detail = result.detail
+    array = detail["array"]
+    if array is None and math.prod(result.output_shape) <= JSON_MAX_VALUES:
+        from poolcli.io.lazy import open_lazy
+
+        with open_lazy(result.output) as written:
+            array = written.read(...)
+    return pooled_json(
+        name,
+        result.output,
+        array,
+        layout=result.layout,
+        layout_guessed=detail["layout_guessed"],
+        shapes=(result.input_shape, result.output_shape),
+        dtypes=(result.input_dtype, result.output_dtype),
+        input_stats=None,
+        window=window_json(step.spec, detail["windows"]),
+        device=device,
+        premultiplied=detail["premultiplied"],
+    )
 
 
 def _line(result, detail) -> str:

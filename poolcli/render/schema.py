@@ -241,26 +241,59 @@ def result_json(
     output file holds (``written_dtype``) when one was written, else the result's. For a
     chain, ``result`` is its last step's and ``first`` its first step's, which read the input."""
     output, source = result.output, first or result
+    return pooled_json(
+        name,
+        output_path,
+        output,
+        layout=str(result.layout),
+        layout_guessed=result.layout_guessed,
+        shapes=(source.input_shape, output.shape),
+        dtypes=(source.input_dtype, written_dtype or str(output.dtype)),
+        input_stats=input_stats,
+        window=window_json(result.spec, result.windows),
+        device=str(result.device),
+        premultiplied=result.premultiplied,
+    )
+
+
+def pooled_json(
+    name: str,
+    output_path: str | None,
+    output,
+    *,
+    layout: str,
+    layout_guessed: bool,
+    shapes: tuple,
+    dtypes: tuple[str, str],
+    input_stats: Stats | None,
+    window: dict,
+    device: str,
+    premultiplied: bool,
+) -> dict:
+    """The fields of :func:`result_json` from their parts: ``output`` is the output array, or
+    ``None`` when it is not in memory (then its statistics and values are null); ``shapes``
+    and ``dtypes`` are the input's and the output's."""
     entry = file_json(
         name,
         output_path,
         status="done",
-        layout=str(result.layout),
-        input_shape=source.input_shape,
-        input_dtype=source.input_dtype,
-        output_shape=output.shape,
-        output_dtype=written_dtype or str(output.dtype),
+        layout=layout,
+        input_shape=shapes[0],
+        input_dtype=dtypes[0],
+        output_shape=shapes[1],
+        output_dtype=dtypes[1],
     )
-    values, where = values_json(output) if output.size <= JSON_MAX_VALUES else (None, {})
+    small = output is not None and output.size <= JSON_MAX_VALUES
+    values, where = values_json(output) if small else (None, {})
     entry.update(
-        layout_guessed=result.layout_guessed,
+        layout_guessed=layout_guessed,
         input_stats=stats_json(input_stats),
-        output_stats=stats_json(array_stats(output)),
+        output_stats=stats_json(array_stats(output)) if output is not None else None,
         values=values,
         nonfinite={"values": where} if where else {},
-        window=window_json(result.spec, result.windows),
-        device=str(result.device),
-        premultiplied_alpha=result.premultiplied,
+        window=window,
+        device=device,
+        premultiplied_alpha=premultiplied,
     )
     return entry
 

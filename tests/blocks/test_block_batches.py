@@ -96,7 +96,7 @@ def test_folder_batch_to_zarr_and_rerun_skips(cli, folder, tmp_path):
         with open_lazy(str(out / f"{stem}.zarr")) as back:
             np.testing.assert_array_equal(back.read(...), _max2(arrays[name]))
     again = cli(*args)
-    assert again.stderr.count("skipped") == 3
+    assert "3 (outputs exist; --overwrite to replace)" in again.stderr  # the batch summary
     cli(*args, "--overwrite")
 
 

@@ -43,8 +43,9 @@ def test_zarr_in_and_out_and_json(cli, tmp_path, big):
     path, x = big
     cli("max", path, "-k", "2", "-o", tmp_path / "a.zarr")
     result = cli("avg", tmp_path / "a.zarr", "-k", "3", "--json", "--max-memory", "8KiB")
-    document = json.loads(result.stdout)
-    assert document["output_shape"] == [20, 15] and document["blocks"] > 1
+    (entry,) = json.loads(result.stdout)["files"]
+    assert entry["output_shape"] == [20, 15] and entry["input_stats"] is None
+    assert entry["output_stats"]["max"] <= 1.0 and entry["values"] is None
     expected = x.reshape(60, 2, 45, 2).max(axis=(1, 3))
     np.testing.assert_array_equal(zarr.open_array(tmp_path / "a.zarr")[...], expected)
 
@@ -192,3 +193,71 @@ def test_dry_run_block_by_block_passes_good_inputs(cli, broken):
     result = cli("max", broken / "whole.tif", "-k", "99", "--max-memory", "1MiB", "--dry-run",
                  code=1)  # fmt: skip
     assert "1 failing" in result.stdout
+
+
+def test_a_blockwise_batch_ends_with_the_batch_summary(cli, tmp_path, big):
+    """Done, skipped (the output exists) and failed, counted and told as a batch in memory
+    tells them; -q leaves the summary out; --json is the batch document."""
+    path, _ = big
+    (tmp_path / "out").mkdir()
+    np.save(tmp_path / "y.npy", np.ones((4, 4), np.float32))
+    np.save(tmp_path / "out" / "y.npy", np.zeros((2, 2), np.float32))  # exists: skipped
+    (tmp_path / "bad.npy").write_text("not an array")
+    args = ("max", path, tmp_path / "y.npy", tmp_path / "bad.npy", "-k", "2",
+            "--max-memory", "8KiB", "-o", f"{tmp_path / 'out'}/")  # fmt: skip
+    result = cli(*args, code=1)
+    rows = _summary_rows(result.stderr)
+    assert rows["processed"] == "1" and rows["failed"] == "1"
+    assert rows["skipped"] == "1 (outputs exist; --overwrite to replace)"
+    assert "1 failed:" in result.stderr and result.stderr.count("bad.npy: is a corrupt") == 2
+    assert not np.load(tmp_path / "out" / "y.npy").any()  # the existing output is kept
+    assert "processed" not in cli(*args, "-q", code=1).stderr
+    document = json.loads(cli(*args, "--json", "-q", code=1).stdout)
+    assert list(document) == ["poolcli", "chain", "steps", "files", "summary"]
+    assert [f["status"] for f in document["files"]] == ["skipped", "skipped", "failed"]
+    summary = document["summary"]
+    assert (summary["processed"], summary["skipped"], summary["failed"]) == (0, 2, 1)
+    assert summary["exit_status"] == 1
+
+
+def _summary_rows(text: str) -> dict[str, str]:
+    """The rows of the summary table printed in ``text``: ``{label: value}``."""
+    rows = {}
+    for line in text.splitlines():
+        cells = [cell.strip() for cell in line.strip("│|").split("│")]
+        if len(cells) == 2 and cells[0]:
+            rows[cells[0]] = cells[1]
+    return rows
+
+
+@pytest.mark.parametrize("written", [False, True])
+def test_one_input_json_is_the_in_memory_document(cli, tmp_path, written):
+    """The same small input, pooled in memory and block by block: the same keys, and the same
+    values but for the input's statistics (null block by block)."""
+    x = np.arange(480, dtype=np.float32).reshape(24, 20) / 7
+    x[1, 1], x[4, 5] = np.nan, np.inf
+    np.save(tmp_path / "s.npy", x)
+    output = ["-o", tmp_path / "o.npy"] if written else []
+    args = ("avg", tmp_path / "s.npy", "-k", "2", "--json", *output)
+    memory = json.loads(cli(*args).stdout)
+    blocks = json.loads(cli(*args, "--max-memory", "1KiB").stdout)
+    assert list(blocks) == list(memory)
+    (entry,), (expected,) = blocks.pop("files"), memory.pop("files")
+    assert blocks == memory
+    assert list(entry) == list(expected)
+    assert entry.pop("input_stats") is None and expected.pop("input_stats") is not None
+    assert entry == expected
+    assert entry["nonfinite"] == {"values": {"nan": [[0, 0]], "inf": [[2, 2]]}}
+    line = cli(*args[: -1 - len(output)], "--max-memory", "1KiB").stdout
+    assert "(HW) -> 12×10 float32 in " in line and " in 1 block" not in line
+
+
+def test_one_failed_input_json_has_the_in_memory_fields(cli, tmp_path):
+    (tmp_path / "j.npy").write_text("not an array")
+    args = ("max", tmp_path / "j.npy", "-k", "2", "--json")
+    memory = json.loads(cli(*args, code=1).stdout)
+    blocks = json.loads(cli(*args, "--max-memory", "1MiB", code=1).stdout)
+    (entry,), (expected,) = blocks.pop("files"), memory.pop("files")
+    assert blocks == memory and list(entry) == list(expected)
+    assert entry["status"] == "failed" and entry["exit_status"] == 1
+    assert entry["error"].startswith(f"{tmp_path / 'j.npy'}: ")
