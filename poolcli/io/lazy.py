@@ -111,7 +111,7 @@ def open_lazy(path: str) -> LazyArray:
     """Open ``path`` for reading in pieces (by its name: ``.zarr``, ``.tif``..., else ``.npy``)."""
     fmt = lazy_format(path) or "npy"
     if not os.path.exists(path):
-        raise PoolError("does not exist.", path=path)
+        raise PoolError("No such file.", path=path)  # as read_input says it
     if os.path.isdir(path):
         from poolcli.io.formats import ZARR_MARKS
 

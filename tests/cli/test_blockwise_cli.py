@@ -261,3 +261,10 @@ def test_one_failed_input_json_has_the_in_memory_fields(cli, tmp_path):
     assert blocks == memory and list(entry) == list(expected)
     assert entry["status"] == "failed" and entry["exit_status"] == 1
     assert entry["error"].startswith(f"{tmp_path / 'j.npy'}: ")
+
+
+@pytest.mark.parametrize("extra", [[], ["--max-memory", "1MiB"]])
+def test_a_missing_input_reads_the_same_block_by_block(cli, tmp_path, extra):
+    missing = tmp_path / "nothere.npy"
+    result = cli("max", missing, "-k", "2", *extra, code=1)
+    assert result.stderr == f"poolcli: error: {missing}: No such file.\n"
