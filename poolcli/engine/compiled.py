@@ -59,6 +59,11 @@ MEDIAN_TAPS = 25
 #: 7x7 max of 8192² float32 177 ms against 310 ms in one loop, 7x7 min of 4096²×3 uint8 28
 #: against 48 ms; at 5x5 one loop won (86 against 101 ms) or tied (benchmarks/README.md).
 SPLIT_FROM = 6
+#: Integer sums and averages of windows of this many cells or more (over two axes or more)
+#: run as two kernels: the first axis, then the rest (:class:`_Split`): 7x7 average of
+#: 4096²×3 uint8 33-58 ms against 58-107 ms in one loop; 3x3 and 5x5 stay one loop (36
+#: against 79 ms, 41 against 61 ms).
+SUM_SPLIT_TAPS = 49
 #: The kernels' generation: a marker left by an earlier one does not count as compiled.
 KERNELS = 3
 _DTYPES = frozenset(
@@ -200,36 +205,61 @@ def split_axes(axes):
     return tuple(inner), tuple(outer)
 
 
-class _Split:
-    """A max/min box as two one-loop kernels (:func:`split_axes`) through a buffer of its own:
-    a 7x7 max reads 16 + 4 cells per output instead of 49."""
+def _divided(axes, spatial, acc, quotient, count, x):
+    """Window sums along ``axes`` divided by the whole window's ``count`` cells."""
+    return box(Reduction.SUM, axes, spatial, acc, None, None, x).to(quotient) / float(count)
 
-    def __init__(self, reduction, axes, spatial, acc, order):
-        inner_axes, outer_axes = split_axes(axes)
-        self.spatial, self.inner_axes = spatial, inner_axes
-        self.inner = _compiled("box", (reduction, inner_axes, spatial, acc, order, None))
-        self.outer = _compiled("box", (reduction, outer_axes, spatial, acc, order, None))
+
+class _Split:
+    """A box as two one-loop kernels through a buffer of its own (``inner``'s result, in
+    ``dtype``): long max/min windows as :func:`split_axes` gives (a 7x7 max reads 16 + 4 cells
+    per output instead of 49), large integer sums along the first axis and then the rest
+    (7x7: 7 + 7 reads instead of 49; exact in any order)."""
+
+    def __init__(self, inner: tuple, outer: tuple, dtype):
+        self.inner, self.outer = _compiled(*inner), _compiled(*outer)
+        self.spatial, self.inner_axes, self.dtype = inner[1][2], inner[1][1], dtype
 
     def __call__(self, x, out) -> None:
         shape = list(x.shape)
-        for axis_index, (kernel, _, dilation) in zip(self.spatial, self.inner_axes):
-            shape[axis_index] -= dilation * (kernel - 1)
-        runs = memory.empty(shape, x.dtype, x.device)
+        for axis_index, (kernel, stride, dilation) in zip(self.spatial, self.inner_axes):
+            shape[axis_index] = (shape[axis_index] - dilation * (kernel - 1) - 1) // stride + 1
+        runs = memory.empty(shape, self.dtype, x.device)
         self.inner(x, runs)
         self.outer(runs, out)
+
+
+def _split_plan(x, reduction, axes, spatial, acc, order, quotient):
+    """The two kernels of a :class:`_Split` for this box, or None where one loop is faster."""
+    if reduction in (Reduction.MAX, Reduction.MIN):
+        if max(kernel for kernel, _, _ in axes) < SPLIT_FROM:
+            return None
+        inner_axes, outer_axes = split_axes(axes)
+        inner = ("box", (reduction, inner_axes, spatial, acc, order, None))
+        return inner, ("box", (reduction, outer_axes, spatial, acc, order, None)), x.dtype
+    count = math.prod(kernel for kernel, _, _ in axes)
+    if x.dtype.is_floating_point or count < SUM_SPLIT_TAPS or count == axes[0][0]:
+        return None
+    identity = (1, 1, 1)
+    inner_axes = (axes[0],) + (identity,) * (len(axes) - 1)
+    outer_axes = (identity, *axes[1:])
+    inner = ("box", (Reduction.SUM, inner_axes, spatial, acc, None, None))
+    if reduction is Reduction.SUM:
+        return inner, ("box", (Reduction.SUM, outer_axes, spatial, acc, None, None)), acc
+    return inner, ("divided", (outer_axes, spatial, acc, quotient, count)), acc
 
 
 @functools.cache
 def _compiled(kind: str, static: tuple):
     """The compiled kernel for one set of window parameters (every input size shares it)."""
-    if kind == "box split":
+    if kind == "split":
         return _Split(*static)
     import torch._dynamo
 
     cache_dir()
     config = torch._dynamo.config
     config.cache_size_limit = max(config.cache_size_limit, 256)
-    fn = {"median": _median, "median taps": _median_taps, "box": box}[kind]
+    fn = {"median": _median, "median taps": _median_taps, "box": box, "divided": _divided}[kind]
     kernel = functools.partial(_into, functools.partial(fn, *static))
     return torch.compile(kernel, dynamic=True, fullgraph=True, options=_ONE_LOOP)
 
@@ -274,11 +304,12 @@ def _plan(x, reduction, windows, spatial, chosen, options):
         # the last (contiguous) axis first (5x5 max of 8192² float32: 99 ms against 158 ms
         # for the first axis first, 128 ms for every tap in turn);
         order = tuple(sorted(range(len(windows)), key=lambda i: (-windows[i].stride, -i)))
-        if max(a.kernel for a in windows) >= SPLIT_FROM:
-            return "box split", (reduction, axes, tuple(spatial), acc, order)
     elif not x.dtype.is_floating_point:
         order = None  # every tap in turn (7x7 average of 4096²×3 uint8: 56 ms against 82 ms)
     quotient = quotient_dtype(acc, x.dtype, options)
+    split = _split_plan(x, reduction, axes, tuple(spatial), acc, order, quotient)
+    if split is not None:
+        return "split", split
     return "box", (reduction, axes, tuple(spatial), acc, order, quotient)
 
 

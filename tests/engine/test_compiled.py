@@ -33,6 +33,7 @@ CASES = [
     ("avg", torch.uint8, "HWC", {"kernel_size": (5, 3), "stride": 1}),  # exact: every tap in turn
     ("avg", torch.float32, "HW", {"kernel_size": 5, "stride": (2, 1)}),  # separable order
     ("min", torch.uint8, "HWC", {"kernel_size": (7, 3), "stride": (1, 2)}),  # two boxes
+    ("avg", torch.uint8, "HWC", {"kernel_size": (7, 9), "stride": (2, 1)}),  # rows, then rest
 ]
 
 
