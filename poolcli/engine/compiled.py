@@ -55,6 +55,17 @@ WARM_FROM = 1 << 16
 ONE_SHOT_FROM = 1 << 29
 #: The largest median-of-n network compiled (5x5: about a minute to compile the first time).
 MEDIAN_TAPS = 25
+#: Max/min windows with this many taps along an axis or more run as two boxes (:class:`_Split`):
+#: 7x7 max of 8192² float32 177 ms against 310 ms in one loop, 7x7 min of 4096²×3 uint8 28
+#: against 48 ms; at 5x5 one loop won (86 against 101 ms) or tied (benchmarks/README.md).
+SPLIT_FROM = 6
+#: Integer sums and averages of windows of this many cells or more (over two axes or more)
+#: run as two kernels: the first axis, then the rest (:class:`_Split`): 7x7 average of
+#: 4096²×3 uint8 33-58 ms against 58-107 ms in one loop; 3x3 and 5x5 stay one loop (36
+#: against 79 ms, 41 against 61 ms).
+SUM_SPLIT_TAPS = 49
+#: The intermediate buffer of a split kernel: one strip of this many bytes at a time.
+STRIP_BYTES = 4 << 20
 #: The kernels' generation: a marker left by an earlier one does not count as compiled.
 KERNELS = 3
 _DTYPES = frozenset(
@@ -177,15 +188,93 @@ def _median_taps(axes, spatial, network, x):
     return median.clone() if len(taps) == 1 else median  # never a view of the input
 
 
+def split_axes(axes):
+    """Long max/min windows as two boxes: ``(inner, outer)``. Along an axis of ``k`` taps
+    (:data:`SPLIT_FROM` or more) the window is the max of two overlapping runs of ``w =
+    ceil(k / 2)`` taps, the first at its start and the second ending at its end (van
+    Herk/Gil-Werman's idea with two runs): ``inner`` is the box of runs (stride 1), ``outer``
+    takes 2 cells of it, ``k - w`` taps apart, at the window's stride. Axes below
+    :data:`SPLIT_FROM` stay whole in ``inner``."""
+    inner, outer = [], []
+    for kernel, stride, dilation in axes:
+        if kernel < SPLIT_FROM:
+            inner.append((kernel, 1, dilation))
+            outer.append((1, stride, 1))
+            continue
+        run = (kernel + 1) // 2
+        inner.append((run, 1, dilation))
+        outer.append((2, stride, (kernel - run) * dilation))
+    return tuple(inner), tuple(outer)
+
+
+def _divided(axes, spatial, acc, quotient, count, x):
+    """Window sums along ``axes`` divided by the whole window's ``count`` cells."""
+    return box(Reduction.SUM, axes, spatial, acc, None, None, x).to(quotient) / float(count)
+
+
+class _Split:
+    """A box as two one-loop kernels through a buffer of its own (``inner``'s result, in
+    ``dtype``): long max/min windows as :func:`split_axes` gives (a 7x7 max reads 16 + 4 cells
+    per output instead of 49), large integer sums along the first axis and then the rest
+    (7x7: 7 + 7 reads instead of 49; exact in any order)."""
+
+    def __init__(self, inner: tuple, outer: tuple, dtype):
+        self.inner, self.outer = _compiled(*inner), _compiled(*outer)
+        self.spatial, self.inner_axes, self.dtype = inner[1][2], inner[1][1], dtype
+        self.outer_axes = outer[1][0] if outer[0] == "divided" else outer[1][1]
+
+    def __call__(self, x, out) -> None:
+        # Strips of output rows (the first spatial axis), so that the runs of one strip stay
+        # in the cache and one small buffer serves every strip.
+        first = self.spatial[0]
+        (k_in, s_in, d_in), (k_out, s_out, d_out) = self.inner_axes[0], self.outer_axes[0]
+        shape = list(x.shape)
+        for axis_index, (kernel, stride, dilation) in zip(self.spatial, self.inner_axes):
+            shape[axis_index] = (shape[axis_index] - dilation * (kernel - 1) - 1) // stride + 1
+        row_bytes = math.prod(shape) // max(shape[first], 1) * self.dtype.itemsize
+        rows = max(1, STRIP_BYTES // max(row_bytes, 1) // s_out)
+        shape[first] = min(shape[first], (rows - 1) * s_out + d_out * (k_out - 1) + 1)
+        runs = memory.empty(shape, self.dtype, x.device)
+        for r0 in range(0, out.shape[first], rows):
+            r1 = min(out.shape[first], r0 + rows)
+            a, b = r0 * s_out, (r1 - 1) * s_out + d_out * (k_out - 1) + 1
+            x0, x1 = a * s_in, (b - 1) * s_in + d_in * (k_in - 1) + 1
+            strip = runs.narrow(first, 0, b - a)
+            self.inner(x.narrow(first, x0, x1 - x0), strip)
+            self.outer(strip, out.narrow(first, r0, r1 - r0))
+
+
+def _split_plan(x, reduction, axes, spatial, acc, order, quotient):
+    """The two kernels of a :class:`_Split` for this box, or None where one loop is faster."""
+    if reduction in (Reduction.MAX, Reduction.MIN):
+        if max(kernel for kernel, _, _ in axes) < SPLIT_FROM:
+            return None
+        inner_axes, outer_axes = split_axes(axes)
+        inner = ("box", (reduction, inner_axes, spatial, acc, order, None))
+        return inner, ("box", (reduction, outer_axes, spatial, acc, order, None)), x.dtype
+    count = math.prod(kernel for kernel, _, _ in axes)
+    if x.dtype.is_floating_point or count < SUM_SPLIT_TAPS or count == axes[0][0]:
+        return None
+    identity = (1, 1, 1)
+    inner_axes = (axes[0],) + (identity,) * (len(axes) - 1)
+    outer_axes = (identity, *axes[1:])
+    inner = ("box", (Reduction.SUM, inner_axes, spatial, acc, None, None))
+    if reduction is Reduction.SUM:
+        return inner, ("box", (Reduction.SUM, outer_axes, spatial, acc, None, None)), acc
+    return inner, ("divided", (outer_axes, spatial, acc, quotient, count)), acc
+
+
 @functools.cache
 def _compiled(kind: str, static: tuple):
     """The compiled kernel for one set of window parameters (every input size shares it)."""
+    if kind == "split":
+        return _Split(*static)
     import torch._dynamo
 
     cache_dir()
     config = torch._dynamo.config
     config.cache_size_limit = max(config.cache_size_limit, 256)
-    fn = {"median": _median, "median taps": _median_taps, "box": box}[kind]
+    fn = {"median": _median, "median taps": _median_taps, "box": box, "divided": _divided}[kind]
     kernel = functools.partial(_into, functools.partial(fn, *static))
     return torch.compile(kernel, dynamic=True, fullgraph=True, options=_ONE_LOOP)
 
@@ -233,6 +322,13 @@ def _plan(x, reduction, windows, spatial, chosen, options):
     elif not x.dtype.is_floating_point:
         order = None  # every tap in turn (7x7 average of 4096²×3 uint8: 56 ms against 82 ms)
     quotient = quotient_dtype(acc, x.dtype, options)
+    split = _split_plan(x, reduction, axes, tuple(spatial), acc, order, quotient)
+    if split is not None:
+        return "split", split
+    if acc is torch.float32 and not x.dtype.is_floating_point:
+        # 8-bit sums add in int32 in one loop (exact, same quotient): 3x3 average of
+        # 4096²×3 uint8 20 ms against 25 ms in float32, 5x5 51 against 66 ms.
+        acc = torch.int32
     return "box", (reduction, axes, tuple(spatial), acc, order, quotient)
 
 

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import reference as ref
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from poolcli.engine import compiled, ops
 from poolcli.model.layout import Layout
+from poolcli.model.reductions import Reduction
 from poolcli.model.window import WindowSpec, resolve
 
 
@@ -28,6 +32,8 @@ CASES = [
     ("median", torch.uint8, "HWC", {"kernel_size": 2, "stride": 1}),  # median-of-n network
     ("avg", torch.uint8, "HWC", {"kernel_size": (5, 3), "stride": 1}),  # exact: every tap in turn
     ("avg", torch.float32, "HW", {"kernel_size": 5, "stride": (2, 1)}),  # separable order
+    ("min", torch.uint8, "HWC", {"kernel_size": (7, 3), "stride": (1, 2)}),  # two boxes
+    ("avg", torch.uint8, "HWC", {"kernel_size": (7, 9), "stride": (2, 1)}),  # rows, then rest
 ]
 
 
@@ -81,3 +87,27 @@ def test_debug_says_once_why_the_compiled_kernels_are_off(run, tmp_path):
     args = ("max", tmp_path / "x.npy", "-k", "3", "-s", "1", "-o", tmp_path / "y.npy", "-q")
     said = run(*args, "--debug", env=env).stderr.decode()
     assert said.count("compiled kernels off, eager paths instead: no C++ compiler") == 1
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(1, 11), st.integers(1, 3), st.integers(1, 2)), min_size=1, max_size=3
+    ),
+    st.sampled_from(["max", "min"]),
+    st.integers(0, 2**32 - 1),
+)
+def test_two_boxes_give_the_loop_references_max_and_min(axes, reduction, seed):
+    """The split of long max/min windows (the compiled kernels' arithmetic, run eagerly here)
+    against the loop reference, on windows without padding of every kernel up to 11."""
+    axes = tuple(axes)
+    sizes = [(k - 1) * d + 1 + extra for (k, _, d), extra in zip(axes, (0, 3, 5))]
+    x = np.random.default_rng(seed).integers(0, 50, sizes).astype(np.int16)
+    spatial = tuple(range(len(axes)))
+    inner, outer = compiled.split_axes(axes)
+    red = Reduction(reduction)
+    runs = compiled.box(red, inner, spatial, torch.int16, spatial, None, torch.from_numpy(x))
+    got = compiled.box(red, outer, spatial, torch.int16, spatial, None, runs)
+    kernel, stride, dilation = zip(*axes)
+    want = ref.reference_pool(x[None, None], reduction, kernel, stride, 0, dilation)[0, 0]
+    assert np.array_equal(got.numpy(), want)
