@@ -119,35 +119,33 @@ def test_the_idle_timeout(tmp_path):
     assert "idle for 1 s" in Path(Place(str(server.folder)).log).read_text()
 
 
-def test_the_client_imports_the_standard_library_only():
+def modules_imported_by(statement: str) -> set[str]:
+    """The modules a fresh interpreter imports to run ``statement``, beyond its start-up."""
     code = (
         "import sys\n"
         "before = set(sys.modules)\n"
-        "import poolcli.client.call, poolcli.client.control, poolcli.__main__\n"
-        "new = {m.split('.')[0] for m in set(sys.modules) - before}\n"
-        "print(sorted(m for m in new if m not in sys.stdlib_module_names))\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, env=subprocess_env()
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "['poolcli']"
-
-
-def test_a_served_call_imports_no_python_module_of_the_standard_library():
-    """The served path (``poolcli.__main__`` and the client's call) costs Python's start-up and
-    little more: ``socket`` or ``signal`` would bring ``enum`` and ``selectors`` with them."""
-    code = (
-        "import sys\n"
-        "before = set(sys.modules)\n"
-        "import poolcli.__main__, poolcli.client.call\n"
+        f"{statement}\n"
         "print(sorted(set(sys.modules) - before))\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, env=subprocess_env()
     )
     assert done.returncode == 0, done.stderr
-    new = ast.literal_eval(done.stdout)
+    return set(ast.literal_eval(done.stdout))
+
+
+def test_the_client_imports_the_standard_library_only():
+    new = modules_imported_by(
+        "import poolcli.client.call, poolcli.client.control, poolcli.__main__"
+    )
+    tops = {name.split(".")[0] for name in new}
+    assert {name for name in tops if name not in sys.stdlib_module_names} == {"poolcli"}
+
+
+def test_a_served_call_imports_no_python_module_of_the_standard_library():
+    """The served path (``poolcli.__main__`` and the client's call) costs Python's start-up and
+    little more: ``socket`` or ``signal`` would bring ``enum`` and ``selectors`` with them."""
+    new = modules_imported_by("import poolcli.__main__, poolcli.client.call")
     light = {"__future__", "_signal", "_socket", "_struct", "struct"}
     assert {name for name in new if not name.startswith("poolcli")} <= light
 
