@@ -6,6 +6,8 @@ Usage: .venv/bin/python benchmarks/bench_server.py [--repeat 5] [--counts 80,300
 - tiny call: ``poolcli avg t16.png -k 2 -o out.png`` on a 16x16 photo-like PNG, served and
   not, against ``vips shrink`` and ImageMagick's ``convert -scale 50%`` on the same file, and
   ``python -c pass`` / ``python -S -c pass`` (the floor of any Python tool);
+- the same tiny call served and ``vips shrink`` started straight from Python (30 interleaved
+  rounds), since GNU ``time`` adds more to a served call than to vips;
 - the client's own import time (``python -X importtime``: the poolcli modules the script
   imports before it hands the command over);
 - a shell loop of 100 tiny calls (served; vips and convert alike);
@@ -90,6 +92,24 @@ def tiny_rows(args, work: Path, env_on: dict, env_off: dict) -> list[tuple[str, 
         for name, (cmd, env) in cmds.items():
             proc = run_measured(cmd, cwd=work, env=env)
             times[name].append(proc.wall if proc.ok else float("nan"))
+    return [(name, median(values)) for name, values in times.items()]
+
+
+def direct_rows(work: Path, env_on: dict, rounds: int = 30) -> list[tuple[str, float]]:
+    """The tiny call served and ``vips shrink``, each started straight from here (no GNU
+    ``time`` in between, which adds more to a served call than to vips), interleaved."""
+    import time
+
+    cmds = {"poolcli, served": (poolcli_cmd() + TINY, env_on)}
+    if shutil.which("vips"):
+        cmds["vips shrink"] = (["vips", "shrink", "t16.png", "outv.png", "2", "2"], None)
+    times: dict[str, list[float]] = {name: [] for name in cmds}
+    quiet = dict(stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(rounds):
+        for name, (cmd, env) in cmds.items():
+            start = time.perf_counter()
+            subprocess.run(cmd, cwd=work, env=env, check=True, **quiet)
+            times[name].append(time.perf_counter() - start)
     return [(name, median(values)) for name, values in times.items()]
 
 
@@ -216,6 +236,15 @@ def main(argv=None) -> int:
                 markdown(
                     ["tiny call (16×16 PNG)", "median"],
                     [[n, f"{t * 1000:.0f} ms"] for n, t in tiny],
+                )
+            )
+            direct = direct_rows(Path(tmp), env_on)
+            record["tiny_direct"] = dict(direct)
+            print(
+                "\n"
+                + markdown(
+                    ["tiny call, started straight from Python (30 rounds)", "median"],
+                    [[n, f"{t * 1000:.1f} ms"] for n, t in direct],
                 )
             )
             loop = loop_rows(args, Path(tmp), env_on)
