@@ -41,26 +41,18 @@ class Geometry:
     output_grid: tuple[int, int]
 
     def input_cell(self, r: int, c: int) -> tuple[int, int, int, int]:
-        x0, y0, x1, y1 = self.input_box
-        rows, cols = self.input_grid
-        w, h = (x1 - x0) / cols, (y1 - y0) / rows
-        return (
-            round(x0 + c * w),
-            round(y0 + r * h),
-            round(x0 + (c + 1) * w),
-            round(y0 + (r + 1) * h),
-        )
+        return _grid_cell(self.input_box, self.input_grid, r, c)
 
     def output_cell(self, i: int, j: int) -> tuple[int, int, int, int]:
-        x0, y0, x1, y1 = self.output_box
-        rows, cols = self.output_grid
-        w, h = (x1 - x0) / cols, (y1 - y0) / rows
-        return (
-            round(x0 + j * w),
-            round(y0 + i * h),
-            round(x0 + (j + 1) * w),
-            round(y0 + (i + 1) * h),
-        )
+        return _grid_cell(self.output_box, self.output_grid, i, j)
+
+
+def _grid_cell(box, grid, r: int, c: int) -> tuple[int, int, int, int]:
+    """The pixel box of cell ``(r, c)`` of a ``grid`` of rows and columns drawn in ``box``."""
+    x0, y0, x1, y1 = box
+    rows, cols = grid
+    w, h = (x1 - x0) / cols, (y1 - y0) / rows
+    return round(x0 + c * w), round(y0 + r * h), round(x0 + (c + 1) * w), round(y0 + (r + 1) * h)
 
 
 def still(view: StepView, channel: int = 0):
