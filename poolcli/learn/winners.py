@@ -39,18 +39,9 @@ def window_winners(array: np.ndarray, result: PoolResult) -> np.ndarray | None:
     """
     if not has_winner(result):
         return None
-    from poolcli.engine import ops
+    from poolcli.engine.indices import gathered_winners
 
-    taps = ops.window_winners(
-        array,
-        result.reduction,
-        result.windows,
-        result.layout,
-        result.options,
-        alpha=result.alpha,
-        pixels=result.pixels,
-    )
-    return taps.cpu().numpy()
+    return gathered_winners(array, result).cpu().numpy()
 
 
 def result_winners(array: np.ndarray, result: PoolResult, crops=None) -> np.ndarray | None:
