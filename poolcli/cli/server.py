@@ -38,6 +38,7 @@ def _describe(facts: dict) -> str:
     return (
         f"poolcli server: running (pid {facts['pid']}, poolcli {facts['version']}), "
         f"{facts['running']} command(s) in progress, GPU: {'yes' if facts['gpu'] else 'no'}, "
+        f"compiled kernels: {'loaded' if facts.get('kernel_worker') else 'not loaded'}, "
         f"idle timeout {facts['idle_timeout']:g} s.\nsocket: {facts['socket']}\n"
         f"log: {facts['log']}"
     )

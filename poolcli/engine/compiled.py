@@ -15,8 +15,10 @@ so a later process loads them instead of compiling.
 
 When they run (:func:`wanted`):
 
-- after :func:`warm_up` (a long-lived process such as a server calls it at start) or inside
-  :func:`enabled`, for every input of at least :data:`WARM_FROM` cells;
+- after :func:`warm_up` (a long-lived process calls it at start) or inside :func:`enabled`,
+  for every input of at least :data:`WARM_FROM` cells; after ``warm_up(new_kernels=False)``
+  (the server's kernel worker, whose commands must never wait for a compiler) only through
+  the kernels this process has already loaded;
 - in a one-shot call, only for inputs of at least :data:`ONE_SHOT_FROM` cells whose kernel this
   machine has compiled before (loading it and importing the compiler cost seconds, which only
   inputs that large win back), so a cold call is never slower than eager;
@@ -71,7 +73,9 @@ KERNELS = 3
 _DTYPES = frozenset(
     {torch.float32, torch.float64, torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64}
 )
-_state = {"warm": False, "forced": False, "broken": None}
+_state = {"warm": False, "forced": False, "broken": None, "loaded": set()}
+#: ``_state["warm"]`` of a process that uses only the kernels it has loaded.
+LOADED = "loaded"
 
 
 def cache_dir() -> Path:
@@ -122,7 +126,11 @@ def wanted(x: torch.Tensor, key: tuple) -> bool:
     setting = os.environ.get("POOLCLI_COMPILE")
     if setting == "0" or x.dtype not in _DTYPES or x.requires_grad:
         return False
-    if setting == "1" or _state["forced"] or (_state["warm"] and x.numel() >= WARM_FROM):
+    if setting == "1" or _state["forced"]:
+        return available(x.device.type)
+    if x.numel() >= WARM_FROM and (
+        _state["warm"] is True or (_state["warm"] == LOADED and key in _state["loaded"])
+    ):
         return available(x.device.type)
     return x.numel() >= ONE_SHOT_FROM and _marker(key).exists() and available(x.device.type)
 
@@ -353,6 +361,8 @@ def pool_compiled(x, reduction, windows, spatial, chosen, options, out_dtype):
     except Exception as error:  # noqa: BLE001 - any compiler failure falls back to eager
         _give_up(f"compiling failed ({type(error).__name__}: {error})")
         return None
+    _state["loaded"].add(key)
+    log.debug("ran the compiled %s kernel", plan[0])
     marker = _marker(key)
     if not marker.exists():
         marker.parent.mkdir(parents=True, exist_ok=True)
@@ -372,9 +382,11 @@ WARM_CASES = (
 )
 
 
-def warm_up(cases=WARM_CASES) -> int:
+def warm_up(cases=WARM_CASES, new_kernels: bool = True) -> int:
     """Compile (or load from the on-disk cache) the kernels of ``cases`` and turn the compiled
-    kernels on for this process. Returns how many kernels are ready (0 when none can be)."""
+    kernels on for this process: every kernel, compiled on first use, or with ``new_kernels``
+    false only those loaded so far (the rest run eagerly, or as a one-shot call would).
+    Returns how many kernels are ready (0 when none can be)."""
     from poolcli.engine import ops
     from poolcli.model.layout import Layout
     from poolcli.model.window import WindowSpec, resolve
@@ -395,6 +407,7 @@ def warm_up(cases=WARM_CASES) -> int:
         if _state["broken"] is not None:
             return 0
         ready += 1
+    _state["warm"] = True if new_kernels else LOADED
     return ready
 
 

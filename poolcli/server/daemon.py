@@ -10,7 +10,8 @@ imports, and sets torch's threads from the client's environment when its command
 torch. GPU commands go to the one resident worker instead (:mod:`poolcli.server.resident`):
 a CUDA context cannot cross a fork. The compiled kernels are warmed at start the same way, out
 of this process: a separate process (fork and exec, :mod:`poolcli.server.kernels`) compiles
-them into the on-disk cache, so nothing of the compiler runs here either.
+them into the on-disk cache, so nothing of the compiler runs here either; then a second
+resident worker loads them and runs, while it is free, the commands on large input files.
 
 Every connection is checked: the peer's uid (``SO_PEERCRED``) must be this user's, and the
 socket lives in a directory only this user can enter (:mod:`poolcli.client.place`). There is
@@ -37,7 +38,13 @@ from poolcli.client.control import IDLE_TIMEOUT
 from poolcli.client.place import PACKAGE_DIR, Place, PlaceError
 from poolcli.server import child, kernels
 from poolcli.server.identity import Identity
-from poolcli.server.resident import Resident, device_commands, gpu_present, wants_resident
+from poolcli.server.resident import (
+    Resident,
+    device_commands,
+    gpu_present,
+    wants_resident,
+    warm_gpu,
+)
 from poolcli.server.spare import Spare
 
 
@@ -88,7 +95,8 @@ def warm_up() -> Callable[[], None]:
 
 
 class Daemon:
-    """The server: its socket, its children, and the resident worker for GPU commands."""
+    """The server: its socket, its children, and the resident workers (GPU commands; large
+    inputs through the loaded compiled kernels)."""
 
     def __init__(self, place: Place, lock_fd: int, idle_timeout: float, main: Callable):
         self.place, self.lock_fd, self.idle_timeout, self.main = place, lock_fd, idle_timeout, main
@@ -110,7 +118,10 @@ class Daemon:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         self.commands = device_commands()
         self.gpu = gpu_present()
-        self.resident = Resident(self.selector, self._close_in_child, main)
+        self.resident = Resident(self.selector, self._close_in_child, main, warm_gpu)
+        self.kernel_worker = Resident(
+            self.selector, self._close_in_child, main, kernels.warm_worker
+        )
         self.pid = os.getpid()
         self.spare = Spare(self._close_in_child, self._run_here)
         self.warming, self.warming_fd = kernels.start_warm_up(log_fd=2), -1
@@ -127,8 +138,8 @@ class Daemon:
     def run(self) -> None:
         """Serve until stopped, stale or idle, then wait for the commands still running."""
         log(f"listening on {self.place.socket} (GPU: {'yes' if self.gpu else 'no'})")
-        while self.listening or self.children or self.resident.busy():
-            busy = self.children or self.resident.busy()
+        while self.listening or self._busy():
+            busy = self._busy()
             timeout = None if busy or not self.listening else self._idle_left()
             events = self.selector.select(timeout)
             for key, _ in events:
@@ -136,13 +147,17 @@ class Daemon:
             if self.stop_asked and self.listening:
                 log("stopping: asked by a signal")
                 self.stop_listening(keep_lock=True)
-            idle = not (self.children or self.resident.busy()) and self._idle_left() <= 0
+            idle = not self._busy() and self._idle_left() <= 0
             if self.listening and idle:
                 log(f"stopping: idle for {self.idle_timeout:g} s")
                 self.stop_listening(keep_lock=True)
         self.resident.stop()
+        self.kernel_worker.stop()
         self._stop_warming()
         log("stopped")
+
+    def _busy(self) -> int:
+        return len(self.children) + self.resident.busy() + self.kernel_worker.busy()
 
     def _warmed(self, key) -> None:
         self.selector.unregister(self.warming_fd)
@@ -151,6 +166,9 @@ class Daemon:
         code = self.warming.wait()
         log("compiled kernels warmed" if code == 0 else "compiled kernels not warmed (eager only)")
         self.warming = None
+        if code == 0 and self.listening:
+            self.kernel_worker.start()
+            log(f"loading the compiled kernels in the kernel worker {self.kernel_worker.pid}")
 
     def _stop_warming(self) -> None:
         if self.warming is not None:
@@ -223,8 +241,11 @@ class Daemon:
         """A command (control messages do not count as activity for the idle timeout)."""
         self.last_active = time.monotonic()
         self.served += 1
+        worker = self.kernel_worker
         if wants_resident(message["argv"], self.gpu, self.commands):
             self.resident.submit(conn, message, fds)
+        elif worker.ready and not worker.busy() and kernels.wants(message, self.commands):
+            worker.submit(conn, message, fds)
         else:
             self._fork(conn, message, fds)
 
@@ -236,7 +257,8 @@ class Daemon:
             "log": self.place.log,
             "idle_timeout": self.idle_timeout,
             "started": self.started,
-            "running": len(self.children) + self.resident.busy(),
+            "running": self._busy(),
+            "kernel_worker": self.kernel_worker.ready,
             "served": self.served,
             "gpu": self.gpu,
             "version": self.identity.installation["version"],
@@ -297,6 +319,7 @@ class Daemon:
             if conn is not keep:
                 conn.close()
         self.resident.close_in_child()
+        self.kernel_worker.close_in_child()
         self.spare.close_in_child()
         if self.warming_fd >= 0:
             os.close(self.warming_fd)

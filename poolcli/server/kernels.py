@@ -10,9 +10,14 @@ reaps the process when it ends and logs how it went. The forked children are unc
 choose compiled kernels by the rule every process follows (:func:`~poolcli.engine.compiled.wanted`),
 which now finds the kernels already built instead of building them in a user's command.
 
-Why not keep the kernels loaded in memory: loading one from a hot on-disk cache in a fresh
-process still costs seconds (the compiler's imports and the kernel's load, measured 2-4 s
-each here), so only inputs large enough to win that back use them in a forked child.
+Then the kernels are kept loaded in one more resident worker (:mod:`~poolcli.server.resident`),
+forked by the server once the warm-up has ended: loading them from the on-disk cache still
+costs seconds in a fresh process (the compiler's imports and each kernel's load), which a
+forked child would pay on every command. The kernel worker pays it once, before it says it is
+ready, and then runs in itself, one at a time, the commands whose input files are large
+(:func:`wants`) whenever it is free; every other command is forked as before. It uses only the
+kernels it has loaded (``compiled.warm_up(new_kernels=False)``), so a command never waits for
+the compiler.
 
 ``POOLCLI_COMPILE=0`` in the server's environment, or no C++ compiler, skips the warm-up.
 """
@@ -20,8 +25,14 @@ each here), so only inputs large enough to win that back use them in a forked ch
 from __future__ import annotations
 
 import os
+import stat
 import subprocess
 import sys
+
+#: Commands whose input files add up to this many bytes or more go to the kernel worker (when
+#: it is free); below that, a command's arrays are too small for the compiled kernels
+#: (``compiled.WARM_FROM`` cells) or gain less than a millisecond.
+KERNEL_WORKER_FROM = 1 << 20
 
 
 def start_warm_up(log_fd: int | None = None) -> subprocess.Popen | None:
@@ -49,6 +60,36 @@ def main() -> int:
 
     ready = compiled.warm_up()
     return 0 if ready else 1
+
+
+def warm_worker() -> bool:
+    """In the kernel worker: load the warmed kernels (the warm-up process compiled them)."""
+    from poolcli.engine import compiled
+
+    return compiled.warm_up(new_kernels=False) > 0
+
+
+def wants(message: dict, commands: frozenset[str]) -> bool:
+    """Whether this command should run in the kernel worker: one of ``commands`` (those that
+    pool) whose regular input files add up to :data:`KERNEL_WORKER_FROM` bytes. A folder
+    means a batch, whose workers fork: those stay with forked children, as does standard
+    input, whose size is unknown."""
+    argv = message["argv"]
+    if not argv or argv[0] not in commands or "--help" in argv or "-h" in argv:
+        return False
+    total = 0
+    for arg in argv[1:]:
+        if arg.startswith("-"):
+            continue
+        try:
+            facts = os.stat(os.path.join(message["cwd"], arg))
+        except (OSError, ValueError):
+            continue  # an option's value, or a path that the command will report
+        if stat.S_ISDIR(facts.st_mode):
+            return False
+        if stat.S_ISREG(facts.st_mode):
+            total += facts.st_size
+    return total >= KERNEL_WORKER_FROM
 
 
 if __name__ == "__main__":

@@ -1,4 +1,7 @@
-"""The resident worker: the one long-lived process that runs GPU commands.
+"""Resident workers: long-lived processes that run commands in themselves, one at a time.
+
+Two kinds, one class (:class:`Resident`): the GPU worker, described here, and the kernel
+worker, which holds the compiled CPU kernels loaded (:mod:`poolcli.server.kernels`).
 
 A CUDA context cannot cross a fork, and creating one costs a large part of a second, so
 commands that will compute on a GPU are not forked: the server hands them (the client's
@@ -15,6 +18,7 @@ command there instead, on any machine: a way to check the worker without a GPU.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import selectors
 import signal
@@ -83,11 +87,15 @@ def wants_resident(argv: list[str], gpu: bool, commands: frozenset[str]) -> bool
 
 
 class Resident:
-    """The server's side of the resident worker: started on the first command for it; each
-    command's connection held until the worker answers with its exit status."""
+    """The server's side of a resident worker: started on the first command for it (or by
+    :meth:`start`); each command's connection held until the worker answers with its exit
+    status. ``warm`` runs in the worker before its first command; the worker then says
+    whether it is ready (:attr:`ready`, false until then)."""
 
-    def __init__(self, selector, close_in_child: Callable, main: Callable):
+    def __init__(self, selector, close_in_child: Callable, main: Callable, warm: Callable):
         self.selector, self.close_in_child_of_server, self.main = selector, close_in_child, main
+        self.warm = warm
+        self.ready = False
         self.pid: int | None = None
         self.pair: socket.socket | None = None
         self.pidfd: int | None = None
@@ -95,6 +103,10 @@ class Resident:
 
     def busy(self) -> int:
         return len(self.pending)
+
+    def start(self) -> None:
+        if self.pid is None:
+            self._start([])
 
     def submit(self, conn: socket.socket, message: dict, fds: list[int]) -> None:
         if self.pid is None:
@@ -121,7 +133,7 @@ class Resident:
                 self.close_in_child_of_server()
                 for fd in inherited:
                     os.close(fd)
-                status = child.guarded(lambda: serve(theirs, self.main, parent))
+                status = child.guarded(lambda: serve(theirs, self.main, parent, self.warm))
             finally:
                 os._exit(status)
         theirs.close()
@@ -136,6 +148,9 @@ class Resident:
             answer = None
         if answer is None:
             return  # it is ending: _ended reports it
+        if "ready" in answer:
+            self.ready = bool(answer["ready"])
+            return
         conn = self.pending.popleft()
         with contextlib.suppress(OSError):
             wire.send(conn, {"exit": answer["exit"]})
@@ -149,6 +164,7 @@ class Resident:
         _, status = os.waitpid(self.pid, 0)
         code = os.waitstatus_to_exitcode(status)
         self.pid = self.pair = self.pidfd = None
+        self.ready = False
         if self.pending:  # it ended in the middle of this one's command (a stop, a crash)
             conn = self.pending.popleft()
             with contextlib.suppress(OSError):
@@ -169,14 +185,21 @@ class Resident:
             conn.close()
 
 
-def serve(pair: socket.socket, main: Callable, parent: int) -> int:
-    """The worker's life: the GPU's context created, then each command run in this process."""
+def serve(pair: socket.socket, main: Callable, parent: int, warm: Callable) -> int:
+    """The worker's life: warmed (``warm()`` says whether that worked), then each command run
+    in this process."""
     from poolcli.batch.workers import die_with_parent
 
     die_with_parent()
     if os.getppid() != parent:
         return 1
-    _warm_gpu()
+    ready = bool(warm())
+    try:
+        wire.send(pair, {"ready": ready})
+    except OSError:
+        return 0
+    if not ready:
+        return 0
     while True:
         try:
             message, fds = wire.receive(pair, 4)
@@ -193,7 +216,7 @@ def serve(pair: socket.socket, main: Callable, parent: int) -> int:
             return 0
 
 
-def _warm_gpu() -> None:
+def warm_gpu() -> bool:
     """Create the CUDA context now, before the first command needs it."""
     with contextlib.suppress(Exception):
         import numpy as np
@@ -201,6 +224,7 @@ def _warm_gpu() -> None:
         from poolcli.engine.core import pool
 
         pool(np.zeros((1, 1, 2, 2), np.float32), "max", kernel_size=2, device="auto")
+    return True
 
 
 def run_in_place(conn: socket.socket, message: dict, fds: list[int], main: Callable) -> int:
@@ -210,6 +234,8 @@ def run_in_place(conn: socket.socket, message: dict, fds: list[int], main: Calla
     saved = (dict(os.environ), list(sys.argv), (sys.stdin, sys.stdout, sys.stderr))
     handlers = {n: signal.getsignal(n) for n in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     mask = os.umask(0o022)
+    logger = logging.getLogger("poolcli")  # --debug turns it on for its command only
+    logged = (logger.level, list(logger.handlers))
     threads = None
     try:
         noted = child.hold_stops()
@@ -228,6 +254,8 @@ def run_in_place(conn: socket.socket, message: dict, fds: list[int], main: Calla
             from poolcli.engine.threads import set_torch_threads
 
             set_torch_threads(threads)
+        logger.setLevel(logged[0])
+        logger.handlers[:] = logged[1]
         for number, handler in handlers.items():
             signal.signal(number, handler)
         for fd, old in zip((0, 1, 2), saved_fds):
