@@ -157,20 +157,56 @@ def cases(quick: bool):
         3,
         1,
         {
-            "OpenCV dilate per slice + np.maximum": _cv_max3d,
+            "OpenCV dilate per slice + np.maximum": lambda x: _cv_3d(x, "max", 3),
             "scipy maximum_filter": lambda x: _valid(ndi.maximum_filter(x, 3), 3, 3),
+        },
+    )
+    yield (
+        f"max f32 {vol}³, 5×5×5 s1",
+        "max",
+        f_vol,
+        "DHW",
+        5,
+        1,
+        {
+            "OpenCV dilate per slice + np.maximum": lambda x: _cv_3d(x, "max", 5),
+            "scipy maximum_filter": lambda x: _valid(ndi.maximum_filter(x, 5), 5, 3),
+        },
+    )
+    yield (
+        f"avg f32 {vol}³, 3×3×3 s1",
+        "avg",
+        f_vol,
+        "DHW",
+        3,
+        1,
+        {
+            "OpenCV blur per slice + np.add": lambda x: _cv_3d(x, "avg", 3),
+            "scipy uniform_filter": lambda x: _valid(ndi.uniform_filter(x, 3), 3, 3),
         },
     )
 
 
-def _cv_max3d(x):
-    """A 3x3x3 maximum from OpenCV: 3x3 ``dilate`` of every slice, then 3 along depth."""
+def _cv_3d(x, op: str, k: int):
+    """A k×k×k maximum or average from OpenCV, which has no 3-D filters: the k×k ``dilate``
+    or ``blur`` of every slice, then k slices combined along depth with numpy."""
     import cv2
     import numpy as np
 
-    planes = np.stack([cv2.dilate(plane, np.ones((3, 3), np.uint8)) for plane in x])
-    depth = np.maximum(np.maximum(planes[:-2], planes[1:-1]), planes[2:])
-    return depth[:, 1:-1, 1:-1]
+    if op == "max":
+        planes = [cv2.dilate(plane, np.ones((k, k), np.uint8)) for plane in x]
+        combine = np.maximum
+    else:
+        planes = [cv2.blur(plane, (k, k)) for plane in x]
+        combine = np.add
+    planes = np.stack(planes)
+    depth = planes[: len(planes) - k + 1].copy()
+    for j in range(1, k):
+        combine(depth, planes[j : len(planes) - k + 1 + j], out=depth)
+    if op == "avg":
+        depth /= k
+    h = k // 2
+    return depth[:, h:-h, h:-h]
 
 
 def check(got, want) -> str:
