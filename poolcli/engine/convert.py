@@ -76,9 +76,14 @@ def rounded(y: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
     if not y.dtype.is_floating_point:
         return y.to(dtype)
     y = torch.round(y)
-    info = torch.iinfo(dtype)
+    info, name = torch.iinfo(dtype), str(dtype).removeprefix("torch.")
+    if y.numel() and bool(torch.isnan(y).any()):
+        raise PoolError(
+            f"has windows with no cell to average; {name} results cannot be NaN, so give "
+            "--nodata V to fill them."
+        )
     if y.numel() and (bool((y < info.min).any()) or bool((y > info.max).any())):
-        raise PoolError(f"has results that {str(dtype).removeprefix('torch.')} cannot hold.")
+        raise PoolError(f"has results that {name} cannot hold (a --nodata fill out of range).")
     return y.to(dtype)
 
 

@@ -16,7 +16,7 @@ import poolcli
 from poolcli.engine import ops
 from poolcli.engine.core import run
 from poolcli.engine.taps import rounded_mean
-from poolcli.errors import UsageError
+from poolcli.errors import PoolError, UsageError
 from poolcli.model.layout import Layout
 from poolcli.model.options import PoolOptions
 from poolcli.model.reductions import Reduction
@@ -209,3 +209,15 @@ def test_a_float_tensor_pooled_directly_is_refused():
         ops.pool_tensor(
             torch.zeros(4, 4), "avg", windows, layout, options=PoolOptions(dtype="uint8")
         )
+
+
+def test_windows_left_empty_need_a_fill_that_fits():
+    x = np.arange(16, dtype=np.uint8).reshape(4, 4)
+    mask = np.ones((4, 4), bool)
+    mask[:2, :2] = False  # the first 2x2 window has no cell left
+    window = {"kernel_size": 2, "layout": "HW", "mask": mask, "dtype": "uint8"}
+    with pytest.raises(PoolError, match="uint8 results cannot be NaN"):
+        poolcli.pool(x, "avg", **window)
+    assert poolcli.pool(x, "avg", **window, nodata=99).tolist() == [[99, 4], [10, 12]]
+    with pytest.raises(PoolError, match="cannot hold"):
+        poolcli.pool(x, "avg", **window, nodata=-1)
