@@ -38,8 +38,9 @@ def _valid(a, k: int, nd: int = 2):
 
 
 def cases(quick: bool):
-    """(label, reduction, array, layout, kernel, stride, peers) with peers ``{name: fn}``
-    returning an array shaped as poolcli's output."""
+    """(label, reduction, array, layout, kernel, stride, peers[, options]) with peers
+    ``{name: fn}`` returning an array shaped as poolcli's output, and options poolcli's own
+    keyword arguments."""
     import cv2
     import numpy as np
     from scipy import ndimage as ndi
@@ -133,6 +134,22 @@ def cases(quick: bool):
                     ndi.uniform_filter(x, rgb(k), output=np.float32), k
                 ),
             },
+        )
+        yield (
+            f"avg u8 {mid}²×3, {tag} → u8",
+            "avg",
+            u8,
+            "HWC",
+            k,
+            1,
+            {
+                "OpenCV blur": lambda x, k=k: _valid(cv2.blur(x, (k, k)), k),
+                # scipy truncates into an integer output; rounded here as OpenCV rounds.
+                "scipy uniform_filter": lambda x, k=k: _valid(
+                    np.rint(ndi.uniform_filter(x, rgb(k), output=np.float64)).astype(np.uint8), k
+                ),
+            },
+            {"dtype": "uint8"},  # the rounded mean in the input's type, as OpenCV writes
         )
     half = big // 2
     yield (
@@ -252,12 +269,12 @@ def main(argv=None) -> int:
     print(probe_line(record, "cores_before"), flush=True)
     use_compiled = not args.no_compiled and compiled.available()
     rows, record["cases"] = [], []
-    for label, red, array, layout, k, s, peers in cases(args.quick):
+    for label, red, array, layout, k, s, peers, *options in cases(args.quick):
         if args.only and args.only not in label:
             continue
 
-        def ours(array=array, red=red, k=k, s=s, layout=layout):
-            return pool(array, red, kernel_size=k, stride=s, layout=layout)
+        def ours(array=array, red=red, k=k, s=s, layout=layout, options=options):
+            return pool(array, red, kernel_size=k, stride=s, layout=layout, **dict(*options))
 
         calls = {"poolcli": ours}
         if use_compiled:

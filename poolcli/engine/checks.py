@@ -10,8 +10,9 @@ import numbers
 
 import torch
 
-from poolcli.engine.convert import FLOAT_DTYPES
+from poolcli.engine.convert import FLOAT_DTYPES, check_rounding, rounds
 from poolcli.errors import PoolError, UsageError
+from poolcli.model.applies import check_rounded_dtype
 from poolcli.model.options import check_norm_type
 from poolcli.model.reductions import Reduction
 
@@ -36,10 +37,12 @@ def check_options(options) -> None:
         )
     dtype = options.dtype
     if dtype is not None and (not isinstance(dtype, str) or dtype not in FLOAT_DTYPES):
-        raise UsageError(
-            f"--dtype {options.dtype!r} is not a compute type: use {', '.join(FLOAT_DTYPES)}.",
-            option="--dtype",
-        )
+        if not rounds(dtype):
+            raise UsageError(
+                f"--dtype {options.dtype!r} is not a compute type: use {', '.join(FLOAT_DTYPES)}, "
+                "or for avg the input's own integer type.",
+                option="--dtype",
+            )
     limit = options.memory_limit
     if not _number(limit, numbers.Integral) or limit < 1:
         raise UsageError(f"the memory limit must be a positive number of bytes, got {limit!r}.")
@@ -47,6 +50,10 @@ def check_options(options) -> None:
 
 def check_values(x: torch.Tensor, reduction: Reduction, windows, options) -> None:
     """Refuse inputs and options this reduction cannot pool."""
+    if rounds(options.dtype):
+        check_rounded_dtype(reduction, options.dtype)
+        if x.dtype.is_floating_point:
+            check_rounding(str(x.dtype).removeprefix("torch."), reduction, options.dtype)
     for axis in windows:
         if axis.size == 0:
             raise PoolError(f"has no cells along axis {axis.name}: there is nothing to pool.")

@@ -44,9 +44,10 @@ from pathlib import Path
 import torch
 
 from poolcli.engine import memory, networks
+from poolcli.engine.convert import rounds
 from poolcli.engine.median import median_network
 from poolcli.engine.separable import SEPARABLE, pass_order
-from poolcli.engine.taps import _accumulation, quotient_dtype
+from poolcli.engine.taps import ROUND_IN_FLOAT32, _accumulation, quotient_dtype
 from poolcli.model.reductions import Reduction
 
 log = logging.getLogger(__name__)
@@ -69,7 +70,7 @@ SUM_SPLIT_TAPS = 49
 #: The intermediate buffer of a split kernel: one strip of this many bytes at a time.
 STRIP_BYTES = 4 << 20
 #: The kernels' generation: a marker left by an earlier one does not count as compiled.
-KERNELS = 3
+KERNELS = 4
 _DTYPES = frozenset(
     {torch.float32, torch.float64, torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64}
 )
@@ -153,11 +154,11 @@ def _view(y, index_axes, starts, axes):
     return y[tuple(index)]
 
 
-def box(reduction: Reduction, axes, spatial, acc, order: tuple[int, ...] | None, quotient, x):
+def box(reduction: Reduction, axes, spatial, acc, order, quotient, rounds_to, x):
     """max/min/sum/avg of windows without padding (``x`` last: the compiled kernel binds the
     rest). ``order``: the axes one at a time in this order (the separable path's arithmetic),
     or None for every tap in turn (the taps'). ``quotient``: the dtype averages divide in
-    (``taps.quotient_dtype``)."""
+    (``taps.quotient_dtype``); ``rounds_to``: the integer dtype they round to, or None."""
     combine = {Reduction.MAX: torch.maximum, Reduction.MIN: torch.minimum}.get(reduction)
     add = combine or torch.add
     groups = [[i] for i in order] if order is not None else [list(range(len(axes)))]
@@ -174,8 +175,14 @@ def box(reduction: Reduction, axes, spatial, acc, order: tuple[int, ...] | None,
         y = total
     if reduction is not Reduction.AVG:
         return y
-    count = math.prod([k for k, _, _ in axes])
-    return y.to(quotient) / float(count)
+    return _mean(y, quotient, math.prod([k for k, _, _ in axes]), rounds_to)
+
+
+def _mean(sums, quotient, count: int, rounds_to):
+    """Window sums divided by ``count`` in ``quotient``, rounded half to even to ``rounds_to``
+    (when given) in the same loop (exact: :func:`poolcli.engine.taps.rounded_mean`)."""
+    mean = sums.to(quotient) / float(count)
+    return mean if rounds_to is None else torch.round(mean).to(rounds_to)
 
 
 def _median(axes, spatial, x):
@@ -215,9 +222,12 @@ def split_axes(axes):
     return tuple(inner), tuple(outer)
 
 
-def _divided(axes, spatial, acc, quotient, count, x):
-    """Window sums along ``axes`` divided by the whole window's ``count`` cells."""
-    return box(Reduction.SUM, axes, spatial, acc, None, None, x).to(quotient) / float(count)
+def _divided(axes, spatial, acc, quotient, count, rounds_to, x):
+    """Window sums along ``axes`` divided by the whole window's ``count`` cells (rounded to
+    ``rounds_to`` when given)."""
+    return _mean(
+        box(Reduction.SUM, axes, spatial, acc, None, None, None, x), quotient, count, rounds_to
+    )
 
 
 class _Split:
@@ -252,24 +262,24 @@ class _Split:
             self.outer(strip, out.narrow(first, r0, r1 - r0))
 
 
-def _split_plan(x, reduction, axes, spatial, acc, order, quotient):
+def _split_plan(x, reduction, axes, spatial, acc, order, quotient, rounds_to):
     """The two kernels of a :class:`_Split` for this box, or None where one loop is faster."""
     if reduction in (Reduction.MAX, Reduction.MIN):
         if max(kernel for kernel, _, _ in axes) < SPLIT_FROM:
             return None
         inner_axes, outer_axes = split_axes(axes)
-        inner = ("box", (reduction, inner_axes, spatial, acc, order, None))
-        return inner, ("box", (reduction, outer_axes, spatial, acc, order, None)), x.dtype
+        inner = ("box", (reduction, inner_axes, spatial, acc, order, None, None))
+        return inner, ("box", (reduction, outer_axes, spatial, acc, order, None, None)), x.dtype
     count = math.prod(kernel for kernel, _, _ in axes)
     if x.dtype.is_floating_point or count < SUM_SPLIT_TAPS or count == axes[0][0]:
         return None
     identity = (1, 1, 1)
     inner_axes = (axes[0],) + (identity,) * (len(axes) - 1)
     outer_axes = (identity, *axes[1:])
-    inner = ("box", (Reduction.SUM, inner_axes, spatial, acc, None, None))
+    inner = ("box", (Reduction.SUM, inner_axes, spatial, acc, None, None, None))
     if reduction is Reduction.SUM:
-        return inner, ("box", (Reduction.SUM, outer_axes, spatial, acc, None, None)), acc
-    return inner, ("divided", (outer_axes, spatial, acc, quotient, count)), acc
+        return inner, ("box", (Reduction.SUM, outer_axes, spatial, acc, None, None, None)), acc
+    return inner, ("divided", (outer_axes, spatial, acc, quotient, count, rounds_to)), acc
 
 
 @functools.cache
@@ -329,15 +339,34 @@ def _plan(x, reduction, windows, spatial, chosen, options):
         order = tuple(sorted(range(len(windows)), key=lambda i: (-windows[i].stride, -i)))
     elif not x.dtype.is_floating_point:
         order = None  # every tap in turn (7x7 average of 4096²×3 uint8: 56 ms against 82 ms)
-    quotient = quotient_dtype(acc, x.dtype, options)
-    split = _split_plan(x, reduction, axes, tuple(spatial), acc, order, quotient)
+    quotient, rounds_to = quotient_dtype(acc, x.dtype, options), None
+    if reduction is Reduction.AVG and rounds(options.dtype):
+        quotient, rounds_to = _rounding_quotient(x.dtype, taps), x.dtype
+        if quotient is None:
+            return None
+        if acc is torch.int16:
+            # int16 sums vectorize poorly here: 3x3 average of 4096²×3 uint8 to uint8 186 ms
+            # in int16 against 19 ms in int32.
+            acc = torch.int32
+    split = _split_plan(x, reduction, axes, tuple(spatial), acc, order, quotient, rounds_to)
     if split is not None:
         return "split", split
     if acc is torch.float32 and not x.dtype.is_floating_point:
         # 8-bit sums add in int32 in one loop (exact, same quotient): 3x3 average of
         # 4096²×3 uint8 20 ms against 25 ms in float32, 5x5 51 against 66 ms.
         acc = torch.int32
-    return "box", (reduction, axes, tuple(spatial), acc, order, quotient)
+    return "box", (reduction, axes, tuple(spatial), acc, order, quotient, rounds_to)
+
+
+def _rounding_quotient(dtype: torch.dtype, taps: int) -> torch.dtype | None:
+    """The float dtype whose quotient of exact integer sums rounds to the exact mean's
+    rounding (:func:`poolcli.engine.taps.rounded_mean`), or None for the eager path: float32
+    for 8-bit windows up to ``ROUND_IN_FLOAT32`` cells; float64 for the others below 2**20
+    cells (sums of 32-bit values stay below 2**52, and a mean that is no tie lies more than
+    2**-21 from one: more than half float64's step below 2**32)."""
+    if torch.iinfo(dtype).bits <= 8 and taps <= ROUND_IN_FLOAT32:
+        return torch.float32
+    return torch.float64 if taps < 1 << 20 else None
 
 
 def pool_compiled(x, reduction, windows, spatial, chosen, options, out_dtype):

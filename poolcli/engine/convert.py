@@ -2,7 +2,9 @@
 
 Integer inputs stay exact: sums accumulate in int64 (overflow is refused, never wrapped),
 uint16/uint32 are widened, uint64 is mapped order-preservingly onto int64 for the
-order-based reductions, and bool is pooled as uint8.
+order-based reductions, and bool is pooled as uint8. An integer ``--dtype``
+(:data:`~poolcli.model.flag.ROUNDED_DTYPES`) that names the input's own type makes avg
+round its exact mean once, half to even, back to that type (:func:`rounded`).
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from poolcli.errors import PoolError
+from poolcli.errors import PoolError, UsageError
+from poolcli.model.applies import check_rounded_dtype
+from poolcli.model.flag import ROUNDED_DTYPES
 from poolcli.model.reductions import OutputDType, Reduction
 
 FLOAT_DTYPES = {
@@ -34,14 +38,53 @@ POOLABLE_TENSOR_DTYPES = frozenset(
 def output_dtype(dtype: torch.dtype, reduction: Reduction, compute: str | None) -> torch.dtype:
     """The dtype ``reduction`` gives for an input of ``dtype`` (the README's dtype rules).
 
-    ``compute`` is ``--dtype``: what integer inputs to the averaging reductions come out in.
+    ``compute`` is ``--dtype``: what integer inputs to the averaging reductions come out in
+    (an integer one: the input's own, widened as :func:`to_tensor` widens it).
     """
     rule = reduction.info.output_dtype
     if rule is OutputDType.INPUT or dtype.is_floating_point:
         return dtype
     if rule is OutputDType.WIDE_INT:
         return torch.int64
+    if rounds(compute):
+        return dtype
     return FLOAT_DTYPES[compute or "float32"]
+
+
+def rounds(compute: str | None) -> bool:
+    """Whether ``--dtype`` asks for averages rounded to the input's own integer type."""
+    return compute in ROUNDED_DTYPES
+
+
+def check_rounding(dtype_name: str, reduction: Reduction, compute: str | None) -> None:
+    """Refuse an integer ``--dtype`` other than the input's own type, or on a reduction that
+    does not average (``dtype_name``: the input's dtype as numpy names it)."""
+    if not rounds(compute):
+        return
+    check_rounded_dtype(reduction, compute)
+    if dtype_name != compute:
+        raise UsageError(
+            f"--dtype {compute} rounds averages of {compute} inputs back to {compute}, and "
+            f"this input holds {dtype_name} values: leave it out or give a float type.",
+            option="--dtype",
+        )
+
+
+def rounded(y: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """``y`` in the integer ``dtype``: float means rounded half to even (as the image writer
+    rounds), refused where a value (a ``--nodata`` fill) does not fit."""
+    if not y.dtype.is_floating_point:
+        return y.to(dtype)
+    y = torch.round(y)
+    info, name = torch.iinfo(dtype), str(dtype).removeprefix("torch.")
+    if y.numel() and bool(torch.isnan(y).any()):
+        raise PoolError(
+            f"has windows with no cell to average; {name} results cannot be NaN, so give "
+            "--nodata V to fill them."
+        )
+    if y.numel() and (bool((y < info.min).any()) or bool((y > info.max).any())):
+        raise PoolError(f"has results that {name} cannot hold (a --nodata fill out of range).")
+    return y.to(dtype)
 
 
 def is_float(t: torch.dtype) -> bool:
@@ -50,6 +93,8 @@ def is_float(t: torch.dtype) -> bool:
 
 def accumulator(dtype: torch.dtype, compute: str | None) -> torch.dtype:
     """Float type used for sums of squares, powers and means."""
+    if rounds(compute):
+        return torch.float64  # means of integers rounded once: exact quotients of exact sums
     if compute is not None:
         chosen = FLOAT_DTYPES[compute]
         # Half precision accumulates in float32 whatever is asked for.
@@ -77,6 +122,7 @@ def to_tensor(
     if isinstance(array, torch.Tensor):
         return _tensor_to_tensor(array, reduction, compute)
     array = np.asarray(array)
+    check_rounding(array.dtype.name, reduction, compute)
     if array.dtype.kind == "c":
         raise PoolError("holds complex numbers, which have no order or mean to pool by.")
     if array.dtype.kind not in "biuf":
@@ -88,12 +134,12 @@ def to_tensor(
     kind, size = array.dtype.kind, array.dtype.itemsize
     if kind == "b":
         array = array.view(np.uint8)
-        back = _back_to(np.bool_, reduction)
+        back = _back_to(np.bool_, reduction, compute)
     elif kind == "u" and size == 8:
         array, back = _uint64_to_int64(array, reduction, compute)
     elif kind == "u" and size in (2, 4):
         array = array.astype(np.int32 if size == 2 else np.int64)
-        back = _back_to(np.dtype(f"u{size}"), reduction)
+        back = _back_to(np.dtype(f"u{size}"), reduction, compute)
     else:
         back = _identity
     with warnings.catch_warnings():
@@ -110,8 +156,9 @@ def _tensor_to_tensor(
         raise PoolError("holds complex numbers, which have no order or mean to pool by.")
     if array.dtype not in POOLABLE_TENSOR_DTYPES:
         raise PoolError(f"holds values of type {array.dtype}, which cannot be pooled.")
+    check_rounding(str(array.dtype).removeprefix("torch."), reduction, compute)
     if array.dtype is torch.bool:
-        return array.to(torch.uint8), _back_to(torch.bool, reduction)
+        return array.to(torch.uint8), _back_to(torch.bool, reduction, compute)
     if array.dtype in (torch.uint16, torch.uint32, torch.uint64):
         device = array.device
         x, back = to_tensor(array.cpu().numpy(), reduction, compute)
@@ -148,9 +195,10 @@ def _identity(t):
     return t
 
 
-def _back_to(dtype, reduction: Reduction):
-    """Results in the input's dtype go back to it; the others keep the dtype they have."""
-    if reduction.info.output_dtype is not OutputDType.INPUT:
+def _back_to(dtype, reduction: Reduction, compute: str | None = None):
+    """Results in the input's dtype (rounded averages too) go back to it; the others keep the
+    dtype they have."""
+    if reduction.info.output_dtype is not OutputDType.INPUT and not rounds(compute):
         return _identity
 
     def back(t):

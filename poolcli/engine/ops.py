@@ -43,6 +43,8 @@ from poolcli.engine.choose import Case, can, check_path, choose_path
 from poolcli.engine.compiled import pool_compiled
 from poolcli.engine.convert import (
     output_dtype,
+    rounded,
+    rounds,
     to_tensor,
 )
 from poolcli.engine.devices import torch_device
@@ -146,6 +148,12 @@ def pool_tensor(
         return pool_with_alpha(t, how, windows, layout, options, pool_how)
 
     pixel_mode = pixels and reduction.info.labels and layout.channel_axis is not None
+    if rounds(options.dtype) and (alpha or missing.active(reduction, options)):
+        # Weighted or data-aware means: in float64, rounded once at the end.
+        check_values(x, reduction, windows, options)
+        wide = dataclasses.replace(options, dtype="float64")
+        y = pool_tensor(x, reduction, windows, layout, count_include_pad, wide, path, alpha=alpha)
+        return rounded(y, x.dtype)
     if missing.active(reduction, options):
         args = (windows, layout, count_include_pad, options, path)
         return _pool_data_aware(x, reduction, *args, plain, alpha=alpha, pixel_mode=pixel_mode)
@@ -225,7 +233,7 @@ def _pool(
                 canonical, reduction, windows, count_include_pad, options, visible=visible
             )
         y = layout.uncanonical(y)
-    return y.to(out_dtype)
+    return rounded(y, out_dtype) if rounds(options.dtype) else y.to(out_dtype)
 
 
 def window_winners(

@@ -19,6 +19,7 @@ from poolcli.engine.convert import (
     int_accumulator,
     is_float,
     output_dtype,
+    rounds,
 )
 from poolcli.model.reductions import Reduction
 from poolcli.model.window import AxisWindow
@@ -135,6 +136,8 @@ def _tap_slices(ndim, windows, spatial):
 def _divide(sums, x, windows, spatial, count_include_pad, options) -> torch.Tensor:
     """Window sums divided by the cells each window averages over."""
     count = _count_tensor(windows, spatial, x.dim(), count_include_pad, x.device, torch.float64)
+    if rounds(options.dtype):
+        return rounded_mean(sums, count, x.dtype)
     wide = quotient_dtype(sums.dtype, x.dtype, options)
     # A 0-dim divisor of the quotient's dtype: integer sums convert inside the division (one
     # pass), to exactly the value ``sums.to(wide)`` gives, whatever torch's default dtype.
@@ -156,3 +159,31 @@ def quotient_dtype(sums: torch.dtype, x: torch.dtype, options) -> torch.dtype:
     small = sums is torch.int16 or (sums is torch.int32 and torch.iinfo(x).bits <= 8)
     wanted = output_dtype(x, Reduction.AVG, options.dtype)
     return torch.float32 if small and wanted is torch.float32 else torch.float64
+
+
+#: 8-bit window sums over at most this many cells round exactly through float32 (below).
+ROUND_IN_FLOAT32 = 1 << 16
+
+
+def rounded_mean(sums: torch.Tensor, count, dtype: torch.dtype) -> torch.Tensor:
+    """Exact integer window ``sums`` divided by ``count`` (a number or a tensor) and rounded
+    once, half to even, into the integer ``dtype``.
+
+    For 8-bit inputs the sums are exact in float32 and its division is correctly rounded; a
+    mean that is not a tie lies at least 1/(2 count) from one, more than half a float32 step
+    below 256 when count <= 2**16, so rounding the float32 quotient rounds the exact mean.
+    Other integers round in integer arithmetic: a floor division and its remainder.
+    """
+    cells = count if isinstance(count, float) else float(count.max()) if count.numel() else 1.0
+    if torch.iinfo(dtype).bits <= 8 and cells <= ROUND_IN_FLOAT32:
+        divisor = count if isinstance(count, float) else count.to(torch.float32)
+        quotient = memory.empty(sums.shape, torch.float32, sums.device)
+        torch.div(sums, divisor, out=quotient)
+        return quotient.round_().to(dtype)
+    n = torch.tensor(int(count), device=sums.device) if isinstance(count, float) else count
+    n = n.to(torch.int64)
+    wide = sums.to(torch.int64)
+    floor = torch.div(wide, n, rounding_mode="floor")
+    twice_rest = (wide - floor * n) * 2
+    up = (twice_rest > n) | ((twice_rest == n) & (floor % 2 == 1))
+    return (floor + up).to(dtype)

@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from poolcli.errors import UsageError
+from poolcli.model.flag import ROUNDED_DTYPES
 from poolcli.model.flags import FLAGS
 from poolcli.model.reductions import Reduction
 
@@ -40,6 +41,19 @@ def check_applies(reduction: Reduction, values: Mapping[str, Any]) -> None:
             raise UsageError(
                 f"{flag.long} does not apply to {reduction}: {flag.why_not}.", option=flag.long
             )
+    check_rounded_dtype(reduction, values.get("dtype"))
+
+
+def check_rounded_dtype(reduction: Reduction, dtype: Any) -> None:
+    """Refuse an integer ``--dtype`` (:data:`ROUNDED_DTYPES`) anywhere but avg, the one
+    reduction whose mean rounds back to its input's integers."""
+    name = getattr(dtype, "value", dtype)
+    if name in ROUNDED_DTYPES and reduction is not Reduction.AVG:
+        raise UsageError(
+            f"--dtype {name} applies only to avg, which rounds the mean to the input's own "
+            f"integer type; {reduction} takes a float type only.",
+            option="--dtype",
+        )
 
 
 def batch_only_given(values: Mapping[str, Any]) -> list[str]:

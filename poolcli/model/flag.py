@@ -20,12 +20,23 @@ LEARN = "Analysis"
 
 
 class DType(str, Enum):
-    """Compute precisions ``--dtype`` accepts."""
+    """What ``--dtype`` accepts: compute precisions, and the integer types up to 32 bits
+    (:data:`ROUNDED_DTYPES`), whose averages round once to the input's own type."""
 
     float32 = "float32"
     float64 = "float64"
     float16 = "float16"
     bfloat16 = "bfloat16"
+    uint8 = "uint8"
+    int8 = "int8"
+    uint16 = "uint16"
+    int16 = "int16"
+    uint32 = "uint32"
+    int32 = "int32"
+
+
+#: The integer ``--dtype`` names: avg of an input of that very type, rounded half to even.
+ROUNDED_DTYPES = ("uint8", "int8", "uint16", "int16", "uint32", "int32")
 
 
 class IndexStyle(str, Enum):

@@ -278,7 +278,8 @@ FLAGS: dict[str, Flag] = _flags(
         ("--dtype",),
         DType | None,
         None,
-        "Compute precision of averages and sums: float32 (default), float64, float16, bfloat16.",
+        "Precision of means and sums: float32 (default), float64, float16, bfloat16; avg also "
+        "takes the input's integer type (uint8...), rounding half to even.",
         DEVICE,
         "TYPE",
         step_key="dtype",

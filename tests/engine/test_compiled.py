@@ -106,8 +106,41 @@ def test_two_boxes_give_the_loop_references_max_and_min(axes, reduction, seed):
     spatial = tuple(range(len(axes)))
     inner, outer = compiled.split_axes(axes)
     red = Reduction(reduction)
-    runs = compiled.box(red, inner, spatial, torch.int16, spatial, None, torch.from_numpy(x))
-    got = compiled.box(red, outer, spatial, torch.int16, spatial, None, runs)
+    runs = compiled.box(red, inner, spatial, torch.int16, spatial, None, None, torch.from_numpy(x))
+    got = compiled.box(red, outer, spatial, torch.int16, spatial, None, None, runs)
     kernel, stride, dilation = zip(*axes)
     want = ref.reference_pool(x[None, None], reduction, kernel, stride, 0, dilation)[0, 0]
     assert np.array_equal(got.numpy(), want)
+
+
+ROUNDED_CASES = [
+    # (dtype, window): the rounded mean in the loop's last step.
+    ("uint8", {"kernel_size": 3, "stride": 1}),  # float32 quotient, one loop
+    ("uint8", {"kernel_size": (7, 9), "stride": (2, 1)}),  # rows, then the rest
+    ("int16", {"kernel_size": (2, 3), "stride": 1}),  # float64 quotient
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("dtype", "window"), ROUNDED_CASES)
+def test_compiled_rounded_averages_equal_the_eager_paths(dtype, window, monkeypatch):
+    if not compiled.available():
+        pytest.skip(f"no compiled kernels here: {compiled._state['broken']}")
+    from poolcli.model.options import PoolOptions
+
+    info = np.iinfo(dtype)
+    layout = Layout("HWC")
+    options = PoolOptions(dtype=dtype)
+    x = np.random.default_rng(4).integers(info.min, int(info.max) + 1, (37, 41, 3), dtype=dtype)
+    x[:9, :9] %= 2  # ties
+    tensor = torch.from_numpy(x)
+    windows = resolve(WindowSpec.make(**window), x.shape[:2], layout.spatial)
+    eager = ops.pool_tensor(tensor, "avg", windows, layout, options=options)
+    monkeypatch.setenv("POOLCLI_COMPILE", "1")
+    fused = ops.pool_tensor(tensor, "avg", windows, layout, options=options)
+    assert compiled._state["broken"] is None
+    assert fused.dtype == eager.dtype == tensor.dtype and torch.equal(fused, eager)
+    canonical = x.transpose(2, 0, 1)[None]
+    mean = ref.reference_pool(canonical, "avg", window["kernel_size"], window["stride"])
+    want = np.rint(mean).astype(dtype)[0].transpose(1, 2, 0)
+    np.testing.assert_array_equal(fused.numpy(), want)

@@ -37,7 +37,7 @@ def test_an_unknown_reduction_is_a_usage_error_naming_the_known_ones():
 @pytest.mark.parametrize(
     ("options", "words"),
     [
-        (PoolOptions(dtype="int8"), "--dtype 'int8' is not a compute type"),
+        (PoolOptions(dtype="int64"), "--dtype 'int64' is not a compute type"),
         (PoolOptions(dtype=["float32"]), "--dtype"),
         (PoolOptions(norm_type="2"), "--norm-type must be a positive number, got '2'"),
         (PoolOptions(norm_type=-1.0), "--norm-type must be a positive number, got -1"),
