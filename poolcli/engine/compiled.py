@@ -55,13 +55,15 @@ WARM_FROM = 1 << 16
 ONE_SHOT_FROM = 1 << 29
 #: The largest median-of-n network compiled (5x5: about a minute to compile the first time).
 MEDIAN_TAPS = 25
-#: Max/min windows over two axes or more with this many taps along one of them run
-#: separably (:func:`separable_axes`, :class:`_Split`). CPU time of one thread, one buffer
-#: reused, load average 3-4 (#15): 5x5 min of 4096²×3 uint8 8.8 ms against 12.9 ms in one
-#: loop, 5x5 max of 8192² float32 64 against 69 ms; 7x7 8.4 against 37.5 ms (two boxes 14.4)
-#: and 71 against 169 ms (two boxes 75); 5x5x5 max of 256³ float32 24 against 126 ms. 3x3
-#: stays one loop (uint8 5.7 ms against 6.4 ms separable; float32 a tie, 41 against 39 ms).
-SEPARABLE_FROM = 5
+#: Max/min windows of this many cells or more, over two axes or more, run separably
+#: (:func:`separable_axes`, :class:`_Split`). CPU time of one thread, one buffer reused,
+#: load average 3-4 (#15): 7x7 min of 4096²×3 uint8 8.4 ms against 37.5 ms in one loop and
+#: 14.4 ms as two boxes, 7x7 max of 8192² float32 71 against 169 and 75 ms; 5x5x5 max of
+#: 256³ float32 24 against 126 ms. 5x5 stays one loop: separable it took less CPU (uint8
+#: 8.8 against 12.9 ms, float32 64 against 69 ms), but each strip is two parallel calls, and
+#: with 2 threads on a busy machine (load average 3.5) one loop won: 21.9 against 56.8 ms
+#: and 107 against 307 ms (medians of 15).
+SEPARABLE_CELLS = 36
 #: Max/min windows along one axis of this many taps or more run as two boxes
 #: (:func:`split_axes`): a 7x7 max of 8192² float32 took 177 ms against 310 ms in one loop.
 SPLIT_FROM = 6
@@ -228,7 +230,7 @@ def max_min_split(axes):
     """The two boxes a max/min window runs as (:class:`_Split`), or None for one loop."""
     longest = max(kernel for kernel, _, _ in axes)
     across = axes[0][0] > 1 and math.prod(kernel for kernel, _, _ in axes[1:]) > 1
-    if across and longest >= SEPARABLE_FROM:
+    if across and math.prod(kernel for kernel, _, _ in axes) >= SEPARABLE_CELLS:
         return separable_axes(axes)
     return split_axes(axes) if longest >= SPLIT_FROM else None
 

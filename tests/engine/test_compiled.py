@@ -35,8 +35,8 @@ CASES = [
     ("median", torch.uint8, "HWC", {"kernel_size": 2, "stride": 1}),  # median-of-n network
     ("avg", torch.uint8, "HWC", {"kernel_size": (5, 3), "stride": 1}),  # exact: every tap in turn
     ("avg", torch.float32, "HW", {"kernel_size": 5, "stride": (2, 1)}),  # separable order
-    ("min", torch.uint8, "HWC", {"kernel_size": (7, 3), "stride": (1, 2)}),  # separable
-    ("max", torch.float32, "HW", {"kernel_size": (1, 7), "stride": 1}),  # two boxes
+    ("min", torch.uint8, "HWC", {"kernel_size": (7, 3), "stride": (1, 2)}),  # two boxes
+    ("max", torch.float32, "HW", {"kernel_size": (6, 7), "stride": (2, 1)}),  # separable
     ("avg", torch.uint8, "HWC", {"kernel_size": (7, 9), "stride": (2, 1)}),  # rows, then rest
 ]
 
@@ -137,9 +137,14 @@ def test_split_max_and_min_give_the_loop_references(axes, reduction, split, stri
     assert np.array_equal(got.numpy(), want)
 
 
-def test_max_and_min_run_separably_from_five_taps_across_two_axes():
-    line, square = ((7, 1, 1), (1, 1, 1)), ((5, 1, 1), (5, 1, 1))
-    assert compiled.max_min_split(((3, 1, 1), (3, 1, 1))) is None
-    assert compiled.max_min_split(((5, 1, 1), (1, 1, 1))) is None
+def test_max_and_min_run_separably_from_36_cells_across_two_axes():
+    square, cube = ((7, 1, 1), (6, 1, 1)), ((5, 1, 1), (5, 2, 1), (5, 1, 2))
+    line, small = ((1, 1, 1), (7, 1, 1)), ((5, 1, 1), (5, 1, 1))
     assert compiled.max_min_split(square) == compiled.separable_axes(square)
+    assert compiled.max_min_split(cube) == compiled.separable_axes(cube)
     assert compiled.max_min_split(line) == compiled.split_axes(line)
+    assert compiled.max_min_split(((7, 1, 1), (3, 1, 1))) == compiled.split_axes(
+        ((7, 1, 1), (3, 1, 1))
+    )
+    assert compiled.max_min_split(small) is None
+    assert compiled.max_min_split(((3, 1, 1),) * 3) is None
