@@ -64,8 +64,9 @@ MEDIAN_TAPS = 25
 #: with 2 threads on a busy machine (load average 3.5) one loop won: 21.9 against 56.8 ms
 #: and 107 against 307 ms (medians of 15).
 SEPARABLE_CELLS = 36
-#: Max/min windows along one axis of this many taps or more run as two boxes
-#: (:func:`split_axes`): a 7x7 max of 8192² float32 took 177 ms against 310 ms in one loop.
+#: Other max/min windows with this many taps or more along an axis (one axis, or fewer than
+#: :data:`SEPARABLE_CELLS` cells) run as two boxes (:func:`split_axes`); measured on the 7x7
+#: max of 8192² float32 before the separable split: 177 ms against 310 ms in one loop.
 SPLIT_FROM = 6
 #: Integer sums and averages of windows of this many cells or more (over two axes or more)
 #: run as two kernels: the first axis, then the rest (:class:`_Split`): 7x7 average of
@@ -75,6 +76,9 @@ SUM_SPLIT_TAPS = 49
 #: The intermediate buffer of a split kernel: one strip of this many bytes at a time. 4 and
 #: 8 MiB tied for the separable 7x7 max/min (CPU time as above: uint8 8.4 and 9.2 ms, float32
 #: 71 and 69 ms); 1 MiB (11.3, 83 ms) pays for more calls, 16 MiB (11.4, 81 ms) leaves the cache.
+#: On a busy machine each parallel call may wait for a core: with 2 threads at load average
+#: 2.5 the uint8 7x7 min took 188 ms in 4 MiB strips, 23 ms in one 64 MiB strip, 44 ms in
+#: one loop (medians of 11).
 STRIP_BYTES = 4 << 20
 #: The kernels' generation: a marker left by an earlier one does not count as compiled.
 KERNELS = 4
