@@ -58,19 +58,33 @@ WARM_FROM = 1 << 16
 ONE_SHOT_FROM = 1 << 29
 #: The largest median-of-n network compiled (5x5: about a minute to compile the first time).
 MEDIAN_TAPS = 25
-#: Max/min windows with this many taps along an axis or more run as two boxes (:class:`_Split`):
-#: 7x7 max of 8192² float32 177 ms against 310 ms in one loop, 7x7 min of 4096²×3 uint8 28
-#: against 48 ms; at 5x5 one loop won (86 against 101 ms) or tied (benchmarks/README.md).
+#: Max/min windows of this many cells or more, over two axes or more, run separably
+#: (:func:`separable_axes`, :class:`_Split`). CPU time of one thread, one buffer reused,
+#: load average 3-4 (#15): 7x7 min of 4096²×3 uint8 8.4 ms against 37.5 ms in one loop and
+#: 14.4 ms as two boxes, 7x7 max of 8192² float32 71 against 169 and 75 ms; 5x5x5 max of
+#: 256³ float32 24 against 126 ms. 5x5 stays one loop: separable it took less CPU (uint8
+#: 8.8 against 12.9 ms, float32 64 against 69 ms), but each strip is two parallel calls, and
+#: with 2 threads on a busy machine (load average 3.5) one loop won: 21.9 against 56.8 ms
+#: and 107 against 307 ms (medians of 15).
+SEPARABLE_CELLS = 36
+#: Other max/min windows with this many taps or more along an axis (one axis, or fewer than
+#: :data:`SEPARABLE_CELLS` cells) run as two boxes (:func:`split_axes`); measured on the 7x7
+#: max of 8192² float32 before the separable split: 177 ms against 310 ms in one loop.
 SPLIT_FROM = 6
 #: Integer sums and averages of windows of this many cells or more (over two axes or more)
 #: run as two kernels: the first axis, then the rest (:class:`_Split`): 7x7 average of
 #: 4096²×3 uint8 33-58 ms against 58-107 ms in one loop; 3x3 and 5x5 stay one loop (36
 #: against 79 ms, 41 against 61 ms).
 SUM_SPLIT_TAPS = 49
-#: The intermediate buffer of a split kernel: one strip of this many bytes at a time.
+#: The intermediate buffer of a split kernel: one strip of this many bytes at a time. 4 and
+#: 8 MiB tied for the separable 7x7 max/min (CPU time as above: uint8 8.4 and 9.2 ms, float32
+#: 71 and 69 ms); 1 MiB (11.3, 83 ms) pays for more calls, 16 MiB (11.4, 81 ms) leaves the cache.
+#: On a busy machine each parallel call may wait for a core: with 2 threads at load average
+#: 2.5 the uint8 7x7 min took 188 ms in 4 MiB strips, 23 ms in one 64 MiB strip, 44 ms in
+#: one loop (medians of 11).
 STRIP_BYTES = 4 << 20
 #: The kernels' generation: a marker left by an earlier one does not count as compiled.
-KERNELS = 4
+KERNELS = 5
 _DTYPES = frozenset(
     {torch.float32, torch.float64, torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64}
 )
@@ -222,6 +236,24 @@ def split_axes(axes):
     return tuple(inner), tuple(outer)
 
 
+def separable_axes(axes):
+    """Max/min as OpenCV's separable filters do it: ``(inner, outer)``, ``inner`` the window
+    along every axis but the first (one loop, the last axis first), ``outer`` along the first
+    axis over ``inner``'s result: a 7x7 window takes 6 + 6 operations per output, not 48
+    (two boxes: 15 + 3)."""
+    identity = (1, 1, 1)
+    return (identity, *axes[1:]), (axes[0],) + (identity,) * (len(axes) - 1)
+
+
+def max_min_split(axes):
+    """The two boxes a max/min window runs as (:class:`_Split`), or None for one loop."""
+    longest = max(kernel for kernel, _, _ in axes)
+    across = axes[0][0] > 1 and math.prod(kernel for kernel, _, _ in axes[1:]) > 1
+    if across and math.prod(kernel for kernel, _, _ in axes) >= SEPARABLE_CELLS:
+        return separable_axes(axes)
+    return split_axes(axes) if longest >= SPLIT_FROM else None
+
+
 def _divided(axes, spatial, acc, quotient, count, rounds_to, x):
     """Window sums along ``axes`` divided by the whole window's ``count`` cells (rounded to
     ``rounds_to`` when given)."""
@@ -232,7 +264,7 @@ def _divided(axes, spatial, acc, quotient, count, rounds_to, x):
 
 class _Split:
     """A box as two one-loop kernels through a buffer of its own (``inner``'s result, in
-    ``dtype``): long max/min windows as :func:`split_axes` gives (a 7x7 max reads 16 + 4 cells
+    ``dtype``): max/min windows as :func:`max_min_split` gives (a 7x7 max reads 7 + 7 cells
     per output instead of 49), large integer sums along the first axis and then the rest
     (7x7: 7 + 7 reads instead of 49; exact in any order)."""
 
@@ -265,9 +297,10 @@ class _Split:
 def _split_plan(x, reduction, axes, spatial, acc, order, quotient, rounds_to):
     """The two kernels of a :class:`_Split` for this box, or None where one loop is faster."""
     if reduction in (Reduction.MAX, Reduction.MIN):
-        if max(kernel for kernel, _, _ in axes) < SPLIT_FROM:
+        split = max_min_split(axes)
+        if split is None:
             return None
-        inner_axes, outer_axes = split_axes(axes)
+        inner_axes, outer_axes = split
         inner = ("box", (reduction, inner_axes, spatial, acc, order, None, None))
         return inner, ("box", (reduction, outer_axes, spatial, acc, order, None, None)), x.dtype
     count = math.prod(kernel for kernel, _, _ in axes)

@@ -3,6 +3,9 @@ run. Few and small: each kernel compiles once per machine (Inductor's on-disk ca
 
 from __future__ import annotations
 
+import functools
+import unittest.mock
+
 import numpy as np
 import pytest
 import reference as ref
@@ -33,6 +36,7 @@ CASES = [
     ("avg", torch.uint8, "HWC", {"kernel_size": (5, 3), "stride": 1}),  # exact: every tap in turn
     ("avg", torch.float32, "HW", {"kernel_size": 5, "stride": (2, 1)}),  # separable order
     ("min", torch.uint8, "HWC", {"kernel_size": (7, 3), "stride": (1, 2)}),  # two boxes
+    ("max", torch.float32, "HW", {"kernel_size": (6, 7), "stride": (2, 1)}),  # separable
     ("avg", torch.uint8, "HWC", {"kernel_size": (7, 9), "stride": (2, 1)}),  # rows, then rest
 ]
 
@@ -89,28 +93,61 @@ def test_debug_says_once_why_the_compiled_kernels_are_off(run, tmp_path):
     assert said.count("compiled kernels off, eager paths instead: no C++ compiler") == 1
 
 
+def _eager_kernels(kind, static):
+    """The compiled kernels' functions run eagerly (``_compiled``'s stand-in in the tests)."""
+    if kind == "split":
+        return compiled._Split(*static)
+    return functools.partial(compiled._into, functools.partial(compiled.box, *static))
+
+
 @settings(max_examples=200, deadline=None)
 @given(
     st.lists(
         st.tuples(st.integers(1, 11), st.integers(1, 3), st.integers(1, 2)), min_size=1, max_size=3
     ),
     st.sampled_from(["max", "min"]),
+    st.sampled_from(["two boxes", "separable", "planned"]),
+    st.integers(1, 600),
     st.integers(0, 2**32 - 1),
 )
-def test_two_boxes_give_the_loop_references_max_and_min(axes, reduction, seed):
-    """The split of long max/min windows (the compiled kernels' arithmetic, run eagerly here)
-    against the loop reference, on windows without padding of every kernel up to 11."""
+def test_split_max_and_min_give_the_loop_references(axes, reduction, split, strip, seed):
+    """Long max/min windows as two kernels through strips (the compiled kernels' arithmetic
+    and :class:`compiled._Split`'s strips, run eagerly here) against the loop reference, on
+    windows without padding of every kernel up to 11 and strips of a few rows."""
     axes = tuple(axes)
-    sizes = [(k - 1) * d + 1 + extra for (k, _, d), extra in zip(axes, (0, 3, 5))]
+    sizes = [(k - 1) * d + 1 + extra for (k, _, d), extra in zip(axes, (4, 3, 5))]
     x = np.random.default_rng(seed).integers(0, 50, sizes).astype(np.int16)
     spatial = tuple(range(len(axes)))
-    inner, outer = compiled.split_axes(axes)
+    inner, outer = {
+        "two boxes": compiled.split_axes,
+        "separable": compiled.separable_axes,
+        "planned": lambda axes: compiled.max_min_split(axes) or compiled.split_axes(axes),
+    }[split](axes)
     red = Reduction(reduction)
-    runs = compiled.box(red, inner, spatial, torch.int16, spatial, None, None, torch.from_numpy(x))
-    got = compiled.box(red, outer, spatial, torch.int16, spatial, None, None, runs)
+    order = tuple(reversed(spatial))
+    kernels = [("box", (red, a, spatial, torch.int16, order, None, None)) for a in (inner, outer)]
     kernel, stride, dilation = zip(*axes)
     want = ref.reference_pool(x[None, None], reduction, kernel, stride, 0, dilation)[0, 0]
+    got = torch.empty(want.shape, dtype=torch.int16)
+    with (
+        unittest.mock.patch.object(compiled, "_compiled", _eager_kernels),
+        unittest.mock.patch.object(compiled, "STRIP_BYTES", strip),
+    ):
+        compiled._Split(*kernels, torch.int16)(torch.from_numpy(x), got)
     assert np.array_equal(got.numpy(), want)
+
+
+def test_max_and_min_run_separably_from_36_cells_across_two_axes():
+    square, cube = ((7, 1, 1), (6, 1, 1)), ((5, 1, 1), (5, 2, 1), (5, 1, 2))
+    line, small = ((1, 1, 1), (7, 1, 1)), ((5, 1, 1), (5, 1, 1))
+    assert compiled.max_min_split(square) == compiled.separable_axes(square)
+    assert compiled.max_min_split(cube) == compiled.separable_axes(cube)
+    assert compiled.max_min_split(line) == compiled.split_axes(line)
+    assert compiled.max_min_split(((7, 1, 1), (3, 1, 1))) == compiled.split_axes(
+        ((7, 1, 1), (3, 1, 1))
+    )
+    assert compiled.max_min_split(small) is None
+    assert compiled.max_min_split(((3, 1, 1),) * 3) is None
 
 
 ROUNDED_CASES = [
