@@ -170,21 +170,46 @@ def box(reduction: Reduction, axes, spatial, acc, order: tuple[int, ...] | None,
     return y.to(quotient) / float(count)
 
 
+_BITS = {torch.float32: torch.int32, torch.float64: torch.int64}
+
+
+def _ordered(x):
+    """Floats without NaN as integers in the same order, because Inductor's float min/max
+    test for NaN (four instructions against the integers' one); other dtypes as they are.
+    The bits of negative floats count down: flipping all but the sign bit makes them count
+    up (and back: the map is its own inverse). -0.0 comes before +0.0, which compare equal,
+    so a median is still one of its window's cells, equal to the loop reference's."""
+    if x.dtype not in _BITS:
+        return x
+    bits = x.view(_BITS[x.dtype])
+    sign = 8 * x.element_size() - 1
+    return bits ^ ((bits >> sign) & ((1 << sign) - 1))
+
+
+def _unordered(keys, dtype):
+    """The floats of :func:`_ordered`'s integers (``keys`` as they are for other dtypes)."""
+    if dtype not in _BITS:
+        return keys
+    sign = 8 * keys.element_size() - 1
+    return (keys ^ ((keys >> sign) & ((1 << sign) - 1))).view(dtype)
+
+
 def _median(axes, spatial, x):
-    return networks.median_network(x, axes, spatial)
+    return _unordered(networks.median_network(_ordered(x), axes, spatial), x.dtype)
 
 
 def _median_taps(axes, spatial, network, x):
     """The taps path's median-of-n selection network on every tap's view at once."""
+    keys = _ordered(x)
     taps = [
-        _view(x, spatial, [j * d for j, (_, _, d) in zip(tap, axes)], axes)
+        _view(keys, spatial, [j * d for j, (_, _, d) in zip(tap, axes)], axes)
         for tap in itertools.product(*(range(k) for k, _, _ in axes))
     ]
     for a, b, keep_min, keep_max in network:
         low = torch.minimum(taps[a], taps[b]) if keep_min else None
         high = torch.maximum(taps[a], taps[b]) if keep_max else None
         taps[a], taps[b] = low, high
-    median = taps[(len(taps) - 1) // 2]
+    median = _unordered(taps[(len(taps) - 1) // 2], x.dtype)
     return median.clone() if len(taps) == 1 else median  # never a view of the input
 
 
