@@ -53,7 +53,7 @@ log = logging.getLogger(__name__)
 WARM_FROM = 1 << 16
 #: In a one-shot call, inputs of at least this many cells use an already compiled kernel.
 ONE_SHOT_FROM = 1 << 29
-#: The largest median-of-n network compiled (5x5: about a minute to compile the first time).
+#: The largest median-of-n network compiled (5x5: one to two minutes to compile the first time).
 MEDIAN_TAPS = 25
 #: Max/min windows with this many taps along an axis or more run as two boxes (:class:`_Split`):
 #: 7x7 max of 8192² float32 177 ms against 310 ms in one loop, 7x7 min of 4096²×3 uint8 28
