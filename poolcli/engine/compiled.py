@@ -56,7 +56,7 @@ log = logging.getLogger(__name__)
 WARM_FROM = 1 << 16
 #: In a one-shot call, inputs of at least this many cells use an already compiled kernel.
 ONE_SHOT_FROM = 1 << 29
-#: The largest median-of-n network compiled (5x5: about a minute to compile the first time).
+#: The largest median-of-n network compiled (5x5: one to two minutes to compile the first time).
 MEDIAN_TAPS = 25
 #: Max/min windows of this many cells or more, over two axes or more, run separably
 #: (:func:`separable_axes`, :class:`_Split`). CPU time of one thread, one buffer reused,
@@ -84,7 +84,7 @@ SUM_SPLIT_TAPS = 49
 #: one loop (medians of 11).
 STRIP_BYTES = 4 << 20
 #: The kernels' generation: a marker left by an earlier one does not count as compiled.
-KERNELS = 5
+KERNELS = 6
 _DTYPES = frozenset(
     {torch.float32, torch.float64, torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64}
 )
@@ -199,21 +199,46 @@ def _mean(sums, quotient, count: int, rounds_to):
     return mean if rounds_to is None else torch.round(mean).to(rounds_to)
 
 
+_BITS = {torch.float32: torch.int32, torch.float64: torch.int64}
+
+
+def _ordered(x):
+    """Floats without NaN as integers in the same order, because Inductor's float min/max
+    test for NaN (four instructions against the integers' one); other dtypes as they are.
+    The bits of negative floats count down: flipping all but the sign bit makes them count
+    up (and back: the map is its own inverse). -0.0 comes before +0.0, which compare equal,
+    so a median is still one of its window's cells, equal to the loop reference's."""
+    if x.dtype not in _BITS:
+        return x
+    bits = x.view(_BITS[x.dtype])
+    sign = 8 * x.element_size() - 1
+    return bits ^ ((bits >> sign) & ((1 << sign) - 1))
+
+
+def _unordered(keys, dtype):
+    """The floats of :func:`_ordered`'s integers (``keys`` as they are for other dtypes)."""
+    if dtype not in _BITS:
+        return keys
+    sign = 8 * keys.element_size() - 1
+    return (keys ^ ((keys >> sign) & ((1 << sign) - 1))).view(dtype)
+
+
 def _median(axes, spatial, x):
-    return networks.median_network(x, axes, spatial)
+    return _unordered(networks.median_network(_ordered(x), axes, spatial), x.dtype)
 
 
 def _median_taps(axes, spatial, network, x):
     """The taps path's median-of-n selection network on every tap's view at once."""
+    keys = _ordered(x)
     taps = [
-        _view(x, spatial, [j * d for j, (_, _, d) in zip(tap, axes)], axes)
+        _view(keys, spatial, [j * d for j, (_, _, d) in zip(tap, axes)], axes)
         for tap in itertools.product(*(range(k) for k, _, _ in axes))
     ]
     for a, b, keep_min, keep_max in network:
         low = torch.minimum(taps[a], taps[b]) if keep_min else None
         high = torch.maximum(taps[a], taps[b]) if keep_max else None
         taps[a], taps[b] = low, high
-    median = taps[(len(taps) - 1) // 2]
+    median = _unordered(taps[(len(taps) - 1) // 2], x.dtype)
     return median.clone() if len(taps) == 1 else median  # never a view of the input
 
 

@@ -181,3 +181,45 @@ def test_compiled_rounded_averages_equal_the_eager_paths(dtype, window, monkeypa
     mean = ref.reference_pool(canonical, "avg", window["kernel_size"], window["stride"])
     want = np.rint(mean).astype(dtype)[0].transpose(1, 2, 0)
     np.testing.assert_array_equal(fused.numpy(), want)
+
+
+def _awkward_floats(generator, shape, dtype):
+    """Negative and positive floats, both zeros and both infinities (no NaN: the medians'
+    networks never see one)."""
+    values = np.array([-np.inf, -3.5, -1.0, -0.0, 0.0, 1e-30, 2.0, 7.25, np.inf], dtype=dtype)
+    return torch.from_numpy(generator.choice(values, shape))
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.sampled_from([np.float32, np.float64]),
+    st.sampled_from([((3, 1, 1), (3, 1, 1)), ((2, 2, 1), (3, 1, 2)), ((5, 1, 1),)]),
+    st.integers(0, 2**32 - 1),
+)
+def test_median_kernels_compare_floats_as_ordered_integers(dtype, axes, seed):
+    """The compiled medians' arithmetic (float bits as ordered integers), run eagerly here,
+    against the loop reference on negative floats, signed zeros and infinities."""
+    sizes = [(k - 1) * d + 1 + extra for (k, _, d), extra in zip(axes, (4, 3))]
+    x = _awkward_floats(np.random.default_rng(seed), sizes, dtype)
+    spatial = tuple(range(len(axes)))
+    network = compiled.median_network(int(np.prod([k for k, _, _ in axes])))
+    got = [compiled._median_taps(axes, spatial, network, x)]
+    if all(k == 3 for k, _, _ in axes):
+        got.append(compiled._median(axes, spatial, x))
+    kernel, stride, dilation = zip(*axes)
+    want = ref.reference_pool(x.numpy()[None, None], "median", kernel, stride, 0, dilation)[0, 0]
+    for result in got:
+        assert result.dtype == x.dtype and np.array_equal(result.numpy(), want)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("window", [{"kernel_size": 3, "stride": 1}, {"kernel_size": (2, 3)}])
+def test_compiled_medians_of_negative_floats_equal_the_eager_paths(window, monkeypatch):
+    if not compiled.available():
+        pytest.skip(f"no compiled kernels here: {compiled._state['broken']}")
+    x = _awkward_floats(np.random.default_rng(4), (29, 33), np.float32)
+    eager = _pool(x, "median", "HW", **window)
+    monkeypatch.setenv("POOLCLI_COMPILE", "1")
+    fused = _pool(x, "median", "HW", **window)
+    assert compiled._state["broken"] is None
+    assert torch.equal(fused, eager)
