@@ -13,7 +13,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from poolcli.engine import compiled, ops
+from poolcli.engine import compiled, fused, ops
 from poolcli.model.layout import Layout
 from poolcli.model.reductions import Reduction
 from poolcli.model.window import WindowSpec, resolve
@@ -97,7 +97,7 @@ def _eager_kernels(kind, static):
     """The compiled kernels' functions run eagerly (``_compiled``'s stand-in in the tests)."""
     if kind == "split":
         return compiled._Split(*static)
-    return functools.partial(compiled._into, functools.partial(compiled.box, *static))
+    return functools.partial(compiled._into, functools.partial(fused.box, *static))
 
 
 @settings(max_examples=200, deadline=None)
@@ -119,9 +119,9 @@ def test_split_max_and_min_give_the_loop_references(axes, reduction, split, stri
     x = np.random.default_rng(seed).integers(0, 50, sizes).astype(np.int16)
     spatial = tuple(range(len(axes)))
     inner, outer = {
-        "two boxes": compiled.split_axes,
-        "separable": compiled.separable_axes,
-        "planned": lambda axes: compiled.max_min_split(axes) or compiled.split_axes(axes),
+        "two boxes": fused.split_axes,
+        "separable": fused.separable_axes,
+        "planned": lambda axes: fused.max_min_split(axes) or fused.split_axes(axes),
     }[split](axes)
     red = Reduction(reduction)
     order = tuple(reversed(spatial))
@@ -140,14 +140,12 @@ def test_split_max_and_min_give_the_loop_references(axes, reduction, split, stri
 def test_max_and_min_run_separably_from_36_cells_across_two_axes():
     square, cube = ((7, 1, 1), (6, 1, 1)), ((5, 1, 1), (5, 2, 1), (5, 1, 2))
     line, small = ((1, 1, 1), (7, 1, 1)), ((5, 1, 1), (5, 1, 1))
-    assert compiled.max_min_split(square) == compiled.separable_axes(square)
-    assert compiled.max_min_split(cube) == compiled.separable_axes(cube)
-    assert compiled.max_min_split(line) == compiled.split_axes(line)
-    assert compiled.max_min_split(((7, 1, 1), (3, 1, 1))) == compiled.split_axes(
-        ((7, 1, 1), (3, 1, 1))
-    )
-    assert compiled.max_min_split(small) is None
-    assert compiled.max_min_split(((3, 1, 1),) * 3) is None
+    assert fused.max_min_split(square) == fused.separable_axes(square)
+    assert fused.max_min_split(cube) == fused.separable_axes(cube)
+    assert fused.max_min_split(line) == fused.split_axes(line)
+    assert fused.max_min_split(((7, 1, 1), (3, 1, 1))) == fused.split_axes(((7, 1, 1), (3, 1, 1)))
+    assert fused.max_min_split(small) is None
+    assert fused.max_min_split(((3, 1, 1),) * 3) is None
 
 
 ROUNDED_CASES = [
@@ -203,9 +201,9 @@ def test_median_kernels_compare_floats_as_ordered_integers(dtype, axes, seed):
     x = _awkward_floats(np.random.default_rng(seed), sizes, dtype)
     spatial = tuple(range(len(axes)))
     network = compiled.median_network(int(np.prod([k for k, _, _ in axes])))
-    got = [compiled._median_taps(axes, spatial, network, x)]
+    got = [fused._median_taps(axes, spatial, network, x)]
     if all(k == 3 for k, _, _ in axes):
-        got.append(compiled._median(axes, spatial, x))
+        got.append(fused._median(axes, spatial, x))
     kernel, stride, dilation = zip(*axes)
     want = ref.reference_pool(x.numpy()[None, None], "median", kernel, stride, 0, dilation)[0, 0]
     for result in got:
