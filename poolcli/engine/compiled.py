@@ -92,16 +92,21 @@ def available(device: str = "cpu") -> bool:
     """Whether kernels can be compiled here (said once in the log when they cannot)."""
     if _state["broken"] is not None:
         return False
-    if device == "cuda":
-        from torch.utils._triton import has_triton
-
-        reason = None if has_triton() else "Triton is not installed"
-    else:
-        cxx = os.environ.get("CXX", "g++")
-        reason = None if shutil.which(cxx) else f"no C++ compiler ({cxx}) on PATH"
+    reason = _missing(device, os.environ.get("CXX", "g++"), os.environ.get("PATH"))
     if reason:
         _give_up(reason)
     return reason is None
+
+
+@functools.cache
+def _missing(device: str, cxx: str, path: str | None) -> str | None:
+    """What compiling on ``device`` lacks here, or None (looked up once: a search of PATH
+    costs more than a small kernel's call)."""
+    if device == "cuda":
+        from torch.utils._triton import has_triton
+
+        return None if has_triton() else "Triton is not installed"
+    return None if shutil.which(cxx, path=path) else f"no C++ compiler ({cxx}) on PATH"
 
 
 def _give_up(reason: str) -> None:
@@ -303,12 +308,13 @@ def pool_compiled(x, reduction, windows, spatial, chosen, options, out_dtype):
     except Exception as error:  # noqa: BLE001 - any compiler failure falls back to eager
         _give_up(f"compiling failed ({type(error).__name__}: {error})")
         return None
-    _state["loaded"].add(key)
     log.debug("ran the compiled %s kernel", plan[0])
-    marker = _marker(key)
-    if not marker.exists():
-        marker.parent.mkdir(parents=True, exist_ok=True)
-        marker.touch()
+    if key not in _state["loaded"]:
+        _state["loaded"].add(key)
+        marker = _marker(key)
+        if not marker.exists():
+            marker.parent.mkdir(parents=True, exist_ok=True)
+            marker.touch()
     return y
 
 
