@@ -318,16 +318,28 @@ def pool_compiled(x, reduction, windows, spatial, chosen, options, out_dtype):
     return y
 
 
-#: What :func:`warm_up` compiles by default: (reduction, dtype, layout, kernel, stride).
+#: What :func:`warm_up` compiles by default, and what the server's kernel worker holds: the
+#: windows of benchmarks/bench_peers.py, as (reduction, dtype, layout, kernel, stride, output
+#: dtype option: None, or "uint8" for 8-bit averages rounded back to 8 bits).
 WARM_CASES = (
-    ("max", torch.float32, "HW", 3, 1),
-    ("avg", torch.float32, "HW", 3, 1),
-    ("avg", torch.float32, "HW", 2, 2),
-    ("median", torch.float32, "HW", 3, 1),
-    ("min", torch.uint8, "HWC", 3, 1),
-    ("avg", torch.uint8, "HWC", 3, 1),
-    ("median", torch.uint8, "HWC", 3, 1),
+    *(("max", torch.float32, "HW", k, 1, None) for k in (3, 5, 7)),
+    *(("avg", torch.float32, "HW", k, 1, None) for k in (3, 5, 7)),
+    ("avg", torch.float32, "HW", 2, 2, None),
+    *(("median", torch.float32, "HW", k, 1, None) for k in (3, 5)),
+    *(("min", torch.uint8, "HWC", k, 1, None) for k in (3, 5, 7)),
+    *(("avg", torch.uint8, "HWC", k, 1, out) for k in (3, 5, 7) for out in (None, "uint8")),
+    *(("median", torch.uint8, "HWC", k, 1, None) for k in (3, 5)),
+    ("max", torch.float32, "DHW", 3, 1, None),
 )
+
+
+def warm_cases(name: str | None) -> tuple:
+    """The cases a warm-up named ``name`` compiles: ``"3x3"`` for the 3x3 (and 2x2) windows
+    only, which build in about a minute the first time, anything else for every one of
+    :data:`WARM_CASES` (about four minutes, the 5x5 medians half of it)."""
+    if name == "3x3":
+        return tuple(case for case in WARM_CASES if case[3] <= 3)
+    return WARM_CASES
 
 
 def warm_up(cases=WARM_CASES, new_kernels: bool = True) -> int:
@@ -337,6 +349,7 @@ def warm_up(cases=WARM_CASES, new_kernels: bool = True) -> int:
     Returns how many kernels are ready (0 when none can be)."""
     from poolcli.engine import ops
     from poolcli.model.layout import Layout
+    from poolcli.model.options import PoolOptions
     from poolcli.model.window import WindowSpec, resolve
 
     if os.environ.get("POOLCLI_COMPILE") == "0":
@@ -344,14 +357,15 @@ def warm_up(cases=WARM_CASES, new_kernels: bool = True) -> int:
     _state["warm"] = True
     memory.use_huge_pages()  # a process that warms up pools again and again
     ready = 0
-    for reduction, dtype, layout_name, kernel, stride in cases:
+    for reduction, dtype, layout_name, kernel, stride, out_dtype in cases:
         layout = Layout(layout_name)
-        shape = (64, 64, 3) if "C" in layout_name else (64, 64)
+        shape = {"HW": (64, 64), "HWC": (64, 64, 3), "DHW": (16, 16, 16)}[layout_name]
         x = torch.zeros(shape, dtype=dtype)
         spec = WindowSpec.make(kernel_size=kernel, stride=stride)
         windows = resolve(spec, layout.spatial_shape(shape), layout.spatial)
+        options = PoolOptions(dtype=out_dtype)
         with _forced():
-            ops.pool_tensor(x, reduction, windows, layout)
+            ops.pool_tensor(x, reduction, windows, layout, options=options)
         if _state["broken"] is not None:
             return 0
         ready += 1

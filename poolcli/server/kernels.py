@@ -20,6 +20,8 @@ kernels it has loaded (``compiled.warm_up(new_kernels=False)``), so a command ne
 the compiler.
 
 ``POOLCLI_COMPILE=0`` in the server's environment, or no C++ compiler, skips the warm-up.
+``POOLCLI_SERVER_KERNELS=3x3`` there warms the 3x3 windows' kernels only
+(``compiled.warm_cases``).
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ import sys
 #: it is free); below that, a command's arrays are too small for the compiled kernels
 #: (``compiled.WARM_FROM`` cells) or gain less than a millisecond.
 KERNEL_WORKER_FROM = 1 << 20
+#: Which kernels the server warms (read from its environment): see ``compiled.warm_cases``.
+CASES_VARIABLE = "POOLCLI_SERVER_KERNELS"
 
 
 def start_warm_up(log_fd: int | None = None) -> subprocess.Popen | None:
@@ -58,7 +62,7 @@ def main() -> int:
     os.nice(19)  # the lowest priority: commands come first
     from poolcli.engine import compiled
 
-    ready = compiled.warm_up()
+    ready = compiled.warm_up(compiled.warm_cases(os.environ.get(CASES_VARIABLE)))
     return 0 if ready else 1
 
 
@@ -66,7 +70,8 @@ def warm_worker() -> bool:
     """In the kernel worker: load the warmed kernels (the warm-up process compiled them)."""
     from poolcli.engine import compiled
 
-    return compiled.warm_up(new_kernels=False) > 0
+    cases = compiled.warm_cases(os.environ.get(CASES_VARIABLE))
+    return compiled.warm_up(cases, new_kernels=False) > 0
 
 
 def wants(message: dict, commands: frozenset[str]) -> bool:

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import reference as ref
 import torch
+import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -80,6 +81,29 @@ def test_one_shot_calls_stay_eager_below_the_threshold(monkeypatch):
     monkeypatch.setenv("POOLCLI_COMPILE", "0")
     with compiled.enabled():
         assert not compiled.wanted(x, ("any",))
+
+
+@pytest.mark.slow
+def test_a_warm_up_without_new_kernels_uses_only_the_kernels_it_loaded(monkeypatch):
+    if not compiled.available():
+        pytest.skip(f"no compiled kernels here: {compiled._state['broken']}")
+    monkeypatch.delenv("POOLCLI_COMPILE", raising=False)
+    monkeypatch.setattr(compiled, "_state", {**compiled._state, "loaded": set()})
+    monkeypatch.setattr(compiled.memory, "use_huge_pages", lambda: None)
+    three = [
+        case for case in compiled.warm_cases("3x3") if case[:3] == ("max", torch.float32, "HW")
+    ]
+    assert len(compiled.warm_cases("3x3")) < len(compiled.WARM_CASES)
+    assert compiled.warm_up(three, new_kernels=False) == 1
+    ran = []
+    monkeypatch.setattr(compiled.log, "debug", lambda text, *args: ran.append(text % args))
+    x = torch.randn(512, 512)
+    for kernel, compiled_ in ((3, True), (4, False), (3, True)):
+        ran.clear()
+        got = _pool(x, "max", "HW", kernel_size=kernel, stride=1)
+        assert bool(ran) == compiled_, (kernel, ran)
+        want = F.max_pool2d(x[None, None], kernel, 1)[0, 0]
+        assert torch.equal(got, want)
 
 
 @pytest.mark.slow

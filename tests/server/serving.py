@@ -38,7 +38,8 @@ class Server:
     def start(self, *extra: str, warm: bool = False) -> None:
         # The compiled kernels' warm-up (a background process) only where a test wants it:
         # it would compete with the other tests for the machine's cores.
-        env = None if warm else {"POOLCLI_COMPILE": "0"}
+        # Only the 3x3 kernels: every benchmarked window takes minutes to build the first time.
+        env = {"POOLCLI_SERVER_KERNELS": "3x3"} if warm else {"POOLCLI_COMPILE": "0"}
         done = self.poolcli("server", "start", "--idle-timeout", "600", *extra, env=env)
         assert done.returncode == 0, done.stderr.decode()
 
