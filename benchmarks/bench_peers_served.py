@@ -9,7 +9,8 @@ until its kernel worker has loaded the compiled kernels (:mod:`poolcli.server.ke
 commands run twice: as they are (large inputs go to the kernel worker) and with
 ``POOLCLI_COMPILE=0`` (the same worker, eager paths). OpenCV does the same work in this warm
 process: ``np.load`` of the same file, the filter, ``np.save`` of the valid region to a file
-renamed into place as poolcli's atomic write is. Runs are interleaved (one of each per round)
+renamed into place as poolcli's atomic write is (in /dev/shm where it can: a disk would time its
+own write-back). Runs are interleaved (one of each per round)
 and medians reported; every output is checked against OpenCV's first (see bench_peers.check).
 The served times include the client's start (a Python process, about 50 ms here).
 """
@@ -56,7 +57,7 @@ def _opencv_call(work: Path, fn):
     import numpy as np
 
     def call():
-        y = fn(np.load(work / "in.npy"))
+        y = np.ascontiguousarray(fn(np.load(work / "in.npy")))  # as poolcli writes it
         with open(work / "cv.tmp.npy", "wb") as f:
             np.save(f, y)
         os.replace(work / "cv.tmp.npy", work / "cv.npy")
@@ -74,7 +75,7 @@ def one_case(work: Path, case, env_on: dict, repeat: int) -> dict:
     import numpy as np
 
     label, red, array, layout, k, s, peers, *rest = case
-    extra = rest[0] if rest else ()
+    extra = [arg for key, value in (rest[0] if rest else {}).items() for arg in (f"--{key}", value)]
     np.save(work / "in.npy", array)
     peer, fn = _opencv_peer(peers)
     compiled_env = dict(env_on)
@@ -110,7 +111,9 @@ def main(argv=None) -> int:
     cv2.setNumThreads(args.threads)
     record = {"machine": machine_line(), "cases": []}
     print(record["machine"], "\n")
-    with tempfile.TemporaryDirectory() as tmp:
+    # In memory where there is a tmpfs: writing 256 MiB files to a disk times its write-back.
+    shm = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
+    with tempfile.TemporaryDirectory(dir=shm) as tmp:
         work, folder = Path(tmp), os.path.join(tmp, "server")
         os.mkdir(folder, 0o700)
         env_on = dict(
