@@ -63,13 +63,16 @@ MEDIAN_TAPS = 25
 #: 4096²×3 uint8 33-58 ms against 58-107 ms in one loop; 3x3 and 5x5 stay one loop (36
 #: against 79 ms, 41 against 61 ms).
 SUM_SPLIT_TAPS = 49
-#: The intermediate buffer of a split kernel: one strip of this many bytes at a time. 4 and
-#: 8 MiB tied for the separable 7x7 max/min (CPU time as above: uint8 8.4 and 9.2 ms, float32
-#: 71 and 69 ms); 1 MiB (11.3, 83 ms) pays for more calls, 16 MiB (11.4, 81 ms) leaves the cache.
-#: On a busy machine each parallel call may wait for a core: with 2 threads at load average
-#: 2.5 the uint8 7x7 min took 188 ms in 4 MiB strips, 23 ms in one 64 MiB strip, 44 ms in
-#: one loop (medians of 11).
-STRIP_BYTES = 4 << 20
+#: The intermediate buffer of a split kernel: one strip of this many bytes at a time. With 2
+#: threads on a quiet machine (medians of 9, interleaved, load average 1.0-1.2), 8 MiB won on
+#: the 7x7 max of 8192² float32 (50 ms against 53-65 ms at 4 MiB and 57-60 ms at 16 MiB), and
+#: tied or won on the 7x7 min and rounded average of 4096²×3 uint8 (8.6 against 8.8-9.5 ms,
+#: 15.3-16.4 against 16.3-22.5 ms): half the parallel calls of 4 MiB, still in the 32 MiB L3.
+#: On one thread 4 and 8 MiB tied; 1 MiB pays for more calls, 16 MiB leaves the cache. On a
+#: busy machine each parallel call may wait for a core: with 2 threads at load average 2.5
+#: the uint8 7x7 min took 188 ms in 4 MiB strips, 23 ms in one 64 MiB strip, 44 ms in one
+#: loop (medians of 11).
+STRIP_BYTES = 8 << 20
 #: The kernels' generation: a marker left by an earlier one does not count as compiled.
 KERNELS = 6
 _DTYPES = frozenset(
