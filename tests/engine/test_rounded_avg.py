@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+import oracle
 import pytest
 import reference as ref
 import torch
@@ -19,41 +20,20 @@ from poolcli.engine.taps import rounded_mean
 from poolcli.errors import PoolError, UsageError
 from poolcli.model.layout import Layout
 from poolcli.model.options import PoolOptions
-from poolcli.model.reductions import Reduction
 from poolcli.model.window import WindowSpec, resolve
 
 INTEGERS = ["uint8", "int8", "uint16", "int16", "uint32", "int32"]
 
 
 def engine(x, window, *, path="auto", layout="NCHW", **options):
-    layout = Layout.parse(layout)
-    spec = WindowSpec.make(**window)
-    windows = resolve(spec, layout.spatial_shape(x.shape), layout.spatial)
-    out, _ = ops.pool_array(
-        x,
-        Reduction.AVG,
-        windows,
-        layout,
-        count_include_pad=spec.count_include_pad,
-        options=PoolOptions(**options),
-        path=path,
+    return oracle.engine(
+        x, "avg", path=path, layout=layout, options=PoolOptions(**options), **window
     )
-    return out
 
 
 def rounded_reference(x, window):
     """np.rint of the exact mean (the reference divides Python ints as Fractions)."""
-    mean = ref.reference_pool(
-        x,
-        "avg",
-        window["kernel_size"],
-        window.get("stride"),
-        window.get("padding"),
-        window.get("dilation"),
-        window.get("ceil_mode", False),
-        window.get("count_include_pad", False),
-    )
-    return np.rint(mean).astype(x.dtype)
+    return np.rint(oracle.expected(x, "avg", **window)).astype(x.dtype)
 
 
 def integers(dtype, shape, seed):
