@@ -11,7 +11,8 @@ commands run twice: as they are (large inputs go to the kernel worker) and with
 process: ``np.load`` of the same file, the filter, ``np.save`` of the valid region to a file
 renamed into place as poolcli's atomic write is (in /dev/shm where it can: a disk would time its
 own write-back). Runs are interleaved (one of each per round)
-and medians reported; every output is checked against OpenCV's first (see bench_peers.check).
+and medians reported (bench_core.compare); both served outputs are checked against OpenCV's
+(see bench_peers.check).
 The served times include the client's start (a Python process, about 50 ms here).
 """
 
@@ -26,8 +27,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench_core import compare
 from bench_peers import cases, check
-from benchutil import machine_line, median, poolcli_cmd, secs, table
+from benchutil import machine_line, poolcli_cmd, secs, table
 
 
 def _opencv_peer(peers: dict):
@@ -46,10 +48,10 @@ def _wait_for_kernel_worker(env: dict, seconds: float = 900) -> bool:
     return False
 
 
-def _command(work: Path, red, layout, k, s, extra=()) -> list[str]:
+def _command(work: Path, red, layout, k, s, extra, out: Path) -> list[str]:
     return poolcli_cmd() + [
         red, str(work / "in.npy"), "-k", str(k), "-s", str(s), "--layout", layout,
-        *extra, "-o", str(work / "out.npy"), "-q",
+        *extra, "-o", str(out), "-q",
     ]  # fmt: skip
 
 
@@ -65,12 +67,6 @@ def _opencv_call(work: Path, fn):
     return call
 
 
-def _timed(run) -> float:
-    start = time.perf_counter()
-    run()
-    return time.perf_counter() - start
-
-
 def one_case(work: Path, case, env_on: dict, repeat: int) -> dict:
     import numpy as np
 
@@ -78,24 +74,24 @@ def one_case(work: Path, case, env_on: dict, repeat: int) -> dict:
     extra = [arg for key, value in (rest[0] if rest else {}).items() for arg in (f"--{key}", value)]
     np.save(work / "in.npy", array)
     peer, fn = _opencv_peer(peers)
-    compiled_env = dict(env_on)
-    eager_env = dict(env_on, POOLCLI_COMPILE="0")
-    command = _command(work, red, layout, k, s, extra)
 
-    def served(env):
+    def served(name, env):
+        command = _command(work, red, layout, k, s, extra, work / f"{name}.npy")
         return lambda: subprocess.run(command, env=env, check=True, capture_output=True)
 
-    calls = {"served": served(compiled_env), "served eager": served(eager_env)}
-    calls[peer] = _opencv_call(work, fn)
-    for call in calls.values():
-        call()  # once first: files in the page cache, kernels loaded
-    mark = check(np.load(work / "out.npy"), np.load(work / "cv.npy"))
-    times = {name: [] for name in calls}
-    for _ in range(repeat):
-        for name, call in calls.items():
-            times[name].append(_timed(call))
-    result = {name: median(values) for name, values in times.items()}
-    return {"label": label, "peer": peer, "check": mark, "seconds": result}
+    calls = {
+        "served": served("served", env_on),
+        "served eager": served("eager", dict(env_on, POOLCLI_COMPILE="0")),
+        peer: _opencv_call(work, fn),
+    }
+    timing = compare(calls, repeat)
+    for _, result in timing.values():
+        if isinstance(result, Exception):
+            raise result
+    want = np.load(work / "cv.npy")
+    marks = {check(np.load(work / f"{name}.npy"), want) for name in ("served", "eager")}
+    result = {name: seconds for name, (seconds, _) in timing.items()}
+    return {"label": label, "peer": peer, "check": "".join(sorted(marks)), "seconds": result}
 
 
 def main(argv=None) -> int:
