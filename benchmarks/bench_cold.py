@@ -24,7 +24,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from benchutil import REPO, machine_line, median, poolcli_cmd, run_measured, secs, table
+from bench_core import measure_pair
+from benchutil import REPO, machine_line, median, poolcli_cmd, secs, table
 
 
 def inputs(work: Path, quick: bool) -> None:
@@ -65,6 +66,26 @@ def checkout(rev: str, into: Path) -> None:
     )
 
 
+def one_case(work: Path, earlier: Path, label: str, arguments: list[str], repeat: int):
+    """The case's median times, earlier and now, and whether their outputs match; None when
+    a run failed (said on standard error)."""
+    import numpy as np
+
+    outs = (work / "out-earlier.npy", work / "out-this.npy")
+    commands = [poolcli_cmd() + [str(out) if a == "OUT" else a for a in arguments] for out in outs]
+    envs = [
+        dict(os.environ, POOLCLI_SERVER="off", PYTHONPATH=str(path)) for path in (earlier, REPO)
+    ]
+    pair, failed, which = measure_pair(*commands, repeat, outputs=outs, envs=envs, cwd=work)
+    if failed is not None:
+        print(f"{label} ({('earlier', 'this')[which]}) failed: {failed.err}", file=sys.stderr)
+        return None
+    written = [np.load(out) for out in outs if out.exists()]
+    same = not written or np.array_equal(*written)
+    before, now = (median(p.wall for p in runs) for runs in pair)
+    return {"case": label, "earlier_s": before, "this_s": now, "same": same}
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--against", default="HEAD~1", help="the earlier commit (HEAD~1)")
@@ -73,8 +94,6 @@ def main(argv=None) -> int:
     parser.add_argument("--only", help="only cases whose label contains this text")
     parser.add_argument("--json", metavar="FILE", help="also write the numbers as JSON")
     args = parser.parse_args(argv)
-    import numpy as np
-
     record = {"machine": machine_line(), "against": args.against, "cases": []}
     print(f"{record['machine']}; this checkout against {args.against}\n")
     rows = []
@@ -83,35 +102,16 @@ def main(argv=None) -> int:
         checkout(args.against, earlier)
         try:
             inputs(work, args.quick)
-            versions = {"earlier": str(earlier), "this": str(REPO)}
             for label, arguments in cases():
                 if args.only and args.only not in label:
                     continue
-                times: dict[str, list[float]] = {name: [] for name in versions}
-                outputs = {}
-                for _ in range(args.repeat + 1):  # the first round only warms the page cache
-                    for name, path in versions.items():
-                        out = work / f"out-{name}.npy"
-                        command = [a if a != "OUT" else str(out) for a in arguments]
-                        env = dict(os.environ, POOLCLI_SERVER="off", PYTHONPATH=path)
-                        done = run_measured(poolcli_cmd() + command, env=env, cwd=work)
-                        if not done.ok:
-                            print(f"{label} ({name}) failed: {done.err}", file=sys.stderr)
-                            return 1
-                        times[name].append(done.wall)
-                        outputs[name] = np.load(out) if out.exists() else None
-                same = all(o is None for o in outputs.values()) or np.array_equal(
-                    outputs["earlier"], outputs["this"]
-                )
-                t_before = median(times["earlier"][1:])
-                t_now = median(times["this"][1:])
-                record["cases"].append(
-                    {"case": label, "earlier_s": t_before, "this_s": t_now, "same": same}
-                )
-                mark = "=" if same else "≠"
-                rows.append(
-                    [label, secs(t_before), f"{secs(t_now)} {mark}", f"{t_now / t_before:.2f}×"]
-                )
+                found = one_case(work, earlier, label, arguments, args.repeat)
+                if found is None:
+                    return 1
+                record["cases"].append(found)
+                before, now = found["earlier_s"], found["this_s"]
+                mark = "=" if found["same"] else "≠"
+                rows.append([label, secs(before), f"{secs(now)} {mark}", f"{now / before:.2f}×"])
                 print("  " + " | ".join(rows[-1]), file=sys.stderr, flush=True)
         finally:
             subprocess.run(

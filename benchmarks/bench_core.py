@@ -95,17 +95,18 @@ def cli_state() -> str:
     return "poolcli/cli.py does not exist yet"
 
 
-def measure_pair(cmd_a, cmd_b, runs, outputs=(None, None)):
+def measure_pair(cmd_a, cmd_b, runs, outputs=(None, None), envs=(None, None), cwd=None):
     """Run two commands alternately (one warm-up each, then ``runs`` pairs).
 
-    ``outputs``: the file each command writes, removed before each of its runs.
+    ``outputs``: the file each command writes, removed before each of its runs; ``envs``:
+    each command's environment (None: this process's).
     """
     results = ([], [])
     for i in range(runs + 1):
         for which, cmd in enumerate((cmd_a, cmd_b)):
             if outputs[which] is not None:
                 Path(outputs[which]).unlink(missing_ok=True)
-            proc = run_measured(cmd)
+            proc = run_measured(cmd, env=envs[which], cwd=cwd)
             if not proc.ok:
                 return results, proc, which
             if i:
