@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from poolcli.engine.counting import COUNTED
 from poolcli.engine.separable import SEPARABLE
 from poolcli.errors import UsageError
 from poolcli.model.reductions import Reduction
@@ -26,8 +27,11 @@ TAP_LIMIT = 64
 #: (measured on 512²×3, uint8 and float32: the network beats the sorting gather 3-25x from
 #: 5×5 to 11×11, and still wins at 13×13; 11×11 keeps it to 1,137 compare-exchanges).
 MEDIAN_TAP_LIMIT = 121
+#: Medians of 8-bit windows of this many cells or more count instead (measured on 512²×3
+#: uint8: the eager counts beat the network from 9×9 on).
+COUNTING_FROM = 81
 
-PATHS = ("auto", "taps", "separable", "networks", "torch", "global", "gather")
+PATHS = ("auto", "taps", "separable", "networks", "counting", "torch", "global", "gather")
 ALL_REDUCTIONS = frozenset(Reduction)
 ALL_DTYPES = frozenset({"integer", "float", "float16 on the CPU"})
 
@@ -150,9 +154,10 @@ class Capability:
     ``padding``: ``"any"``, ``"symmetric"`` (equal at both ends, at most half the kernel) or
     ``"inside"`` (every window inside the input). ``dims``: the numbers of spatial axes it
     takes. ``thin_axes``: whether an axis may be shorter than the kernel. ``nan``: whether
-    the input may hold NaN. ``winner_gradient``: whether, under autograd, an order-based
-    reduction's gradient goes to the one cell each value comes from. ``masks``: whether it
-    can leave out cells a mask hides.
+    the input may hold NaN. ``eight_bit``: whether it takes 8-bit integers only.
+    ``winner_gradient``: whether, under autograd, an order-based reduction's gradient goes to
+    the one cell each value comes from. ``masks``: whether it can leave out cells a mask
+    hides.
     """
 
     path: str
@@ -168,6 +173,8 @@ class Capability:
     nan: bool = True
     winner_gradient: bool = False
     masks: bool = False
+    #: Whether it takes only 8-bit integers (uint8, int8).
+    eight_bit: bool = False
     #: The kernel shapes it has, or None for any.
     kernels: frozenset[tuple[int, ...]] | None = None
 
@@ -254,6 +261,11 @@ _FACTS: tuple[tuple[Callable, Callable, Callable], ...] = (
         _words("an axis is shorter than the kernel"),
     ),
     (
+        lambda row: row.eight_bit,
+        lambda row, case: case.x.dtype in COUNTED,
+        _words("it counts 8-bit integers only"),
+    ),
+    (
         lambda row: row.max_taps is not None,
         lambda row, case: case.taps <= row.max_taps,
         lambda row, case: f"it takes at most {row.max_taps} cells per window",
@@ -308,6 +320,14 @@ CAPABILITIES: tuple[Capability, ...] = (
         padding="inside",
         kernels=frozenset({(3,), (3, 3)}),
         nan=False,
+    ),
+    # Eight counts of the window's cells below a threshold: comparisons only, any window.
+    Capability(
+        "counting",
+        frozenset({Reduction.MEDIAN}),
+        windowings=frozenset({"sliding"}),
+        padding="inside",
+        eight_bit=True,
     ),
     Capability("torch", frozenset({Reduction.MAX}), **_TORCH),
     Capability("torch", _MEANS, windowings=frozenset({"adaptive"}), **_TORCH),
@@ -364,6 +384,10 @@ def _separable_pays(case: Case) -> bool:
     return case.dtype == "integer" or case.taps > 9
 
 
+def _counting_pays(case: Case) -> bool:
+    return case.taps >= COUNTING_FROM
+
+
 def _few_taps(case: Case) -> bool:
     if case.reduction is Reduction.MEDIAN:
         return True  # its row stops at MEDIAN_TAP_LIMIT, up to which the network wins
@@ -377,6 +401,7 @@ def _few_taps(case: Case) -> bool:
 PREFERENCES: tuple[tuple[str, Callable[[Case], bool]], ...] = (
     ("global", _any_case),
     ("networks", _any_case),
+    ("counting", _counting_pays),
     ("torch", _strided_average),
     ("separable", _separable_pays),
     ("taps", _few_taps),

@@ -44,6 +44,7 @@ import torch
 
 from poolcli.engine import memory, networks
 from poolcli.engine.convert import rounds
+from poolcli.engine.counting import COUNTED, median_by_counts
 from poolcli.engine.fused import _divided, _median, _median_taps, box, max_min_split
 from poolcli.engine.median import median_network
 from poolcli.engine.separable import SEPARABLE, pass_order
@@ -58,6 +59,9 @@ WARM_FROM = 1 << 16
 ONE_SHOT_FROM = 1 << 29
 #: The largest median-of-n network compiled (5x5: one to two minutes to compile the first time).
 MEDIAN_TAPS = 25
+#: The largest 8-bit median counted in a compiled kernel (:mod:`poolcli.engine.counting`;
+#: 9×9: about 75 s to compile the first time, 7×7 25 s). Larger windows count eagerly.
+COUNTED_TAPS = 81
 #: Integer sums and averages of windows of this many cells or more (over two axes or more)
 #: run as two kernels: the first axis, then the rest (:class:`_Split`): 7x7 average of
 #: 4096²×3 uint8 33-58 ms against 58-107 ms in one loop; 3x3 and 5x5 stay one loop (36
@@ -213,9 +217,18 @@ def _compiled(kind: str, static: tuple):
     cache_dir()
     config = torch._dynamo.config
     config.cache_size_limit = max(config.cache_size_limit, 256)
-    fn = {"median": _median, "median taps": _median_taps, "box": box, "divided": _divided}[kind]
+    fn = {
+        "median": _median,
+        "median taps": _median_taps,
+        "counts": median_by_counts,
+        "box": box,
+        "divided": _divided,
+    }[kind]
     kernel = functools.partial(_into, functools.partial(fn, *static))
-    return torch.compile(kernel, dynamic=True, fullgraph=True, options=_ONE_LOOP)
+    # The counts' eight sums over every tap are one loop already; kept in registers as well,
+    # Inductor took minutes longer to compile them.
+    options = None if kind == "counts" else _ONE_LOOP
+    return torch.compile(kernel, dynamic=True, fullgraph=True, options=options)
 
 
 #: Inductor options that keep each kernel one loop. By default Inductor stores the results
@@ -246,6 +259,10 @@ def _plan(x, reduction, windows, spatial, chosen, options):
     if chosen == "networks":
         return "median", (axes, tuple(spatial))
     taps = math.prod(a.kernel for a in windows)
+    median = reduction is Reduction.MEDIAN and chosen in ("taps", "counting")
+    if median and x.dtype in COUNTED and MEDIAN_TAPS < taps <= COUNTED_TAPS:
+        # 8-bit medians beyond the networks compiled count (the same cell, bit for bit).
+        return "counts", (axes, tuple(spatial))
     if chosen == "taps" and reduction is Reduction.MEDIAN and taps <= MEDIAN_TAPS:
         network = median_network(taps)
         return "median taps", (axes, tuple(spatial), network)

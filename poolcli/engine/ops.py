@@ -47,6 +47,7 @@ from poolcli.engine.convert import (
     rounds,
     to_tensor,
 )
+from poolcli.engine.counting import pool_median_counts
 from poolcli.engine.devices import torch_device
 from poolcli.engine.gather import pool_gather
 from poolcli.engine.global_pool import pool_global
@@ -216,6 +217,8 @@ def _pool(
         y = pool_separable(x, reduction, windows, spatial, count_include_pad, options)
     elif chosen == "networks":
         y = pool_median_network(x, windows, spatial)
+    elif chosen == "counting":
+        y = pool_median_counts(x, windows, spatial, options)
     elif chosen == "taps" and reduction is Reduction.MEDIAN:
         y = pool_median_taps(x, windows, spatial, options)
     elif chosen == "taps":

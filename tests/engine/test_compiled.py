@@ -39,6 +39,7 @@ CASES = [
     ("min", torch.uint8, "HWC", {"kernel_size": (7, 3), "stride": (1, 2)}),  # two boxes
     ("max", torch.float32, "HW", {"kernel_size": (6, 7), "stride": (2, 1)}),  # separable
     ("avg", torch.uint8, "HWC", {"kernel_size": (7, 9), "stride": (2, 1)}),  # rows, then rest
+    ("median", torch.uint8, "HWC", {"kernel_size": (3, 9), "stride": (1, 2)}),  # counted
 ]
 
 

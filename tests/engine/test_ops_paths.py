@@ -284,10 +284,15 @@ def test_large_median_networks_equal_the_loop_reference(kernel, dtype):
     layout = Layout.parse("DHW"[-len(shape) :])
     windows = resolve(WindowSpec.make(kernel_size=kernel, stride=1), shape, layout.spatial)
     tensor = torch.from_numpy(x)
-    assert choose.choose_path(tensor, Reduction.MEDIAN, windows) == "taps"
-    got = ops.pool_tensor(tensor, "median", windows, layout, options=PoolOptions(memory_limit=256))
-    want = ref.reference_pool(x[None, None], "median", kernel, stride=1)[0, 0]
-    np.testing.assert_array_equal(got.numpy(), want.astype(dtype))
+    counts = dtype == np.uint8 and math.prod(kernel) >= choose.COUNTING_FROM
+    assert choose.choose_path(tensor, Reduction.MEDIAN, windows) == (
+        "counting" if counts else "taps"
+    )
+    small = PoolOptions(memory_limit=256)
+    want = ref.reference_pool(x[None, None], "median", kernel, stride=1)[0, 0].astype(dtype)
+    for path in ("taps", "auto"):
+        got = ops.pool_tensor(tensor, "median", windows, layout, options=small, path=path)
+        np.testing.assert_array_equal(got.numpy(), want)
 
 
 def test_median_with_nan_or_padding_takes_the_sorting_path():
