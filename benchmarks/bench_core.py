@@ -289,8 +289,8 @@ WINDOWS = (("2x2 s2", 2, 2, 0), ("3x3 s1", 3, 1, 0), ("3x3 s2 p1", 3, 2, 1))
 REDUCTIONS = ("max", "avg", "sum", "min", "median")
 TAP_BASED = ("max", "avg", "sum", "min", "lp")
 TORCH_PATH = ("max", "avg")
-ENGINE_PATHS = ("taps", "separable", "networks", "torch", "gather")
-SWEEP_PATHS = ("taps", "separable", "torch", "gather")
+ENGINE_PATHS = ("taps", "separable", "networks", "counting", "torch", "gather")
+SWEEP_PATHS = ("taps", "separable", "counting", "torch", "gather")
 
 
 def compare(calls: dict, runs: int, min_total: float = 0.4, max_rounds: int = 15):
@@ -547,72 +547,80 @@ def sweep_section(runs: int, quick: bool, record: list) -> list[str]:
 
     size = 256 if quick else 1024
     rng = np.random.default_rng(2)
+    u8 = rng.integers(0, 256, (size, size, 3), dtype=np.uint8)
+    boxes = tuple((k, s) for k in (2, 3, 5, 6, 8, 12) for s in (1, k))
+    # (input, array, layout, reductions, (kernel, stride) pairs); medians on a quarter of the
+    # cells: the sorting gather takes seconds per window size there already.
     inputs = (
         (
             f"f32 {size}²",
             rng.standard_normal((size, size), dtype=np.float32),
             "HW",
             ("max", "avg", "sum"),
+            boxes,
         ),
+        (f"u8 {size}²×3", u8, "HWC", ("max", "sum"), boxes),
         (
-            f"u8 {size}²×3",
-            rng.integers(0, 256, (size, size, 3), dtype=np.uint8),
+            f"u8 {size // 2}²×3",
+            np.ascontiguousarray(u8[: size // 2, : size // 2]),
             "HWC",
-            ("max", "sum"),
+            ("median",),
+            tuple((k, 1) for k in (5, 7, 9, 11, 13, 15)),
         ),
     )
     rows = []
-    for name, array, layout_name, reductions in inputs:
+    for name, array, layout_name, reductions, windowings in inputs:
         layout = Layout(layout_name)
         tensor = torch.from_numpy(array)
+        shape = layout.spatial_shape(array.shape)
         for red in reductions:
-            for k in (2, 3, 5, 6, 8, 12):
-                for s in (1, k):
-                    windows = resolve(WindowSpec.make(kernel_size=k, stride=s), (size, size))
-                    reduction = Reduction(red)
-                    auto = choose.choose_path(tensor, reduction, windows)
+            for k, s in windowings:
+                windows = resolve(WindowSpec.make(kernel_size=k, stride=s), shape)
+                reduction = Reduction(red)
+                auto = choose.choose_path(tensor, reduction, windows)
+                if red == "median":
+                    paths = ["taps", "counting", "gather"]
+                else:
                     paths = ["taps", "separable", "gather"]
                     paths += ["torch"] if red in TORCH_PATH else []
-                    timing = compare(
-                        path_calls(ops, tensor, reduction, windows, layout, paths), runs
-                    )
-                    reference = timing[auto][1]
-                    checks = {
-                        p: same_values(r, reference, layout_name)
-                        for p, (_, r) in timing.items()
-                        if not isinstance(r, Exception)
+                timing = compare(path_calls(ops, tensor, reduction, windows, layout, paths), runs)
+                reference = timing[auto][1]
+                checks = {
+                    p: same_values(r, reference, layout_name)
+                    for p, (_, r) in timing.items()
+                    if not isinstance(r, Exception)
+                }
+                times = {p: t for p, (t, _) in timing.items() if t is not None}
+                best = min(times, key=times.get)
+                record.append(
+                    {
+                        "input": name,
+                        "reduction": red,
+                        "kernel": k,
+                        "stride": s,
+                        "taps": k * k,
+                        "auto": auto,
+                        "best": best,
+                        "times": times,
                     }
-                    times = {p: t for p, (t, _) in timing.items() if t is not None}
-                    best = min(times, key=times.get)
-                    record.append(
-                        {
-                            "input": name,
-                            "reduction": red,
-                            "kernel": k,
-                            "stride": s,
-                            "taps": k * k,
-                            "auto": auto,
-                            "best": best,
-                            "times": times,
-                        }
-                    )
-                    cells = {
-                        p: path_cell(timing[p], checks.get(p)) if p in timing else "—"
-                        for p in SWEEP_PATHS
-                    }
-                    slower = times.get(auto, 0) / times[best] if best != auto else 1.0
-                    rows.append(
-                        [
-                            name,
-                            red,
-                            f"{k}x{k} s{s}",
-                            k * k,
-                            auto,
-                            *(cells[p] for p in SWEEP_PATHS),
-                            f"{best} ({slower:.1f}× faster)" if slower > 1.1 else "",
-                        ]
-                    )
-                    del timing, reference
+                )
+                cells = {
+                    p: path_cell(timing[p], checks.get(p)) if p in timing else "—"
+                    for p in SWEEP_PATHS
+                }
+                slower = times.get(auto, 0) / times[best] if best != auto else 1.0
+                rows.append(
+                    [
+                        name,
+                        red,
+                        f"{k}x{k} s{s}",
+                        k * k,
+                        auto,
+                        *(cells[p] for p in SWEEP_PATHS),
+                        f"{best} ({slower:.1f}× faster)" if slower > 1.1 else "",
+                    ]
+                )
+                del timing, reference
     return [
         table(
             [

@@ -166,6 +166,16 @@ def cases(quick: bool):
             "scipy uniform_filter": lambda x: ndi.uniform_filter(x, 2)[1::2, 1::2],
         },
     )
+    for k in (9, 15):  # OpenCV's sliding histograms against counting; scipy takes minutes
+        yield (
+            f"median u8 {mid}²×3, {k}×{k} s1",
+            "median",
+            u8,
+            "HWC",
+            k,
+            1,
+            {"OpenCV medianBlur": lambda x, k=k: _valid(cv2.medianBlur(x, k), k)},
+        )
     yield (
         f"max f32 {vol}³, 3×3×3 s1",
         "max",
