@@ -294,8 +294,8 @@ def main(argv=None) -> int:
         t_ours, mine = timing["poolcli"]
         checks = {n: check(mine, r) for n, (_, r) in timing.items() if n != "poolcli"}
         cv_name = next(n for n in peers if n.startswith("OpenCV"))
-        sp_name = next(n for n in peers if n.startswith("scipy"))
-        t_cv, t_sp = timing[cv_name][0], timing[sp_name][0]
+        sp_name = next((n for n in peers if n.startswith("scipy")), None)
+        t_cv, t_sp = timing[cv_name][0], timing[sp_name][0] if sp_name else None
         t_c = timing["compiled"][0] if use_compiled else None
         best = min(t for t in (t_ours, t_c) if t is not None)
         record["cases"].append(
@@ -315,9 +315,9 @@ def main(argv=None) -> int:
                 secs(t_ours),
                 f"{secs(t_c)} {checks['compiled']}" if use_compiled else "—",
                 f"{cv_name.split(' ', 1)[1]} {secs(t_cv)} {checks[cv_name]}",
-                f"{secs(t_sp)} {checks[sp_name]}",
+                f"{secs(t_sp)} {checks[sp_name]}" if sp_name else "—",
                 f"{best / t_cv:.2f}×",
-                f"{best / t_sp:.2f}×",
+                f"{best / t_sp:.2f}×" if sp_name else "—",
             ]
         )
         print("  " + " | ".join(map(str, rows[-1])), file=sys.stderr, flush=True)

@@ -44,7 +44,7 @@ import torch
 
 from poolcli.engine import memory, networks
 from poolcli.engine.convert import rounds
-from poolcli.engine.counting import COUNTED, median_by_counts
+from poolcli.engine.counting import BITS, COUNTED, count_step, keys, values
 from poolcli.engine.fused import _divided, _median, _median_taps, box, max_min_split
 from poolcli.engine.median import median_network
 from poolcli.engine.separable import SEPARABLE, pass_order
@@ -59,9 +59,10 @@ WARM_FROM = 1 << 16
 ONE_SHOT_FROM = 1 << 29
 #: The largest median-of-n network compiled (5x5: one to two minutes to compile the first time).
 MEDIAN_TAPS = 25
-#: The largest 8-bit median counted in a compiled kernel (:mod:`poolcli.engine.counting`;
-#: 9×9: about 75 s to compile the first time, 7×7 25 s). Larger windows count eagerly.
-COUNTED_TAPS = 81
+#: The largest 8-bit median counted in a compiled kernel (:class:`_Counts`): up to 255
+#: cells the counts fit uint8 (a 15×15 step compiles in about 45 s the first time). Larger
+#: windows count eagerly.
+COUNTED_TAPS = 255
 #: Integer sums and averages of windows of this many cells or more (over two axes or more)
 #: run as two kernels: the first axis, then the rest (:class:`_Split`): 7x7 average of
 #: 4096²×3 uint8 33-58 ms against 58-107 ms in one loop; 3x3 and 5x5 stay one loop (36
@@ -212,23 +213,43 @@ def _compiled(kind: str, static: tuple):
     """The compiled kernel for one set of window parameters (every input size shares it)."""
     if kind == "split":
         return _Split(*static)
+    if kind == "counts":
+        return _Counts(*static)
+    fn = {
+        "median": _median,
+        "median taps": _median_taps,
+        "box": box,
+        "divided": _divided,
+    }[kind]
+    return _compile(functools.partial(_into, functools.partial(fn, *static)), _ONE_LOOP)
+
+
+def _compile(kernel, options):
     import torch._dynamo
 
     cache_dir()
     config = torch._dynamo.config
     config.cache_size_limit = max(config.cache_size_limit, 256)
-    fn = {
-        "median": _median,
-        "median taps": _median_taps,
-        "counts": median_by_counts,
-        "box": box,
-        "divided": _divided,
-    }[kind]
-    kernel = functools.partial(_into, functools.partial(fn, *static))
-    # The counts' eight sums over every tap are one loop already; kept in registers as well,
-    # Inductor took minutes longer to compile them.
-    options = None if kind == "counts" else _ONE_LOOP
     return torch.compile(kernel, dynamic=True, fullgraph=True, options=options)
+
+
+class _Counts:
+    """An 8-bit median as eight calls of one compiled bisection step
+    (:func:`poolcli.engine.counting.count_step`). All eight steps in one loop ran no faster
+    (9×9 of 1024²×3 uint8: 61 against 63 ms) and took 2.5 times as long to compile (56 s);
+    the step of a 15×15 window compiles in about 45 s. Inductor's default options: the step
+    is one loop already, and kept in registers it took minutes longer to compile."""
+
+    def __init__(self, axes, spatial):
+        self.step = _compile(functools.partial(count_step, axes, spatial), None)
+
+    def __call__(self, x, out) -> None:
+        counted = keys(x)
+        median = torch.zeros(out.shape, dtype=torch.uint8, device=x.device)
+        for bit in BITS:
+            bit = torch.tensor(bit, dtype=torch.uint8, device=x.device)
+            median = self.step(counted, median, bit)
+        out.copy_(values(median, x.dtype))
 
 
 #: Inductor options that keep each kernel one loop. By default Inductor stores the results

@@ -27,37 +27,44 @@ from poolcli.engine.median import rows_within, tap_views
 #: The dtypes counted: uint8 as it is, int8 with its sign bit flipped (which maps -128..127
 #: onto 0..255 in the same order, and back).
 COUNTED = frozenset({torch.uint8, torch.int8})
-_BITS = (128, 64, 32, 16, 8, 4, 2, 1)
+BITS = (128, 64, 32, 16, 8, 4, 2, 1)
 #: The eager counts' working buffers, one chunk of output rows at a time: each count passes
 #: over them once per tap, so they should stay in the cache (9×9 of 4096²×3 uint8, quiet, 2
 #: threads: 2.9 s at 8 MiB, 2.7 s at 16 MiB, 3.2 s at 32 MiB, 5.1 s at 64 MiB).
 CHUNK_BYTES = 16 << 20
 
 
-def _keys(x: torch.Tensor) -> torch.Tensor:
+def keys(x: torch.Tensor) -> torch.Tensor:
+    """The counted values of 8-bit ``x``: uint8 in the same order."""
     return x.view(torch.uint8) ^ 128 if x.dtype is torch.int8 else x
 
 
-def _values(keys: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+def values(keys: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """The 8-bit values of :func:`keys`."""
     return (keys ^ 128).view(torch.int8) if dtype is torch.int8 else keys
 
 
-def median_by_counts(axes, spatial, x: torch.Tensor) -> torch.Tensor:
-    """The lower median of every window of the 8-bit ``x`` without padding: the compiled
-    kernel's form (``x`` last: it binds the rest), every count a sum over the taps' views,
-    which Inductor unrolls into one loop that keeps the eight counts in registers."""
-    keys = _keys(x)
+def count_dtype(cells: int) -> torch.dtype:
+    """The narrowest dtype that counts to ``cells``: uint8 vectorizes four times as wide as
+    int32 (the compiled 9×9 count of 1024²×3 uint8: 63 against 92 ms)."""
+    if cells <= 255:
+        return torch.uint8
+    return torch.int16 if cells < 1 << 15 else torch.int32
+
+
+def count_step(axes, spatial, keys: torch.Tensor, median: torch.Tensor, bit: torch.Tensor):
+    """One bisection step for every window of ``keys`` (uint8, no padding): ``median | bit``
+    where at most half the window's cells lie below it, else ``median``. The compiled
+    kernel's form (the window's parameters first: it binds them): each count is a sum over
+    the taps' views that Inductor unrolls into one loop, and the eight steps share it."""
     views = [
         _view(keys, spatial, [j * d for j, (_, _, d) in zip(tap, axes)], axes)
         for tap in itertools.product(*(range(k) for k, _, _ in axes))
     ]
-    half = (len(views) - 1) // 2
-    median = torch.zeros(views[0].shape, dtype=torch.int32, device=x.device)
-    for bit in _BITS:
-        guess = median | bit
-        below = sum((view < guess).to(torch.int32) for view in views)
-        median = torch.where(below <= half, guess, median)
-    return _values(median.to(torch.uint8), x.dtype)
+    counts = count_dtype(len(views))
+    guess = median | bit
+    below = sum((view < guess).to(counts) for view in views)
+    return torch.where(below <= (len(views) - 1) // 2, guess, median)
 
 
 def pool_median_counts(x, windows, spatial, options) -> torch.Tensor:
@@ -66,25 +73,25 @@ def pool_median_counts(x, windows, spatial, options) -> torch.Tensor:
     keep the working buffers within ``options.memory_limit``."""
     cells = math.prod(a.kernel for a in windows)
     half = (cells - 1) // 2
-    count_dtype = torch.int16 if cells < 1 << 15 else torch.int32
+    counts = count_dtype(cells)
     # median, guess, below, one comparison and torch.where's result, per output
-    per_output = 3 + count_dtype.itemsize + 1
+    per_output = 4 + counts.itemsize
     limit = min(options.memory_limit, CHUNK_BYTES)
     rows = rows_within(x, windows, spatial, per_output, limit)
-    keys = _keys(x)
+    counted = keys(x)
     parts = []
     for r0 in range(0, windows[0].out, rows):
-        views = tap_views(keys, windows, spatial, r0, min(windows[0].out, r0 + rows))
+        views = tap_views(counted, windows, spatial, r0, min(windows[0].out, r0 + rows))
         shape = views[0].shape
         median = torch.zeros(shape, dtype=torch.uint8, device=x.device)
-        below = torch.empty(shape, dtype=count_dtype, device=x.device)
+        below = torch.empty(shape, dtype=counts, device=x.device)
         hit = torch.empty(shape, dtype=torch.bool, device=x.device)
-        for bit in _BITS:
+        for bit in BITS:
             guess = median | bit
             below.zero_()
             for view in views:
                 torch.lt(view, guess, out=hit)
                 below += hit
             median = torch.where(below <= half, guess, median)
-        parts.append(_values(median, x.dtype))
+        parts.append(values(median, x.dtype))
     return torch.cat(parts, dim=spatial[0]) if len(parts) > 1 else parts[0]
