@@ -369,7 +369,7 @@ WARM_CASES = (
     *(("median", torch.float32, "HW", k, 1, None) for k in (3, 5)),
     *(("min", torch.uint8, "HWC", k, 1, None) for k in (3, 5, 7)),
     *(("avg", torch.uint8, "HWC", k, 1, out) for k in (3, 5, 7) for out in (None, "uint8")),
-    *(("median", torch.uint8, "HWC", k, 1, None) for k in (3, 5, 7, 9)),
+    *(("median", torch.uint8, "HWC", k, 1, None) for k in (3, 5, 7, 9, 15)),
     ("max", torch.float32, "DHW", 3, 1, None),
 )
 
@@ -377,7 +377,7 @@ WARM_CASES = (
 def warm_cases(name: str | None) -> tuple:
     """The cases a warm-up named ``name`` compiles: ``"3x3"`` for the 3x3 (and 2x2) windows
     only, which build in about a minute the first time, anything else for every one of
-    :data:`WARM_CASES` (about six minutes, the 8-bit 9x9 and the 5x5 medians half of it)."""
+    :data:`WARM_CASES` (about six minutes, the medians most of it)."""
     if name == "3x3":
         return tuple(case for case in WARM_CASES if case[3] <= 3)
     return WARM_CASES

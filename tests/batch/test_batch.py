@@ -866,8 +866,10 @@ def test_a_killed_run_resumes_without_partial_or_recomputed_outputs(tmp_path, jo
 
 def test_ctrl_c_stops_workers_and_leaves_no_partial_files(tmp_path):
     src = tmp_path / "in"
-    for i in range(40):
-        save_npy(src / f"x{i:02}.npy", np.random.default_rng(i).random((160, 160)))
+    # Enough work that the workers cannot finish it all while this test waits for a core
+    # (with 40 small files they once did, under the full suite's load).
+    for i in range(120):
+        save_npy(src / f"x{i:03}.npy", np.random.default_rng(i).random((200, 200)))
     chain = "median -k 3 -s 1 -p same|mode -k 2"
     out = tmp_path / "out"
     process = start_runner(tmp_path, src, out, 2, 0, chain)
