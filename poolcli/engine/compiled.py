@@ -246,8 +246,8 @@ class _Counts:
     def __call__(self, x, out) -> None:
         counted = keys(x)
         median = torch.zeros(out.shape, dtype=torch.uint8, device=x.device)
-        for bit in BITS:
-            bit = torch.tensor(bit, dtype=torch.uint8, device=x.device)
+        for value in BITS:
+            bit = torch.tensor(value, dtype=torch.uint8, device=x.device)
             median = self.step(counted, median, bit)
         out.copy_(values(median, x.dtype))
 

@@ -5,9 +5,11 @@ The lower median ``m`` of a window of ``n`` cells is the largest value ``t`` wit
 questions, one per bit from the top: is ``m >= prefix | bit``? Each answer is one count of
 the window's cells under a threshold (one entry of the window's cumulative histogram), so a
 median costs ``8 n`` comparisons and additions whatever the values, against a selection
-network's ``O(n log² n)`` compare-exchanges and a sort per window; the networks win up to
-7×7, counting from 9×9 on (:data:`poolcli.engine.choose.COUNTING_FROM`), and it has no upper
-limit. Only comparisons and sums: the result is one of the window's cells, bit for bit.
+network's ``O(n log² n)`` compare-exchanges and a sort per window. Eagerly the networks win
+up to 7×7 and counting from 9×9 on (:data:`poolcli.engine.choose.COUNTING_FROM`), with no
+upper limit; compiled, counting takes over from the compiled networks at 26 cells
+(:class:`poolcli.engine.compiled._Counts`). Only comparisons and sums: the result is one of
+the window's cells, bit for bit.
 
 Huang's and Perreault's sliding histograms (OpenCV's ``medianBlur`` from 7×7 on) update one
 histogram from window to window: sequential along a row, they have no form in torch's

@@ -39,9 +39,7 @@ def cases(draw):
     kernel = tuple(draw(st.integers(1, 5)) for _ in range(nd))
     stride = tuple(draw(st.integers(1, 3)) for _ in range(nd))
     dilation = tuple(draw(st.integers(1, 2)) for _ in range(nd))
-    sizes = tuple(
-        (k - 1) * d + 1 + draw(st.integers(0, 6)) for k, d in zip(kernel, dilation)
-    )
+    sizes = tuple((k - 1) * d + 1 + draw(st.integers(0, 6)) for k, d in zip(kernel, dilation))
     dtype = draw(st.sampled_from([np.uint8, np.int8]))
     values = draw(st.sampled_from([2, 3, 256]))
     return (2, 2, *sizes), kernel, stride, dilation, dtype, values
